@@ -1,0 +1,63 @@
+"""Every error leaves as JSON: ``{"error": {"status", "code", "message", "fields"?}}``.
+
+Validation errors name each offending field (``body.altitude.value``), so a
+client can fix the request without reading server logs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lowalt.store.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests", 500: "internal",
+          503: "unavailable"}
+
+
+def error_body(status: int, message: str, *, code: str | None = None,
+               fields: list[dict[str, str]] | None = None) -> dict[str, object]:
+    err: dict[str, object] = {"status": status, "code": code or _CODES.get(status, "error"), "message": message}
+    if fields:
+        err["fields"] = fields
+    return {"error": err}
+
+
+def _field_path(loc: tuple[object, ...] | list[object]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [{"field": _field_path(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in exc.errors()]
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        return JSONResponse(error_body(422, f"invalid request: {summary}", fields=fields), status_code=422)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _db_down(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log.warning("database_unavailable", extra={"detail": str(exc)[:200]})
+        return JSONResponse(error_body(503, "database unavailable; try again shortly"), status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        from lowalt.store.db import _is_connection_error
+
+        if _is_connection_error(exc):
+            return await _db_down(_, DatabaseUnavailable(str(exc)))
+        log.exception("unhandled_error")
+        return JSONResponse(error_body(500, "internal server error"), status_code=500)

@@ -1,0 +1,54 @@
+"""Who am I, and user/token administration (admin role)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from lowalt.api.auth import AdminPrincipal, CurrentPrincipal
+from lowalt.identity.model import Role
+from lowalt.store import identity_repo
+
+router = APIRouter(tags=["identity"])
+
+
+class Me(BaseModel):
+    name: str
+    role: Role
+    organisation: str | None
+
+
+class NewUser(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[\w.@-]+$")]
+    role: Role
+    organisation: Annotated[str | None, Field(max_length=200)] = None
+
+
+class IssuedToken(BaseModel):
+    user: str
+    token: str = Field(description="Shown once; only its SHA-256 digest is stored.")
+
+
+@router.get("/me", response_model=Me, summary="The caller's identity")
+async def me(principal: CurrentPrincipal) -> Me:
+    return Me(name=principal.name, role=principal.role, organisation=principal.organisation)
+
+
+@router.get("/admin/users", summary="List users (admin)")
+async def list_users(request: Request, _: AdminPrincipal) -> list[dict[str, object]]:
+    async with request.app.state.db.unit_of_work() as uow:
+        return await identity_repo.list_users(uow.conn)
+
+
+@router.post("/admin/users", status_code=201, response_model=IssuedToken, summary="Create a user and a token (admin)")
+async def create_user(body: NewUser, request: Request, _: AdminPrincipal) -> IssuedToken:
+    async with request.app.state.db.unit_of_work() as uow:
+        try:
+            user_id = await identity_repo.add_user(uow.conn, body.name, body.role, body.organisation)
+        except identity_repo.DuplicateUser as exc:
+            raise HTTPException(409, str(exc)) from exc
+        token = await identity_repo.issue_token(uow.conn, user_id, label="created via API")
+        await uow.commit()
+    return IssuedToken(user=body.name, token=token)

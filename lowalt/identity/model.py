@@ -1,0 +1,35 @@
+"""Roles and the authenticated principal (plain data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a user is for. Each endpoint names the roles it admits; ``admin`` is admitted everywhere."""
+
+    OPERATOR = "operator"
+    """Files flight plans for its own organisation."""
+    DEVICE = "device"
+    """Reports telemetry for the aircraft bound to it (or its fleet, as a gateway)."""
+    CENTRE = "centre"
+    """Coordination-centre staff: sees everything, approves plans, issues restrictions."""
+    VIEWER = "viewer"
+    """Read-only map."""
+    ADMIN = "admin"
+    """Manages users and tokens; may do anything."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a valid token."""
+
+    user_id: int
+    name: str
+    role: Role
+    organisation: str | None
+    token_id: int
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role is Role.ADMIN or self.role in roles

@@ -1,0 +1,143 @@
+"""Database engine, migrations, and the unit of work that owns each transaction.
+
+Repositories never commit: a service opens ``async with db.unit_of_work() as uow``,
+does its reads and writes, and calls ``await uow.commit()``; anything else rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from lowalt.settings import Settings
+from lowalt.store.cluster import ManagedCluster
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostGIS cannot be reached; callers answer 503 and keep in-memory work going."""
+
+
+def alembic_config() -> Config:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def _upgrade(sync_conn: Connection) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+class UnitOfWork:
+    """One transaction; rolled back unless ``commit()`` is called."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.committed = False
+
+    async def commit(self) -> None:
+        await self.conn.commit()
+        self.committed = True
+
+
+@dataclass
+class Database:
+    """The engine plus, for the embedded default, the managed cluster it runs on."""
+
+    engine: AsyncEngine
+    url: str
+    cluster: ManagedCluster | None = None
+    started_cluster: bool = False
+    _closed: bool = field(default=False, repr=False)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        try:
+            conn = await self.engine.connect()
+        except (OSError, ConnectionError) as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        except Exception as exc:  # sqlalchemy wraps driver errors
+            if _is_connection_error(exc):
+                raise DatabaseUnavailable(str(exc)) from exc
+            raise
+        try:
+            await conn.begin()
+            uow = UnitOfWork(conn)
+            yield uow
+            if not uow.committed:
+                await conn.rollback()
+        except BaseException:
+            await conn.rollback()
+            raise
+        finally:
+            await conn.close()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "down" for health purposes
+            return False
+
+    async def close(self, *, stop_cluster: bool = True) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.engine.dispose()
+        if stop_cluster and self.cluster is not None and self.started_cluster:
+            self.cluster.stop()
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError | ConnectionError):
+            return True
+        name = type(seen).__name__
+        if name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError",
+                    "ConnectionRefusedError", "InvalidCatalogNameError", "AdminShutdownError"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def make_engine(url: str) -> AsyncEngine:
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5)
+
+
+async def open_database(settings: Settings, *, run_migrations: bool = True) -> Database:
+    """Connect to the configured database, or start the managed PostGIS when none is configured."""
+    cluster: ManagedCluster | None = None
+    started = False
+    if settings.database_url:
+        url = settings.database_url
+    else:
+        cluster = ManagedCluster(settings.data_dir)
+        started = cluster.start()
+        url = cluster.url()
+    engine = make_engine(url)
+    db = Database(engine=engine, url=url, cluster=cluster, started_cluster=started)
+    if run_migrations:
+        await migrate(engine)
+    log.info("database_open", extra={"managed": cluster is not None, "started_cluster": started})
+    return db

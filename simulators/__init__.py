@@ -1,0 +1,1 @@
+"""Traffic simulators that talk to lowalt only through its public APIs."""

@@ -1,0 +1,92 @@
+"""Shared fixtures: one managed PostGIS cluster per test session, a fresh database per test.
+
+Every integration test runs on a real PostGIS. The session migrates a template
+database once; each test gets ``CREATE DATABASE ... TEMPLATE`` (a few hundred
+milliseconds) so tests never share mutable state.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lowalt.settings import Settings
+from lowalt.store.cluster import ManagedCluster
+from lowalt.store.db import Database, make_engine, migrate
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE_DB = "lowalt_template"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[ManagedCluster]:
+    data_dir = Path(os.environ.get("LOWALT_TEST_DATA_DIR", REPO / ".lowalt" / "test"))
+    cluster = ManagedCluster(data_dir)
+    started = cluster.start()
+    yield cluster
+    if started:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+async def template_db(pg_cluster: ManagedCluster) -> str:
+    pg_cluster.drop_database(TEMPLATE_DB)
+    pg_cluster.create_database(TEMPLATE_DB)
+    engine = make_engine(pg_cluster.url(TEMPLATE_DB))
+    await migrate(engine)
+    await engine.dispose()
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+async def database(pg_cluster: ManagedCluster, template_db: str) -> AsyncIterator[Database]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    pg_cluster.create_database(name, template=template_db)
+    db = Database(engine=make_engine(pg_cluster.url(name)), url=pg_cluster.url(name))
+    try:
+        yield db
+    finally:
+        await db.close(stop_cluster=False)
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "state", log_json=False)
+
+
+@pytest.fixture
+async def client(database: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    from lowalt.api.app import create_app
+
+    app = create_app(settings, db=database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        c.app = app  # type: ignore[attr-defined]
+        yield c
+
+
+@pytest.fixture
+async def make_token(database: Database):  # type: ignore[no-untyped-def]
+    """Create a user with a role and return a bearer token for it."""
+    from lowalt.identity.model import Role
+    from lowalt.store import identity_repo
+
+    async def _make(role: str, name: str | None = None, organisation: str | None = None) -> str:
+        async with database.unit_of_work() as uow:
+            uid = await identity_repo.add_user(uow.conn, name or f"{role}-{uuid.uuid4().hex[:6]}", Role(role),
+                                               organisation)
+            token = await identity_repo.issue_token(uow.conn, uid)
+            await uow.commit()
+        return token
+
+    return _make
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
