@@ -93,6 +93,10 @@ class ManagedCluster:
     data_dir: Path
     """The project's data folder (default ``.lowalt``); may point elsewhere via a pointer file."""
 
+    def __post_init__(self) -> None:
+        # the server resolves relative paths against PGDATA, not our working directory
+        object.__setattr__(self, "data_dir", Path(os.path.abspath(self.data_dir)))
+
     @property
     def cluster_dir(self) -> Path:
         """Where the cluster's files live (``PGDATA``)."""

@@ -1,0 +1,341 @@
+"""Separation minima per category pair, category-aware detection, and right-of-way.
+
+Provenance of the defaults (``/work/shared/reference/regulations_cn.md`` section I). China
+publishes no numeric UAV-UAV separation (I1: 条例 Art. 32 defers to the national ATM authority),
+so every number here is a *configurable default* taken from international references:
+
+* **NMAC** 500 ft / 100 ft = 152.4 m / 30.48 m (I2, DO-365B / sNMAC, confidence H): floor for any
+  pair involving a medium/large UAV or an eVTOL, and for crewed-crewed pairs (the monitor alerts at
+  NMAC; crewed-crewed separation itself is ATC's job).
+* **DO-365B well clear, Phase I**: DTHR 0.66 NM ≈ 4000 ft = 1219.2 m, ZTHR 450 ft = 137.16 m
+  (I3, confidence H): any UAV or eVTOL vs crewed traffic (helicopter, crewed GA).
+  (Terminal/Phase II is 1500 ft = 457.2 m; pass a custom matrix for operations near 浮梁.)
+* **DO-365B non-cooperative**: 2200 ft = 670.56 m / 450 ft = 137.16 m (I3): any pair involving an
+  ``unknown`` (non-cooperative) target, crewed traffic included.
+* **ASSUMED** 50 m / 15 m between small drones (micro, light, small) (I4: *an assumption, not a
+  sourced number*; tune it).
+
+Right-of-way follows 条例 Art. 33 (regulations_cn.md D11), see :func:`right_of_way`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from lowalt.conflict._validate import as_points, as_scalar, as_vector
+from lowalt.conflict.engine import Conflicts, PairwiseMinimum, detect_conflicts
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+class Category(StrEnum):
+    """Aircraft category; ``code`` is the row/column in a :class:`SeparationMatrix`."""
+
+    MICRO = "micro"
+    """条例 Art. 62 微型 UAV (< 0.25 kg)."""
+    LIGHT = "light"
+    """轻型 UAV."""
+    SMALL = "small"
+    """小型 UAV."""
+    MEDIUM = "medium"
+    """中型 UAV."""
+    LARGE = "large"
+    """大型 UAV (other than passenger eVTOL)."""
+    EVTOL = "evtol"
+    """Passenger eVTOL; unmanned ones (e.g. EH216-S) are large UAVs (B2), treated as UAV here."""
+    HELICOPTER = "helicopter"
+    """Crewed helicopter."""
+    CREWED_GA = "crewed_ga"
+    """Crewed fixed-wing general aviation."""
+    UNKNOWN = "unknown"
+    """Non-cooperative or unidentified target (radar/RF detection)."""
+
+    @property
+    def code(self) -> int:
+        return CATEGORIES.index(self)
+
+    @property
+    def is_crewed(self) -> bool:
+        """Crewed for right-of-way; ``unknown`` is treated as crewed (conservative)."""
+        return self in (Category.HELICOPTER, Category.CREWED_GA, Category.UNKNOWN)
+
+
+CATEGORIES: tuple[Category, ...] = tuple(Category)
+"""Category by code."""
+
+_SMALL_DRONES = (Category.MICRO, Category.LIGHT, Category.SMALL)
+_CREWED = (Category.HELICOPTER, Category.CREWED_GA)
+
+NMAC_H_M = 152.4
+NMAC_V_M = 30.48
+WELL_CLEAR_H_M = 1219.2
+WELL_CLEAR_V_M = 137.16
+NONCOOP_H_M = 670.56
+SMALL_DRONE_H_M = 50.0  # ASSUMED (regulations_cn.md I4)
+SMALL_DRONE_V_M = 15.0  # ASSUMED (regulations_cn.md I4)
+
+PRIORITY: dict[Category, int] = {
+    Category.MICRO: 0,
+    Category.LIGHT: 1,
+    Category.SMALL: 2,
+    Category.MEDIUM: 3,
+    Category.LARGE: 4,
+    Category.EVTOL: 5,
+    Category.UNKNOWN: 6,
+    Category.HELICOPTER: 7,
+    Category.CREWED_GA: 7,
+}
+"""Default right-of-way priority (higher has the right of way); an ASSUMED ordering used only
+after the 条例 Art. 33 rules (crewed, swarm, micro) have not decided."""
+
+
+def _default_tables() -> tuple[F64, F64]:
+    n = len(CATEGORIES)
+    h = np.full((n, n), NMAC_H_M)
+    v = np.full((n, n), NMAC_V_M)
+    codes = {c: c.code for c in CATEGORIES}
+    for a in _SMALL_DRONES:
+        for b in _SMALL_DRONES:
+            h[codes[a], codes[b]] = SMALL_DRONE_H_M
+            v[codes[a], codes[b]] = SMALL_DRONE_V_M
+    for c in CATEGORIES:
+        if c.is_crewed:
+            continue
+        for k in _CREWED:
+            h[codes[c], codes[k]] = h[codes[k], codes[c]] = WELL_CLEAR_H_M
+            v[codes[c], codes[k]] = v[codes[k], codes[c]] = WELL_CLEAR_V_M
+    u = codes[Category.UNKNOWN]
+    h[u, :] = h[:, u] = np.maximum(h[u, :], NONCOOP_H_M)
+    v[u, :] = v[:, u] = np.maximum(v[u, :], WELL_CLEAR_V_M)
+    return h, v
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SeparationMatrix:
+    """Horizontal and vertical minima (m) indexed by ``[code_i, code_j]`` (symmetric).
+
+    Build with ``SeparationMatrix()`` for the documented defaults, or :meth:`from_dict` /
+    :meth:`from_json` to override pairs::
+
+        {"pairs": [{"a": "micro", "b": "light", "h_m": 60, "v_m": 20}, ...]}
+    """
+
+    h: F64 = field(default_factory=lambda: _default_tables()[0])
+    v: F64 = field(default_factory=lambda: _default_tables()[1])
+
+    def __post_init__(self) -> None:
+        n = len(CATEGORIES)
+        for name in ("h", "v"):
+            m = np.array(getattr(self, name), dtype=np.float64)
+            if m.shape != (n, n):
+                raise ValueError(f"{name} must have shape ({n}, {n}), got {m.shape}")
+            if not np.isfinite(m).all() or (m < 0).any():
+                raise ValueError(f"{name} must be finite and non-negative")
+            if not np.array_equal(m, m.T):
+                raise ValueError(f"{name} must be symmetric")
+            m.setflags(write=False)
+            object.__setattr__(self, name, m)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SeparationMatrix):
+            return NotImplemented
+        return bool(np.array_equal(self.h, other.h) and np.array_equal(self.v, other.v))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def minima(self, a: Category | str, b: Category | str) -> tuple[float, float]:
+        """``(h_m, v_m)`` for one category pair."""
+        ca, cb = Category(a).code, Category(b).code
+        return float(self.h[ca, cb]), float(self.v[ca, cb])
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base: SeparationMatrix | None = None) -> SeparationMatrix:
+        """Override pairs of ``base`` (defaults if omitted) from ``{"pairs": [{a, b, h_m, v_m}]}``."""
+        base = base or cls()
+        h = base.h.copy()
+        v = base.v.copy()
+        pairs = data.get("pairs", [])
+        if not isinstance(pairs, list):
+            raise ValueError("pairs must be a list")
+        for k, item in enumerate(pairs):
+            try:
+                a, b = Category(item["a"]).code, Category(item["b"]).code
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"pairs[{k}]: a and b must be categories {[c.value for c in CATEGORIES]}") from exc
+            if "h_m" in item:
+                h[a, b] = h[b, a] = as_scalar(item["h_m"], f"pairs[{k}].h_m")
+            if "v_m" in item:
+                v[a, b] = v[b, a] = as_scalar(item["v_m"], f"pairs[{k}].v_m")
+        return cls(h=h, v=v)
+
+    @classmethod
+    def from_json(cls, text: str) -> SeparationMatrix:
+        return cls.from_dict(json.loads(text))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every pair (a <= b by code) as ``{"pairs": [...]}``; round-trips through :meth:`from_dict`."""
+        out = []
+        for x in range(len(CATEGORIES)):
+            for y in range(x, len(CATEGORIES)):
+                out.append(
+                    {"a": CATEGORIES[x].value, "b": CATEGORIES[y].value,
+                     "h_m": float(self.h[x, y]), "v_m": float(self.v[x, y])}
+                )
+        return {"pairs": out}
+
+
+def _radii(table: F64, counts: NDArray[np.int64]) -> F64:
+    """Per-category pruning radius r with r[a] + r[b] >= table[a, b] for all present a, b.
+
+    Starts at half the diagonal (so same-category pairs hold) and, for each violated pair, lifts
+    the category with fewer aircraft (tie: the larger row sum) by the deficit: a few helicopters
+    get a wide box while the many drones next to them keep a small one. Greedy, O(C^2) per lift,
+    C = number of categories; off the hot path.
+    """
+    present = counts > 0
+    both = present[:, None] & present[None, :]
+    r = np.where(present, np.diag(table) / 2.0, 0.0)
+    rowsum = np.where(present[None, :], table, 0.0).sum(axis=1)
+    for _ in range(table.size):
+        deficit = np.where(both, table - (r[:, None] + r[None, :]), 0.0)
+        if deficit.max() <= 0.0:
+            break
+        a, b = np.unravel_index(int(np.argmax(deficit)), deficit.shape)
+        k = min((a, b), key=lambda c: (counts[c], -rowsum[c]))
+        r[k] += deficit[a, b]
+    return r
+
+
+def category_minima(cat_codes: ArrayLike, matrix: SeparationMatrix) -> tuple[PairwiseMinimum, PairwiseMinimum]:
+    """Per-pair horizontal and vertical minima for aircraft with the given category codes."""
+    n = np.asarray(cat_codes).shape[0] if np.ndim(cat_codes) else 0
+    codes = as_vector(cat_codes, "cat_codes", n, dtype=np.int64)
+    if ((codes < 0) | (codes >= len(CATEGORIES))).any():
+        raise ValueError(f"cat_codes must be in [0, {len(CATEGORIES)})")
+    counts = np.bincount(codes, minlength=len(CATEGORIES))
+
+    def h_fn(i: I64, j: I64) -> F64:
+        return matrix.h[codes[i], codes[j]]
+
+    def v_fn(i: I64, j: I64) -> F64:
+        return matrix.v[codes[i], codes[j]]
+
+    return (
+        PairwiseMinimum(h_fn, _radii(matrix.h, counts)[codes]),
+        PairwiseMinimum(v_fn, _radii(matrix.v, counts)[codes]),
+    )
+
+
+def detect_conflicts_by_category(
+    pos: ArrayLike,
+    vel: ArrayLike,
+    cat_codes: ArrayLike,
+    matrix: SeparationMatrix,
+    *,
+    lookahead: float,
+) -> Conflicts:
+    """:func:`~lowalt.conflict.detect_conflicts` with minima ``matrix[cat_i, cat_j]`` per pair.
+
+    Pruning expands each aircraft's swept box by a per-category radius (``r_a + r_b >= minimum``
+    for every present category pair), then the exact kernel applies each pair's own minima.
+
+    Parameters
+    ----------
+    pos, vel : array_like, shape (N, 3)
+        Positions (m) and velocities (m/s), local ENU.
+    cat_codes : array_like of int, shape (N,)
+        ``Category.code`` per aircraft.
+    matrix : SeparationMatrix
+        Minima per category pair.
+    lookahead : float
+        Prediction window (s).
+    """
+    p = as_points(pos, "pos")
+    if np.shape(cat_codes) != (p.shape[0],):
+        raise ValueError(f"cat_codes must have shape ({p.shape[0]},), got {np.shape(cat_codes)}")
+    h, v = category_minima(cat_codes, matrix)
+    return detect_conflicts(p, vel, h_sep=h, v_sep=v, lookahead=lookahead)
+
+
+class GiveWay(IntEnum):
+    """Which aircraft of a pair should give way."""
+
+    BOTH = 0
+    I = 1  # noqa: E741
+    J = 2
+
+
+def right_of_way(
+    i: ArrayLike,
+    j: ArrayLike,
+    cat_codes: ArrayLike,
+    *,
+    swarm: ArrayLike | None = None,
+    priority: ArrayLike | None = None,
+) -> NDArray[np.int8]:
+    """Decide who gives way, vectorized over pairs (条例 Art. 33, regulations_cn.md D11).
+
+    Rules, first that decides wins:
+
+    1. a UAV (incl. eVTOL) gives way to crewed traffic (``unknown`` counts as crewed);
+    2. between UAVs, a single UAV gives way to a swarm (``swarm`` flag per aircraft);
+    3. between UAVs, a micro UAV gives way to any other;
+    4. otherwise the lower ``priority`` gives way (default :data:`PRIORITY` by category);
+    5. tie: both give way.
+
+    Parameters
+    ----------
+    i, j : array_like of int, shape (P,)
+        Aircraft rows of each pair.
+    cat_codes : array_like of int, shape (N,)
+        Category code per aircraft.
+    swarm : array_like of bool, shape (N,), optional
+        True for members of a swarm (集群).
+    priority : array_like of int, shape (N,), optional
+        Per-aircraft priority overriding the category default (higher has the right of way).
+
+    Returns
+    -------
+    ndarray of int8, shape (P,)
+        :class:`GiveWay` codes.
+    """
+    codes = np.asarray(cat_codes, dtype=np.int64)
+    n = codes.shape[0]
+    ii = np.asarray(i, dtype=np.int64)
+    jj = np.asarray(j, dtype=np.int64)
+    if ii.shape != jj.shape or ii.ndim != 1:
+        raise ValueError("i and j must be 1-D arrays of equal length")
+    sw = np.zeros(n, dtype=bool) if swarm is None else as_vector(swarm, "swarm", n, dtype=bool)
+    if priority is None:
+        table = np.array([PRIORITY[c] for c in CATEGORIES], dtype=np.int64)
+        prio = table[codes]
+    else:
+        prio = as_vector(priority, "priority", n, dtype=np.int64)
+    crewed_tab = np.array([c.is_crewed for c in CATEGORIES])
+    micro_code = Category.MICRO.code
+
+    ci, cj = codes[ii], codes[jj]
+    cr_i, cr_j = crewed_tab[ci], crewed_tab[cj]
+    uav = ~cr_i & ~cr_j
+    out = np.full(ii.shape, GiveWay.BOTH, dtype=np.int8)
+    pi_, pj_ = prio[ii], prio[jj]
+    out[pi_ < pj_] = GiveWay.I
+    out[pi_ > pj_] = GiveWay.J
+    # rule 3, 2, 1 applied in reverse so the earlier rule overrides
+    mi, mj = ci == micro_code, cj == micro_code
+    out[uav & mi & ~mj] = GiveWay.I
+    out[uav & mj & ~mi] = GiveWay.J
+    si, sj = sw[ii], sw[jj]
+    out[uav & sj & ~si] = GiveWay.I
+    out[uav & si & ~sj] = GiveWay.J
+    out[~cr_i & cr_j] = GiveWay.I
+    out[cr_i & ~cr_j] = GiveWay.J
+    return out

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lowalt.conflict import generate_traffic
+from lowalt.conflict.bench import main
+
+
+def test_bench_json_and_check(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--n", "1500", "--repeat", "1", "--json", "--check"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("n", "pairs", "candidates", "seconds_median", "seconds_min", "peak_mb", "lookahead",
+                "nxn_float64_mb"):
+        assert key in out
+    assert out["check"] == "identical pairs" and out["pairs"] > 0
+
+
+def test_bench_category_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--n", "800", "--repeat", "1", "--json", "--check", "--category"]) == 0
+    assert json.loads(capsys.readouterr().out)["check"] == "identical pairs"
+
+
+def test_traffic_seeded() -> None:
+    a, b = generate_traffic(500, seed=4), generate_traffic(500, seed=4)
+    assert np.array_equal(a.pos, b.pos) and np.array_equal(a.vel, b.vel)
+    speed = np.hypot(a.vel[:, 0], a.vel[:, 1])
+    assert speed.max() <= 70.0 and (a.pos[:, 2] >= 10.0).all()
