@@ -21,6 +21,7 @@ from lowalt.settings import Settings
 # subcommand path -> "module:function" taking the remaining argv and returning an exit code
 DELEGATED: dict[tuple[str, ...], str] = {
     ("bench", "cd"): "lowalt.conflict.bench:main",
+    ("bench", "filing"): "lowalt.filing.bench:main",
     ("bench", "airspace"): "lowalt.airspace.bench:main",
     ("bench", "pipeline"): "lowalt.live.bench:main",
     ("airspace", "check"): "lowalt.airspace.check:main",
@@ -54,11 +55,12 @@ def _run_server(settings: Settings, banner: Callable[[Settings], None] | None = 
 
     from lowalt.api.app import create_app
     from lowalt.logging_setup import configure_logging
-    from lowalt.perf import tune_allocator
+    from lowalt.perf import tune_allocator, tune_gc
     from lowalt.store.cluster import ManagedCluster
 
     configure_logging(settings.log_level, settings.log_json)
     tune_allocator()
+    tune_gc()
     cluster: ManagedCluster | None = None
     started = False
     if not settings.database_url:

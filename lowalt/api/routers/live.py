@@ -1,0 +1,149 @@
+"""Aircraft registration, current tracks, track history, alerts, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from lowalt.api.auth import CurrentPrincipal, require
+from lowalt.identity.model import Principal, Role
+from lowalt.live.service import AircraftInfo, LiveService
+from lowalt.store import aircraft_repo, identity_repo, live_repo
+
+router = APIRouter(tags=["live"])
+
+WIRE_CATEGORIES = ("micro_uav", "light_uav", "small_uav", "medium_uav", "large_uav", "evtol", "helicopter",
+                   "crewed_ga")
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER, Role.CENTRE, Role.OPERATOR))]
+Centre = Annotated[Principal, Depends(require(Role.CENTRE))]
+
+
+class NewAircraft(BaseModel):
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
+    category: Annotated[str, Field(description="micro_uav | light_uav | small_uav | medium_uav | large_uav | "
+                                               "evtol | helicopter | crewed_ga")]
+    registration: Annotated[str | None, Field(max_length=64)] = None
+    organisation: Annotated[str | None, Field(max_length=200, description="centre/admin only; operators "
+                                                                          "register for their own")] = None
+    device: Annotated[str | None, Field(max_length=120, description="name of the device user bound to it")] = None
+
+
+def _live(request: Request) -> LiveService:
+    return request.app.state.live  # type: ignore[no-any-return]
+
+
+@router.post("/aircraft", status_code=201, summary="Register an aircraft (operator: for its own organisation)")
+async def register_aircraft(body: NewAircraft, request: Request,
+                            principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.CENTRE))]
+                            ) -> dict[str, Any]:
+    if body.category not in WIRE_CATEGORIES:
+        raise HTTPException(422, f"category: unknown {body.category!r}; one of {', '.join(WIRE_CATEGORIES)}")
+    org = principal.organisation if principal.role is Role.OPERATOR else (body.organisation or principal.organisation)
+    async with request.app.state.db.unit_of_work() as uow:
+        device_id = None
+        if body.device:
+            try:
+                device_id = await identity_repo.user_id_by_name(uow.conn, body.device)
+            except identity_repo.UnknownUser as exc:
+                raise HTTPException(422, f"device: {exc}") from exc
+        try:
+            await aircraft_repo.add_aircraft(uow.conn, body.id, category=body.category, organisation=org,
+                                             registration=body.registration, device_user_id=device_id)
+        except aircraft_repo.DuplicateAircraft as exc:
+            raise HTTPException(409, str(exc)) from exc
+        await uow.commit()
+    _live(request).register_aircraft(AircraftInfo(body.id, body.category, org, device_id))
+    return {"id": body.id, "category": body.category, "organisation": org, "device": body.device}
+
+
+@router.get("/aircraft", summary="Registered aircraft (operators see their own organisation's)")
+async def list_aircraft(request: Request, principal: Viewer) -> list[dict[str, Any]]:
+    org = principal.organisation if principal.role is Role.OPERATOR else None
+    async with request.app.state.db.unit_of_work() as uow:
+        rows = await aircraft_repo.list_aircraft(uow.conn, org)
+    return [{**r, "created_at": r["created_at"].isoformat()} for r in rows]
+
+
+@router.get("/tracks", summary="Current live tracks (GeoJSON points)")
+async def current_tracks(request: Request, _: Viewer) -> dict[str, Any]:
+    live = _live(request)
+    snap = live._full_snapshot()
+    feats = [
+        {"type": "Feature", "id": aid,
+         "geometry": {"type": "Point", "coordinates": [float(snap.lon[k]), float(snap.lat[k]), float(snap.alt[k])]},
+         "properties": {"id": aid, "alt_amsl_m": float(snap.alt[k]), "vx": float(snap.vx[k]), "vy": float(snap.vy[k]),
+                        "vz": float(snap.vz[k]), "t": float(snap.t[k]), "cooperative": bool(snap.cooperative[k]),
+                        "status": live.statuses.get(aid, "unknown")}}
+        for k, aid in enumerate(snap.ids)
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _parse_time(value: str | None, field: str, default: datetime) -> datetime:
+    if value is None:
+        return default
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise HTTPException(422, f"{field}: not an ISO 8601 time: {value!r}") from exc
+    if dt.tzinfo is None:
+        raise HTTPException(422, f"{field}: needs a UTC offset, e.g. 2026-11-24T08:00:00Z")
+    return dt
+
+
+@router.get("/tracks/{aircraft_id}/history", summary="Track history from PostGIS as GeoJSON")
+async def track_history(
+    aircraft_id: str, request: Request, _: Viewer,
+    from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    end = _parse_time(to, "to", now + timedelta(minutes=1))
+    start = _parse_time(from_, "from", end - timedelta(hours=1))
+    if end <= start:
+        raise HTTPException(422, "to: must be after from")
+    async with request.app.state.db.unit_of_work() as uow:
+        rows = await live_repo.track_history(uow.conn, aircraft_id, start, end)
+    coords = [[r["lon"], r["lat"], r["alt_amsl"]] for r in rows]
+    features: list[dict[str, Any]] = []
+    if len(coords) >= 2:
+        features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
+                         "properties": {"aircraft": aircraft_id, "kind": "track", "points": len(coords)}})
+    features += [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": c},
+         "properties": {"aircraft": aircraft_id, "kind": "report",
+                        "t": datetime.fromtimestamp(r["t_epoch"], tz=UTC).isoformat(), "alt_amsl_m": r["alt_amsl"],
+                        "vx": r["vx"], "vy": r["vy"], "vz": r["vz"], "src": r["src"]}}
+        for c, r in zip(coords, rows, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/alerts", summary="Active alerts (from memory), or the alert log (?log=true, from PostGIS)")
+async def alerts(request: Request, _: Viewer, log: bool = False, state: str | None = None) -> list[dict[str, Any]]:
+    if not log:
+        return list(_live(request).active_alerts.values())
+    async with request.app.state.db.unit_of_work() as uow:
+        rows = await live_repo.list_alerts(uow.conn, state=state)
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+
+
+@router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert (centre)")
+async def acknowledge(alert_id: str, request: Request, principal: Centre) -> dict[str, Any]:
+    live = _live(request)
+    alert = live.acknowledge(alert_id, principal.name, time.time())
+    if alert is None:
+        raise HTTPException(404, f"no active alert {alert_id!r}")
+    return alert
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics", tags=["health"])
+async def metrics(request: Request) -> str:
+    return request.app.state.metrics.render()  # type: ignore[no-any-return]
+
+
+__all__ = ["router", "CurrentPrincipal"]

@@ -1,0 +1,1 @@
+"""The live path: ingest -> track tables -> tick (conflicts, intrusion, conformance) -> feed + history."""

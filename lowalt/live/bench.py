@@ -1,0 +1,288 @@
+"""``lowalt bench pipeline``: N aircraft reporting at a rate, end to end, through a real server.
+
+Starts ``lowalt serve`` on the managed PostGIS (its own data folder, ``.lowalt/bench`` by
+default), registers N aircraft for one fleet, then drives them over ``--gateways`` fleet-gateway
+websockets (each sends its share of the fleet in batches every 100 ms) while one ``/ws/live``
+subscriber measures report-to-feed latency: the report's own timestamp versus the moment the
+row carrying it arrives on the feed. Positions come from the seeded traffic picture of
+``lowalt.conflict.traffic`` laid over Jingdezhen and flown in straight lines.
+
+At the end it reads ``/metrics`` and accounts for every report sent: accepted, rejected (by
+reason), or unexplained (sent but neither accepted nor rejected). Feed skips and history drops
+are reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+CENTRE_LON_LAT = (117.20, 29.33)  # between Jingdezhen and Fuliang
+
+
+@dataclass
+class Fleet:
+    ids: list[str]
+    x0: np.ndarray
+    y0: np.ndarray
+    alt: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    vz: np.ndarray
+    category: list[str]
+
+    def positions(self, t: float, sl: slice) -> tuple[np.ndarray, np.ndarray]:
+        from lowalt.geo.crs import to_wgs84
+
+        return to_wgs84(self.x0[sl] + self.vx[sl] * t, self.y0[sl] + self.vy[sl] * t)
+
+
+WIRE_BY_CODE = ["micro_uav", "light_uav", "small_uav", "medium_uav", "large_uav", "evtol", "helicopter",
+                "crewed_ga", "micro_uav"]
+
+
+def make_fleet(n: int, seed: int = 7) -> Fleet:
+    from lowalt.conflict.traffic import generate_traffic
+    from lowalt.geo.crs import to_local
+
+    tr = generate_traffic(n, seed=seed, extent_m=80_000.0)
+    cx, cy = to_local(np.array([CENTRE_LON_LAT[0]]), np.array([CENTRE_LON_LAT[1]]))
+    x0 = tr.pos[:, 0] - 40_000.0 + cx[0]
+    y0 = tr.pos[:, 1] - 40_000.0 + cy[0]
+    # level flight keeps altitudes plausible over a long run
+    return Fleet([f"B{k:06d}" for k in range(n)], x0, y0, tr.pos[:, 2] + 50.0, tr.vel[:, 0], tr.vel[:, 1],
+                 np.zeros(n), [WIRE_BY_CODE[int(c)] for c in tr.category])
+
+
+@dataclass
+class Results:
+    sent: int = 0
+    acked: int = 0
+    rejected_acks: int = 0
+    latencies: list[np.ndarray] = field(default_factory=list)
+    per_second: list[tuple[float, float, int]] = field(default_factory=list)
+    tracks_seen: set[str] = field(default_factory=set)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _seed(data_dir: Path, fleet: Fleet) -> dict[str, str]:
+    """Users, tokens and the fleet's aircraft, written straight to the store before the server starts."""
+    from sqlalchemy import delete
+
+    from lowalt.identity.model import Role
+    from lowalt.settings import Settings
+    from lowalt.store import identity_repo
+    from lowalt.store.db import open_database
+    from lowalt.store.tables import aircraft, users
+
+    db = await open_database(Settings(data_dir=data_dir))
+    try:
+        async with db.unit_of_work() as uow:
+            await uow.conn.execute(delete(aircraft).where(aircraft.c.organisation == "bench-fleet"))
+            await uow.conn.execute(delete(users).where(users.c.name.in_(["bench-gateway", "bench-viewer"])))
+            gw = await identity_repo.add_user(uow.conn, "bench-gateway", Role.DEVICE, "bench-fleet")
+            vw = await identity_repo.add_user(uow.conn, "bench-viewer", Role.VIEWER)
+            tokens = {"gateway": await identity_repo.issue_token(uow.conn, gw),
+                      "viewer": await identity_repo.issue_token(uow.conn, vw)}
+            from sqlalchemy import insert
+
+            rows = [{"id": i, "category": c, "organisation": "bench-fleet"} for i, c in zip(fleet.ids, fleet.category, strict=True)]
+            for k in range(0, len(rows), 5000):
+                await uow.conn.execute(insert(aircraft), rows[k:k + 5000])
+            await uow.commit()
+        return tokens
+    finally:
+        await db.close(stop_cluster=False)
+
+
+async def _gateway(ws_url: str, token: str, fleet: Fleet, sl: slice, rate: float, until: float,
+                   res: Results, start: float) -> None:
+    from websockets.asyncio.client import connect
+
+    ids = fleet.ids[sl]
+    n = len(ids)
+    period = 0.1
+    async with connect(f"{ws_url}/ws/telemetry?token={token}", max_size=None) as ws:
+        async def read_acks() -> None:
+            async for raw in ws:
+                msg = orjson.loads(raw)
+                if msg["type"] == "ack":
+                    res.acked += msg["accepted"]
+                    res.rejected_acks += msg["rejected"]
+
+        reader = asyncio.create_task(read_acks())
+        per_slot = max(1, int(round(n * rate * period)))  # each aircraft reports `rate` times a second
+        cursor = 0
+        next_at = time.monotonic()
+        while time.time() < until:
+            take = np.arange(cursor, cursor + per_slot) % n
+            cursor = (cursor + per_slot) % n
+            now = time.time()
+            lon, lat = fleet.positions(now - start, sl)
+            lon, lat = lon[take], lat[take]
+            g = sl.start + take
+            frame = {"reports": [
+                {"id": ids[k], "t": now, "lon": float(lo), "lat": float(la), "alt": float(fleet.alt[gi]),
+                 "ref": "AMSL", "vx": float(fleet.vx[gi]), "vy": float(fleet.vy[gi])}
+                for k, gi, lo, la in zip(take.tolist(), g.tolist(), lon.tolist(), lat.tolist(), strict=True)
+            ]}
+            await ws.send(orjson.dumps(frame).decode())
+            res.sent += len(take)
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        await asyncio.sleep(1.0)  # let the last acks arrive
+        reader.cancel()
+
+
+async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmup_until: float) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(f"{ws_url}/ws/live?token={token}", max_size=None) as ws:
+        while time.time() < until:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), max(0.1, until - time.time()))
+            except TimeoutError:
+                break
+            now = time.time()
+            msg = orjson.loads(raw)
+            if msg["type"] in ("tracks", "snapshot"):
+                tr = msg["tracks"]
+                res.tracks_seen.update(tr["ids"])
+                if msg["type"] == "tracks" and tr["tr"] and now > warmup_until:
+                    lat_ms = (now - np.asarray(tr["tr"], dtype=np.float64)) * 1000.0
+                    res.latencies.append(lat_ms)
+                    res.per_second.append((now, float(np.percentile(lat_ms, 99)), len(tr["ids"])))
+
+
+def _metric(text: str, name: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for m in re.finditer(rf"^{name}(?:\{{(.*?)\}})? ([0-9.e+-]+)$", text, re.M):
+        out[m.group(1) or ""] = float(m.group(2))
+    return out
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = Path(args.data_dir)
+    fleet = make_fleet(args.tracks, seed=args.seed)
+    tokens = await _seed(data_dir, fleet)
+    port = _free_port()
+    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
+    env.pop("LOWALT_DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if args.quiet else None)
+    url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+            res = Results()
+            start = time.time()
+            until = start + args.duration
+            warmup = start + min(5.0, args.duration / 4)
+            g = max(1, args.gateways)
+            bounds = np.linspace(0, args.tracks, g + 1).astype(int)
+            tasks = [asyncio.create_task(_subscriber(ws_url, tokens["viewer"], until + 1.0, res, warmup))]
+            tasks += [asyncio.create_task(_gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
+                                                   args.rate, until, res, start))
+                      for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+            await asyncio.gather(*tasks)
+            metrics = (await http.get("/metrics")).text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    lat = np.concatenate(res.latencies) if res.latencies else np.array([np.nan])
+    accepted = sum(_metric(metrics, "lowalt_reports_accepted_total").values())
+    rejected = {k.split('"')[1]: v for k, v in _metric(metrics, "lowalt_reports_rejected_total").items() if k}
+    drops: dict[str, float] = dict(rejected)
+    for name, key in (("lowalt_live_skipped_total", "live_feed_skipped"), ("lowalt_live_dropped_total", "live_subscriber_dropped"),
+                      ("lowalt_history_dropped_total", "history_dropped")):
+        v = sum(_metric(metrics, name).values())
+        if v:
+            drops[key] = v
+    unexplained = res.sent - accepted - sum(rejected.values())
+    tick = _metric(metrics, "lowalt_tick_seconds").get("", float("nan"))
+    out = {
+        "tracks": args.tracks, "rate_hz": args.rate, "duration_s": args.duration, "gateways": args.gateways,
+        "reports_sent": res.sent, "reports_accepted": int(accepted),
+        "reports_per_s": round(accepted / args.duration, 1),
+        "p50_ms": round(float(np.nanpercentile(lat, 50)), 1), "p95_ms": round(float(np.nanpercentile(lat, 95)), 1),
+        "p99_ms": round(float(np.nanpercentile(lat, 99)), 1), "max_ms": round(float(np.nanmax(lat)), 1),
+        "latency_samples": int(np.isfinite(lat).sum()), "tracks_on_feed": len(res.tracks_seen),
+        "drops": drops, "unexplained": int(unexplained), "last_tick_ms": round(tick * 1000, 1),
+        "history_written": int(sum(_metric(metrics, "lowalt_history_written_total").values())),
+    }
+    if args.report:
+        _write_report(Path(args.report), out, res, start)
+    return out
+
+
+def _write_report(folder: Path, out: dict[str, Any], res: Results, start: float) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pipeline.json").write_text(json.dumps(out, indent=2))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not res.per_second:
+        return
+    t = np.array([p[0] - start for p in res.per_second])
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(t, [p[1] for p in res.per_second], lw=0.8, label="p99 of each feed message (ms)")
+    ax.axhline(300, color="r", ls="--", lw=0.8, label="target 300 ms")
+    ax.set_xlabel("s since start")
+    ax.set_ylabel("report-to-feed latency (ms)")
+    ax.legend(loc="upper right")
+    ax.set_title(f"{out['tracks']} tracks at {out['rate_hz']} Hz: p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms")
+    fig.tight_layout()
+    fig.savefig(folder / "pipeline_latency.png", dpi=110)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="lowalt bench pipeline", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tracks", type=int, default=1000)
+    p.add_argument("--rate", type=float, default=1.0, help="reports per aircraft per second")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    p.add_argument("--gateways", type=int, default=10, help="fleet-gateway websocket connections")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--data-dir", default=".lowalt/bench")
+    p.add_argument("--report", help="folder for pipeline.json and a latency plot")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="hide server logs")
+    args = p.parse_args(argv)
+    out = asyncio.run(run(args))
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k:>18}: {v}")
+    return 0
