@@ -19,6 +19,8 @@ class Settings:
     port: int = 8000
     airspace_dir: Path = DEFAULT_AIRSPACE
     """Airspace data set loaded into the store at start-up when the store is empty."""
+    dem_path: Path | None = None
+    """A GeoTIFF DEM (``LOWALT_DEM``) for AGL/AMSL; default: the approximate built-in grid."""
     log_level: str = "INFO"
     log_json: bool = True
     tick_s: float = 1.0
@@ -42,6 +44,8 @@ class Settings:
             updates["port"] = int(e["LOWALT_PORT"])
         if e.get("LOWALT_AIRSPACE_DIR"):
             updates["airspace_dir"] = Path(e["LOWALT_AIRSPACE_DIR"])
+        if e.get("LOWALT_DEM"):
+            updates["dem_path"] = Path(e["LOWALT_DEM"])
         if e.get("LOWALT_LOG_LEVEL"):
             updates["log_level"] = e["LOWALT_LOG_LEVEL"].upper()
         if e.get("LOWALT_LOG_JSON"):

@@ -20,7 +20,7 @@ from lowalt.store.cluster import ManagedCluster
 from lowalt.store.db import Database, make_engine, migrate
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATE_DB = "lowalt_template"
+TEMPLATE_DB = f"lowalt_template_{os.getpid()}"  # per session: concurrent runs share the cluster
 
 
 @pytest.fixture(scope="session")
@@ -29,18 +29,19 @@ def pg_cluster() -> Iterator[ManagedCluster]:
     cluster = ManagedCluster(data_dir)
     started = cluster.start()
     yield cluster
-    if started:
+    if started and os.environ.get("CI"):  # locally keep it for the next run (and for parallel runs)
         cluster.stop()
 
 
 @pytest.fixture(scope="session")
-async def template_db(pg_cluster: ManagedCluster) -> str:
+async def template_db(pg_cluster: ManagedCluster) -> AsyncIterator[str]:
     pg_cluster.drop_database(TEMPLATE_DB)
     pg_cluster.create_database(TEMPLATE_DB)
     engine = make_engine(pg_cluster.url(TEMPLATE_DB))
     await migrate(engine)
     await engine.dispose()
-    return TEMPLATE_DB
+    yield TEMPLATE_DB
+    pg_cluster.drop_database(TEMPLATE_DB)
 
 
 @pytest.fixture
@@ -62,9 +63,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(database: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    from lowalt.api.app import create_app
-
-    from lowalt.api.app import start_services, stop_services
+    from lowalt.api.app import create_app, start_services, stop_services
 
     app = create_app(settings, db=database)
     await start_services(app)

@@ -12,7 +12,7 @@ from lowalt import __version__
 from lowalt.api import ws
 from lowalt.api.auth import Authenticator
 from lowalt.api.errors import install_error_handlers
-from lowalt.api.routers import health, live, users
+from lowalt.api.routers import airspace, health, live, users
 from lowalt.metrics import Metrics
 from lowalt.settings import Settings
 from lowalt.store.db import Database, open_database
@@ -23,9 +23,14 @@ log = logging.getLogger(__name__)
 async def start_services(app: FastAPI) -> None:
     """Build the domain services on the open database and start their loops."""
     from lowalt.live.wiring import build_live_service
+    from lowalt.services.airspace import AirspaceService, load_terrain
 
     settings: Settings = app.state.settings
-    app.state.live = await build_live_service(settings, app.state.db, app.state.metrics)
+    terrain = load_terrain(settings.dem_path)
+    app.state.airspace = await AirspaceService.open(app.state.db, settings.airspace_dir, terrain)
+    app.state.live = await build_live_service(settings, app.state.db, app.state.metrics,
+                                              airspace=app.state.airspace.index)
+    app.state.airspace.listeners.append(app.state.live.intrusion_cache.invalidate)
     # -- filing service: start here (lowalt.filing) --
     await app.state.live.start()
 
@@ -73,6 +78,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(live.router)
+    app.include_router(airspace.router)
     app.include_router(ws.router)
     # -- more routers here (airspace, plans) --
     return app

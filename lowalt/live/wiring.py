@@ -56,8 +56,11 @@ async def build_live_service(
         from lowalt.geo.terrain import default_terrain
 
         terrain = default_terrain()
+    from lowalt.airspace.validate import SERVICE_AREA_BBOX
+
     live = LiveService(db, metrics, monitor=monitor, terrain=terrain,
-                       config=LiveConfig(tick_s=settings.tick_s), category_code=category_code)
+                       config=LiveConfig(tick_s=settings.tick_s, service_bbox=SERVICE_AREA_BBOX),
+                       category_code=category_code)
     live.intrusion_cache = intrusion  # type: ignore[attr-defined]
     for info in await load_registry(db):
         live.register_aircraft(info)
