@@ -235,9 +235,9 @@ def _validate(
             bad(k, "invalid_report", "id", "id must be 1..64 characters")
         try:
             t[k] = _parse_time(r.t)
-        except (ValueError, OverflowError) as e:
+        except (ValueError, OverflowError) as exc:
             t[k] = math.nan
-            bad(k, "invalid_report", "t", f"bad timestamp: {e}")
+            bad(k, "invalid_report", "t", f"bad timestamp: {exc}")
         ref = r.ref.upper()
         if ref not in ("AGL", "AMSL"):
             bad(k, "invalid_report", "ref", f"altitude reference must be AGL or AMSL, got {r.ref!r}")
@@ -259,7 +259,7 @@ def _validate(
         else:
             src[k] = s
 
-    w, s_, e, n = service_bbox
+    west, south, east, north = service_bbox
     checks: list[tuple[str, str, npt.NDArray[np.bool_], str]] = [
         ("non_finite", "lon", ~np.isfinite(lon), "lon is NaN or infinite"),
         ("non_finite", "lat", ~np.isfinite(lat), "lat is NaN or infinite"),
@@ -268,8 +268,8 @@ def _validate(
         ("non_finite", "vx", ~(np.isfinite(vx) & np.isfinite(vy) & np.isfinite(vz)), "velocity is NaN or infinite"),
         ("out_of_range", "lat", np.abs(lat) > 90, "lat outside [-90, 90] (lon/lat swapped?)"),
         ("out_of_range", "lon", np.abs(lon) > 180, "lon outside [-180, 180]"),
-        ("outside_service_area", "lon", ~((lon >= w) & (lon <= e) & (lat >= s_) & (lat <= n)),
-         f"position outside the service area [{w}, {s_}, {e}, {n}] (lon/lat swapped?)"),
+        ("outside_service_area", "lon", ~((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)),
+         f"position outside the service area [{west}, {south}, {east}, {north}] (lon/lat swapped?)"),
         ("out_of_range", "alt", (alt < ALT_RANGE_M[0]) | (alt > ALT_RANGE_M[1]),
          f"alt outside [{ALT_RANGE_M[0]:.0f}, {ALT_RANGE_M[1]:.0f}] m"),
         ("out_of_range", "gs", np.hypot(vx, vy) > MAX_SPEED_MS, f"ground speed above {MAX_SPEED_MS:.0f} m/s"),
@@ -278,7 +278,7 @@ def _validate(
     ]
     with np.errstate(invalid="ignore"):
         for code, fld, mask, message in checks:
-            for k in np.flatnonzero(mask & ok):
-                bad(int(k), code, fld, message)
+            for kk in np.flatnonzero(mask & ok).tolist():
+                bad(kk, code, fld, message)
     batch = ReportBatch(ids, t, lon, lat, alt, agl, vx, vy, vz, bat, src, cats, errors)
     return batch if ok.all() else batch.select(ok)
