@@ -1,7 +1,8 @@
 # The two commands: `make demo` (the live demo) and `make test` (the whole test suite).
 .PHONY: demo test bootstrap serve lint bench clean-db
 
-demo: bootstrap
+demo:
+	@scripts/bootstrap.sh --no-browser
 	.venv/bin/lowalt demo
 
 test: bootstrap
@@ -10,7 +11,8 @@ test: bootstrap
 bootstrap:
 	@scripts/bootstrap.sh
 
-serve: bootstrap
+serve:
+	@scripts/bootstrap.sh --no-browser
 	.venv/bin/lowalt serve
 
 lint: bootstrap

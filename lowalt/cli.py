@@ -24,6 +24,7 @@ DELEGATED: dict[tuple[str, ...], str] = {
     ("bench", "filing"): "lowalt.filing.bench:main",
     ("bench", "airspace"): "lowalt.airspace.bench:main",
     ("bench", "pipeline"): "lowalt.live.bench:main",
+    ("bench", "map"): "lowalt.web.bench:main",
     ("airspace", "check"): "lowalt.airspace.check:main",
 }
 

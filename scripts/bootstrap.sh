@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Bring a fresh Debian machine (or an existing checkout) to a runnable state. Idempotent and quick
 # when already done: system packages only when missing, the virtualenv only when pyproject changed.
-#   scripts/bootstrap.sh            server + tests
-#   scripts/bootstrap.sh --browser  also Debian's chromium and Node's playwright-core (map e2e tests)
+#   scripts/bootstrap.sh            server + tests (including Debian's chromium for the map's browser tests)
+#   scripts/bootstrap.sh --no-browser  skip chromium (the map e2e tests then skip themselves)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-WANT_BROWSER=0
-[ "${1:-}" = "--browser" ] && WANT_BROWSER=1
+WANT_BROWSER=1
+[ "${1:-}" = "--no-browser" ] && WANT_BROWSER=0
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -31,13 +31,10 @@ if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
 fi
 # Debian's package starts a system cluster on port 5432; lowalt does not use it (unix socket, own folder).
 
-# 2. Map e2e tests: Debian's chromium and Node (playwright-core drives the system chromium)
+# 2. Map e2e tests: Debian's chromium, driven by the Python playwright package (dev extras); Playwright's
+#    own browser downloads are never used (tests launch /usr/bin/chromium)
 if [ "$WANT_BROWSER" = 1 ]; then
   command -v chromium >/dev/null || apt_install chromium
-  command -v node >/dev/null || apt_install nodejs npm
-  if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules/playwright-core ]; then
-    (cd tests/e2e && npm ci --no-audit --no-fund --silent)
-  fi
 fi
 
 # 3. Virtualenv with the package and its dev extras

@@ -32,7 +32,24 @@ async def start_services(app: FastAPI) -> None:
                                               airspace=app.state.airspace.index)
     app.state.airspace.listeners.append(app.state.live.intrusion_cache.invalidate)
     # -- filing service: start here (lowalt.filing) --
+    from lowalt.filing.service import build_filing_service
+
+    app.state.filing = await build_filing_service(settings, app.state.db, getattr(app.state, "airspace", None))
+    _connect_plans_to_monitor(app, terrain)
     await app.state.live.start()
+
+
+def _connect_plans_to_monitor(app: FastAPI, terrain: object) -> None:
+    """Conformance, unauthorised flight and lost contact need the approved plans; first telemetry
+    inside an approved window activates the plan."""
+    from lowalt.live.plans import FilingPlanSource
+
+    source = FilingPlanSource(app.state.filing)
+    live = app.state.live
+    live.monitor.plan_source = source
+    live.monitor.terrain = terrain
+    live.before_tick.append(source.refresh)
+    live.on_snapshot.append(source.activate_flying)
 
 
 async def stop_services(app: FastAPI) -> None:
@@ -81,4 +98,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(airspace.router)
     app.include_router(ws.router)
     # -- more routers here (airspace, plans) --
+    from lowalt.api.routers import web
+
+    app.include_router(web.router)
+    from lowalt.api.routers import plans
+
+    app.include_router(plans.router)
     return app

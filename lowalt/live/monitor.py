@@ -76,6 +76,10 @@ class PlanPicture:
     """Aircraft id -> row in ``plans`` (its current or next approved plan)."""
     plan_ids: list[str]
     """Row -> plan id, for alert details."""
+    agl: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    """Row -> the band is true height (AGL); otherwise AMSL."""
+    states: list[str] = field(default_factory=list)
+    """Row -> plan state (approved / active)."""
 
 
 class PlanSource(Protocol):
@@ -99,6 +103,8 @@ class ConflictMonitor:
     warning_s: float = 30.0
     intrusion_source: Callable[[float], IntrusionVolumes | None] | None = None
     plan_source: PlanSource | None = None
+    terrain: Any = None
+    """Terrain for true-height conformance of AGL-banded plans (None: treat ground as 0 m)."""
     book: AlertBook = field(default_factory=lambda: AlertBook(clear_after_ticks=3, downgrade_after_ticks=3))
     h_tol_m: float = 20.0
     v_tol_m: float = 10.0
@@ -191,7 +197,14 @@ class ConflictMonitor:
             return []
         idx = np.array([pic.plan_of.get(snap.ids[k], -1) for k in coop], dtype=np.int64)
         prev = np.array([self._prev_status.get(snap.ids[k], 0) for k in coop], dtype=np.int64)
-        status = check_conformance(pos[coop], snap.t[coop], idx, pic.plans, h_tol_m=self.h_tol_m,
+        p = pos[coop].copy()
+        if len(pic.agl):
+            agl = (idx >= 0) & pic.agl[np.maximum(idx, 0)]
+            if agl.any():  # true height for AGL-banded plans
+                ground = (np.asarray(self.terrain.elevation(snap.lon[coop][agl], snap.lat[coop][agl]), dtype=float)
+                          if self.terrain is not None else 0.0)
+                p[agl, 2] = p[agl, 2] - np.nan_to_num(ground)
+        status = check_conformance(p, snap.t[coop], idx, pic.plans, h_tol_m=self.h_tol_m,
                                    v_tol_m=self.v_tol_m, t_tol_s=self.t_tol_s, previous=prev)
         out = []
         self._prev_status = {}

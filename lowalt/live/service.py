@@ -110,6 +110,10 @@ class LiveService:
         self._tasks: list[asyncio.Task[None]] = []
         self.tick_count = 0
         self._tick_event = asyncio.Event()
+        self.before_tick: list[Callable[[float], None]] = []
+        """Run on the event loop before each snapshot (e.g. freeze the approved plans for the monitor)."""
+        self.on_snapshot: list[Callable[[Snapshot, float], None]] = []
+        """Run on the event loop with each tick's snapshot (e.g. activate plans on first telemetry)."""
 
     # -- registry ------------------------------------------------------------------------
 
@@ -263,7 +267,11 @@ class LiveService:
         if lost:
             self.metrics.inc("lowalt_tracks_lost_total", len(lost))
             self._lost_pending.extend(lost)
+        for hook in self.before_tick:
+            hook(now)
         snap = self._full_snapshot()
+        for seen in self.on_snapshot:
+            seen(snap, now)
         result = await asyncio.to_thread(self.monitor.assess, snap, now, lost)
         self._apply(result, now)
         self.tick_count += 1

@@ -1,0 +1,107 @@
+"""The live map page (``/``), its static assets (``/static/...``) and its configuration (``/web/config``).
+
+Everything the page needs ships in ``lowalt/web/static`` (MapLibre GL JS included), so it works on a
+closed network. The page itself needs no token to load; it asks for one (sign-in form or ``?token=``).
+
+Configuration, read once per app from the environment (``app.state.web_config`` may be set in tests):
+
+* ``LOWALT_BASEMAP_URL``: optional raster tile template, e.g. OSM
+  ``https://tile.openstreetmap.org/{z}/{x}/{y}.png`` or Tianditu with the user's key
+  ``https://t0.tianditu.gov.cn/vec_w/wmts?...&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY``.
+  Unset (the default): a plain offline basemap, no request leaves the server.
+* ``LOWALT_BASEMAP_CRS``: ``wgs84`` (default; OSM, Tianditu) or ``gcj02`` (AMap/Tencent style tiles):
+  with ``gcj02`` the page converts every overlay coordinate so that it lines up with the tiles.
+* ``LOWALT_BASEMAP_ATTRIBUTION``: attribution text shown on the map for the raster source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from lowalt import __version__
+
+router = APIRouter(tags=["web"])
+
+STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "web" / "static"
+NO_CACHE = {"Cache-Control": "no-cache"}  # revalidate (ETag) so a new release is picked up at once
+CONTEXT_KINDS = ("open",)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    basemap_url: str | None = None
+    """Raster tile URL template ({z}/{x}/{y}); None: the offline basemap only."""
+    basemap_crs: str = "wgs84"
+    """``wgs84`` or ``gcj02``: the datum the raster tiles are drawn in."""
+    basemap_attribution: str = ""
+    centre: tuple[float, float] = (117.21, 29.30)
+    """Initial map centre, lon/lat degrees (WGS84), between Jingdezhen and Fuliang."""
+    zoom: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> WebConfig:
+        e = dict(os.environ if env is None else env)
+        crs = (e.get("LOWALT_BASEMAP_CRS") or "wgs84").strip().lower()
+        if crs not in ("wgs84", "gcj02"):
+            raise ValueError(f"LOWALT_BASEMAP_CRS: expected wgs84 or gcj02, got {crs!r}")
+        return cls(basemap_url=e.get("LOWALT_BASEMAP_URL") or None, basemap_crs=crs,
+                   basemap_attribution=e.get("LOWALT_BASEMAP_ATTRIBUTION", ""))
+
+
+def _config(request: Request) -> WebConfig:
+    cfg = getattr(request.app.state, "web_config", None)
+    if cfg is None:
+        cfg = request.app.state.web_config = WebConfig.from_env()
+    return cfg  # type: ignore[no-any-return]
+
+
+@router.get("/", include_in_schema=False)
+async def index() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=NO_CACHE)
+
+
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".json": "application/json",
+          ".png": "image/png", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8", ".html": "text/html"}
+
+
+@router.get("/static/{path:path}", include_in_schema=False)
+async def static(path: str) -> FileResponse:
+    target = (STATIC_DIR / path).resolve()
+    if not target.is_relative_to(STATIC_DIR) or not target.is_file():
+        raise HTTPException(404, f"no static file {path!r}")
+    return FileResponse(target, media_type=_TYPES.get(target.suffix, "application/octet-stream"), headers=NO_CACHE)
+
+
+@router.get("/web/config", summary="Map page configuration (basemap source and datum, initial view)")
+async def web_config(request: Request) -> dict[str, Any]:
+    return {**asdict(_config(request)), "version": __version__}
+
+
+@lru_cache(maxsize=4)
+def _context(airspace_dir: Path) -> bytes:
+    """Outline of the service area (the background W/G layers) for the offline basemap."""
+    path = airspace_dir / "volumes.geojson"
+    feats: list[dict[str, Any]] = []
+    if path.is_file():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for f in data.get("features", []):
+            p = f.get("properties") or {}
+            if p.get("kind") in CONTEXT_KINDS:
+                feats.append({"type": "Feature", "geometry": f["geometry"],
+                              "properties": {"id": p.get("id"), "name_zh": p.get("name_zh"),
+                                             "name_en": p.get("name_en")}})
+    return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False).encode()
+
+
+@router.get("/web/context.geojson", summary="Offline basemap context (service area outline)")
+async def context(request: Request) -> JSONResponse:
+    body = _context(Path(request.app.state.settings.airspace_dir))
+    return JSONResponse(content=json.loads(body))

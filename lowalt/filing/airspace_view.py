@@ -1,0 +1,191 @@
+"""Adapter from the airspace model (``lowalt.airspace``) to what filing asks of it.
+
+``AirspaceIndex.classify`` answers per point and instant; filing needs per plan and
+window: "the worst verdict over the footprint x band x window, and which volumes gave
+it", plus route corridors and vertiports by location. Sampling is every ~250 m over the
+footprint, at floor/middle/ceiling, and every 15 min over the window (schedules in the
+Fuliang data change on :00/:30, so a window never hides a change longer than 15 min).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import shapely
+from shapely.geometry import Point
+
+from lowalt.airspace.index import AirspaceIndex
+from lowalt.airspace.model import AirspaceSet, Route, Vertiport
+from lowalt.airspace.rules import REASONS, VERDICTS, Reason, Verdict
+from lowalt.airspace.schedule import WeeklyWindow
+from lowalt.filing.model import FlightPlan, Footprint
+from lowalt.geo.crs import geometry_to_local, to_local
+from lowalt.geo.terrain import TerrainInfo, TerrainModel
+
+SAMPLE_STEP = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Hit:
+    verdict: Verdict
+    reason: Reason
+    volume_id: str | None
+    name_zh: str
+    name_en: str
+    at: datetime
+
+
+@dataclass
+class AirspaceFinding:
+    """Worst verdict of a plan's samples and the (reason, volume) pairs behind it."""
+
+    worst: Verdict = Verdict.ALLOWED
+    hits: list[Hit] = field(default_factory=list)
+    """One per distinct (verdict, reason, volume), first instant seen."""
+
+    def of(self, verdict: Verdict) -> list[Hit]:
+        return [h for h in self.hits if h.verdict is verdict]
+
+
+def sample_times(start: datetime, end: datetime, step: timedelta = SAMPLE_STEP) -> list[datetime]:
+    out = [start]
+    t = start + step
+    while t < end:
+        out.append(t)
+        t += step
+    last = end - timedelta(seconds=1)
+    if last > start:
+        out.append(last)
+    return out
+
+
+def hours_text(route: Route) -> str:
+    """Release hours as text, e.g. ``'daily 06:00-22:00 Asia/Shanghai'``."""
+    if route.schedule is None or not route.schedule.weekly:
+        return "always"
+    parts = [_window_text(w) for w in route.schedule.weekly]
+    return "; ".join(parts) + f" {route.schedule.timezone}"
+
+
+def _window_text(w: WeeklyWindow) -> str:
+    names = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+    days = "daily" if len(w.days) == 7 else ",".join(names[d - 1] for d in sorted(w.days))
+    return f"{days} {w.start.strftime('%H:%M')}-{w.end.strftime('%H:%M')}"
+
+
+class AirspaceView:
+    """Filing's questions over one :class:`AirspaceIndex` (restrictions included)."""
+
+    def __init__(self, aset: AirspaceSet, terrain: TerrainModel, index: AirspaceIndex | None = None) -> None:
+        self.airspace = aset
+        self.terrain = terrain
+        self.index = index or AirspaceIndex(aset, terrain)
+        self._names: dict[str, tuple[str, str]] = {v.id: (v.name_zh, v.name_en) for v in self.index.volumes}
+        self._routes = {r.id: r for r in aset.routes}
+        self._corridors = {r.id: r.corridor_local() for r in aset.routes}
+        self._ports = list(aset.vertiports)
+        px, py = to_local([p.point.x for p in self._ports], [p.point.y for p in self._ports])
+        self._port_xy = np.column_stack([px, py]) if self._ports else np.zeros((0, 2))
+
+    def name(self, vid: str | None) -> tuple[str, str]:
+        if vid is None:
+            return ("服务区外（无空域数据）", "outside the modelled airspace")
+        if vid in self._names:
+            return self._names[vid]
+        for r in self.index.restrictions:
+            if r.id == vid:
+                return (r.name_zh or f"临时管制空域 {vid}", r.name_en or f"temporary restriction {vid}")
+        return (vid, vid)
+
+    def route(self, rid: str) -> Route | None:
+        return self._routes.get(rid)
+
+    def check(self, plan: FlightPlan, fp: Footprint, times: list[datetime] | None = None) -> AirspaceFinding:
+        """Classify every sample at floor, middle and ceiling at each sample time."""
+        lon, lat = fp.sample_lon, fp.sample_lat
+        n = lon.shape[0]
+        mid = (plan.floor.value_m + plan.ceiling.value_m) / 2 if plan.floor.reference is plan.ceiling.reference \
+            else None
+        alts = [(plan.floor.value_m, plan.floor.reference), (plan.ceiling.value_m, plan.ceiling.reference)]
+        if mid is not None:
+            alts.append((mid, plan.floor.reference))
+        all_lon = np.concatenate([lon] * len(alts))
+        all_lat = np.concatenate([lat] * len(alts))
+        all_alt = np.concatenate([np.full(n, a) for a, _ in alts])
+        all_ref = np.concatenate([np.full(n, r.code, dtype=np.int8) for _, r in alts])
+        ground = np.asarray(self.terrain.elevation(all_lon, all_lat), dtype=np.float64)
+        finding = AirspaceFinding()
+        seen: set[tuple[int, int, int]] = set()
+        states: set[bytes] = set()
+        volumes, restrictions = self.index.volumes, self.index.restrictions
+        for t in times or sample_times(plan.start, plan.end):
+            # same points + same set of active volumes = same answer: classify once per activity state
+            state = np.array([v.is_active(t) for v in volumes] + [r.is_active(t) for r in restrictions]).tobytes()
+            if state in states:
+                continue
+            states.add(state)
+            c = self.index.classify(all_lon, all_lat, all_alt, all_ref, plan.category, t,
+                                    terrain=_Fixed(ground))
+            worst = int(c.verdict.max()) if len(c) else 0
+            if worst > VERDICTS.index(finding.worst):
+                finding.worst = VERDICTS[worst]
+            bad = np.nonzero(c.verdict > 0)[0]
+            if bad.size == 0:
+                continue
+            keys = np.unique(np.column_stack([c.verdict[bad], c.reason[bad], c.volume[bad]]), axis=0)
+            for v, r, vol in keys:
+                key = (int(v), int(r), int(vol))
+                if key in seen:
+                    continue
+                seen.add(key)
+                vid = c.volume_ids[vol] if vol >= 0 else None
+                zh, en = self.name(vid)
+                finding.hits.append(Hit(VERDICTS[int(v)], REASONS[int(r)], vid, zh, en, t))
+        return finding
+
+    def corridor_for(self, plan: FlightPlan, fp: Footprint) -> Route | None:
+        """A route admitting the category whose corridor contains the plan's footprint."""
+        if plan.corridor_id:
+            return self._routes.get(plan.corridor_id)
+        found = [self._routes[rid] for rid, poly in sorted(self._corridors.items())
+                 if plan.category in self._routes[rid].allowed_categories
+                 and poly.buffer(1.0).contains(fp.area.buffer(-1.0))]
+
+        def fits(r: Route) -> bool:  # same references and the band inside the route's band
+            return (r.floor.reference is plan.floor.reference and r.ceiling.reference is plan.ceiling.reference
+                    and r.floor.value_m <= plan.floor.value_m and plan.ceiling.value_m <= r.ceiling.value_m)
+
+        return next((r for r in found if fits(r)), found[0] if found else None)
+
+    def inside_corridor(self, route: Route, fp: Footprint) -> bool:
+        return bool(self._corridors[route.id].buffer(1.0).contains(fp.area.buffer(-0.5)))
+
+    def vertiport_near(self, p: Point, radius_m: float) -> Vertiport | None:
+        if not self._ports:
+            return None
+        x, y = to_local([p.x], [p.y])
+        d = np.hypot(self._port_xy[:, 0] - x[0], self._port_xy[:, 1] - y[0])
+        k = int(np.argmin(d))
+        return self._ports[k] if d[k] <= radius_m else None
+
+    def forbidden_area_local(self, ids: list[str]) -> shapely.Geometry | None:
+        """Union of the named volumes/restrictions in local metres (for rerouting)."""
+        polys = [geometry_to_local(v.polygon) for v in self.index.volumes if v.id in ids]
+        polys += [geometry_to_local(r.polygon) for r in self.index.restrictions if r.id in ids]
+        return shapely.union_all(polys) if polys else None
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """Terrain already sampled at the query points (saves a lookup per sample time)."""
+
+    values: np.ndarray
+
+    @property
+    def info(self) -> TerrainInfo:
+        return TerrainInfo("pre-sampled at the query points", True, 0.0)
+
+    def elevation(self, lon: object, lat: object) -> np.ndarray:
+        return self.values

@@ -1,0 +1,236 @@
+"""Concrete alternatives for a rejected (or displaced) plan.
+
+Three kinds, each re-checked by the full rule set before it is offered:
+
+* ``time``: the nearest start (in ``alternatives.time_step_min`` steps, later or earlier)
+  at which no rule rejects: free of conflicts, inside release and opening hours, after
+  the filing cut-off, clear of weather warnings;
+* ``altitude``: another band of the same height in the same layer (W: 0-120 m, G:
+  120-300 m true height) when the conflict is vertical-separable;
+* ``route``: a detour around the closed volumes along their boundary, buffered by
+  ``alternatives.reroute_margin_m`` plus the corridor half-width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import shapely
+from shapely import ops
+from shapely.geometry import LineString, Polygon, mapping
+
+from lowalt.filing.model import FlightPlan, Footprint, footprint
+from lowalt.filing.rules import Outcome
+from lowalt.geo.altitude import Altitude, AltitudeReference
+from lowalt.geo.crs import geometry_to_local, geometry_to_wgs84
+
+if TYPE_CHECKING:
+    from lowalt.filing.decision import Decision, Facts
+
+TIME_CODES = {"conflict", "corridor_closed", "vertiport_closed", "vertiport_full", "weather_thunderstorm",
+              "weather_wind", "filed_too_late", "window_in_past"}
+LAYERS_AGL = ((0.0, 120.0), (120.0, 300.0))
+MAX_TIME_TRIES = 64
+
+
+def find_alternatives(plan: FlightPlan, decision: Decision, facts: Facts) -> list[dict[str, Any]]:
+    codes = {r.code for r in decision.reasons if r.outcome is Outcome.REJECT}
+    out: list[dict[str, Any]] = []
+    if "airspace_forbidden" in codes:
+        ids = [v["volume"] for r in decision.reasons if r.code == "airspace_forbidden"
+               for v in r.details.get("volumes", []) if v.get("volume")]
+        alt = reroute(plan, ids, facts)
+        if alt:
+            out.append(alt)
+    if codes & {"band_outside_corridor", "conflict"} and codes <= {"band_outside_corridor"} | TIME_CODES:
+        alt = other_band(plan, decision, facts)
+        if alt:
+            out.append(alt)
+    if codes and codes <= TIME_CODES:
+        alt = nearest_time(plan, facts, not_before=_earliest(decision))
+        if alt:
+            out.append(alt)
+    return out
+
+
+def _earliest(decision: Decision) -> datetime | None:
+    earliest = next((r.details.get("earliest_start") for r in decision.reasons if r.code == "filed_too_late"), None)
+    return datetime.fromisoformat(earliest) if earliest else None
+
+
+def _verdict(candidate: FlightPlan, facts: Facts, fp: Footprint | None = None) -> str | None:
+    from lowalt.filing.decision import Verdict, evaluate
+
+    d, _ = evaluate(candidate, facts, fp, registry=False)
+    return None if d.verdict is Verdict.REJECTED else d.verdict.value
+
+
+def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None = None) -> dict[str, Any] | None:
+    """The closest shifted window that no rule rejects (searching later first, then earlier)."""
+    step = facts.policy.alt_time_step
+    base = timedelta(0)
+    if not_before is not None and not_before > plan.start:
+        base = not_before - plan.start
+        base = step * -(-base // step)  # round up to a whole step
+    horizon = int(facts.policy.alt_time_horizon / step)
+    shifts: list[timedelta] = [base] if base else []
+    for k in range(1, horizon + 1):
+        shifts.append(base + k * step)
+        if not base:
+            shifts.append(-k * step)
+    tried = 0
+    base_fp = footprint(plan, facts.airspace.terrain)  # a time shift moves no metre: project once
+    for shift in shifts:
+        start = plan.start + shift
+        if start < facts.now:
+            continue
+        cand = replace(plan, start=start, end=plan.end + shift)
+        fp = replace(base_fp, start_s=cand.start.timestamp(), end_s=cand.end.timestamp())
+        if not _cheap_ok(cand, facts, fp):
+            continue
+        tried += 1
+        verdict = _verdict(cand, facts, fp)
+        if verdict:
+            return {"kind": "time", "start": cand.start.isoformat(), "end": cand.end.isoformat(),
+                    "shift_min": int(shift.total_seconds() // 60), "expected": verdict,
+                    "message_zh": f"改为 {cand.start.astimezone(facts.policy.tz):%m-%d %H:%M} 起飞",
+                    "message_en": f"take off at {cand.start.astimezone(facts.policy.tz):%m-%d %H:%M} local"}
+        if tried >= MAX_TIME_TRIES:
+            break
+    return None
+
+
+def _cheap_ok(cand: FlightPlan, facts: Facts, fp: Footprint | None = None) -> bool:
+    """Deconfliction only (the rest is cheap enough to run in full on survivors)."""
+    fp = fp or footprint(cand, facts.airspace.terrain)
+    conflicts = facts.index.conflicts(fp.area, fp.floor_amsl, fp.ceiling_amsl, fp.start_s, fp.end_s,
+                                      exclude=cand.id, floor_agl=fp.floor_agl, ceiling_agl=fp.ceiling_agl)
+    return all(c.priority < cand.priority and not c.active for c in conflicts) if conflicts else True
+
+
+def other_band(plan: FlightPlan, decision: Decision, facts: Facts) -> dict[str, Any] | None:
+    """The same-height band nearest to the filed one, inside the same layer, that passes."""
+    corridor = next((r for r in decision.reasons if r.code == "band_outside_corridor"), None)
+    candidates: list[tuple[Altitude, Altitude]] = []
+    if corridor is not None:
+        route = facts.airspace.route(plan.corridor_id or "") or facts.airspace.corridor_for(
+            plan, _fp(plan, facts))
+        if route is not None:
+            candidates.append((route.floor, route.ceiling))
+    elif plan.floor.reference is AltitudeReference.AGL and plan.ceiling.reference is AltitudeReference.AGL:
+        lo, hi = plan.floor.value_m, plan.ceiling.value_m
+        height = hi - lo
+        layer = next(((a, b) for a, b in LAYERS_AGL if a <= lo and hi <= b), None)
+        if layer is not None:
+            gap = height + facts.policy.v_buffer_m + 1.0
+            offsets = sorted({k * gap for k in range(-8, 9) if k} | {layer[0] - lo, layer[1] - hi},
+                             key=abs)
+            for off in offsets:
+                if off and layer[0] <= lo + off and hi + off <= layer[1]:
+                    candidates.append((Altitude(lo + off, AltitudeReference.AGL),
+                                       Altitude(hi + off, AltitudeReference.AGL)))
+    for floor, ceiling in candidates[:8]:
+        cand = replace(plan, floor=floor, ceiling=ceiling)
+        if not _cheap_ok(cand, facts):
+            continue
+        verdict = _verdict(cand, facts)
+        if verdict:
+            return {"kind": "altitude", "floor": {"value_m": floor.value_m, "reference": floor.reference.value},
+                    "ceiling": {"value_m": ceiling.value_m, "reference": ceiling.reference.value},
+                    "expected": verdict, "message_zh": f"改用高度 {floor}–{ceiling}",
+                    "message_en": f"fly at {floor}-{ceiling}"}
+    return None
+
+
+def _fp(plan: FlightPlan, facts: Facts) -> Footprint:
+    return footprint(plan, facts.airspace.terrain)
+
+
+def reroute(plan: FlightPlan, volume_ids: list[str], facts: Facts) -> dict[str, Any] | None:
+    """A route (or the part of an area) that avoids the closed volumes (and any the detour meets)."""
+    from lowalt.filing.decision import evaluate
+
+    ids = set(volume_ids)
+    for _ in range(3):
+        new = _avoid(plan, sorted(ids), facts)
+        if new is None:
+            return None
+        cand = replace(plan, geometry=new)
+        d, _ = evaluate(cand, facts, registry=False)
+        more = {v["volume"] for r in d.reasons if r.code == "airspace_forbidden"
+                for v in r.details.get("volumes", []) if v.get("volume")}
+        if more - ids:
+            ids |= more
+            continue
+        if more:
+            return None
+        out: dict[str, Any] = {"kind": "route", "geometry": mapping(new), "expected": d.verdict.value,
+                               "message_zh": "绕开禁止进入的空域", "message_en": "route around the closed volumes",
+                               "avoids": sorted(ids)}
+        if d.verdict.value != "rejected":
+            return out
+        left = {r.code for r in d.reasons if r.outcome is Outcome.REJECT}
+        if not left <= TIME_CODES:
+            return None
+        when = nearest_time(cand, facts, not_before=_earliest(d))
+        if when is None:
+            return None
+        return {**out, "start": when["start"], "end": when["end"], "expected": when["expected"]}
+    return None
+
+
+def _avoid(plan: FlightPlan, volume_ids: list[str], facts: Facts) -> LineString | Polygon | None:
+    obstacle = facts.airspace.forbidden_area_local(volume_ids)
+    if obstacle is None:
+        return None
+    margin = facts.policy.reroute_margin_m + (plan.half_width_m if isinstance(plan.geometry, LineString) else 0)
+    obstacle = obstacle.buffer(margin)
+    local = geometry_to_local(plan.geometry)
+    if isinstance(local, Polygon):
+        rest = local.difference(obstacle)
+        parts = getattr(rest, "geoms", [rest])
+        best = max(parts, key=lambda g: g.area, default=None)
+        if best is None or best.is_empty or not isinstance(best, Polygon):
+            return None
+        return geometry_to_wgs84(best)
+    path = _detour(local, obstacle)
+    return None if path is None else geometry_to_wgs84(path)
+
+
+def _detour(line: LineString, obstacle: shapely.Geometry) -> LineString | None:
+    parts = [Polygon(p.exterior) for p in getattr(obstacle, "geoms", [obstacle])]
+    inner = [p.buffer(-20.0) for p in parts]  # the detour runs on the boundary: test against the inside
+    for _ in range(6):
+        crossing = [(line.project(line.intersection(q).representative_point()), p)
+                    for p, q in zip(parts, inner, strict=True) if line.intersects(q)]
+        if not crossing:
+            return line
+        _, poly = min(crossing, key=lambda c: c[0])
+        if poly.contains(shapely.Point(line.coords[0])) or poly.contains(shapely.Point(line.coords[-1])):
+            return None
+        inter = line.intersection(poly)
+        ds = [line.project(shapely.Point(c)) for c in shapely.get_coordinates(inter)]
+        d0, d1 = min(ds), max(ds)
+        ring = LineString(poly.exterior.coords)
+        s0, s1 = ring.project(line.interpolate(d0)), ring.project(line.interpolate(d1))
+        length = ring.length
+        if s0 <= s1:
+            a = ops.substring(ring, s0, s1)
+            b = _join(ops.substring(ring, s0, 0), ops.substring(ring, length, s1))
+        else:
+            a = ops.substring(ring, s0, s1)
+            b = _join(ops.substring(ring, s0, length), ops.substring(ring, 0, s1))
+        around = a if a.length <= b.length else b
+        head = ops.substring(line, 0, d0)
+        tail = ops.substring(line, d1, line.length)
+        coords = list(head.coords) + list(around.coords) + list(tail.coords)
+        line = LineString(coords).simplify(5.0)
+    return None
+
+
+def _join(a: shapely.Geometry, b: shapely.Geometry) -> LineString:
+    ca = list(getattr(a, "coords", []))
+    cb = list(getattr(b, "coords", []))
+    return LineString(ca + cb) if len(ca + cb) >= 2 else LineString([(0, 0), (0, 0)])

@@ -1,0 +1,176 @@
+"""The jurisdiction's filing policy (``airspace_data/<area>/policy.yaml``) as typed data.
+
+The YAML says what 即报即飞 can lawfully mean here (regulations_cn.md D and H); code
+only reads it, so a local agreement (e.g. a 1 h lead time) is a data change with its
+article, not a code change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from lowalt.airspace.model import AircraftCategory
+from lowalt.filing.model import MissionType
+
+
+class PolicyError(ValueError):
+    """The policy file is missing a field or has a bad value."""
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """Apply by ``local`` time, ``days_before`` days before the flight's local date."""
+
+    days_before: int
+    local: time
+    article: str
+    lead_time: timedelta | None = None
+    """A local agreement's fixed lead time that replaces the wall-clock cut-off."""
+
+    def deadline(self, start: datetime, tz: ZoneInfo) -> datetime:
+        if self.lead_time is not None:
+            return start - self.lead_time
+        day = start.astimezone(tz).date() - timedelta(days=self.days_before)
+        return datetime.combine(day, self.local, tzinfo=tz)
+
+    def earliest_start(self, now: datetime, tz: ZoneInfo) -> datetime:
+        """The first local day (start of day) for which ``now`` is still before the deadline."""
+        if self.lead_time is not None:
+            return now + self.lead_time
+        local = now.astimezone(tz)
+        day = local.date() + timedelta(days=self.days_before)
+        if local.time() >= self.local:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(0, 0), tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class Policy:
+    jurisdiction: str
+    tz: ZoneInfo
+    service_bbox: tuple[float, float, float, float]
+    no_application_categories: frozenset[AircraftCategory]
+    max_height_agl_m: dict[AircraftCategory, float]
+    no_application_article: str
+    clawbacks: frozenset[str]
+    clawback_article: str
+    corridor: Cutoff
+    emergency_missions: frozenset[MissionType]
+    emergency_lead: timedelta
+    emergency_urgent_any_time: bool
+    emergency_article: str
+    crewed_categories: frozenset[AircraftCategory]
+    crewed: Cutoff
+    standard: Cutoff
+    activation_before: timedelta
+    activation_article: str
+    past_tolerance: timedelta
+    max_duration: timedelta
+    max_advance: timedelta
+    licence_required: frozenset[AircraftCategory]
+    registration_article: str
+    h_buffer_m: float
+    v_buffer_m: float
+    t_buffer_s: float
+    slot: timedelta
+    vertiport_radius_m: float
+    max_wind_ms: dict[AircraftCategory, float]
+    min_visibility_m: float
+    max_precip_mm_h: float
+    alt_time_step: timedelta
+    alt_time_horizon: timedelta
+    reroute_margin_m: float
+    raw: dict[str, Any]
+
+
+def _get(d: dict[str, Any], *path: str) -> Any:
+    cur: Any = d
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            raise PolicyError(f"policy: missing {'.'.join(path)}")
+        cur = cur[p]
+    return cur
+
+
+def _time(v: object, what: str) -> time:
+    try:
+        return time.fromisoformat(str(v))
+    except ValueError as exc:
+        raise PolicyError(f"policy: {what} is not HH:MM") from exc
+
+
+def _cutoff(d: dict[str, Any], key: str, lead_key: str | None = None) -> Cutoff:
+    sect = _get(d, "pathways", key)
+    lead = sect.get(lead_key) if lead_key else None
+    return Cutoff(int(sect["cutoff_days_before"]), _time(sect["cutoff_local"], f"{key}.cutoff_local"),
+                  str(_get(sect, "article")), timedelta(minutes=float(lead)) if lead is not None else None)
+
+
+def _cats(values: object) -> frozenset[AircraftCategory]:
+    return frozenset(AircraftCategory(v) for v in values)  # type: ignore[attr-defined]
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and check a policy file; every pathway must carry an ``article``."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "policy.yaml"
+    d = yaml.safe_load(p.read_text(encoding="utf-8"))
+    if not isinstance(d, dict):
+        raise PolicyError(f"{p}: not a mapping")
+    for name, sect in _get(d, "pathways").items():
+        if not isinstance(sect, dict) or not sect.get("article"):
+            raise PolicyError(f"policy: pathway {name} has no article")
+    na = _get(d, "pathways", "no_application")
+    em = _get(d, "pathways", "emergency")
+    cg = _get(d, "pathways", "crewed_ga")
+    tw = _get(d, "time_window")
+    dc = _get(d, "deconfliction")
+    wx = _get(d, "weather")
+    alt = _get(d, "alternatives")
+    bbox = tuple(float(v) for v in _get(d, "service_area", "bbox"))
+    if len(bbox) != 4:
+        raise PolicyError("policy: service_area.bbox needs 4 numbers")
+    return Policy(
+        jurisdiction=str(d.get("jurisdiction", p.parent.name)),
+        tz=ZoneInfo(str(d.get("timezone", "Asia/Shanghai"))),
+        service_bbox=bbox,  # type: ignore[arg-type]
+        no_application_categories=_cats(na["categories"]),
+        max_height_agl_m={AircraftCategory(k): float(v) for k, v in na["max_height_agl_m"].items()},
+        no_application_article=str(na["article"]),
+        clawbacks=frozenset(_get(na, "clawbacks", "flags")),
+        clawback_article=str(_get(na, "clawbacks", "article")),
+        corridor=_cutoff(d, "long_term_corridor"),
+        emergency_missions=frozenset(MissionType(m) for m in em["missions"]),
+        emergency_lead=timedelta(minutes=float(em["lead_time_min"])),
+        emergency_urgent_any_time=bool(em.get("urgent_any_time", False)),
+        emergency_article=str(em["article"]),
+        crewed_categories=_cats(cg["categories"]),
+        crewed=_cutoff(d, "crewed_ga"),
+        standard=_cutoff(d, "standard", "local_lead_time_min"),
+        activation_before=timedelta(minutes=float(_get(d, "activation", "confirm_before_min"))),
+        activation_article=str(_get(d, "activation", "article")),
+        past_tolerance=timedelta(seconds=float(tw["past_tolerance_s"])),
+        max_duration=timedelta(hours=float(tw["max_duration_h"])),
+        max_advance=timedelta(days=float(tw["max_advance_days"])),
+        licence_required=_cats(_get(d, "registration", "licence_required")),
+        registration_article=str(_get(d, "registration", "article")),
+        h_buffer_m=float(dc["horizontal_buffer_m"]),
+        v_buffer_m=float(dc["vertical_buffer_m"]),
+        t_buffer_s=float(dc["time_buffer_s"]),
+        slot=timedelta(minutes=float(_get(d, "vertiports", "slot_min"))),
+        vertiport_radius_m=float(_get(d, "vertiports", "match_radius_m")),
+        max_wind_ms={AircraftCategory(k): float(v) for k, v in wx["max_wind_ms"].items()},
+        min_visibility_m=float(wx["min_visibility_m"]),
+        max_precip_mm_h=float(wx["max_precipitation_mm_h"]),
+        alt_time_step=timedelta(minutes=float(alt["time_step_min"])),
+        alt_time_horizon=timedelta(hours=float(alt["time_horizon_h"])),
+        reroute_margin_m=float(alt["reroute_margin_m"]),
+        raw=d,
+    )

@@ -1,0 +1,285 @@
+"""Flight plans, their audit trail and weather warnings in PostGIS (SQLAlchemy Core).
+
+The only place filing touches geoalchemy2: geometries go in and come out as WKB and
+leave as shapely objects inside :class:`~lowalt.filing.model.FlightPlan`. Never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import shapely
+from geoalchemy2 import Geometry
+from geoalchemy2.elements import WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    and_,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from lowalt.airspace.model import AircraftCategory
+from lowalt.filing.model import FlightPlan, MissionType, PlanState
+from lowalt.filing.rules import Registry, WeatherWarning
+from lowalt.geo.altitude import Altitude, AltitudeReference
+
+_md = MetaData()
+
+plans = Table(
+    "plans", _md,
+    Column("id", String, primary_key=True),
+    Column("organisation", String, nullable=False),
+    Column("submitted_by", String, nullable=False),
+    Column("aircraft_id", String, nullable=False),
+    Column("category", String, nullable=False),
+    Column("pilot", String, nullable=False),
+    Column("licence_id", String),
+    Column("mission", String, nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("geom", Geometry(srid=4326, spatial_index=False), nullable=False),
+    Column("half_width_m", Float, nullable=False),
+    Column("floor_m", Float, nullable=False),
+    Column("floor_ref", String, nullable=False),
+    Column("ceiling_m", Float, nullable=False),
+    Column("ceiling_ref", String, nullable=False),
+    Column("takeoff", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("landing", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("state", String, nullable=False),
+    Column("decision", JSONB, nullable=False),
+    Column("attrs", JSONB, nullable=False),
+    Column("idempotency_key", String),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+plan_events = Table(
+    "plan_events", _md,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("plan_id", String, nullable=False),
+    Column("from_state", String),
+    Column("to_state", String, nullable=False),
+    Column("by", String, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", String, nullable=False),
+    Column("details", JSONB, nullable=False),
+)
+
+weather_warnings = Table(
+    "weather_warnings", _md,
+    Column("id", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("geom", Geometry(srid=4326, spatial_index=False)),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("value", Float),
+    Column("text", String, nullable=False),
+    Column("created_by", String, nullable=False),
+)
+
+_aircraft = Table("aircraft", _md, Column("id", String, primary_key=True), Column("category", String),
+                  Column("organisation", String), Column("suspended", Boolean))
+_users = Table("users", _md, Column("id", BigInteger, primary_key=True), Column("name", String),
+               Column("disabled", Boolean), Column("suspended", Boolean))
+
+
+class DuplicateIdempotencyKey(ValueError):
+    """Another request with the same key committed first."""
+
+
+def _wkb(g: shapely.Geometry) -> WKBElement:
+    return WKBElement(shapely.to_wkb(g), srid=4326)
+
+
+_PLAN_COLS = [c for c in plans.c if c.name not in ("geom", "takeoff", "landing")]
+_SELECT = select(*_PLAN_COLS, func.ST_AsBinary(plans.c.geom).label("geom_wkb"),
+                 func.ST_AsBinary(plans.c.takeoff).label("takeoff_wkb"),
+                 func.ST_AsBinary(plans.c.landing).label("landing_wkb"))
+
+
+def plan_row(p: FlightPlan, idempotency_key: str | None = None) -> dict[str, Any]:
+    return {
+        "id": p.id, "organisation": p.organisation, "submitted_by": p.submitted_by, "aircraft_id": p.aircraft_id,
+        "category": p.category.value, "pilot": p.pilot, "licence_id": p.licence_id, "mission": p.mission.value,
+        "priority": int(p.priority), "geom": _wkb(p.geometry), "half_width_m": p.half_width_m,
+        "floor_m": p.floor.value_m, "floor_ref": p.floor.reference.value, "ceiling_m": p.ceiling.value_m,
+        "ceiling_ref": p.ceiling.reference.value, "takeoff": _wkb(p.takeoff), "landing": _wkb(p.landing),
+        "starts_at": p.start, "ends_at": p.end, "state": p.state.value, "decision": p.decision,
+        "attrs": {"flags": sorted(p.flags), "corridor_id": p.corridor_id, "urgent": p.urgent},
+        "idempotency_key": idempotency_key,
+    }
+
+
+def _plan(r: Any) -> FlightPlan:
+    attrs = r["attrs"] or {}
+    return FlightPlan(
+        id=r["id"], organisation=r["organisation"], submitted_by=r["submitted_by"], aircraft_id=r["aircraft_id"],
+        category=AircraftCategory(r["category"]), pilot=r["pilot"], licence_id=r["licence_id"],
+        mission=MissionType(r["mission"]), geometry=shapely.from_wkb(bytes(r["geom_wkb"])),
+        half_width_m=r["half_width_m"], floor=Altitude(r["floor_m"], AltitudeReference(r["floor_ref"])),
+        ceiling=Altitude(r["ceiling_m"], AltitudeReference(r["ceiling_ref"])),
+        takeoff=shapely.from_wkb(bytes(r["takeoff_wkb"])), landing=shapely.from_wkb(bytes(r["landing_wkb"])),
+        start=r["starts_at"], end=r["ends_at"], flags=frozenset(attrs.get("flags", [])),
+        corridor_id=attrs.get("corridor_id"), urgent=bool(attrs.get("urgent", False)),
+        state=PlanState(r["state"]), decision=r["decision"] or {}, created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+async def insert_plan(conn: AsyncConnection, p: FlightPlan, idempotency_key: str | None = None) -> None:
+    if idempotency_key is None:  # nothing unique can clash (ids are uuid4): skip the savepoint round trips
+        await conn.execute(insert(plans).values(**plan_row(p)))
+        return
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(plans).values(**plan_row(p, idempotency_key)))
+    except IntegrityError as exc:
+        if "plans_idempotency" in str(exc):
+            raise DuplicateIdempotencyKey(idempotency_key) from exc
+        raise
+
+
+async def insert_plans_bulk(conn: AsyncConnection, items: Sequence[FlightPlan]) -> None:
+    """Seeding (benchmarks, imports): one executemany for plans and one for their events."""
+    if not items:
+        return
+    await conn.execute(insert(plans), [plan_row(p) for p in items])
+    await conn.execute(insert(plan_events), [
+        {"plan_id": p.id, "from_state": None, "to_state": p.state.value, "by": p.submitted_by,
+         "reason": "bulk import", "details": {}} for p in items])
+
+
+async def set_state(conn: AsyncConnection, plan_id: str, state: PlanState, *, decision: dict[str, Any] | None = None,
+                    now: datetime | None = None) -> None:
+    values: dict[str, Any] = {"state": state.value, "updated_at": now or func.now()}
+    if decision is not None:
+        values["decision"] = decision
+    await conn.execute(update(plans).where(plans.c.id == plan_id).values(**values))
+
+
+async def add_event(conn: AsyncConnection, plan_id: str, from_state: PlanState | None, to_state: PlanState,
+                    by: str, reason: str, details: dict[str, Any] | None = None, at: datetime | None = None
+                    ) -> int:
+    values: dict[str, Any] = {"plan_id": plan_id, "from_state": from_state.value if from_state else None,
+                              "to_state": to_state.value, "by": by, "reason": reason, "details": details or {}}
+    if at is not None:
+        values["at"] = at
+    return int((await conn.execute(insert(plan_events).values(**values).returning(plan_events.c.id))).scalar_one())
+
+
+async def add_events(conn: AsyncConnection, rows: Sequence[tuple[str, PlanState | None, PlanState, str, str,
+                                                             dict[str, Any], datetime]]) -> None:
+    """Several audit rows in one statement: (plan id, from, to, by, reason, details, at)."""
+    await conn.execute(insert(plan_events).values([
+        {"plan_id": pid, "from_state": f.value if f else None, "to_state": t.value, "by": by, "reason": reason,
+         "details": details, "at": at} for pid, f, t, by, reason, details, at in rows]))
+
+
+async def get_plan(conn: AsyncConnection, plan_id: str, *, for_update: bool = False) -> FlightPlan | None:
+    q = _SELECT.where(plans.c.id == plan_id)
+    if for_update:
+        q = q.with_for_update(of=plans)
+    r = (await conn.execute(q)).mappings().first()
+    return _plan(r) if r else None
+
+
+async def get_by_idempotency_key(conn: AsyncConnection, organisation: str, key: str) -> FlightPlan | None:
+    q = _SELECT.where(and_(plans.c.organisation == organisation, plans.c.idempotency_key == key))
+    r = (await conn.execute(q)).mappings().first()
+    return _plan(r) if r else None
+
+
+async def list_plans(conn: AsyncConnection, *, organisation: str | None = None, states: Sequence[str] = (),
+                     start: datetime | None = None, end: datetime | None = None,
+                     bbox: tuple[float, float, float, float] | None = None, limit: int = 100, offset: int = 0
+                     ) -> list[FlightPlan]:
+    q = _SELECT
+    if organisation is not None:
+        q = q.where(plans.c.organisation == organisation)
+    if states:
+        q = q.where(plans.c.state.in_(list(states)))
+    if start is not None:
+        q = q.where(plans.c.ends_at > start)
+    if end is not None:
+        q = q.where(plans.c.starts_at < end)
+    if bbox is not None:
+        q = q.where(func.ST_Intersects(plans.c.geom, func.ST_MakeEnvelope(*bbox, 4326)))
+    q = q.order_by(plans.c.starts_at, plans.c.id).limit(limit).offset(offset)
+    return [_plan(r) for r in (await conn.execute(q)).mappings().all()]
+
+
+async def holding_plans(conn: AsyncConnection, after: datetime) -> list[FlightPlan]:
+    """Approved and active plans not yet over: what the deconfliction index must hold."""
+    q = _SELECT.where(and_(plans.c.state.in_([PlanState.APPROVED.value, PlanState.ACTIVE.value]),
+                           plans.c.ends_at > after))
+    return [_plan(r) for r in (await conn.execute(q)).mappings().all()]
+
+
+async def events(conn: AsyncConnection, plan_id: str) -> list[dict[str, Any]]:
+    q = select(plan_events).where(plan_events.c.plan_id == plan_id).order_by(plan_events.c.id)
+    return [{**dict(r), "at": r["at"].isoformat()} for r in (await conn.execute(q)).mappings().all()]
+
+
+async def registry(conn: AsyncConnection, aircraft_id: str, user_name: str) -> Registry:
+    a = select(_aircraft.c.category, _aircraft.c.organisation, _aircraft.c.suspended).where(
+        _aircraft.c.id == aircraft_id).subquery()
+    u = select((_users.c.disabled | _users.c.suspended).label("off")).where(_users.c.name == user_name).limit(1) \
+        .scalar_subquery()
+    q = select(a.c.category, a.c.organisation, a.c.suspended, u.label("off")).select_from(
+        text("(SELECT 1) AS one")).outerjoin(a, text("true"))  # one round trip, a row even without the aircraft
+    r = (await conn.execute(q)).mappings().first()
+    return Registry(
+        aircraft_category=r["category"] if r else None,
+        aircraft_organisation=r["organisation"] if r else None,
+        aircraft_suspended=bool(r["suspended"]) if r else False,
+        operator_suspended=bool(r and r["off"]),
+    )
+
+
+async def set_suspended(conn: AsyncConnection, *, aircraft_id: str | None = None, user_name: str | None = None,
+                        suspended: bool = True) -> None:
+    if aircraft_id is not None:
+        await conn.execute(update(_aircraft).where(_aircraft.c.id == aircraft_id).values(suspended=suspended))
+    if user_name is not None:
+        await conn.execute(update(_users).where(_users.c.name == user_name).values(suspended=suspended))
+
+
+async def add_weather_warning(conn: AsyncConnection, w: WeatherWarning, created_by: str) -> None:
+    await conn.execute(insert(weather_warnings).values(
+        id=w.id, kind=w.kind, geom=_wkb(w.area) if w.area is not None else None, starts_at=w.start, ends_at=w.end,
+        value=w.value, text=w.text, created_by=created_by))
+
+
+async def weather_warnings_after(conn: AsyncConnection, after: datetime) -> list[WeatherWarning]:
+    q = select(weather_warnings, func.ST_AsBinary(weather_warnings.c.geom).label("wkb")).where(
+        weather_warnings.c.ends_at > after).order_by(weather_warnings.c.starts_at)
+    return [WeatherWarning(r["id"], r["kind"], r["starts_at"], r["ends_at"], r["value"],
+                           shapely.from_wkb(bytes(r["wkb"])) if r["wkb"] is not None else None, r["text"])
+            for r in (await conn.execute(q)).mappings().all()]
+
+
+async def active_restriction_rows(conn: AsyncConnection, after: datetime) -> list[dict[str, Any]]:
+    """Centre restrictions (table ``airspace_restrictions``) not deleted and not yet over."""
+    rows = (await conn.execute(text(
+        "SELECT id, reason, ST_AsBinary(geom) AS wkb, floor_m, floor_ref, ceiling_m, ceiling_ref, starts_at, "
+        "ends_at, created_by, properties FROM airspace_restrictions WHERE deleted_at IS NULL AND ends_at > :t"),
+        {"t": after})).mappings().all()
+    return [{**dict(r), "polygon": shapely.from_wkb(bytes(r["wkb"]))} for r in rows]
+

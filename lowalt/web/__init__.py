@@ -1,0 +1,1 @@
+"""The live map page (served by lowalt.api.routers.web) and its benchmark."""

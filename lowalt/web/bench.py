@@ -1,0 +1,232 @@
+"""``lowalt bench map``: does the live map keep up with N aircraft reporting at 1 Hz?
+
+Starts ``lowalt serve`` on the managed PostGIS (data folder ``.lowalt/webbench``), registers N
+aircraft, drives them over fleet-gateway websockets exactly as ``lowalt bench pipeline`` does (its
+functions are reused), and opens the map page in Debian's headless chromium (Playwright, SwiftShader
+WebGL, no GPU). The page itself records, for every ``tracks`` message of ``/ws/live``, the time from
+the message's arrival (``performance.now()`` in ``onmessage``, before parsing) to the moment the
+MapLibre source has taken the update (the GeoJSON source's ``data``/``content`` event after its
+``updateData``), plus the main-thread time to parse and apply each message to the track store. JS heap
+(``performance.memory``, precise, right after a forced full GC) is sampled every 10 s to show growth.
+
+Writes ``docs/benchmarks/map.md`` (and ``map.json``) with the machine, the command and the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--enable-unsafe-swiftshader",
+                 "--use-angle=swiftshader", "--enable-precise-memory-info", "--js-flags=--expose-gc"]
+# live heap: a full GC (window.gc, --expose-gc) right before each sample, so growth is not GC sawtooth
+PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), worker: lowalt.perf.worker.stats(), apply: lowalt.applyPerf.stats(), tracks: lowalt.store.size,
+  messages: lowalt.messages, by_type: lowalt.msgStats, heap: performance.memory ? performance.memory.usedJSHeapSize : null,
+  alerts: lowalt.alerts.byId.size, renders: lowalt.renders()})"""
+
+
+async def _drive_page(url: str, token: str, args: argparse.Namespace, until: float, warmup_until: float,
+                      out: dict[str, Any]) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
+        page = await browser.new_page(viewport={"width": 1400, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{url}/?token={token}")
+        await page.wait_for_function("window.lowalt && window.lowalt.ready", timeout=60_000)
+        for group in filter(None, (args.hide or "").split(",")):
+            await page.locator(f"input[data-group='{group}']").uncheck()
+        if args.zoom is not None:
+            await page.evaluate(f"lowalt.map.jumpTo({{zoom: {float(args.zoom)}}})")
+        while time.time() < warmup_until:
+            await asyncio.sleep(0.5)
+        r0 = await page.evaluate("() => { lowalt.perf.reset(); lowalt.applyPerf.reset(); return lowalt.renders(); }")
+        t0 = time.time()
+        heap: list[tuple[float, float]] = []
+        while time.time() < until:
+            s = await page.evaluate(PAGE_STATS)
+            if s["heap"]:
+                heap.append((time.time() - t0, s["heap"] / 2**20))
+            await asyncio.sleep(args.sample_s)
+        stats = await page.evaluate(PAGE_STATS)
+        if stats["heap"]:
+            heap.append((time.time() - t0, stats["heap"] / 2**20))
+        if args.screenshot:
+            await page.screenshot(path=args.screenshot)
+        await browser.close()
+    out.update(renders_per_s=round((stats["renders"] - r0) / max(1e-9, time.time() - t0), 1), stats=stats, heap=heap, errors=errors, measured_s=round(time.time() - t0, 1))
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from lowalt.live import bench as pipe
+
+    data_dir = Path(args.data_dir)
+    fleet = pipe.make_fleet(args.tracks, seed=args.seed)
+    tokens = await pipe._seed(data_dir, fleet)
+    port = pipe._free_port()
+    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
+    env.pop("LOWALT_DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if args.quiet else None)
+    url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    page_out: dict[str, Any] = {}
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+            res = pipe.Results()
+            start = time.time()
+            until = start + args.warmup + args.duration
+            bounds = np.linspace(0, args.tracks, max(1, args.gateways) + 1).astype(int)
+            tasks = [asyncio.create_task(pipe._gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
+                                                       args.rate, until, res, start))
+                     for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+            tasks.append(asyncio.create_task(_drive_page(url, tokens["viewer"], args, until, start + args.warmup,
+                                                         page_out)))
+            await asyncio.gather(*tasks)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    st = page_out["stats"]
+    heap = page_out["heap"]
+    slope = float(np.polyfit([h[0] for h in heap], [h[1] for h in heap], 1)[0]) * 3600 if len(heap) > 2 else None
+    return {
+        "tracks": args.tracks, "rate_hz": args.rate, "zoom": args.zoom or 10.0, "map_renders_per_s": page_out["renders_per_s"], "duration_s": args.duration, "warmup_s": args.warmup,
+        "reports_sent": res.sent, "reports_acked": res.acked, "tracks_on_map": st["tracks"],
+        "feed_messages": st["messages"], "feed_by_type": st["by_type"], "active_alerts": st["alerts"],
+        "feed_to_source_ms": {k: _r(st["perf"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "update_to_source_ms": {k: _r(st["worker"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "source_updates": st["perf"]["flushes"], "rows_per_update": _r(st["perf"]["rows"] / max(1, st["perf"]["flushes"])),
+        "parse_apply_ms": {k: _r(st["apply"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "heap_mb": {"first": _r(heap[0][1]) if heap else None, "last": _r(heap[-1][1]) if heap else None,
+                    "max": _r(max(h[1] for h in heap)) if heap else None,
+                    "trend_mb_per_hour": _r(slope) if slope is not None else None},
+        "heap_samples": [(_r(t), _r(m)) for t, m in heap], "page_errors": page_out["errors"][:5],
+    }
+
+
+def _r(v: Any) -> Any:
+    return round(float(v), 1) if v is not None else None
+
+
+def _machine() -> str:
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines()[:20]
+    except OSError:
+        lines = [platform.processor()]
+    chromium = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True,
+                              check=False).stdout.strip() if Path("/usr/bin/chromium").exists() else "?"
+    return "\n".join(lines) + f"\n\nchromium: {chromium}\npython: {platform.python_version()}"
+
+
+def write_report(path: Path, out: dict[str, Any], argv: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(out, indent=2))
+    f, a, h, w = out["feed_to_source_ms"], out["parse_apply_ms"], out["heap_mb"], out["update_to_source_ms"]
+    by_type = ", ".join(f"{k} {v:,}" for k, v in out["feed_by_type"].items() if k != "bytes")
+    mb = out["feed_by_type"].get("bytes", 0) / 2**20
+    md = f"""# Live map: {out['tracks']:,} aircraft at {out['rate_hz']:g} Hz
+
+Command: `lowalt bench map {' '.join(argv)}`
+
+What is measured (in the page, `performance.now()`): for each `tracks` diff arriving on `/ws/live`
+(the server publishes one every 0.2 s with the rows that changed), the time from the websocket
+`onmessage` to the MapLibre GeoJSON source reporting that it has taken the update
+(`updateData` → source `data` event, `sourceDataType: content`). At most one update is in flight;
+messages that arrive meanwhile are merged into the next animation frame, so a message's latency
+includes any wait for the previous update. Server, gateways and headless chromium (SwiftShader,
+software WebGL) share the machine below.
+
+| | |
+|---|---|
+| aircraft on the map | {out['tracks_on_map']:,} (map zoom {out['zoom']:g}: {'arrows rotated by heading' if out['zoom'] >= 9 else 'dots'}) |
+| feed messages received | {out['feed_messages']:,} ({by_type}; {mb:.0f} MB) |
+| measured for | {out['duration_s']:g} s after {out['warmup_s']:g} s warm-up |
+| **feed message → map source updated, p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
+| of which `updateData` → source updated (worker), p50 / p95 / max | {w['p50']} / {w['p95']} / {w['max']} ms |
+| source updates | {out['source_updates']:,} ({out['rows_per_update']} rows each on average) |
+| map frames rendered | {out['map_renders_per_s']} per second |
+| parse + apply one message to the track store (main thread), p50 / p95 / max | {a['p50']} / {a['p95']} / {a['max']} ms |
+| live JS heap after a full GC, first / last / max sample | {h['first']} / {h['last']} / {h['max']} MB |
+| live JS heap trend (least squares over the run) | {h['trend_mb_per_hour']} MB/hour |
+| active alerts (the pipeline bench's seeded picture is dense: most are conflicts) | {out['active_alerts']:,} (500 most severe drawn) |
+| page errors | {len(out['page_errors'])} |
+
+Heap samples (s, MB): {', '.join(f'({t:g}, {m:g})' for t, m in out['heap_samples'][:: max(1, len(out['heap_samples']) // 12)])}
+
+The machine is saturated: the server (ingest of 5,000 reports/s, conflict tick), the gateways and
+chromium share two cores, so the server published fewer than its nominal five `tracks` diffs a
+second, and when its per-subscriber queue filled it sent a fresh snapshot instead (counted above);
+SwiftShader renders WebGL on the CPU. A centre workstation with a GPU does far less work per frame.
+
+Why memory stays bounded: tracks live in typed arrays with an id → slot map (swap-remove); each
+aircraft's trail is a fixed ring of 12 positions; lost tracks are dropped 60 s after the feed says so;
+alerts are removed when cleared; latency samples go into a fixed 20,000-entry ring.
+
+## Machine
+
+```
+{_machine()}
+```
+"""
+    path.write_text(md)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="lowalt bench map", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tracks", type=int, default=5000)
+    p.add_argument("--rate", type=float, default=1.0, help="reports per aircraft per second")
+    p.add_argument("--duration", type=float, default=120.0, help="seconds measured (after the warm-up)")
+    p.add_argument("--warmup", type=float, default=15.0)
+    p.add_argument("--gateways", type=int, default=10)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--sample-s", type=float, default=10.0, help="heap sampling period (each sample forces a GC)")
+    p.add_argument("--zoom", type=float, help="map zoom (default: the page's, 10; arrows from 9, dots below)")
+    p.add_argument("--hide", help="layer groups to switch off, e.g. volumes,trails (as the checkboxes do)")
+    p.add_argument("--data-dir", default=".lowalt/webbench")
+    p.add_argument("--chromium", default="/usr/bin/chromium")
+    p.add_argument("--report", default="docs/benchmarks/map.md", help="markdown report ('' for none)")
+    p.add_argument("--screenshot", help="save a screenshot of the page at the end")
+    p.add_argument("--from-json", help="only rewrite --report from a map.json written by an earlier run")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="hide server logs")
+    args = p.parse_args(argv)
+    if args.from_json:
+        out = json.loads(Path(args.from_json).read_text())
+        write_report(Path(args.report), out, out.get("argv", argv))
+        return 0
+    out = asyncio.run(run(args))
+    out["argv"] = argv
+    if args.report:
+        write_report(Path(args.report), out, argv)
+    print(json.dumps(out) if args.json else json.dumps({k: v for k, v in out.items() if k != "heap_samples"},
+                                                       indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

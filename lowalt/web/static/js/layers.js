@@ -1,0 +1,416 @@
+// MapLibre sources and layers. Live data reaches the map as diffs: dirty track rows become one
+// GeoJSONSource.updateData({add, remove}) per animation frame, never more than one in flight per source
+// (the next frame picks up whatever arrived meanwhile), nothing while the page is hidden. Trails are
+// bounded LineStrings refreshed every 2 s; alert rings and conflict lines once a second (500 at most). Static layers (airspace) use setData.
+
+import { STATUS } from "./state.js";
+import { projectGeoJSON } from "./gcj02.js";
+
+export const STATUS_COLOURS = {
+  conforming: "#1e9e4a",
+  deviating: "#f08c00",
+  unauthorised: "#e03131",
+  noncoop: "#7b2ff7",
+  lost: "#868e96",
+  unknown: "#1c7ed6",
+};
+export const SEVERITY_COLOURS = { alarm: "#e03131", warning: "#f08c00", caution: "#fab005" };
+const MAX_DRAWN_ALERTS = 500;
+const ARROW_ZOOM = 9;
+const TRAIL_PERIOD_MS = 2000;
+const EMPTY = { type: "FeatureCollection", features: [] };
+
+export const GROUPS = {
+  basemap: ["basemap"],
+  volumes: ["volumes-fill", "volumes-line", "volumes-line-inactive", "volumes-label"],
+  points: ["points-circle", "points-label"],
+  routes: ["routes-band", "routes-line", "routes-line-inactive", "routes-label"],
+  restrictions: ["restrictions-fill", "restrictions-line", "restrictions-label"],
+  tracks: ["tracks", "tracks-dot", "alert-rings", "conflict-lines", "conflict-labels"],
+  trails: ["trails"],
+  labels: ["tracks-label"],
+};
+
+/** Latencies (ms) in a fixed ring: bounded however long the page runs. */
+export class Perf {
+  constructor(cap = 20000, leaf = 0) {
+    this.buf = new Float64Array(cap);
+    this.n = 0;
+    this.total = 0;
+    this.flushes = 0;
+    this.rows = 0;
+    this.worker = leaf ? null : new Perf(Math.min(cap, 4096), 1);
+  }
+
+  record(ms) {
+    this.buf[this.n % this.buf.length] = ms;
+    this.n++;
+    this.total++;
+  }
+
+  reset() {
+    this.n = 0;
+    if (this.worker) this.worker.reset();
+  }
+
+  stats() {
+    const k = Math.min(this.n, this.buf.length);
+    const a = Array.from(this.buf.subarray(0, k)).sort((x, y) => x - y);
+    const q = (p) => (k ? a[Math.min(k - 1, Math.floor(p * (k - 1) + 0.5))] : NaN);
+    return { n: k, total: this.total, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: k ? a[k - 1] : NaN,
+      flushes: this.flushes, rows: this.rows };
+  }
+}
+
+/** An SDF arrow (pointing north) for icon-rotate by heading, coloured per feature with icon-color. */
+function arrowImage(size = 48) {
+  const poly = [[0.5, 0.06], [0.86, 0.9], [0.5, 0.7], [0.14, 0.9]].map(([x, y]) => [x * size, y * size]);
+  const data = new Uint8Array(size * size * 4);
+  const inside = (x, y) => {
+    let c = false;
+    for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      const [xi, yi] = poly[i];
+      const [xj, yj] = poly[j];
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) c = !c;
+    }
+    return c;
+  };
+  const segDist = (px, py, [ax, ay], [bx, by]) => {
+    const dx = bx - ax;
+    const dy = by - ay;
+    const t = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)));
+    return Math.hypot(px - ax - t * dx, py - ay - t * dy);
+  };
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const px = x + 0.5;
+      const py = y + 0.5;
+      let d = Infinity;
+      for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) d = Math.min(d, segDist(px, py, poly[j], poly[i]));
+      const signed = inside(px, py) ? -d : d;
+      // TinySDF convention (as MapLibre's shaders expect): edge at 192, 8 px of falloff
+      const v = Math.max(0, Math.min(255, Math.round(191.25 - 31.875 * signed)));
+      data.set([255, 255, 255, v], (y * size + x) * 4);
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+/** Render every glyph with the browser's fonts (TinySDF) so no glyph PBFs are ever fetched (offline). */
+export function renderGlyphsLocally(map) {
+  const patch = () => {
+    const gm = map.style && map.style.glyphManager;
+    if (gm && !gm.__lowaltLocal) {
+      gm._doesCharSupportLocalGlyph = () => true;
+      gm.__lowaltLocal = true;
+    }
+  };
+  patch();
+  map.on("styledata", patch);
+}
+
+export class MapLayers {
+  constructor(map, store, alerts, proj, identity, perf) {
+    this.map = map;
+    this.store = store;
+    this.alerts = alerts;
+    this.proj = proj;
+    this.identity = identity;
+    this.perf = perf;
+    this.pendingRecv = [];
+    this.inFlight = null;
+    this.needsFull = true;
+    this.scheduled = false;
+    this.trailsDirty = new Set();
+    this.trailsRemoved = new Set();
+    this.trailsAt = 0;
+    this.trailTimer = null;
+    this.alertsVersion = -1;
+    this.alertsAt = 0;
+    this.name = "name_zh";
+    this.base = {};
+    this.alt = [0, 3000];
+  }
+
+  init(cfg) {
+    const map = this.map;
+    map.addImage("arrow", arrowImage(), { sdf: true });
+    if (cfg.basemap_url) {
+      map.addSource("basemap", { type: "raster", tiles: [cfg.basemap_url], tileSize: 256,
+        attribution: cfg.basemap_attribution || "" });
+      map.addLayer({ id: "basemap", type: "raster", source: "basemap" });
+    }
+    map.addSource("context", { type: "geojson", data: EMPTY });
+    map.addLayer({ id: "context-fill", type: "fill", source: "context", paint: { "fill-color": "#f8f9f4" } });
+    map.addLayer({ id: "context-line", type: "line", source: "context",
+      paint: { "line-color": "#adb5bd", "line-width": 1.5 } });
+    for (const s of ["volumes", "points", "routes", "restrictions", "plan", "trails", "conflicts", "alerted"]) {
+      map.addSource(s, { type: "geojson", data: EMPTY });
+    }
+    // small tile buffer: a point near a tile edge is copied into fewer neighbours (less worker time)
+    map.addSource("tracks", { type: "geojson", data: EMPTY, promoteId: "id", buffer: 16, maxzoom: 14 });
+    map.addSource("trails-src", { type: "geojson", data: EMPTY, promoteId: "id" });
+
+    const kindColour = ["match", ["get", "kind"], "no_fly", "#c92a2a", "restricted", "#e8590c",
+      "controlled", "#1971c2", "corridor", "#2b8a3e",
+      ["match", ["get", "class"], "W", "#66a80f", "G", "#868e96", "E", "#9c36b5", "#495057"]];
+    const active = ["coalesce", ["get", "active"], true];
+    this._add({ id: "volumes-fill", type: "fill", source: "volumes",
+      paint: { "fill-color": kindColour,
+        "fill-opacity": ["case", ["==", ["get", "kind"], "open"], 0, active, 0.22, 0.05] } });
+    this._add({ id: "volumes-line", type: "line", source: "volumes", filter: ["==", active, true],
+      paint: { "line-color": kindColour, "line-width": 1.5 } });
+    this._add({ id: "volumes-line-inactive", type: "line", source: "volumes", filter: ["==", active, false],
+      paint: { "line-color": kindColour, "line-width": 1.2, "line-dasharray": [3, 3], "line-opacity": 0.7 } });
+    this._add({ id: "volumes-label", type: "symbol", source: "volumes", minzoom: 9,
+      filter: ["!=", ["get", "kind"], "open"],
+      layout: { "text-field": ["get", this.name], "text-size": 11, "text-font": ["Noto Sans Regular"] },
+      paint: { "text-color": kindColour, "text-halo-color": "#fff", "text-halo-width": 1.2 } });
+
+    this._add({ id: "restrictions-fill", type: "fill", source: "restrictions",
+      paint: { "fill-color": "#c2255c", "fill-opacity": ["case", active, 0.3, 0.08] } });
+    this._add({ id: "restrictions-line", type: "line", source: "restrictions",
+      paint: { "line-color": "#c2255c", "line-width": 2 } });
+    this._add({ id: "restrictions-label", type: "symbol", source: "restrictions",
+      layout: { "text-field": ["get", this.name], "text-size": 12, "text-font": ["Noto Sans Regular"] },
+      paint: { "text-color": "#a61e4d", "text-halo-color": "#fff", "text-halo-width": 1.2 } });
+
+    const routeColour = ["match", ["get", "kind"], "tourism", "#ae3ec9", "logistics", "#0c8599",
+      "emergency", "#e03131", "#364fc7"];
+    this._add({ id: "routes-band", type: "line", source: "routes", filter: ["==", active, true],
+      paint: { "line-color": routeColour, "line-opacity": 0.15,
+        // corridor width on screen: half_width_m * 2 metres at the current zoom (approximate at 29.3 N)
+        "line-width": ["interpolate", ["exponential", 2], ["zoom"],
+          8, ["*", ["get", "half_width_m"], 2 / 267], 16, ["*", ["get", "half_width_m"], 2 / 1.04]] } });
+    this._add({ id: "routes-line", type: "line", source: "routes", filter: ["==", active, true],
+      paint: { "line-color": routeColour, "line-width": 2 } });
+    this._add({ id: "routes-line-inactive", type: "line", source: "routes", filter: ["==", active, false],
+      paint: { "line-color": routeColour, "line-width": 1.5, "line-dasharray": [2, 2], "line-opacity": 0.6 } });
+    this._add({ id: "routes-label", type: "symbol", source: "routes", minzoom: 9,
+      layout: { "symbol-placement": "line", "text-field": this._routeLabel(), "text-size": 11,
+        "text-font": ["Noto Sans Regular"] },
+      paint: { "text-color": routeColour, "text-halo-color": "#fff", "text-halo-width": 1.2 } });
+
+    this._add({ id: "points-circle", type: "circle", source: "points",
+      paint: { "circle-radius": 4, "circle-color": "#fff", "circle-stroke-color": "#343a40",
+        "circle-stroke-width": 1.5 } });
+    this._add({ id: "points-label", type: "symbol", source: "points", minzoom: 10,
+      layout: { "text-field": ["get", this.name], "text-size": 10, "text-offset": [0, 1.1],
+        "text-font": ["Noto Sans Regular"] },
+      paint: { "text-color": "#343a40", "text-halo-color": "#fff", "text-halo-width": 1 } });
+
+    map.addLayer({ id: "plan-fill", type: "fill", source: "plan", filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-color": "#15aabf", "fill-opacity": 0.2 } });
+    map.addLayer({ id: "plan-line", type: "line", source: "plan",
+      paint: { "line-color": "#0b7285", "line-width": 3, "line-dasharray": [2, 1] } });
+
+    const stColour = ["match", ["get", "st"], ...Object.entries(STATUS_COLOURS).flat(), "#1c7ed6"];
+    this._add({ id: "trails", type: "line", source: "trails-src", minzoom: 8,
+      paint: { "line-color": stColour, "line-width": 1.2, "line-opacity": 0.55 } });
+    this._add({ id: "alert-rings", type: "circle", source: "alerted",
+      paint: { "circle-radius": 13, "circle-color": "rgba(0,0,0,0)",
+        "circle-stroke-color": ["match", ["get", "severity"], ...Object.entries(SEVERITY_COLOURS).flat(), "#fab005"],
+        "circle-stroke-width": 2.5 } });
+    this._add({ id: "conflict-lines", type: "line", source: "conflicts",
+      paint: { "line-color": ["match", ["get", "severity"], ...Object.entries(SEVERITY_COLOURS).flat(), "#fab005"],
+        "line-width": 2.5 } });
+    // below ARROW_ZOOM: plain dots (cheap to tile and draw with thousands in view); above: arrows by heading
+    this._add({ id: "tracks-dot", type: "circle", source: "tracks", maxzoom: ARROW_ZOOM,
+      paint: { "circle-color": stColour, "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 1.5, 9, 3],
+        "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5 } });
+    this._add({ id: "tracks", type: "symbol", source: "tracks", minzoom: ARROW_ZOOM,
+      layout: { "icon-image": "arrow", "icon-size": ["interpolate", ["linear"], ["zoom"], ARROW_ZOOM, 0.32, 13, 0.5],
+        "icon-rotate": ["get", "hdg"], "icon-rotation-alignment": "map", "icon-allow-overlap": true,
+        "icon-ignore-placement": true },
+      paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1 } });
+    this._add({ id: "tracks-label", type: "symbol", source: "tracks", minzoom: 11,
+      layout: { "text-field": ["get", "lbl"], "text-size": 10, "text-anchor": "left", "text-offset": [1.2, 0],
+        "text-font": ["Noto Sans Regular"], "text-optional": true },
+      paint: { "text-color": "#212529", "text-halo-color": "#fff", "text-halo-width": 1.2 } });
+    this._add({ id: "conflict-labels", type: "symbol", source: "conflicts", minzoom: 10,
+      layout: { "symbol-placement": "line-center", "text-field": ["get", "lbl"], "text-size": 11,
+        "text-font": ["Noto Sans Regular"], "text-allow-overlap": true },
+      paint: { "text-color": "#c92a2a", "text-halo-color": "#fff", "text-halo-width": 1.5 } });
+
+    map.getSource("tracks").on("data", (e) => {
+      if (e.sourceDataType === "content") this._landed();
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.schedule();
+    });
+  }
+
+  _add(layer) {
+    if (layer.filter) this.base[layer.id] = layer.filter;
+    this.map.addLayer(layer);
+  }
+
+  _routeLabel() {
+    return ["concat", ["get", this.name], "  ", ["to-string", ["get", "floor_m"]], "–",
+      ["to-string", ["get", "ceiling_m"]], " m"];
+  }
+
+  setLanguage(lang) {
+    this.name = lang === "en" ? "name_en" : "name_zh";
+    for (const id of ["volumes-label", "restrictions-label", "points-label"]) {
+      this.map.setLayoutProperty(id, "text-field", ["get", this.name]);
+    }
+    this.map.setLayoutProperty("routes-label", "text-field", this._routeLabel());
+  }
+
+  setGroupVisible(group, on) {
+    for (const id of GROUPS[group] || []) {
+      if (this.map.getLayer(id)) this.map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+    }
+  }
+
+  /** Show volumes (and routes) whose band overlaps [lo, hi] metres (floor/ceiling values as filed). */
+  setAltitudeRange(lo, hi) {
+    this.alt = [lo, hi];
+    const band = ["all", ["<", ["get", "floor_m"], hi], [">", ["get", "ceiling_m"], lo]];
+    for (const id of [...GROUPS.volumes, ...GROUPS.routes]) {
+      const base = this.base[id];
+      this.map.setFilter(id, base ? ["all", base, band] : band);
+    }
+  }
+
+  setStatic(source, fc) {
+    this.map.getSource(source).setData(projectGeoJSON(fc || EMPTY, this.proj, this.identity));
+  }
+
+  // -- live tracks -----------------------------------------------------------------------
+
+  /** A feed message was applied to the store at tRecv (performance.now()); draw it on the next frame. */
+  noteMessage(tRecv, full = false) {
+    this.pendingRecv.push(tRecv);
+    if (full) this.needsFull = true;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      this.frame();
+    });
+  }
+
+  _feature(i) {
+    const s = this.store;
+    const id = s.ids[i];
+    const alt = Math.round(s.alt[i]);
+    const gs = Math.round(s.gs[i]);
+    return {
+      type: "Feature",
+      geometry: { type: "Point", coordinates: this.proj(s.lon[i], s.lat[i]) },
+      properties: { id, st: STATUS[s.st[i]], hdg: s.hdg[i], alt, gs, lbl: `${id}\n${alt} m  ${gs} m/s` },
+    };
+  }
+
+  frame() {
+    if (document.hidden) return; // resumes on visibilitychange; the store keeps absorbing the feed
+    if (this.inFlight) {
+      this.schedule();
+      return;
+    }
+    const { dirty, removed } = this.store.takeChanges();
+    const now = performance.now();
+    for (const id of dirty) this.trailsDirty.add(id);
+    for (const id of removed) {
+      this.trailsDirty.delete(id);
+      this.trailsRemoved.add(id);
+    }
+    // alert rings and conflict lines follow the aircraft at most once a second (alerts change at 1 Hz)
+    if (this.alerts.version !== this.alertsVersion || (dirty.size && now - this.alertsAt > 1000)) {
+      this._drawAlerts(now);
+    }
+    if (now - this.trailsAt > TRAIL_PERIOD_MS && (this.trailsDirty.size || this.trailsRemoved.size)) this._drawTrails(now);
+    else if (this.trailsDirty.size && !this.trailTimer) {
+      this.trailTimer = setTimeout(() => {
+        this.trailTimer = null;
+        this.schedule();
+      }, TRAIL_PERIOD_MS);
+    }
+    if (!dirty.size && !removed.size && !this.needsFull) {
+      this.pendingRecv.length = 0;
+      return;
+    }
+    const src = this.map.getSource("tracks");
+    const s = this.store;
+    this.inFlight = this.pendingRecv;
+    this.pendingRecv = [];
+    this.sentAt = performance.now();
+    if (this.needsFull) {
+      this.needsFull = false;
+      const features = new Array(s.n);
+      for (let i = 0; i < s.n; i++) features[i] = this._feature(i);
+      src.setData({ type: "FeatureCollection", features });
+      this.perf.rows += s.n;
+    } else {
+      const add = [];
+      for (const id of dirty) {
+        const i = s.slot.get(id);
+        if (i !== undefined) add.push(this._feature(i));
+      }
+      src.updateData({ add, remove: [...removed] });
+      this.perf.rows += add.length;
+    }
+    this.perf.flushes++;
+  }
+
+  _landed() {
+    const batch = this.inFlight;
+    if (!batch) return;
+    const t = performance.now();
+    for (const t0 of batch) this.perf.record(t - t0);
+    this.perf.worker.record(t - this.sentAt); // updateData -> source updated (worker side + messaging)
+    this.inFlight = null;
+    if (this.store.dirty.size || this.store.removed.size || this.needsFull) this.schedule();
+  }
+
+  _drawTrails(now) {
+    this.trailsAt = now;
+    const s = this.store;
+    const add = [];
+    const remove = [...this.trailsRemoved];
+    for (const id of this.trailsDirty) {
+      const i = s.slot.get(id);
+      if (i === undefined) continue;
+      if (s.trailCount[i] < 2) continue;
+      add.push({ type: "Feature", geometry: { type: "LineString", coordinates: s.trailOf(i, this.proj) },
+        properties: { id, st: STATUS[s.st[i]] } });
+    }
+    this.trailsDirty.clear();
+    this.trailsRemoved.clear();
+    this.map.getSource("trails-src").updateData({ add, remove });
+  }
+
+  _drawAlerts(now) {
+    this.alertsVersion = this.alerts.version;
+    this.alertsAt = now;
+    const lines = [];
+    const rings = [];
+    const tnow = Date.now() / 1000;
+    // the most severe MAX_DRAWN_ALERTS only: drawing cost stays bounded in a pathological picture
+    for (const a of this.alerts.sorted().slice(0, MAX_DRAWN_ALERTS)) {
+      const pos = (a.aircraft || []).map((id) => this.store.position(id));
+      for (const p of pos) {
+        if (p) rings.push({ type: "Feature", geometry: { type: "Point", coordinates: this.proj(p[0], p[1]) },
+          properties: { id: a.id, severity: a.severity } });
+      }
+      if (a.kind === "conflict" && pos.length === 2 && pos[0] && pos[1]) {
+        const tin = Math.max(0, (a.details?.t_in ?? 0) - (tnow - (a.seenAt || tnow)));
+        lines.push({ type: "Feature",
+          geometry: { type: "LineString", coordinates: [this.proj(...pos[0]), this.proj(...pos[1])] },
+          properties: { id: a.id, severity: a.severity, lbl: tin > 0 ? `${Math.round(tin)} s` : "LoS" } });
+      }
+    }
+    this.map.getSource("conflicts").setData({ type: "FeatureCollection", features: lines });
+    this.map.getSource("alerted").setData({ type: "FeatureCollection", features: rings });
+  }
+
+  flyTo(lon, lat, zoom = 13) {
+    this.map.flyTo({ center: this.proj(lon, lat), zoom: Math.max(this.map.getZoom(), zoom), speed: 1.6 });
+  }
+}

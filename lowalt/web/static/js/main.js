@@ -1,0 +1,236 @@
+// Composition root of the page: sign-in, map, feed, panels. Exposes window.lowalt for tests and the bench.
+
+import { applyI18n, currentLang, onLangChange, t, toggleLang } from "./i18n.js";
+import { Feed, makeApi } from "./transport.js";
+import { AlertStore, TrackStore } from "./state.js";
+import { MapLayers, Perf, renderGlyphsLocally } from "./layers.js";
+import { AlertsPanel, PlansPanel, aircraftCard } from "./panels.js";
+import { makeProjector } from "./gcj02.js";
+
+const TOKEN_KEY = "lowalt.token";
+const $ = (id) => document.getElementById(id);
+
+function takeUrlToken() {
+  const url = new URL(location.href);
+  const token = url.searchParams.get("token");
+  if (token) {
+    localStorage.setItem(TOKEN_KEY, token);
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search + url.hash); // keep it out of the address bar
+  }
+}
+
+async function signIn() {
+  takeUrlToken();
+  for (;;) {
+    const token = localStorage.getItem(TOKEN_KEY);
+    if (token) {
+      const r = await fetch("/me", { headers: { Authorization: `Bearer ${token}` } });
+      if (r.ok) return { token, me: await r.json() };
+      localStorage.removeItem(TOKEN_KEY);
+      $("signin-error").textContent = t("signin.bad");
+    }
+    $("signin").hidden = false;
+    await new Promise((resolve) => {
+      $("signin-form").onsubmit = (ev) => {
+        ev.preventDefault();
+        const v = $("signin-token").value.trim();
+        if (v) localStorage.setItem(TOKEN_KEY, v);
+        resolve();
+      };
+    });
+  }
+}
+
+function atFromSlider() {
+  const minutes = Number($("time-slider").value);
+  return new Date(Date.now() + minutes * 60000);
+}
+
+function showAt() {
+  const minutes = Number($("time-slider").value);
+  const d = atFromSlider();
+  $("time-label").textContent = minutes === 0 ? t("filter.now")
+    : d.toLocaleString(currentLang() === "en" ? "en-GB" : "zh-CN",
+      { weekday: "short", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
+}
+
+async function main() {
+  applyI18n();
+  $("lang-switch").onclick = toggleLang;
+  const [cfg, session] = await Promise.all([fetch("/web/config").then((r) => r.json()), signIn()]);
+  $("signin").hidden = true;
+  const { token, me } = session;
+  const api = makeApi(() => token);
+  $("whoami").textContent = me.name;
+  $("role").dataset.i18n = `role.${me.role}`;
+  $("role").textContent = t(`role.${me.role}`);
+  $("signout").onclick = () => {
+    localStorage.removeItem(TOKEN_KEY);
+    location.reload();
+  };
+  const isCentre = () => me.role === "centre" || me.role === "admin";
+  const canReadPlans = () => ["centre", "admin", "operator"].includes(me.role);
+
+  const proj = makeProjector(cfg.basemap_crs);
+  const identity = cfg.basemap_crs !== "gcj02";
+  // one worker per core (MapLibre defaults to half): the track source and tile parsing run in parallel
+  maplibregl.setWorkerCount(Math.max(2, navigator.hardwareConcurrency || 2));
+  const map = new maplibregl.Map({
+    container: "map",
+    style: { version: 8, glyphs: "/static/glyphs/{fontstack}/{range}.pbf", sources: {},
+      layers: [{ id: "background", type: "background", paint: { "background-color": "#e9edf1" } }] },
+    center: proj(cfg.centre[0], cfg.centre[1]),
+    zoom: cfg.zoom,
+    localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+    attributionControl: { compact: true },
+    fadeDuration: 0,
+  });
+  renderGlyphsLocally(map);
+  map.addControl(new maplibregl.NavigationControl(), "top-left");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+
+  const store = new TrackStore(1024, 12, 60000);
+  const alerts = new AlertStore();
+  const perf = new Perf();
+  const applyPerf = new Perf();
+  const layers = new MapLayers(map, store, alerts, proj, identity, perf);
+  let renders = 0;
+  map.on("render", () => renders++);
+  window.lowalt = { map, store, renders: () => renders, alerts, perf, applyPerf, layers, ready: false, messages: 0,
+    msgStats: { bytes: 0 }, config: cfg, me };
+
+  await new Promise((resolve) => map.once("load", resolve));
+  layers.init(cfg);
+  layers.setLanguage(currentLang());
+  $("toggle-basemap-row").hidden = !cfg.basemap_url;
+
+  const alertsPanel = new AlertsPanel($("alerts"), { alerts, store, layers, api, canAck: isCentre });
+  const plansPanel = new PlansPanel($("plans"), { api, layers, canDecide: isCentre, canRead: canReadPlans });
+  onLangChange((lang) => {
+    layers.setLanguage(lang);
+    alertsPanel.render(true);
+    plansPanel.render();
+    showAt();
+  });
+
+  // layer switches and filters
+  for (const box of document.querySelectorAll("input[data-group]")) {
+    box.onchange = () => layers.setGroupVisible(box.dataset.group, box.checked);
+  }
+  const altChanged = () => {
+    let lo = Number($("alt-min").value);
+    let hi = Number($("alt-max").value);
+    if (lo > hi) [lo, hi] = [hi, lo];
+    $("alt-label").textContent = `${lo}–${hi} m`;
+    layers.setAltitudeRange(lo, hi);
+  };
+  $("alt-min").oninput = altChanged;
+  $("alt-max").oninput = altChanged;
+  altChanged();
+
+  let airspaceSeq = 0;
+  const loadAirspace = async () => {
+    const seq = ++airspaceSeq;
+    const at = encodeURIComponent(atFromSlider().toISOString());
+    try {
+      const [vol, pts, rts, rst] = await Promise.all([
+        api(`/airspace/volumes?at=${at}`), api(`/airspace/points?at=${at}`), api(`/airspace/routes?at=${at}`),
+        api(`/airspace/restrictions?at=${at}`)]);
+      if (seq !== airspaceSeq) return;
+      layers.setStatic("volumes", vol);
+      layers.setStatic("points", pts);
+      layers.setStatic("routes", rts);
+      layers.setStatic("restrictions", rst);
+      $("airspace-status").textContent = "";
+    } catch (err) {
+      $("airspace-status").textContent = `${t("api.airspace_down")} (${err.status || err.message})`;
+    }
+  };
+  let sliderTimer = null;
+  $("time-slider").oninput = () => {
+    showAt();
+    clearTimeout(sliderTimer);
+    sliderTimer = setTimeout(loadAirspace, 250);
+  };
+  showAt();
+  fetch("/web/context.geojson").then((r) => r.json()).then((fc) => layers.setStatic("context", fc));
+  loadAirspace();
+  setInterval(loadAirspace, 60000); // schedules release and expire with time
+
+  // the live feed
+  const feed = new Feed("/ws/live", token, {
+    onStatus: (s) => {
+      $("feed-status").dataset.state = s;
+      $("feed-status").dataset.i18n = `feed.${s}`;
+      $("feed-status").textContent = t(`feed.${s}`);
+    },
+    onMessage: (msg, tRecv, bytes) => {
+      window.lowalt.messages++;
+      const ms = window.lowalt.msgStats;
+      ms[msg.type] = (ms[msg.type] || 0) + 1;
+      ms.bytes += bytes;
+      if (msg.type === "tracks") {
+        store.applyRows(msg.tracks);
+        if (msg.lost?.length) store.markLost(msg.lost, Date.now());
+        applyPerf.record(performance.now() - tRecv); // parse + apply to the store, on the main thread
+        layers.noteMessage(tRecv);
+      } else if (msg.type === "snapshot") {
+        store.replaceAll(msg.tracks);
+        alerts.replaceAll(msg.alerts);
+        layers.noteMessage(tRecv, true);
+        alertsPanel.render();
+        window.lowalt.ready = true;
+      } else if (msg.type === "alerts") {
+        alerts.applyDiff(msg);
+        layers.schedule();
+        alertsPanel.request();
+      }
+    },
+  });
+  feed.connect();
+  window.lowalt.feed = feed;
+  setInterval(() => {
+    store.sweep(Date.now());
+    layers.schedule();
+  }, 1000);
+
+  // plans: the referred queue, refreshed on every plan event
+  plansPanel.refresh();
+  if (canReadPlans()) {
+    let planTimer = null;
+    const planFeed = new Feed("/ws/plans", token, {
+      onMessage: () => {
+        clearTimeout(planTimer);
+        planTimer = setTimeout(() => plansPanel.refresh(), 300);
+      },
+      onOpen: () => plansPanel.refresh(),
+    });
+    planFeed.connect();
+  }
+
+  // click an aircraft: its card, and its plan drawn on the map
+  const popup = new maplibregl.Popup({ closeButton: true, maxWidth: "280px" });
+  const onTrackClick = async (e) => {
+    const id = e.features[0].properties.id;
+    popup.setLngLat(e.lngLat).setDOMContent(aircraftCard(store, id, undefined)).addTo(map);
+    try {
+      const plan = await plansPanel.showFor(id);
+      popup.setDOMContent(aircraftCard(store, id, canReadPlans() ? plan : undefined));
+    } catch {
+      /* card stays without the plan line */
+    }
+  };
+  for (const layer of ["tracks", "tracks-dot"]) {
+    map.on("click", layer, onTrackClick);
+    map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+    map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  const box = document.getElementById("fatal");
+  box.hidden = false;
+  box.textContent = String(err && err.stack ? err.stack : err);
+});

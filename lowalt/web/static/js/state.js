@@ -1,0 +1,222 @@
+// Client-side state: the track table (struct of typed arrays, id -> slot, swap-remove, bounded trails)
+// and the active alerts. Applying a feed message only touches the rows it carries and marks them dirty;
+// the layers module turns dirty rows into map source diffs once per animation frame.
+
+export const STATUS = ["unknown", "conforming", "deviating", "unauthorised", "noncoop", "lost"];
+const STATUS_CODE = Object.fromEntries(STATUS.map((s, k) => [s, k]));
+export const LOST = STATUS_CODE.lost;
+
+export class TrackStore {
+  /**
+   * @param {number} capacity initial rows (grows by doubling)
+   * @param {number} trailLen positions kept per aircraft for its trail (fixed: memory is bounded)
+   * @param {number} keepLostMs how long a lost track stays drawn (grey) before it is removed
+   */
+  constructor(capacity = 1024, trailLen = 12, keepLostMs = 60000) {
+    this.trailLen = trailLen;
+    this.keepLostMs = keepLostMs;
+    this.n = 0;
+    this.ids = [];
+    this.slot = new Map();
+    this.dirty = new Set();
+    this.removed = new Set();
+    this._alloc(capacity);
+  }
+
+  _alloc(cap) {
+    const old = this.cap ? this : null;
+    this.cap = cap;
+    const f64 = (name) => {
+      const a = new Float64Array(cap);
+      if (old) a.set(old[name].subarray(0, this.n));
+      return a;
+    };
+    const f32 = (name) => {
+      const a = new Float32Array(cap);
+      if (old) a.set(old[name].subarray(0, this.n));
+      return a;
+    };
+    this.lon = f64("lon");
+    this.lat = f64("lat");
+    this.tr = f64("tr");
+    this.lostAt = f64("lostAt");
+    this.alt = f32("alt");
+    this.hdg = f32("hdg");
+    this.gs = f32("gs");
+    this.vs = f32("vs");
+    const st = new Uint8Array(cap);
+    const coop = new Uint8Array(cap);
+    const trail = new Float64Array(cap * this.trailLen * 2);
+    const head = new Uint16Array(cap);
+    const count = new Uint16Array(cap);
+    if (old) {
+      st.set(old.st.subarray(0, this.n));
+      coop.set(old.coop.subarray(0, this.n));
+      trail.set(old.trail.subarray(0, this.n * this.trailLen * 2));
+      head.set(old.trailHead.subarray(0, this.n));
+      count.set(old.trailCount.subarray(0, this.n));
+    }
+    this.st = st;
+    this.coop = coop;
+    this.trail = trail;
+    this.trailHead = head;
+    this.trailCount = count;
+  }
+
+  get size() {
+    return this.n;
+  }
+
+  /** Apply columnar rows from the feed (``tracks`` of a snapshot or a diff). */
+  applyRows(rows) {
+    const { ids, lon, lat, alt, hdg, gs, vs, tr, src, st } = rows;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k];
+      let i = this.slot.get(id);
+      if (i === undefined) {
+        if (this.n === this.cap) this._alloc(this.cap * 2);
+        i = this.n++;
+        this.slot.set(id, i);
+        this.ids[i] = id;
+        this.trailHead[i] = 0;
+        this.trailCount[i] = 0;
+        this.removed.delete(id);
+      }
+      const moved = this.trailCount[i] === 0 || this.lon[i] !== lon[k] || this.lat[i] !== lat[k];
+      this.lon[i] = lon[k];
+      this.lat[i] = lat[k];
+      this.alt[i] = alt[k];
+      this.hdg[i] = hdg[k];
+      this.gs[i] = gs[k];
+      this.vs[i] = vs[k];
+      this.tr[i] = tr[k];
+      this.coop[i] = src[k] === "noncoop" ? 0 : 1;
+      this.st[i] = STATUS_CODE[st[k]] ?? 0;
+      this.lostAt[i] = 0;
+      if (moved) this._pushTrail(i, lon[k], lat[k]);
+      this.dirty.add(id);
+    }
+  }
+
+  _pushTrail(i, lon, lat) {
+    const L = this.trailLen;
+    const base = i * L * 2;
+    const h = this.trailHead[i];
+    this.trail[base + h * 2] = lon;
+    this.trail[base + h * 2 + 1] = lat;
+    this.trailHead[i] = (h + 1) % L;
+    if (this.trailCount[i] < L) this.trailCount[i]++;
+  }
+
+  /** Trail of row i, oldest first, as [[lon, lat], ...] through ``proj``. */
+  trailOf(i, proj) {
+    const L = this.trailLen;
+    const c = this.trailCount[i];
+    const base = i * L * 2;
+    const out = new Array(c);
+    let h = (this.trailHead[i] - c + L) % L;
+    for (let k = 0; k < c; k++) {
+      out[k] = proj(this.trail[base + h * 2], this.trail[base + h * 2 + 1]);
+      h = (h + 1) % L;
+    }
+    return out;
+  }
+
+  /** A full snapshot: rows not in it are removed. */
+  replaceAll(rows) {
+    const keep = new Set(rows.ids);
+    for (const id of this.ids.slice(0, this.n)) if (!keep.has(id)) this.remove(id);
+    this.applyRows(rows);
+  }
+
+  markLost(ids, now) {
+    for (const id of ids) {
+      const i = this.slot.get(id);
+      if (i === undefined) continue;
+      this.st[i] = LOST;
+      this.lostAt[i] = now;
+      this.dirty.add(id);
+    }
+  }
+
+  /** Drop tracks lost longer than keepLostMs ago (keeps memory bounded over hours). */
+  sweep(now) {
+    for (let i = this.n - 1; i >= 0; i--) {
+      if (this.lostAt[i] && now - this.lostAt[i] > this.keepLostMs) this.remove(this.ids[i]);
+    }
+  }
+
+  remove(id) {
+    const i = this.slot.get(id);
+    if (i === undefined) return;
+    const last = this.n - 1;
+    if (i !== last) {
+      const lid = this.ids[last];
+      for (const a of [this.lon, this.lat, this.tr, this.lostAt, this.alt, this.hdg, this.gs, this.vs, this.st,
+        this.coop, this.trailHead, this.trailCount]) a[i] = a[last];
+      const L2 = this.trailLen * 2;
+      this.trail.copyWithin(i * L2, last * L2, last * L2 + L2);
+      this.ids[i] = lid;
+      this.slot.set(lid, i);
+    }
+    this.ids.length = last;
+    this.slot.delete(id);
+    this.n = last;
+    this.dirty.delete(id);
+    this.removed.add(id);
+  }
+
+  /** Take and clear the dirty and removed sets. */
+  takeChanges() {
+    const dirty = this.dirty;
+    const removed = this.removed;
+    this.dirty = new Set();
+    this.removed = new Set();
+    return { dirty, removed };
+  }
+
+  position(id) {
+    const i = this.slot.get(id);
+    return i === undefined ? null : [this.lon[i], this.lat[i]];
+  }
+}
+
+const SEVERITY_RANK = { alarm: 0, warning: 1, caution: 2 };
+
+export class AlertStore {
+  constructor() {
+    this.byId = new Map();
+    this.version = 0;
+  }
+
+  replaceAll(list) {
+    this.byId.clear();
+    for (const a of list || []) this.byId.set(a.id, { ...a, seenAt: Date.now() / 1000 });
+    this.version++;
+  }
+
+  applyDiff(msg) {
+    const now = Date.now() / 1000;
+    for (const a of [...(msg.new || []), ...(msg.updated || [])]) this.byId.set(a.id, { ...a, seenAt: now });
+    for (const id of msg.cleared || []) this.byId.delete(id);
+    this.version++;
+  }
+
+  /** Sorted by severity (alarm first), then by time to loss of separation, then newest first. */
+  sorted() {
+    return [...this.byId.values()].sort((a, b) => {
+      const s = (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9);
+      if (s) return s;
+      const ta = a.details?.t_in ?? Infinity;
+      const tb = b.details?.t_in ?? Infinity;
+      if (ta !== tb) return ta - tb;
+      return (b.first_seen || 0) - (a.first_seen || 0);
+    });
+  }
+
+  conflicts() {
+    const out = [];
+    for (const a of this.byId.values()) if (a.kind === "conflict" && a.aircraft?.length === 2) out.push(a);
+    return out;
+  }
+}
