@@ -24,6 +24,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +176,36 @@ async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmu
                     res.per_second.append((now, float(np.percentile(lat_ms, 99)), len(tr["ids"])))
 
 
+@asynccontextmanager
+async def serving(data_dir: Path, *, quiet: bool = True) -> AsyncIterator[tuple[str, str]]:
+    """``lowalt serve`` on the managed PostGIS in ``data_dir``, as a child process; yields
+    (http_url, ws_url) once ``/healthz`` answers, and stops it (SIGTERM) on the way out."""
+    port = _free_port()
+    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
+    env.pop("LOWALT_DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            for _ in range(300):
+                if server.poll() is not None:
+                    raise RuntimeError(f"lowalt serve exited with {server.returncode}")
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        yield url, f"ws://127.0.0.1:{port}"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 def _metric(text: str, name: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for m in re.finditer(rf"^{name}(?:\{{(.*?)\}})? ([0-9.e+-]+)$", text, re.M):
@@ -185,39 +217,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(args.data_dir)
     fleet = make_fleet(args.tracks, seed=args.seed)
     tokens = await _seed(data_dir, fleet)
-    port = _free_port()
-    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
-    env.pop("LOWALT_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if args.quiet else None)
-    url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-            res = Results()
-            start = time.time()
-            until = start + args.duration
-            warmup = start + min(5.0, args.duration / 4)
-            g = max(1, args.gateways)
-            bounds = np.linspace(0, args.tracks, g + 1).astype(int)
-            tasks = [asyncio.create_task(_subscriber(ws_url, tokens["viewer"], until + 1.0, res, warmup))]
-            tasks += [asyncio.create_task(_gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
-                                                   args.rate, until, res, start))
-                      for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-            await asyncio.gather(*tasks)
-            metrics = (await http.get("/metrics")).text
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    async with serving(data_dir, quiet=args.quiet) as (url, ws_url), \
+            httpx.AsyncClient(base_url=url, timeout=10) as http:
+        res = Results()
+        start = time.time()
+        until = start + args.duration
+        warmup = start + min(5.0, args.duration / 4)
+        g = max(1, args.gateways)
+        bounds = np.linspace(0, args.tracks, g + 1).astype(int)
+        tasks = [asyncio.create_task(_subscriber(ws_url, tokens["viewer"], until + 1.0, res, warmup))]
+        tasks += [asyncio.create_task(_gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
+                                               args.rate, until, res, start))
+                  for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        await asyncio.gather(*tasks)
+        metrics = (await http.get("/metrics")).text
     lat = np.concatenate(res.latencies) if res.latencies else np.array([np.nan])
     accepted = sum(_metric(metrics, "lowalt_reports_accepted_total").values())
     rejected = {k.split('"')[1]: v for k, v in _metric(metrics, "lowalt_reports_rejected_total").items() if k}

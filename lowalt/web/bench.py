@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import platform
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -78,38 +75,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(args.data_dir)
     fleet = pipe.make_fleet(args.tracks, seed=args.seed)
     tokens = await pipe._seed(data_dir, fleet)
-    port = pipe._free_port()
-    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
-    env.pop("LOWALT_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if args.quiet else None)
-    url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     page_out: dict[str, Any] = {}
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-            res = pipe.Results()
-            start = time.time()
-            until = start + args.warmup + args.duration
-            bounds = np.linspace(0, args.tracks, max(1, args.gateways) + 1).astype(int)
-            tasks = [asyncio.create_task(pipe._gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
-                                                       args.rate, until, res, start))
-                     for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-            tasks.append(asyncio.create_task(_drive_page(url, tokens["viewer"], args, until, start + args.warmup,
-                                                         page_out)))
-            await asyncio.gather(*tasks)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    async with pipe.serving(data_dir, quiet=args.quiet) as (url, ws_url):
+        res = pipe.Results()
+        start = time.time()
+        until = start + args.warmup + args.duration
+        bounds = np.linspace(0, args.tracks, max(1, args.gateways) + 1).astype(int)
+        tasks = [asyncio.create_task(pipe._gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
+                                                   args.rate, until, res, start))
+                 for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        tasks.append(asyncio.create_task(_drive_page(url, tokens["viewer"], args, until, start + args.warmup,
+                                                     page_out)))
+        await asyncio.gather(*tasks)
     st = page_out["stats"]
     heap = page_out["heap"]
     slope = float(np.polyfit([h[0] for h in heap], [h[1] for h in heap], 1)[0]) * 3600 if len(heap) > 2 else None
