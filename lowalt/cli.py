@@ -25,6 +25,7 @@ DELEGATED: dict[tuple[str, ...], str] = {
     ("bench", "airspace"): "lowalt.airspace.bench:main",
     ("bench", "pipeline"): "lowalt.live.bench:main",
     ("bench", "map"): "lowalt.web.bench:main",
+    ("simulate",): "simulators.cli:main",
     ("airspace", "check"): "lowalt.airspace.check:main",
 }
 
@@ -92,37 +93,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    """Managed PostGIS + server (Fuliang airspace) + the ``demo`` scenario flying until Ctrl-C.
 
-    def banner(s: Settings) -> None:
-        token = asyncio.run(_ensure_demo_token(s))
-        url = f"http://{s.host}:{s.port}/"
-        print("\n" + "=" * 72, flush=True)
-        print(f" lowalt demo  |  map: {url}  |  API docs: {url}docs", flush=True)
-        print(f" viewer/centre token (demo-centre): {token}", flush=True)
-        print(f" health: curl {url}healthz", flush=True)
-        print("=" * 72 + "\n", flush=True)
+    The traffic is the simulator's (``simulators/demo.py``), talking to the server over its public
+    API; it prints the map URL with a token. ``LOWALT_DEMO_AIRCRAFT`` scales the fleet.
+    """
+    from simulators.demo import main as demo_main
 
-    return _run_server(settings, banner)
-
-
-async def _ensure_demo_token(settings: Settings) -> str:
-    from lowalt.identity.model import Role
-    from lowalt.store import identity_repo
-    from lowalt.store.db import open_database
-
-    db = await open_database(settings)
-    try:
-        async with db.unit_of_work() as uow:
-            try:
-                uid = await identity_repo.user_id_by_name(uow.conn, "demo-centre")
-            except identity_repo.UnknownUser:
-                uid = await identity_repo.add_user(uow.conn, "demo-centre", Role.CENTRE, "景德镇通航协调运行中心")
-            token = await identity_repo.issue_token(uow.conn, uid, label="demo")
-            await uow.commit()
-        return token
-    finally:
-        await db.close(stop_cluster=False)
+    s = _settings(args)
+    return demo_main(s.host, s.port, s.data_dir)
 
 
 # -- users / tokens -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ alerts raised for that subject (1 for the first), so replaying the same ticks gi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
