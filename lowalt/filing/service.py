@@ -126,6 +126,9 @@ class FilingService:
         self.held: dict[str, tuple[FlightPlan, Footprint]] = {}
         """Approved/active plans with their footprints: what the live monitor checks conformance against."""
         self.held_version = 0
+        self.recently_completed: dict[str, tuple[FlightPlan, Footprint, float]] = {}
+        """Plans completed recently (plan, footprint, epoch s): a landed aircraft still reporting is not
+        an unauthorised flight."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -304,6 +307,9 @@ class FilingService:
                 if p.id in self.held:
                     self.held[p.id] = (replace(p, state=to), self.held[p.id][1])
                     self.held_version += 1
+            if to is PlanState.COMPLETED and p.id in self.held:
+                # the aircraft is still on the surveillance picture for a few seconds after landing
+                self.recently_completed[p.id] = (*self.held[p.id], now.timestamp())
             if not to.holds_airspace:
                 self._release(p.id)
             for ev in events:

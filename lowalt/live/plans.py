@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ from lowalt.live.monitor import PlanPicture
 from lowalt.surveillance.tracks import Snapshot
 
 log = logging.getLogger(__name__)
+COMPLETED_GRACE_S = 120.0
+"""How long after its plan is completed a landed aircraft may still report without being unauthorised."""
 EMPTY = PlanPicture(ConformancePlans(np.array([], dtype=object), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)),
                     {}, [], np.zeros(0, dtype=np.bool_))
 
@@ -38,11 +41,15 @@ class FilingPlanSource:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def refresh(self, now: float) -> None:
-        key = (self.filing.held_version, int(now // 60))
+        key = (self.filing.held_version, int(now // 10))
         if key == self._key:
             return
         self._key = key
         held = list(self.filing.held.values())
+        recent = self.filing.recently_completed
+        for pid in [pid for pid, (_, _, at) in recent.items() if at < now - COMPLETED_GRACE_S]:
+            del recent[pid]
+        held += [(p, replace(fp, end_s=max(fp.end_s, at + COMPLETED_GRACE_S))) for p, fp, at in recent.values()]
         if not held:
             self._picture = EMPTY
             return

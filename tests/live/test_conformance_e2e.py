@@ -71,3 +71,8 @@ async def test_plan_activation_conformance_and_unauthorised(server: Server, make
         assert deviation and deviation[0]["details"]["reason"] == "outside_corridor"
         assert deviation[0]["details"]["plan"] == plan["id"]
         assert statuses.get("CONF-1") == "deviating"
+        # landed: the operator completes the plan while the track is still reporting
+        done = await server.http.post(f"/plans/{plan['id']}/complete", headers=auth(op))
+        assert done.status_code == 200, done.text
+        await pump(live, 2.0, tele, ON_ROUTE)
+        assert not [a for a in alerts.values() if a["kind"] == "unauthorised" and a["aircraft"] == ["CONF-1"]]
