@@ -106,6 +106,9 @@ class LiveService:
         self._lost_pending: list[str] = []
         self._history: deque[list[tuple[Any, ...]]] = deque()
         self._history_pending = 0
+        """Points waiting in ``_history``."""
+        self._history_inflight = 0
+        """Points taken out of ``_history`` by a write in progress."""
         self._alert_writes: dict[str, dict[str, Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.tick_count = 0
@@ -196,11 +199,15 @@ class LiveService:
         ))
         self._history.append(recs)
         self._history_pending += len(recs)
-        while self._history_pending > self.config.history_max_pending and self._history:
+        self._shed_overflow()
+
+    def _shed_overflow(self) -> None:
+        """Keep buffered + in-flight points within the bound, dropping the oldest buffered ones (counted)."""
+        while self._history_pending + self._history_inflight > self.config.history_max_pending and self._history:
             shed = self._history.popleft()
             self._history_pending -= len(shed)
             self.metrics.inc("lowalt_history_dropped_total", len(shed))
-        self.metrics.set("lowalt_history_pending", self._history_pending)
+        self.metrics.set("lowalt_history_pending", self._history_pending + self._history_inflight)
 
     # -- feed ------------------------------------------------------------------------------
 
@@ -321,23 +328,33 @@ class LiveService:
     # -- history -----------------------------------------------------------------------------
 
     async def flush_history(self) -> int:
-        """Write buffered points and alert changes; on failure keep them for the next try."""
+        """Write buffered points and alert changes; on failure put them back for the next try.
+
+        The chunks being written leave the buffer for the duration of the write, so a burst that
+        overflows the buffer meanwhile sheds (and counts) only points that are not being written.
+        """
         chunks = list(self._history)
-        records = [r for c in chunks for r in c]
         alerts = list(self._alert_writes.values())
-        if not records and not alerts:
+        if not chunks and not alerts:
             return 0
+        self._history.clear()
+        records = [r for c in chunks for r in c]
+        self._history_pending -= len(records)
+        self._history_inflight = len(records)
         try:
             async with self.db.unit_of_work() as uow:
                 await live_repo.copy_track_points(uow.conn, records)
                 await live_repo.upsert_alerts(uow.conn, alerts)
                 await uow.commit()
         except Exception as exc:  # database away: keep buffering, try again next round
-            log.warning("history_write_failed", extra={"pending": self._history_pending, "error": str(exc)[:200]})
+            log.warning("history_write_failed", extra={"pending": len(records) + self._history_pending,
+                                                       "error": str(exc)[:200]})
+            self._history.extendleft(reversed(chunks))
+            self._history_pending += len(records)
+            self._history_inflight = 0
+            self._shed_overflow()
             return 0
-        for _ in chunks:
-            self._history.popleft()
-        self._history_pending -= len(records)
+        self._history_inflight = 0
         for a in alerts:
             if self._alert_writes.get(a["id"]) is a:
                 del self._alert_writes[a["id"]]

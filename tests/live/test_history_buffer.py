@@ -1,0 +1,75 @@
+"""The history buffer: bounded, every shed point counted, nothing newer lost when a write is slow."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+
+from lowalt.identity.model import Principal, Role
+from lowalt.live.monitor import ConflictMonitor
+from lowalt.live.service import LiveConfig, LiveService
+from lowalt.metrics import Metrics
+from lowalt.store import live_repo
+
+
+class SlowStore:
+    """Stands in for PostGIS in a millisecond unit test: each write waits until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.written: list[tuple[Any, ...]] = []
+
+    @asynccontextmanager
+    async def unit_of_work(self):  # type: ignore[no-untyped-def]
+        class Uow:
+            conn = None
+
+            async def commit(self) -> None:
+                return None
+
+        yield Uow()
+
+
+def _frame(ids: list[str], t: float) -> bytes:
+    import orjson
+
+    return orjson.dumps([{"id": i, "t": t, "lon": 117.2, "lat": 29.3, "alt": 100, "ref": "AMSL", "vx": 1, "vy": 0,
+                          "src": "noncoop"} for i in ids])
+
+
+async def test_slow_write_with_overflow_loses_only_counted_points(monkeypatch: Any) -> None:
+    store = SlowStore()
+
+    async def slow_copy(conn: Any, records: list[tuple[Any, ...]]) -> int:
+        await store.release.wait()
+        store.written.extend(records)
+        return len(records)
+
+    async def no_alerts(conn: Any, alerts: Any) -> None:
+        return None
+
+    monkeypatch.setattr(live_repo, "copy_track_points", slow_copy)
+    monkeypatch.setattr(live_repo, "upsert_alerts", no_alerts)
+    metrics = Metrics()
+    live = LiveService(store, metrics, monitor=ConflictMonitor(),  # type: ignore[arg-type]
+                       config=LiveConfig(history_max_pending=30))
+    admin = Principal(1, "a", Role.ADMIN, None, 1)
+    t0 = 1_800_000_000.0
+    live.ingest(admin, _frame([f"a{k}" for k in range(10)], t0), now=t0)  # chunk 1 (10 points)
+    flushing = asyncio.create_task(live.flush_history())
+    await asyncio.sleep(0)
+    for step in range(1, 4):  # three more chunks while the write is stuck: one must be shed
+        live.ingest(admin, _frame([f"a{k}" for k in range(10)], t0 + step), now=t0 + step)
+    store.release.set()
+    assert await flushing == 10
+    shed = metrics.total("lowalt_history_dropped_total")
+    assert shed == 10
+    # what is left is exactly the newest chunks, and it all gets written next time
+    assert live._history_pending == 20
+    assert await live.flush_history() == 20
+    times = sorted({r[1] for r in store.written})
+    assert times == [t0, t0 + 2, t0 + 3]  # chunk 1 written, chunk 2 shed (counted), 3 and 4 kept
+    assert np.isclose(len(store.written) + shed, 40)
