@@ -7,13 +7,17 @@ milliseconds) so tests never share mutable state.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 from lowalt.settings import Settings
 from lowalt.store.cluster import ManagedCluster
@@ -95,3 +99,35 @@ async def make_token(database: Database):  # type: ignore[no-untyped-def]
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Server:
+    """A real uvicorn server in this event loop (websockets need one) and an HTTP client for it."""
+
+    url: str
+    ws_url: str
+    app: object
+    http: httpx.AsyncClient
+
+
+@pytest.fixture
+async def server(database: Database, settings: Settings) -> AsyncIterator[Server]:
+    """The app on a fresh PostGIS database, served on a free loopback port, tick 0.5 s."""
+    from lowalt.api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    app = create_app(replace(settings, tick_s=0.5), db=database)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+                                        ws_max_size=16 * 1024 * 1024))
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app, http)
+    srv.should_exit = True
+    await asyncio.wait_for(task, 15)

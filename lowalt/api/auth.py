@@ -83,16 +83,24 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return _check
 
 
-async def websocket_principal(ws: WebSocket, *roles: Role) -> Principal | None:
-    """Authenticate a websocket from ``?token=`` or the Authorization header; None if refused."""
+async def accept_websocket(ws: WebSocket, *roles: Role) -> Principal | None:
+    """Accept a websocket and authenticate it from ``?token=`` (browsers cannot set headers on
+    websockets) or an ``Authorization: Bearer`` header. A refused connection gets an error frame,
+    then close code 4401 (no or invalid token) or 4403 (wrong role), and None is returned."""
+    await ws.accept()
     token = ws.query_params.get("token")
     header = ws.headers.get("authorization", "")
     if not token and header.lower().startswith("bearer "):
         token = header[7:].strip()
-    if not token:
+    principal = await ws.app.state.auth.resolve(token) if token else None
+    if principal is None:
+        await ws.send_json({"type": "error", "code": "unauthorized", "message": "missing or invalid token"})
+        await ws.close(code=4401)
         return None
-    principal = await ws.app.state.auth.resolve(token)
-    if principal is None or not principal.has_role(*roles):
+    if not principal.has_role(*roles):
+        await ws.send_json({"type": "error", "code": "forbidden",
+                            "message": f"role {principal.role.value!r} may not use this endpoint"})
+        await ws.close(code=4403)
         return None
     return principal
 

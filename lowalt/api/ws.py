@@ -15,6 +15,7 @@ import math
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from lowalt.api.auth import accept_websocket
 from lowalt.identity.model import Role
 from lowalt.live.hub import BBox
 from lowalt.live.service import LiveService
@@ -23,28 +24,9 @@ router = APIRouter()
 MAX_ERROR_FRAMES = 100
 
 
-async def _authenticate(ws: WebSocket, *roles: Role):  # type: ignore[no-untyped-def]
-    await ws.accept()
-    token = ws.query_params.get("token")
-    header = ws.headers.get("authorization", "")
-    if not token and header.lower().startswith("bearer "):
-        token = header[7:].strip()
-    principal = await ws.app.state.auth.resolve(token) if token else None
-    if principal is None:
-        await ws.send_json({"type": "error", "code": "unauthorized", "message": "missing or invalid token"})
-        await ws.close(code=4401)
-        return None
-    if not principal.has_role(*roles):
-        await ws.send_json({"type": "error", "code": "forbidden",
-                            "message": f"role {principal.role.value!r} may not use this endpoint"})
-        await ws.close(code=4403)
-        return None
-    return principal
-
-
 @router.websocket("/ws/telemetry")
 async def telemetry(ws: WebSocket) -> None:
-    principal = await _authenticate(ws, Role.DEVICE)
+    principal = await accept_websocket(ws, Role.DEVICE)
     if principal is None:
         return
     live: LiveService = ws.app.state.live
@@ -85,7 +67,7 @@ def parse_bbox(value: object) -> BBox:
 
 @router.websocket("/ws/live")
 async def live_feed(ws: WebSocket) -> None:
-    principal = await _authenticate(ws, Role.VIEWER, Role.CENTRE)
+    principal = await accept_websocket(ws, Role.VIEWER, Role.CENTRE)
     if principal is None:
         return
     live: LiveService = ws.app.state.live

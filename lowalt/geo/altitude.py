@@ -82,6 +82,23 @@ def reference_codes(ref: AltitudeReference | str | npt.ArrayLike, n: int) -> npt
     return np.broadcast_to(codes.astype(np.int8, copy=False), (n,))
 
 
+def _shift_by_terrain(
+    alt: npt.ArrayLike, ref_codes: AltitudeReference | npt.ArrayLike, lon: npt.ArrayLike, lat: npt.ArrayLike,
+    terrain: TerrainModel, *, where: int, sign: float,
+) -> FloatArray:
+    """Add ``sign`` x terrain elevation to the altitudes whose reference code is ``where``; the
+    terrain is queried only there."""
+    a = np.atleast_1d(np.asarray(alt, dtype=np.float64))
+    codes = reference_codes(ref_codes, a.shape[0])  # type: ignore[arg-type]
+    out = a.copy()
+    mask = codes == where
+    if mask.any():
+        lo = np.broadcast_to(np.asarray(lon, dtype=np.float64), a.shape)[mask]
+        la = np.broadcast_to(np.asarray(lat, dtype=np.float64), a.shape)[mask]
+        out[mask] += sign * np.asarray(terrain.elevation(lo, la), dtype=np.float64)
+    return out
+
+
 def to_amsl(
     alt: npt.ArrayLike,
     ref_codes: AltitudeReference | npt.ArrayLike,
@@ -102,15 +119,7 @@ def to_amsl(
     -------
     ndarray (N,) float64, metres AMSL (NaN where AGL and the terrain is unknown)
     """
-    a = np.atleast_1d(np.asarray(alt, dtype=np.float64))
-    codes = reference_codes(ref_codes, a.shape[0])  # type: ignore[arg-type]
-    out = a.copy()
-    is_agl = codes == AGL_CODE
-    if is_agl.any():
-        lo = np.broadcast_to(np.asarray(lon, dtype=np.float64), a.shape)[is_agl]
-        la = np.broadcast_to(np.asarray(lat, dtype=np.float64), a.shape)[is_agl]
-        out[is_agl] += terrain.elevation(lo, la)
-    return out
+    return _shift_by_terrain(alt, ref_codes, lon, lat, terrain, where=AGL_CODE, sign=1.0)
 
 
 def to_agl(
@@ -124,12 +133,4 @@ def to_agl(
 
     Same parameters as :func:`to_amsl`; the terrain is queried only where the reference is AMSL.
     """
-    a = np.atleast_1d(np.asarray(alt, dtype=np.float64))
-    codes = reference_codes(ref_codes, a.shape[0])  # type: ignore[arg-type]
-    out = a.copy()
-    is_amsl = codes == AMSL_CODE
-    if is_amsl.any():
-        lo = np.broadcast_to(np.asarray(lon, dtype=np.float64), a.shape)[is_amsl]
-        la = np.broadcast_to(np.asarray(lat, dtype=np.float64), a.shape)[is_amsl]
-        out[is_amsl] -= terrain.elevation(lo, la)
-    return out
+    return _shift_by_terrain(alt, ref_codes, lon, lat, terrain, where=AMSL_CODE, sign=-1.0)

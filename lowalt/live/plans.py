@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -105,7 +104,3 @@ class FilingPlanSource:
             task = asyncio.ensure_future(go())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

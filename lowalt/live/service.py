@@ -112,7 +112,6 @@ class LiveService:
         self._alert_writes: dict[str, dict[str, Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.tick_count = 0
-        self._tick_event = asyncio.Event()
         self.before_tick: list[Callable[[float], None]] = []
         """Run on the event loop before each snapshot (e.g. freeze the approved plans for the monitor)."""
         self.on_snapshot: list[Callable[[Snapshot, float], None]] = []
@@ -287,8 +286,6 @@ class LiveService:
         self.metrics.set("lowalt_tracks", len(self.coop), kind="cooperative")
         self.metrics.set("lowalt_tracks", len(self.noncoop), kind="noncooperative")
         self.metrics.set("lowalt_alerts_active", len(self.active_alerts))
-        self._tick_event.set()
-        self._tick_event = asyncio.Event()
         return result
 
     def _apply(self, result: Assessment, now: float) -> None:
@@ -321,9 +318,6 @@ class LiveService:
                                option=orjson.OPT_SERIALIZE_NUMPY)
         self.hub.publish(lambda bbox, snapshot: self._snapshot_message(bbox, at) if snapshot else payload)
         return alert
-
-    async def wait_tick(self) -> None:
-        await self._tick_event.wait()
 
     # -- history -----------------------------------------------------------------------------
 

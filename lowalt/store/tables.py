@@ -21,7 +21,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -101,4 +100,4 @@ restrictions = Table(
     Index("airspace_restrictions_time_idx", "starts_at", "ends_at"),
 )
 
-__all__ = ["metadata", "users", "api_tokens", "aircraft", "airspace_features", "restrictions", "ROLES", "Text"]
+__all__ = ["metadata", "users", "api_tokens", "aircraft", "airspace_features", "restrictions", "ROLES"]

@@ -1,6 +1,6 @@
 """Browser tests of the live map: Debian's chromium driven by Playwright (Python) against a real server.
 
-The server is ``tests/live/conftest.py``'s (uvicorn in this event loop, fresh PostGIS database);
+The server is ``tests/conftest.py``'s (uvicorn in this event loop, fresh PostGIS database);
 traffic is sent over ``/ws/telemetry`` by :class:`Traffic` below, as a fleet gateway would.
 Chromium comes from Debian (``scripts/bootstrap.sh`` installs it); Playwright's own browser
 downloads are never used. Without /usr/bin/chromium the tests are skipped, not failed, unless
@@ -24,8 +24,7 @@ import numpy as np
 import orjson
 import pytest
 
-from tests.conftest import REPO, auth
-from tests.live.conftest import Server, server  # noqa: F401  (the fixture, re-exported here)
+from tests.conftest import REPO, Server, auth
 
 CHROMIUM = os.environ.get("LOWALT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lowalt.geo.gcj02 import wgs84_to_gcj02
-from tests.conftest import auth
+from tests.conftest import Server, auth
 from tests.e2e.conftest import ARTIFACTS, Flight, Traffic, register, ring, wait_js
-from tests.live.conftest import Server
 
 OPEN_W_ROUTE = [[117.60, 29.30], [117.63, 29.32]]
 

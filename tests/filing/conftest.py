@@ -61,36 +61,3 @@ def plan_body(aircraft_id: str, category: str = "light_uav", *, coords: list[lis
     }
     body.update(extra)
     return body
-
-
-@dataclass
-class Server:
-    url: str
-    ws_url: str
-    http: httpx.AsyncClient
-
-
-@pytest.fixture
-async def server(database: Any, settings: Any):  # type: ignore[no-untyped-def]
-    """A real uvicorn server in this event loop (websockets need one)."""
-    import asyncio
-    import socket
-
-    import uvicorn
-
-    from lowalt.api.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    app = create_app(settings, db=database)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", http)
-    srv.should_exit = True
-    await asyncio.wait_for(task, 15)

@@ -8,8 +8,8 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from tests.conftest import auth
-from tests.filing.conftest import Server, plan_body, soon
+from tests.conftest import Server, auth
+from tests.filing.conftest import plan_body, soon
 
 
 async def _frames(ws: Any, timeout: float = 3.0) -> list[dict[str, Any]]:

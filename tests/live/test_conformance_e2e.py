@@ -10,9 +10,8 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import connect
 
-from tests.conftest import auth
+from tests.conftest import Server, auth
 from tests.filing.conftest import plan_body
-from tests.live.conftest import Server
 
 ON_ROUTE = (117.615, 29.31)  # middle of the filed route (open class W east of the city)
 OFF_ROUTE = (117.615, 29.33)  # ~2 km north of it

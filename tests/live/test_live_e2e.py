@@ -11,8 +11,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 from lowalt.geo.crs import to_local, to_wgs84
-from tests.conftest import auth
-from tests.live.conftest import Server
+from tests.conftest import Server, auth
 
 ORIGIN = (117.2300, 29.2600)  # open countryside south-east of the city (illustrative)
 

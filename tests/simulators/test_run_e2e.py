@@ -6,7 +6,7 @@ from typing import Any
 
 from simulators.runner import Runner, RunOptions
 from simulators.scenario import load
-from tests.live.conftest import Server
+from tests.conftest import Server
 
 CONFORMANCE_KINDS = ("nonconformance", "unauthorised", "lost_contact")
 

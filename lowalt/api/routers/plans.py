@@ -29,7 +29,7 @@ from shapely.geometry import LineString, Point, Polygon, mapping, shape
 from starlette.websockets import WebSocketDisconnect
 
 from lowalt.airspace.model import AircraftCategory
-from lowalt.api.auth import require
+from lowalt.api.auth import accept_websocket, require
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.rules import WeatherWarning
 from lowalt.filing.service import Filer, FilingService, PlanNotFound, TransitionRefused, new_plan_id
@@ -411,16 +411,8 @@ async def list_warnings(request: Request, _: Anyone) -> list[dict[str, Any]]:
 @router.websocket("/ws/plans")
 async def plan_events(ws: WebSocket) -> None:
     """State changes as JSON frames; operators get their organisation's, the centre everything."""
-    await ws.accept()
-    token = ws.query_params.get("token")
-    header = ws.headers.get("authorization", "")
-    if not token and header.lower().startswith("bearer "):
-        token = header[7:].strip()
-    principal = await ws.app.state.auth.resolve(token) if token else None
-    if principal is None or not principal.has_role(Role.OPERATOR, Role.CENTRE, Role.VIEWER):
-        code, close = ("unauthorized", 4401) if principal is None else ("forbidden", 4403)
-        await ws.send_json({"type": "error", "code": code, "message": "missing, invalid or unauthorised token"})
-        await ws.close(code=close)
+    principal = await accept_websocket(ws, Role.OPERATOR, Role.CENTRE, Role.VIEWER)
+    if principal is None:
         return
     everything = principal.has_role(Role.CENTRE, Role.VIEWER)
     async with _svc(ws).notifier.subscribe() as queue:
