@@ -25,6 +25,10 @@ from lowalt.geo.crs import geometry_to_local, to_local
 from lowalt.geo.terrain import TerrainInfo, TerrainModel
 
 SAMPLE_STEP = timedelta(minutes=15)
+EDGE_M = 1e-6
+"""Volumes are closed intervals [floor, ceiling]: a band whose ceiling is exactly a layer's floor
+(120 m: W's ceiling and G's floor) only touches that layer. The band's limits are sampled this far
+inside the band, so a 0-120 m band lies in W (以下 includes 120) and a 0-120.01 m band enters G."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,13 @@ class AirspaceFinding:
     worst: Verdict = Verdict.ALLOWED
     hits: list[Hit] = field(default_factory=list)
     """One per distinct (verdict, reason, volume), first instant seen."""
+    allowed_reasons: set[Reason] = field(default_factory=set)
+    """Why the allowed samples were allowed (suitable airspace, or a released route)."""
+
+    @property
+    def suitable_only(self) -> bool:
+        """Allowed everywhere, and only as suitable airspace (适飞空域): the Art. 31 exemption's ground."""
+        return self.worst is Verdict.ALLOWED and self.allowed_reasons <= {Reason.SUITABLE_AIRSPACE}
 
     def of(self, verdict: Verdict) -> list[Hit]:
         return [h for h in self.hits if h.verdict is verdict]
@@ -69,9 +80,19 @@ def hours_text(route: Route) -> str:
     return "; ".join(parts) + f" {route.schedule.timezone}"
 
 
-def _window_text(w: WeeklyWindow) -> str:
-    names = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-    days = "daily" if len(w.days) == 7 else ",".join(names[d - 1] for d in sorted(w.days))
+def hours_text_zh(route: Route) -> str:
+    """Release hours in Chinese, e.g. ``'每日 06:00-22:00'`` (local time)."""
+    if route.schedule is None or not route.schedule.weekly:
+        return "全天"
+    return "；".join(_window_text(w, zh=True) for w in route.schedule.weekly)
+
+
+def _window_text(w: WeeklyWindow, zh: bool = False) -> str:
+    from lowalt.filing.messages import DAYS_ZH
+
+    names = DAYS_ZH if zh else ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+    every = "每日" if zh else "daily"
+    days = every if len(w.days) == 7 else ("、" if zh else ",").join(names[d - 1] for d in sorted(w.days))
     return f"{days} {w.start.strftime('%H:%M')}-{w.end.strftime('%H:%M')}"
 
 
@@ -91,7 +112,7 @@ class AirspaceView:
 
     def name(self, vid: str | None) -> tuple[str, str]:
         if vid is None:
-            return ("服务区外（无空域数据）", "outside the modelled airspace")
+            return ("本中心空域数据范围外", "outside the modelled airspace")
         if vid in self._names:
             return self._names[vid]
         for r in self.index.restrictions:
@@ -108,7 +129,8 @@ class AirspaceView:
         n = lon.shape[0]
         mid = (plan.floor.value_m + plan.ceiling.value_m) / 2 if plan.floor.reference is plan.ceiling.reference \
             else None
-        alts = [(plan.floor.value_m, plan.floor.reference), (plan.ceiling.value_m, plan.ceiling.reference)]
+        alts = [(plan.floor.value_m + EDGE_M, plan.floor.reference),
+                (plan.ceiling.value_m - EDGE_M, plan.ceiling.reference)]
         if mid is not None:
             alts.append((mid, plan.floor.reference))
         all_lon = np.concatenate([lon] * len(alts))
@@ -131,6 +153,8 @@ class AirspaceView:
             worst = int(c.verdict.max()) if len(c) else 0
             if worst > VERDICTS.index(finding.worst):
                 finding.worst = VERDICTS[worst]
+            for r in np.unique(c.reason[c.verdict == 0]):
+                finding.allowed_reasons.add(REASONS[int(r)])
             bad = np.nonzero(c.verdict > 0)[0]
             if bad.size == 0:
                 continue

@@ -1,6 +1,7 @@
-"""Concrete alternatives for a rejected (or displaced) plan.
+"""Concrete alternatives for a rejected, referred (or displaced) plan.
 
-Three kinds, each re-checked by the full rule set before it is offered:
+Each is re-checked by the full rule set before it is offered, and offered only if the plan,
+filed again as suggested, would be **approved** (``tests/filing/test_alternatives_property.py``):
 
 * ``time``: the nearest start (in ``alternatives.time_step_min`` steps, later or earlier)
   at which no rule rejects: free of conflicts, inside release and opening hours, after
@@ -8,7 +9,11 @@ Three kinds, each re-checked by the full rule set before it is offered:
 * ``altitude``: another band of the same height in the same layer (W: 0-120 m, G:
   120-300 m true height) when the conflict is vertical-separable;
 * ``route``: a detour around the closed volumes along their boundary, buffered by
-  ``alternatives.reroute_margin_m`` plus the corridor half-width.
+  ``alternatives.reroute_margin_m`` plus the corridor half-width;
+* ``location``: the whole route/area moved to the nearest position outside the closed (and
+  approval-only) volumes, for a footprint a detour cannot save (e.g. inside a no-fly area);
+* ``lower``: the band lowered to the exempt ceiling (micro 50 m, light/small 120 m true
+  height, inclusive), when the band crosses it.
 """
 
 from __future__ import annotations
@@ -18,38 +23,63 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import shapely
+import shapely.affinity
 from shapely import ops
 from shapely.geometry import LineString, Polygon, mapping
 
+from lowalt.airspace.rules import Reason
+from lowalt.filing.messages import alt_zh, local, text
 from lowalt.filing.model import FlightPlan, Footprint, footprint
-from lowalt.filing.rules import Outcome
+from lowalt.filing.rules import Outcome, iso
 from lowalt.geo.altitude import Altitude, AltitudeReference
-from lowalt.geo.crs import geometry_to_local, geometry_to_wgs84
+from lowalt.geo.crs import geometry_to_local, geometry_to_wgs84, to_local, to_wgs84
 
 if TYPE_CHECKING:
     from lowalt.filing.decision import Decision, Facts
 
 TIME_CODES = {"conflict", "corridor_closed", "vertiport_closed", "vertiport_full", "weather_thunderstorm",
-              "weather_wind", "filed_too_late", "window_in_past"}
+              "weather_wind", "filed_too_late", "window_in_past", "aircraft_busy", "pilot_busy", "night_not_allowed"}
+MOVE_REASONS = {Reason.NO_FLY, Reason.RESTRICTED_AREA, Reason.TEMPORARY_RESTRICTION, Reason.CATEGORY_EXCLUDED,
+                Reason.CONTROLLED_AIRSPACE, Reason.RESTRICTED_AUTHORISED, Reason.TEMPORARY_RESTRICTION_EXEMPT,
+                Reason.ROUTE_RESERVED}
+"""Volumes a plan can be moved out of (not the background layers, which cover everything)."""
+MAX_MOVE_M = 30_000.0
 LAYERS_AGL = ((0.0, 120.0), (120.0, 300.0))
 MAX_TIME_TRIES = 64
 
 
-def find_alternatives(plan: FlightPlan, decision: Decision, facts: Facts) -> list[dict[str, Any]]:
+def find_alternatives(plan: FlightPlan, decision: Decision, facts: Facts, fp: Footprint | None = None
+                      ) -> list[dict[str, Any]]:
+    """Alternatives for a rejected or referred plan; only those that would be approved as filed."""
     codes = {r.code for r in decision.reasons if r.outcome is Outcome.REJECT}
+    soft = {r.code for r in decision.reasons if r.outcome is Outcome.REFER}
     out: list[dict[str, Any]] = []
+    if codes & {"above_category_ceiling"} or soft & {"above_suitable_airspace"}:
+        alt = lower_band(plan, facts, fp or _fp(plan, facts))
+        if alt:
+            out.append(alt)
     if "airspace_forbidden" in codes:
         ids = [v["volume"] for r in decision.reasons if r.code == "airspace_forbidden"
                for v in r.details.get("volumes", []) if v.get("volume")]
         alt = reroute(plan, ids, facts)
         if alt:
             out.append(alt)
+        else:
+            alt = move_outside(plan, decision, facts)
+            if alt:
+                out.append(alt)
     if codes & {"band_outside_corridor", "conflict"} and codes <= {"band_outside_corridor"} | TIME_CODES:
         alt = other_band(plan, decision, facts)
         if alt:
             out.append(alt)
     if codes and codes <= TIME_CODES:
         alt = nearest_time(plan, facts, not_before=_earliest(decision))
+        if alt:
+            out.append(alt)
+    elif not codes and any(rs and {r.code for r in rs if r.outcome is Outcome.REJECT} <= TIME_CODES
+                           and all(r.outcome is Outcome.REJECT for r in rs) for rs in decision.tried.values()):
+        # referred, but another pathway (e.g. a released route) would approve it at another time
+        alt = nearest_time(plan, facts)
         if alt:
             out.append(alt)
     return out
@@ -64,7 +94,7 @@ def _verdict(candidate: FlightPlan, facts: Facts, fp: Footprint | None = None) -
     from lowalt.filing.decision import Verdict, evaluate
 
     d, _ = evaluate(candidate, facts, fp, registry=False)
-    return None if d.verdict is Verdict.REJECTED else d.verdict.value
+    return d.verdict.value if d.verdict is Verdict.APPROVED else None
 
 
 def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None = None) -> dict[str, Any] | None:
@@ -93,10 +123,10 @@ def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None 
         tried += 1
         verdict = _verdict(cand, facts, fp)
         if verdict:
-            return {"kind": "time", "start": cand.start.isoformat(), "end": cand.end.isoformat(),
+            z, en = text("alt_time", start=local(cand.start, facts.policy.tz))
+            return {"kind": "time", "start": iso(cand.start), "end": iso(cand.end),
                     "shift_min": int(shift.total_seconds() // 60), "expected": verdict,
-                    "message_zh": f"改为 {cand.start.astimezone(facts.policy.tz):%m-%d %H:%M} 起飞",
-                    "message_en": f"take off at {cand.start.astimezone(facts.policy.tz):%m-%d %H:%M} local"}
+                    "message_zh": z, "message_en": en}
         if tried >= MAX_TIME_TRIES:
             break
     return None
@@ -137,11 +167,119 @@ def other_band(plan: FlightPlan, decision: Decision, facts: Facts) -> dict[str, 
             continue
         verdict = _verdict(cand, facts)
         if verdict:
+            z, en = text("alt_band", floor=str(floor), ceiling=str(ceiling), floor_zh=alt_zh(floor),
+                         ceiling_zh=alt_zh(ceiling))
             return {"kind": "altitude", "floor": {"value_m": floor.value_m, "reference": floor.reference.value},
                     "ceiling": {"value_m": ceiling.value_m, "reference": ceiling.reference.value},
-                    "expected": verdict, "message_zh": f"改用高度 {floor}–{ceiling}",
-                    "message_en": f"fly at {floor}-{ceiling}"}
+                    "expected": verdict, "message_zh": z, "message_en": en}
     return None
+
+
+def lower_band(plan: FlightPlan, facts: Facts, fp: Footprint) -> dict[str, Any] | None:
+    """The band lowered to the exempt true-height ceiling (inclusive), keeping its height where it fits.
+
+    An AMSL ceiling becomes (lowest terrain + limit), so its true height is at most the limit everywhere.
+    """
+    limit = facts.policy.max_height_agl_m.get(plan.category)
+    if limit is None:
+        return None
+    if plan.ceiling.reference is AltitudeReference.AGL:
+        ceiling = Altitude(limit, AltitudeReference.AGL)
+    else:
+        ceiling = Altitude(float(int((fp.ground_min + limit) * 100) / 100), AltitudeReference.AMSL)
+    height = plan.ceiling.value_m - plan.floor.value_m if plan.floor.reference is plan.ceiling.reference else 0.0
+    if plan.floor.reference is AltitudeReference.AGL:
+        floor = Altitude(max(0.0, min(plan.floor.value_m, limit - height)), AltitudeReference.AGL)
+    else:
+        floor = Altitude(min(plan.floor.value_m, ceiling.value_m - max(height, 1.0)), AltitudeReference.AMSL)
+    if plan.floor.reference is AltitudeReference.AGL and floor.value_m >= ceiling.value_m and \
+            ceiling.reference is AltitudeReference.AGL:
+        return None
+    cand = replace(plan, floor=floor, ceiling=ceiling)
+    verdict = _verdict(cand, facts)
+    if not verdict:
+        return None
+    z, en = text("alt_lower", ceiling=str(ceiling), ceiling_zh=alt_zh(ceiling))
+    return {"kind": "altitude", "floor": {"value_m": floor.value_m, "reference": floor.reference.value},
+            "ceiling": {"value_m": ceiling.value_m, "reference": ceiling.reference.value}, "lowered": True,
+            "expected": verdict, "message_zh": z, "message_en": en}
+
+
+def move_outside(plan: FlightPlan, decision: Decision, facts: Facts) -> dict[str, Any] | None:
+    """Move the whole footprint to the nearest position outside the closed and approval-only volumes.
+
+    Candidate directions: away from the nearest obstacle boundary, and the eight compass points;
+    the shortest shift that clears the obstacle (plus the reroute margin) and is approved wins.
+    """
+    ids = {v["volume"] for r in decision.reasons if r.code in ("airspace_forbidden", "airspace_needs_approval")
+           for v in r.details.get("volumes", []) if v.get("volume") and Reason(v["reason"]) in MOVE_REASONS}
+    local_geom = geometry_to_local(plan.geometry)
+    pad = facts.policy.reroute_margin_m + (plan.half_width_m if isinstance(plan.geometry, LineString) else 0.0)
+    tried = 0
+    for _ in range(3):
+        obstacle = facts.airspace.forbidden_area_local(sorted(ids))
+        if obstacle is None:
+            return None
+        obstacle = obstacle.buffer(pad)
+        c = local_geom.centroid
+        near = ops.nearest_points(obstacle.boundary, c)[0]
+        dirs: list[tuple[float, float]] = []
+        dx, dy = near.x - c.x, near.y - c.y
+        if obstacle.contains(c) and (dx or dy):
+            dirs.append((dx, dy))
+        elif dx or dy:
+            dirs.append((-dx, -dy))
+        dirs += [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1)]
+        shifts = []
+        for ux, uy in dirs:
+            n = (ux * ux + uy * uy) ** 0.5
+            ux, uy = ux / n, uy / n
+            d = _clearing_shift(local_geom, obstacle, ux, uy)
+            if d is not None:
+                shifts.append((d, ux, uy))
+        more: set[str] = set()
+        for d, ux, uy in sorted(shifts)[:4]:
+            moved = shapely.affinity.translate(local_geom, ux * d, uy * d)
+            cand = replace(plan, geometry=geometry_to_wgs84(moved), takeoff=_shift_point(plan.takeoff, ux * d, uy * d),
+                           landing=_shift_point(plan.landing, ux * d, uy * d))
+            tried += 1
+            from lowalt.filing.decision import evaluate
+
+            dd, _ = evaluate(cand, facts, registry=False)
+            if dd.verdict.value == "approved":
+                z, en = text("alt_area", distance=d)
+                return {"kind": "location", "geometry": mapping(cand.geometry), "takeoff": mapping(cand.takeoff),
+                        "landing": mapping(cand.landing), "shift_m": round(d, 1), "avoids": sorted(ids),
+                        "expected": "approved", "message_zh": z, "message_en": en}
+            more |= {v["volume"] for r in dd.reasons if r.code in ("airspace_forbidden", "airspace_needs_approval")
+                     for v in r.details.get("volumes", []) if v.get("volume") and Reason(v["reason"]) in MOVE_REASONS}
+        if not more - ids:
+            return None
+        ids |= more
+    return None
+
+
+def _clearing_shift(geom: shapely.Geometry, obstacle: shapely.Geometry, ux: float, uy: float) -> float | None:
+    """The smallest shift along (ux, uy), to 10 m, after which ``geom`` no longer meets ``obstacle``."""
+    hi = 250.0
+    while shapely.affinity.translate(geom, ux * hi, uy * hi).intersects(obstacle):
+        hi *= 2
+        if hi > MAX_MOVE_M:
+            return None
+    lo = 0.0
+    while hi - lo > 10.0:
+        mid = (lo + hi) / 2
+        if shapely.affinity.translate(geom, ux * mid, uy * mid).intersects(obstacle):
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def _shift_point(p: shapely.Point, dx: float, dy: float) -> shapely.Point:
+    x, y = to_local([p.x], [p.y])
+    lon, lat = to_wgs84(x + dx, y + dy)
+    return shapely.Point(float(lon[0]), float(lat[0]))
 
 
 def _fp(plan: FlightPlan, facts: Facts) -> Footprint:
@@ -166,11 +304,13 @@ def reroute(plan: FlightPlan, volume_ids: list[str], facts: Facts) -> dict[str, 
             continue
         if more:
             return None
+        z, en = text("alt_route")
         out: dict[str, Any] = {"kind": "route", "geometry": mapping(new), "expected": d.verdict.value,
-                               "message_zh": "绕开禁止进入的空域", "message_en": "route around the closed volumes",
-                               "avoids": sorted(ids)}
-        if d.verdict.value != "rejected":
+                               "message_zh": z, "message_en": en, "avoids": sorted(ids)}
+        if d.verdict.value == "approved":
             return out
+        if d.verdict.value == "referred":
+            return None
         left = {r.code for r in d.reasons if r.outcome is Outcome.REJECT}
         if not left <= TIME_CODES:
             return None

@@ -48,7 +48,9 @@ _TRANSITIONS: dict[PlanState, frozenset[PlanState]] = {
     PlanState.SUBMITTED: frozenset({PlanState.APPROVED, PlanState.REFERRED, PlanState.REJECTED}),
     PlanState.REFERRED: frozenset({PlanState.APPROVED, PlanState.REJECTED, PlanState.CANCELLED,
                                    PlanState.WITHDRAWN}),
-    PlanState.APPROVED: frozenset({PlanState.ACTIVE, PlanState.CANCELLED, PlanState.WITHDRAWN}),
+    PlanState.APPROVED: frozenset({PlanState.ACTIVE, PlanState.CANCELLED, PlanState.WITHDRAWN,
+                                   PlanState.REFERRED}),
+    # approved -> referred: suspended (a warning that needs the centre's judgement, e.g. low visibility)
     PlanState.ACTIVE: frozenset({PlanState.COMPLETED}),
     PlanState.REJECTED: frozenset(),
     PlanState.COMPLETED: frozenset(),
@@ -146,6 +148,15 @@ class Footprint:
     """True-height band when both limits are AGL (NaN otherwise): terrain-following flights
     are separated by true height, without the terrain spread that the AMSL band carries."""
     ceiling_agl: float = float("nan")
+    ground_min: float = 0.0
+    """Lowest terrain (m AMSL) under the footprint's samples."""
+    ground_max: float = 0.0
+    """Highest terrain (m AMSL) under the footprint's samples."""
+
+    true_floor: float = 0.0
+    """The floor's true height: AGL as filed; AMSL over the HIGHEST terrain under the footprint."""
+    true_ceiling: float = 0.0
+    """The ceiling's true height: AGL as filed; AMSL over the LOWEST terrain (the most it can reach)."""
 
 
 def footprint(plan: FlightPlan, terrain: TerrainModel, spacing_m: float = 250.0) -> Footprint:
@@ -180,4 +191,7 @@ def footprint(plan: FlightPlan, terrain: TerrainModel, spacing_m: float = 250.0)
     return Footprint(area=area, floor_amsl=floor, ceiling_amsl=ceiling, sample_lon=lon, sample_lat=lat,
                      start_s=plan.start.timestamp(), end_s=plan.end.timestamp(),
                      floor_agl=plan.floor.value_m if both_agl else nan,
-                     ceiling_agl=plan.ceiling.value_m if both_agl else nan)
+                     ceiling_agl=plan.ceiling.value_m if both_agl else nan, ground_min=lo, ground_max=hi,
+                     true_floor=plan.floor.value_m - (0.0 if plan.floor.reference is AltitudeReference.AGL else hi),
+                     true_ceiling=plan.ceiling.value_m - (0.0 if plan.ceiling.reference is AltitudeReference.AGL
+                                                          else lo))

@@ -87,6 +87,28 @@ class Policy:
     alt_time_horizon: timedelta
     reroute_margin_m: float
     raw: dict[str, Any]
+    height_inclusive: bool = True
+    """"120米以下" includes 120 m: a ceiling exactly at the limit is still exempt."""
+    height_article: str = ""
+    emergency_decision: timedelta = timedelta(minutes=10)
+    """条例 Art. 29: the centre decides a referred emergency plan this long before take-off."""
+    emergency_escalate_before: timedelta = timedelta(minutes=5)
+    emergency_deadline_action: str = "approve_if_clear"
+    emergency_deadline_article: str = ""
+    turnaround: timedelta = timedelta(minutes=10)
+    aircraft_article: str = ""
+    night_start: time = time(20, 0)
+    night_end: time = time(6, 0)
+    day_only_missions: frozenset[MissionType] = frozenset()
+    night_article: str = ""
+    max_warning: timedelta = timedelta(hours=24)
+
+    def is_night(self, t: datetime) -> bool:
+        """Local wall-clock night (``night.night_local``), the window wrapping midnight."""
+        lt = t.astimezone(self.tz).time()
+        if self.night_start <= self.night_end:
+            return self.night_start <= lt < self.night_end
+        return lt >= self.night_start or lt < self.night_end
 
 
 def _get(d: dict[str, Any], *path: str) -> Any:
@@ -134,6 +156,12 @@ def load_policy(path: str | Path) -> Policy:
     dc = _get(d, "deconfliction")
     wx = _get(d, "weather")
     alt = _get(d, "alternatives")
+    ac = d.get("aircraft") or {}
+    night = d.get("night") or {}
+    night_local = night.get("night_local") or ["20:00", "06:00"]
+    action = str(em.get("deadline_action", "approve_if_clear"))
+    if action not in ("approve_if_clear", "reject"):
+        raise PolicyError("policy: pathways.emergency.deadline_action is approve_if_clear or reject")
     bbox = tuple(float(v) for v in _get(d, "service_area", "bbox"))
     if len(bbox) != 4:
         raise PolicyError("policy: service_area.bbox needs 4 numbers")
@@ -173,4 +201,17 @@ def load_policy(path: str | Path) -> Policy:
         alt_time_horizon=timedelta(hours=float(alt["time_horizon_h"])),
         reroute_margin_m=float(alt["reroute_margin_m"]),
         raw=d,
+        height_inclusive=bool(na.get("height_inclusive", True)),
+        height_article=str(na.get("height_article", na["article"])),
+        emergency_decision=timedelta(minutes=float(em.get("decision_min", 10))),
+        emergency_escalate_before=timedelta(minutes=float(em.get("escalate_before_min", 5))),
+        emergency_deadline_action=action,
+        emergency_deadline_article=str(em.get("deadline_action_article", em["article"])),
+        turnaround=timedelta(minutes=float(ac.get("turnaround_min", 10))),
+        aircraft_article=str(ac.get("article", "")),
+        night_start=_time(night_local[0], "night.night_local[0]"),
+        night_end=_time(night_local[1], "night.night_local[1]"),
+        day_only_missions=frozenset(MissionType(m) for m in night.get("day_only_missions", [])),
+        night_article=str(night.get("article", "")),
+        max_warning=timedelta(hours=float(wx.get("max_warning_h", 24))),
     )

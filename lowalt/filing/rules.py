@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shapely.geometry import LineString, Polygon
 
 from lowalt.airspace.model import AircraftCategory, Route, Vertiport
 from lowalt.airspace.rules import Reason, Verdict
 from lowalt.airspace.schedule import is_active
-from lowalt.filing.airspace_view import AirspaceFinding, hours_text, sample_times
+from lowalt.filing.airspace_view import AirspaceFinding, hours_text, hours_text_zh, sample_times
 from lowalt.filing.deconfliction import Conflict
-from lowalt.filing.model import FlightPlan, Priority
+from lowalt.filing.messages import alt_zh, local, text, zh
+from lowalt.filing.model import FlightPlan, Footprint, Priority
 from lowalt.filing.policy import Policy
 from lowalt.geo.altitude import AltitudeReference
 
@@ -45,8 +47,8 @@ class RuleResult:
                 "message_zh": self.message_zh, "message_en": self.message_en, "details": self.details}
 
 
-def _ok(rule: str, zh: str = "通过", en: str = "passed", **details: Any) -> RuleResult:
-    return RuleResult(rule, Outcome.PASS, "ok", zh, en, details)
+def _ok(rule: str, zh_: str = "通过", en: str = "passed", **details: Any) -> RuleResult:
+    return RuleResult(rule, Outcome.PASS, "ok", zh_, en, details)
 
 
 class Pathway(StrEnum):
@@ -82,22 +84,67 @@ class WeatherWarning:
     text: str = ""
 
 
-def pathway(plan: FlightPlan, policy: Policy, finding: AirspaceFinding, corridor: Route | None) -> Pathway:
-    if plan.mission in policy.emergency_missions:
-        return Pathway.EMERGENCY
-    if corridor is not None:
-        return Pathway.CORRIDOR
-    if (plan.category in policy.no_application_categories and finding.worst is Verdict.ALLOWED
-            and not (plan.flags & policy.clawbacks) and _within_height(plan, policy)):
-        return Pathway.NO_APPLICATION
-    if plan.category in policy.crewed_categories:
-        return Pathway.CREWED
-    return Pathway.STANDARD
+def _r(rule: str, outcome: Outcome, key: str, details: dict[str, Any] | None = None, *, code: str | None = None,
+       **fmt: Any) -> RuleResult:
+    zh, en = text(key, **fmt)
+    return RuleResult(rule, outcome, code or key, zh, en, details or {})
 
 
-def _within_height(plan: FlightPlan, policy: Policy) -> bool:
+@dataclass(frozen=True)
+class PathwayOption:
+    """One pathway considered for a plan: whether it could apply and, if not, why (zh + en)."""
+
+    pathway: Pathway
+    applicable: bool
+    message_zh: str = ""
+    message_en: str = ""
+
+
+PATHWAY_ORDER = (Pathway.NO_APPLICATION, Pathway.CORRIDOR, Pathway.EMERGENCY, Pathway.CREWED, Pathway.STANDARD)
+"""Best for the operator first: no application at all (Art. 31), then a long-term route filed for
+the record (Art. 26 D2), the emergency path (Art. 29), then the ordinary applications."""
+
+
+def within_height(plan: FlightPlan, policy: Policy, fp: Footprint) -> bool:
+    """True height within the category's exempt ceiling ("120米以下" includes 120 m)."""
     limit = policy.max_height_agl_m.get(plan.category)
-    return limit is not None and plan.ceiling.reference is AltitudeReference.AGL and plan.ceiling.value_m <= limit
+    if limit is None:
+        return False
+    return fp.true_ceiling <= limit if policy.height_inclusive else fp.true_ceiling < limit
+
+
+def pathway_options(plan: FlightPlan, policy: Policy, finding: AirspaceFinding, corridor: Route | None,
+                    fp: Footprint) -> list[PathwayOption]:
+    """Every pathway in :data:`PATHWAY_ORDER`, applicable or with the reason it is not."""
+    out: list[PathwayOption] = []
+    flags = sorted(plan.flags & policy.clawbacks)
+    limit = policy.max_height_agl_m.get(plan.category)
+    if plan.category not in policy.no_application_categories:
+        why = text("pw_na_category", category=plan.category.value, category_zh=zh("category", plan.category.value))
+    elif flags:
+        why = text("pw_na_clawback", flags=", ".join(flags), flags_zh="、".join(zh("flag", f) for f in flags))
+    elif not within_height(plan, policy, fp):
+        why = text("pw_na_height", height=fp.true_ceiling, limit=limit or 0.0)
+    elif not finding.suitable_only:
+        why = text("pw_na_airspace")
+    else:
+        why = ("", "")
+    out.append(PathwayOption(Pathway.NO_APPLICATION, not why[0], *why))
+    out.append(PathwayOption(Pathway.CORRIDOR, corridor is not None,
+                             *(("", "") if corridor is not None else text("pw_corridor_none"))))
+    em = plan.mission in policy.emergency_missions
+    out.append(PathwayOption(Pathway.EMERGENCY, em, *(("", "") if em else text(
+        "pw_emergency_mission", mission=plan.mission.value, mission_zh=zh("mission", plan.mission.value)))))
+    crewed = plan.category in policy.crewed_categories
+    out.append(PathwayOption(Pathway.CREWED, crewed, *(("", "") if crewed else text("pw_crewed_category"))))
+    out.append(PathwayOption(Pathway.STANDARD, not crewed, *(text("pw_standard_crewed") if crewed else ("", ""))))
+    return out
+
+
+def pathway(plan: FlightPlan, policy: Policy, finding: AirspaceFinding, corridor: Route | None,
+            fp: Footprint) -> Pathway:
+    """The first applicable pathway (the decision tries them all: see ``decision.evaluate``)."""
+    return next(o.pathway for o in pathway_options(plan, policy, finding, corridor, fp) if o.applicable)
 
 
 # ------------------------------------------------------------------ rules
@@ -106,54 +153,84 @@ def _within_height(plan: FlightPlan, policy: Policy) -> bool:
 def rule_geometry(plan: FlightPlan, policy: Policy) -> RuleResult:
     g = plan.geometry
     if not g.is_valid or g.is_empty:
-        return RuleResult("geometry", Outcome.REJECT, "geometry_invalid", "几何图形无效", "geometry is invalid")
+        return _r("geometry", Outcome.REJECT, "geometry_invalid")
     if isinstance(g, LineString) and g.length == 0:
-        return RuleResult("geometry", Outcome.REJECT, "geometry_invalid", "航线长度为零", "route has zero length")
+        return _r("geometry", Outcome.REJECT, "geometry_zero_length", code="geometry_invalid")
     x0, y0, x1, y1 = policy.service_bbox
     bx0, by0, bx1, by1 = g.bounds
     if bx0 < x0 or by0 < y0 or bx1 > x1 or by1 > y1:
-        return RuleResult("geometry", Outcome.REJECT, "outside_service_area", "超出本中心服务区",
-                          "outside the centre's service area", {"service_bbox": list(policy.service_bbox)})
+        return _r("geometry", Outcome.REJECT, "outside_service_area", {"service_bbox": list(policy.service_bbox)},
+                  x0=x0, y0=y0, x1=x1, y1=y1)
     return _ok("geometry")
 
 
 def rule_time_window(plan: FlightPlan, now: datetime, policy: Policy) -> RuleResult:
+    """Sanity limits (centre practice): not inverted, not past, at most max_duration, within max_advance.
+
+    Boundaries: a start exactly ``past_tolerance`` ago and exactly ``max_advance`` ahead pass;
+    a window exactly ``max_duration`` long passes.
+    """
     if plan.end <= plan.start:
-        return RuleResult("time_window", Outcome.REJECT, "window_inverted", "结束时间须晚于开始时间",
-                          "end must be after start")
+        return _r("time_window", Outcome.REJECT, "window_inverted")
     if plan.start < now - policy.past_tolerance:
-        return RuleResult("time_window", Outcome.REJECT, "window_in_past", "开始时间已过",
-                          "start is in the past", {"now": now.isoformat()})
+        return _r("time_window", Outcome.REJECT, "window_in_past", {"now": iso(now)})
     if plan.end - plan.start > policy.max_duration:
-        return RuleResult("time_window", Outcome.REJECT, "window_too_long",
-                          f"飞行时段超过 {policy.max_duration} 上限", f"window longer than {policy.max_duration}")
+        return _r("time_window", Outcome.REJECT, "window_too_long", hours=policy.max_duration.total_seconds() / 3600)
     if plan.start > now + policy.max_advance:
-        return RuleResult("time_window", Outcome.REJECT, "window_too_far",
-                          f"最早只能提前 {policy.max_advance.days} 天申报",
-                          f"start more than {policy.max_advance.days} days ahead")
+        return _r("time_window", Outcome.REJECT, "window_too_far", {"latest_start": iso(now + policy.max_advance)},
+                  days=policy.max_advance.days)
     return _ok("time_window")
 
 
 def rule_registration(plan: FlightPlan, reg: Registry, policy: Policy) -> RuleResult:
     art = {"article": policy.registration_article}
     if reg.operator_suspended:
-        return RuleResult("registration", Outcome.REJECT, "operator_suspended", "运营人已被暂停",
-                          "operator is suspended", art)
+        return _r("registration", Outcome.REJECT, "operator_suspended", art)
     if reg.aircraft_category is None or reg.aircraft_organisation != plan.organisation:
-        return RuleResult("registration", Outcome.REJECT, "aircraft_unregistered",
-                          f"航空器 {plan.aircraft_id} 未在本单位实名登记",
-                          f"aircraft {plan.aircraft_id} is not registered to {plan.organisation}", art)
+        return _r("registration", Outcome.REJECT, "aircraft_unregistered", art, aircraft=plan.aircraft_id,
+                  organisation=plan.organisation)
     if reg.aircraft_suspended:
-        return RuleResult("registration", Outcome.REJECT, "aircraft_suspended", "航空器已被暂停使用",
-                          "aircraft is suspended", art)
+        return _r("registration", Outcome.REJECT, "aircraft_suspended", art)
     if reg.aircraft_category != plan.category.value:
-        return RuleResult("registration", Outcome.REJECT, "category_mismatch",
-                          f"申报类别与登记类别（{reg.aircraft_category}）不符",
-                          f"filed category differs from registered {reg.aircraft_category}", art)
+        return _r("registration", Outcome.REJECT, "category_mismatch", art, filed=plan.category.value,
+                  registered=reg.aircraft_category, filed_zh=zh("category", plan.category.value),
+                  registered_zh=zh("category", reg.aircraft_category))
     if plan.category in policy.licence_required and not plan.licence_id:
-        return RuleResult("registration", Outcome.REJECT, "licence_missing", "该类别须填写操控员执照",
-                          "this category needs a pilot licence id", art)
+        return _r("registration", Outcome.REJECT, "licence_missing", art)
     return _ok("registration")
+
+
+@dataclass(frozen=True)
+class Booking:
+    """Another plan of the same aircraft (or pilot licence) that holds or may hold it."""
+
+    plan_id: str
+    aircraft_id: str
+    licence_id: str | None
+    start: datetime
+    end: datetime
+
+
+def rule_aircraft(plan: FlightPlan, bookings: Sequence[Booking], policy: Policy) -> RuleResult:
+    """One aircraft (and one pilot licence) holds one plan at a time, with a turnaround margin.
+
+    Plans at least ``turnaround`` apart pass; closer ones are refused (both sides tested).
+    """
+    m = policy.turnaround
+    for b in bookings:
+        if b.plan_id == plan.id or not (b.start < plan.end + m and plan.start < b.end + m):
+            continue
+        same_aircraft = b.aircraft_id == plan.aircraft_id
+        if not same_aircraft and not (plan.licence_id and b.licence_id == plan.licence_id):
+            continue
+        det = {"plan": b.plan_id, "start": iso(b.start), "end": iso(b.end), "article": policy.aircraft_article,
+               "turnaround_min": m.total_seconds() / 60}
+        kw = {"other_start": local(b.start, policy.tz), "other_end": local(b.end, policy.tz),
+              "margin": m.total_seconds() / 60}
+        if same_aircraft:
+            return _r("aircraft", Outcome.REJECT, "aircraft_busy", det, aircraft=plan.aircraft_id, **kw)
+        return _r("aircraft", Outcome.REJECT, "pilot_busy", det, licence=plan.licence_id, **kw)
+    return _ok("aircraft")
 
 
 _REASON_TEXT: dict[Reason, tuple[str, str]] = {
@@ -171,104 +248,158 @@ _REASON_TEXT: dict[Reason, tuple[str, str]] = {
 }
 
 
-def rule_airspace(plan: FlightPlan, finding: AirspaceFinding, path: Pathway) -> RuleResult:
-    """Forbidden anywhere -> reject naming the volumes; needs approval -> refer (application)."""
+def rule_airspace(plan: FlightPlan, finding: AirspaceFinding, path: Pathway, *, below_terrain: bool = False
+                  ) -> RuleResult:
+    """Forbidden anywhere -> reject naming the volumes; needs approval -> refer (application).
+
+    ``below_terrain``: the terrain rule already refuses the band; samples underground (which no
+    volume contains) are not reported again as "outside the modelled airspace".
+    """
     def listing(verdict: Verdict) -> tuple[str, str, list[dict[str, Any]]]:
-        hits = finding.of(verdict)
-        zh = "；".join(f"{h.name_zh}（{_REASON_TEXT.get(h.reason, (h.reason, ''))[0]}）" for h in hits)
-        en = "; ".join(f"{h.name_en} ({_REASON_TEXT.get(h.reason, ('', h.reason))[1]})" for h in hits)
-        det = [{"volume": h.volume_id, "reason": h.reason.value, "at": h.at.isoformat()} for h in hits]
-        return zh, en, det
+        hits = [h for h in finding.of(verdict) if not (below_terrain and h.reason is Reason.NO_AIRSPACE_DATA)]
+        zh_ = "；".join(f"{h.name_zh}（{_REASON_TEXT.get(h.reason, ('其他', ''))[0]}）" for h in hits)
+        en = "; ".join(f"{h.name_en} ({_REASON_TEXT.get(h.reason, ('', h.reason.value))[1]})" for h in hits)
+        det = [{"volume": h.volume_id, "reason": h.reason.value, "at": iso(h.at)} for h in hits]
+        return zh_, en, det
 
     if finding.worst is Verdict.FORBIDDEN:
-        zh, en, det = listing(Verdict.FORBIDDEN)
-        return RuleResult("airspace", Outcome.REJECT, "airspace_forbidden", f"穿越禁止进入的空域：{zh}",
-                          f"enters airspace closed to {plan.category.value}: {en}", {"volumes": det})
+        z, en, det = listing(Verdict.FORBIDDEN)
+        return _r("airspace", Outcome.REJECT, "airspace_forbidden", {"volumes": det}, category=plan.category.value,
+                  list_zh=z, list_en=en)
     if finding.worst is Verdict.NEEDS_APPROVAL and path is not Pathway.CORRIDOR:
-        zh, en, det = listing(Verdict.NEEDS_APPROVAL)
-        return RuleResult("airspace", Outcome.REFER, "airspace_needs_approval", f"须经管制部门批准：{zh}",
-                          f"needs approval by the centre: {en}", {"volumes": det, "article": "条例 Art. 19 (C1)"})
+        z, en, det = listing(Verdict.NEEDS_APPROVAL)
+        if det:
+            return _r("airspace", Outcome.REFER, "airspace_needs_approval",
+                      {"volumes": det, "article": "条例 Art. 19 (C1)"}, list_zh=z, list_en=en)
     return _ok("airspace")
 
 
-def rule_altitude(plan: FlightPlan, policy: Policy, path: Pathway, corridor: Route | None) -> RuleResult:
-    """Band allowed for the layer and category: micro <= 50 m, light/small in W <= 120 m true height."""
+def rule_terrain(plan: FlightPlan, fp: Footprint) -> RuleResult:
+    """An AMSL ceiling at or below the highest terrain under the footprint flies into the ground."""
+    if plan.ceiling.reference is AltitudeReference.AMSL and plan.ceiling.value_m <= fp.ground_max:
+        return _r("terrain", Outcome.REJECT, "band_below_terrain",
+                  {"ground_min_m": fp.ground_min, "ground_max_m": fp.ground_max},
+                  ground_max=fp.ground_max, ceiling=plan.ceiling.value_m)
+    if plan.ceiling.reference is AltitudeReference.AGL and plan.ceiling.value_m <= 0:
+        return _r("terrain", Outcome.REJECT, "band_below_terrain",
+                  {"ground_min_m": fp.ground_min, "ground_max_m": fp.ground_max},
+                  ground_max=fp.ground_max, ceiling=fp.ground_max + plan.ceiling.value_m)
+    return _ok("terrain")
+
+
+def _amsl_note(plan: FlightPlan, fp: Footprint) -> dict[str, Any]:
+    """How an AMSL limit was turned into true height (said in the reasons, zh + en)."""
+    if plan.floor.reference is AltitudeReference.AGL and plan.ceiling.reference is AltitudeReference.AGL:
+        return {}
+    z, en = text("amsl_converted", ground_min=fp.ground_min, ground_max=fp.ground_max, floor_agl=fp.true_floor,
+                 ceiling_agl=fp.true_ceiling)
+    return {"true_height": {"floor_m": round(fp.true_floor, 2), "ceiling_m": round(fp.true_ceiling, 2),
+                            "ground_min_m": round(fp.ground_min, 1), "ground_max_m": round(fp.ground_max, 1),
+                            "message_zh": z, "message_en": en}}
+
+
+def rule_altitude(plan: FlightPlan, policy: Policy, path: Pathway, corridor: Route | None, fp: Footprint
+                  ) -> RuleResult:
+    """Band allowed for the layer and category: micro <= 50 m, light/small in W <= 120 m true height
+    (both inclusive: "以下" includes the number; 条例 Art. 19 / Art. 62, C2)."""
     if corridor is not None:
         same = corridor.floor.reference is plan.floor.reference and corridor.ceiling.reference is \
             plan.ceiling.reference
         if not same or plan.floor.value_m < corridor.floor.value_m or plan.ceiling.value_m > corridor.ceiling.value_m:
-            return RuleResult("altitude", Outcome.REJECT, "band_outside_corridor",
-                              f"高度须在航线 {corridor.id} 的 {corridor.floor}–{corridor.ceiling} 之内",
-                              f"band must lie within route {corridor.id} band {corridor.floor}-{corridor.ceiling}",
-                              {"corridor_floor": str(corridor.floor), "corridor_ceiling": str(corridor.ceiling)})
+            return _r("altitude", Outcome.REJECT, "band_outside_corridor",
+                      {"corridor_floor": str(corridor.floor), "corridor_ceiling": str(corridor.ceiling)},
+                      corridor=corridor.id, corridor_zh=corridor.name_zh, floor=str(corridor.floor),
+                      ceiling=str(corridor.ceiling), floor_zh=alt_zh(corridor.floor), ceiling_zh=alt_zh(corridor.ceiling))
         return _ok("altitude")
+    note = _amsl_note(plan, fp)
     limit = policy.max_height_agl_m.get(plan.category)
-    if limit is None or plan.ceiling.reference is not AltitudeReference.AGL or plan.ceiling.value_m <= limit:
-        return _ok("altitude")
-    det = {"max_height_agl_m": limit, "article": policy.raw["pathways"]["no_application"]["height_article"]}
+    if limit is None or within_height(plan, policy, fp):
+        return _ok("altitude", **note)
+    det = {"max_height_agl_m": limit, "true_ceiling_m": round(fp.true_ceiling, 2), "article": policy.height_article,
+           **note}
     if plan.category is AircraftCategory.MICRO_UAV:
-        return RuleResult("altitude", Outcome.REJECT, "above_category_ceiling", f"微型无人机真高不得超过 {limit:g} 米",
-                          f"micro UAVs fly at most {limit:g} m true height", det)
+        return _r("altitude", Outcome.REJECT, "above_category_ceiling", det, limit=limit, height=fp.true_ceiling)
     if path is Pathway.EMERGENCY:
-        return _ok("altitude")
-    return RuleResult("altitude", Outcome.REFER, "above_suitable_airspace",
-                      f"真高超过 {limit:g} 米，超出适飞空域（W类），须申请",
-                      f"above {limit:g} m true height is outside suitable (W) airspace: application required", det)
+        return _ok("altitude", **note)
+    return _r("altitude", Outcome.REFER, "above_suitable_airspace", det, limit=limit, height=fp.true_ceiling)
 
 
-def rule_corridor(plan: FlightPlan, corridor: Route | None, inside: bool) -> RuleResult:
+def rule_corridor(plan: FlightPlan, corridor: Route | None, inside: bool, tz: ZoneInfo | None = None) -> RuleResult:
     """A plan in a released route must fit its category, footprint and release hours."""
     if corridor is None:
         return _ok("corridor")
     hours = hours_text(corridor)
     det = {"corridor": corridor.id, "release_hours": hours}
+    names = {"corridor": corridor.id, "corridor_zh": corridor.name_zh}
     if plan.category not in corridor.allowed_categories:
-        return RuleResult("corridor", Outcome.REJECT, "corridor_category", f"航线 {corridor.id} 不对该类别开放",
-                          f"route {corridor.id} is not released to {plan.category.value}", det)
+        return _r("corridor", Outcome.REJECT, "corridor_category", det, category=plan.category.value,
+                  category_zh=zh("category", plan.category.value), **names)
     if not inside:
-        return RuleResult("corridor", Outcome.REJECT, "outside_corridor", f"超出航线 {corridor.id} 的走廊范围",
-                          f"leaves the corridor of route {corridor.id}", det)
+        return _r("corridor", Outcome.REJECT, "outside_corridor", det, **names)
     closed = [t for t in sample_times(plan.start, plan.end) if not is_active(corridor.schedule, t)]
     if closed:
-        return RuleResult("corridor", Outcome.REJECT, "corridor_closed",
-                          f"航线 {corridor.name_zh} 仅在 {hours} 开放，{closed[0].isoformat()} 时未开放",
-                          f"route {corridor.name_en} is released only {hours}; closed at {closed[0].isoformat()}",
-                          {**det, "closed_at": closed[0].isoformat()})
+        sched_tz = ZoneInfo(corridor.schedule.timezone) if corridor.schedule is not None else tz or ZoneInfo("UTC")
+        return _r("corridor", Outcome.REJECT, "corridor_closed", {**det, "closed_at": iso(closed[0])},
+                  corridor_zh=corridor.name_zh, corridor_en=corridor.name_en, hours_zh=hours_text_zh(corridor),
+                  hours_en=hours, closed=local(closed[0], sched_tz))
     return _ok("corridor", **det)
 
 
 def rule_clawbacks(plan: FlightPlan, policy: Policy) -> RuleResult:
     hit = sorted(plan.flags & policy.clawbacks)
     if hit and plan.category in policy.no_application_categories:
-        return RuleResult("clawbacks", Outcome.REFER, "clawback_application_required",
-                          f"存在须申请的情形：{', '.join(hit)}",
-                          f"an application is needed again: {', '.join(hit)}",
-                          {"flags": hit, "article": policy.clawback_article})
+        return _r("clawbacks", Outcome.REFER, "clawback_application_required",
+                  {"flags": hit, "article": policy.clawback_article}, flags=", ".join(hit),
+                  flags_zh="、".join(zh("flag", f) for f in hit))
     return _ok("clawbacks")
 
 
+def rule_night(plan: FlightPlan, policy: Policy) -> RuleResult:
+    """Day-only missions (policy ``night.day_only_missions``) may not overlap local night.
+
+    Night is [night_start, night_end) local; a window ending exactly at night_start, or starting
+    exactly at night_end, is a day flight.
+    """
+    if plan.mission not in policy.day_only_missions:
+        return _ok("night")
+    tz = policy.tz
+    day = plan.start.astimezone(tz).date() - timedelta(days=1)
+    last = plan.end.astimezone(tz).date()
+    while day <= last:
+        n0 = datetime.combine(day, policy.night_start, tzinfo=tz)
+        n1 = datetime.combine(day + (timedelta(days=1) if policy.night_end <= policy.night_start else timedelta(0)),
+                              policy.night_end, tzinfo=tz)
+        if plan.start < n1 and n0 < plan.end:
+            return _r("night", Outcome.REJECT, "night_not_allowed",
+                      {"night_start": iso(n0), "night_end": iso(n1), "article": policy.night_article},
+                      mission=plan.mission.value, mission_zh=zh("mission", plan.mission.value),
+                      night_start=f"{policy.night_start:%H:%M}", night_end=f"{policy.night_end:%H:%M}")
+        day += timedelta(days=1)
+    return _ok("night")
+
+
 def rule_deadline(plan: FlightPlan, path: Pathway, now: datetime, policy: Policy) -> RuleResult:
-    """Lead times: none for no-application flights; Art. 29 for emergencies; cut-offs otherwise."""
+    """Lead times: none for no-application flights; Art. 29 for emergencies; cut-offs otherwise.
+
+    ``now`` is the filing time. Filed exactly at the cut-off passes (by 12:00 includes 12:00).
+    """
     if path is Pathway.NO_APPLICATION:
         return _ok("deadline", article=policy.no_application_article)
     if path is Pathway.EMERGENCY:
         if plan.start - now >= policy.emergency_lead or (plan.urgent and policy.emergency_urgent_any_time):
             return _ok("deadline", article=policy.emergency_article)
-        return RuleResult("deadline", Outcome.REFER, "emergency_short_notice",
-                          f"应急飞行应提前 {policy.emergency_lead} 申请（特别紧急可随时申请）",
-                          f"emergency flights apply {policy.emergency_lead} ahead (especially urgent: any time)",
-                          {"article": policy.emergency_article})
+        return _r("deadline", Outcome.REFER, "emergency_short_notice", {"article": policy.emergency_article},
+                  lead=policy.emergency_lead.total_seconds() / 60)
     cutoff = {Pathway.CORRIDOR: policy.corridor, Pathway.CREWED: policy.crewed}.get(path, policy.standard)
     deadline = cutoff.deadline(plan.start, policy.tz)
     if now <= deadline:
-        return _ok("deadline", deadline=deadline.isoformat(), article=cutoff.article)
+        return _ok("deadline", deadline=iso(deadline), article=cutoff.article)
     earliest = cutoff.earliest_start(now, policy.tz)
-    return RuleResult("deadline", Outcome.REJECT, "filed_too_late",
-                      f"申报截止时间为 {deadline.astimezone(policy.tz):%Y-%m-%d %H:%M}（{cutoff.article}）",
-                      f"the filing deadline was {deadline.astimezone(policy.tz):%Y-%m-%d %H:%M} local "
-                      f"({cutoff.article})",
-                      {"deadline": deadline.isoformat(), "earliest_start": earliest.isoformat(),
-                       "article": cutoff.article, "pathway": path.value})
+    return _r("deadline", Outcome.REJECT, "filed_too_late",
+              {"deadline": iso(deadline), "earliest_start": iso(earliest), "article": cutoff.article,
+               "pathway": path.value},
+              deadline=local(deadline, policy.tz), earliest=local(earliest, policy.tz), pathway=path.value,
+              pathway_zh=zh("pathway", path.value), article=cutoff.article)
 
 
 def rule_vertiports(plan: FlightPlan, ends: Sequence[tuple[str, Vertiport | None, datetime]],
@@ -277,43 +408,44 @@ def rule_vertiports(plan: FlightPlan, ends: Sequence[tuple[str, Vertiport | None
     for label, port, t in ends:
         if port is None:
             continue
-        det = {"vertiport": port.id, "point": label, "at": t.isoformat()}
+        det = {"vertiport": port.id, "point": label, "at": iso(t)}
+        names = {"port_zh": port.name_zh, "port_en": port.name_en}
         if plan.category not in port.allowed_categories:
-            return RuleResult("vertiports", Outcome.REJECT, "vertiport_category",
-                              f"起降点 {port.name_zh} 不接受该类航空器", f"{port.name_en} does not admit "
-                              f"{plan.category.value}", det)
+            return _r("vertiports", Outcome.REJECT, "vertiport_category", det, category=plan.category.value,
+                      category_zh=zh("category", plan.category.value), **names)
         if not port.is_open(t):
-            return RuleResult("vertiports", Outcome.REJECT, "vertiport_closed", f"起降点 {port.name_zh} 此时未开放",
-                              f"{port.name_en} is closed at {t.isoformat()}", det)
+            return _r("vertiports", Outcome.REJECT, "vertiport_closed", det, at=local(t, policy.tz), **names)
         if slot_count(port.id, t) >= port.capacity_per_15min:
-            return RuleResult("vertiports", Outcome.REJECT, "vertiport_full",
-                              f"起降点 {port.name_zh} 该时段容量已满",
-                              f"{port.name_en} has no free movement in the {policy.slot} slot",
-                              {**det, "capacity": port.capacity_per_15min})
+            return _r("vertiports", Outcome.REJECT, "vertiport_full", {**det, "capacity": port.capacity_per_15min},
+                      slot=policy.slot.total_seconds() / 60, **names)
     return _ok("vertiports")
+
+
+def warning_applies(w: WeatherWarning, plan: FlightPlan) -> bool:
+    """The warning's window overlaps the plan's and its area (if any) meets the plan's geometry."""
+    if w.end <= plan.start or w.start >= plan.end:
+        return False
+    return w.area is None or bool(w.area.intersects(plan.geometry))
 
 
 def rule_weather(plan: FlightPlan, warnings: Sequence[WeatherWarning], policy: Policy) -> RuleResult:
     worst: RuleResult | None = None
     for w in warnings:
-        if w.end <= plan.start or w.start >= plan.end:
+        if not warning_applies(w, plan):
             continue
-        if w.area is not None and not w.area.intersects(plan.geometry):
-            continue
-        det = {"warning": w.id, "kind": w.kind, "until": w.end.isoformat(), "text": w.text}
+        det = {"warning": w.id, "kind": w.kind, "until": iso(w.end), "text": w.text}
         if w.kind == "thunderstorm":
-            return RuleResult("weather", Outcome.REJECT, "weather_thunderstorm", "雷暴预警生效期间禁止飞行",
-                              "a thunderstorm warning is in force", det)
-        if w.kind == "wind" and w.value is not None and w.value > policy.max_wind_ms.get(plan.category, 1e9):
-            return RuleResult("weather", Outcome.REJECT, "weather_wind",
-                              f"风速 {w.value:g} m/s 超过该类别限制", f"wind {w.value:g} m/s above the "
-                              f"{plan.category.value} limit {policy.max_wind_ms[plan.category]:g} m/s", det)
+            return _r("weather", Outcome.REJECT, "weather_thunderstorm", det, until=local(w.end, policy.tz))
+        limit = policy.max_wind_ms.get(plan.category, 1e9)
+        if w.kind == "wind" and w.value is not None and w.value > limit:
+            return _r("weather", Outcome.REJECT, "weather_wind", det, value=w.value, limit=limit,
+                      category=plan.category.value, category_zh=zh("category", plan.category.value))
         if w.kind == "visibility" and w.value is not None and w.value < policy.min_visibility_m:
-            worst = RuleResult("weather", Outcome.REFER, "weather_visibility", f"能见度 {w.value:g} 米低于标准",
-                               f"visibility {w.value:g} m below {policy.min_visibility_m:g} m", det)
+            worst = _r("weather", Outcome.REFER, "weather_visibility", det, value=w.value,
+                       limit=policy.min_visibility_m)
         if w.kind == "precipitation" and w.value is not None and w.value > policy.max_precip_mm_h:
-            worst = RuleResult("weather", Outcome.REFER, "weather_precipitation", f"降水 {w.value:g} mm/h 超标",
-                               f"precipitation {w.value:g} mm/h above {policy.max_precip_mm_h:g}", det)
+            worst = _r("weather", Outcome.REFER, "weather_precipitation", det, value=w.value,
+                       limit=policy.max_precip_mm_h)
     return worst or _ok("weather")
 
 
@@ -324,14 +456,16 @@ def rule_deconfliction(plan: FlightPlan, conflicts: Sequence[Conflict]) -> RuleR
     ids = [c.plan_id for c in conflicts]
     blocking = [c for c in conflicts if c.priority >= plan.priority or c.active]
     if not blocking and plan.priority >= Priority.EMERGENCY:
-        return _ok("deconfliction", "优先于低优先级计划", "preempts lower-priority plans", preempts=ids)
+        z, en = text("preempts")
+        return _ok("deconfliction", z, en, preempts=ids)
     if plan.priority >= Priority.EMERGENCY and all(c.active for c in blocking):
-        return RuleResult("deconfliction", Outcome.REFER, "conflict_active_flight", "与正在飞行的航空器冲突，需管制协调",
-                          "conflicts with a flight in progress: the centre coordinates", {"plans": ids})
-    return RuleResult("deconfliction", Outcome.REJECT, "conflict",
-                      f"与已批准计划在空间、高度和时间上冲突（{len(blocking)} 个）",
-                      f"overlaps {len(blocking)} approved plan(s) in space, altitude and time",
-                      {"plans": [c.plan_id for c in blocking]})
+        return _r("deconfliction", Outcome.REFER, "conflict_active_flight", {"plans": ids})
+    return _r("deconfliction", Outcome.REJECT, "conflict", {"plans": [c.plan_id for c in blocking]}, n=len(blocking))
+
+
+def iso(t: datetime) -> str:
+    """The wire convention for instants: ISO 8601 in UTC (``+00:00``)."""
+    return t.astimezone(UTC).isoformat()
 
 
 def plan_delta(plan: FlightPlan, *, shift: timedelta | None = None) -> tuple[datetime, datetime]:

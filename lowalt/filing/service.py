@@ -18,18 +18,20 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lowalt.airspace.index import AirspaceIndex
 from lowalt.airspace.model import AirspaceSet, Restriction, RestrictionReason
 from lowalt.filing.airspace_view import AirspaceView
 from lowalt.filing.alternatives import nearest_time
-from lowalt.filing.decision import Decision, Facts, Verdict, decide, slot_of
+from lowalt.filing.deadlines import DueAction, due_actions
+from lowalt.filing.decision import Decision, Facts, Verdict, decide, evaluate, slot_of
 from lowalt.filing.deconfliction import DeconflictionIndex, Entry
+from lowalt.filing.messages import text, zh
 from lowalt.filing.model import FlightPlan, Footprint, PlanState, footprint
 from lowalt.filing.policy import Policy
-from lowalt.filing.rules import Outcome, Registry, WeatherWarning, rule_deconfliction
+from lowalt.filing.rules import Booking, Outcome, Registry, WeatherWarning, iso, rule_weather, warning_applies
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.geo.terrain import TerrainModel, default_terrain
 from lowalt.store import filing_repo
@@ -40,6 +42,10 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 500
 """Decisions between sweeps of finished plans out of the in-memory index."""
+DUE_EVERY_S = 15.0
+"""How often referred emergency plans are checked against their decide-by time."""
+BOOKING_AFTER = timedelta(days=4)
+"""How far past a plan its aircraft's other plans are read (time alternatives search up to ~3 days on)."""
 
 
 class PlanNotFound(LookupError):
@@ -48,6 +54,29 @@ class PlanNotFound(LookupError):
 
 class TransitionRefused(ValueError):
     """The plan's state does not allow this (HTTP 409)."""
+
+
+class ApprovalRefused(TransitionRefused):
+    """The centre's approval re-ran every rule and at least one rejects (HTTP 409 with the reasons)."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        z, en = text("approval_refused", reasons_zh="；".join(r["message_zh"] for r in reasons),
+                     reasons_en="; ".join(r["message_en"] for r in reasons))
+        super().__init__(en)
+        self.reasons = reasons
+        self.message_zh = z
+
+
+class IdempotencyMismatch(ValueError):
+    """An Idempotency-Key reused with a different request body (IETF draft: 422)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class WarningNotFound(LookupError):
+    """No such weather warning, or already ended."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +100,14 @@ class PlanEvent:
     at: datetime
     reason: str
     details: dict[str, Any] = field(default_factory=dict)
+    kind: str = "plan_state"
+    """plan_state (a transition), plan_at_risk (an emergency flight asks for its airspace),
+    plan_escalated (a referred emergency plan nears its decide-by time)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": "plan_state", "plan_id": self.plan_id, "organisation": self.organisation,
+        return {"type": self.kind, "plan_id": self.plan_id, "organisation": self.organisation,
                 "from_state": self.from_state, "to_state": self.to_state, "by": self.by,
-                "at": self.at.isoformat(), "reason": self.reason, "details": self.details}
+                "at": iso(self.at), "reason": self.reason, "details": self.details}
 
 
 class Notifier:
@@ -126,6 +158,7 @@ class FilingService:
         self.held: dict[str, tuple[FlightPlan, Footprint]] = {}
         """Approved/active plans with their footprints: what the live monitor checks conformance against."""
         self.held_version = 0
+        self.due_every_s = DUE_EVERY_S
         self.recently_completed: dict[str, tuple[FlightPlan, Footprint, float]] = {}
         """Plans completed recently (plan, footprint, epoch s): a landed aircraft still reporting is not
         an unauthorised flight."""
@@ -148,6 +181,21 @@ class FilingService:
             self._hold(p, footprint(p, self.view.terrain))
         self._seen_restrictions = {r.id for r in self.view.index.restrictions}
         log.info("filing_started", extra={"plans": len(self.index), "weather": len(self.weather)})
+        if self.due_every_s > 0:
+            task = asyncio.ensure_future(self._due_loop())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _due_loop(self) -> None:
+        """Referred emergency plans past (or near) their decide-by time: act as the policy says."""
+        while True:
+            await asyncio.sleep(self.due_every_s)
+            try:
+                await self.run_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database away: next round
+                log.warning("due_actions_failed", extra={"error": str(exc)[:200]})
 
     async def stop(self) -> None:
         for t in list(self._tasks):
@@ -194,19 +242,37 @@ class FilingService:
         for s in self._plan_slots.pop(plan_id, []):
             self._slots[s] -= 1
 
-    def _facts(self, reg: Registry, now: datetime) -> Facts:
+    def _facts(self, reg: Registry, now: datetime, bookings: list[Booking] | None = None,
+               filed_at: datetime | None = None) -> Facts:
         return Facts(now, self.policy, self.view, self.index, reg, self.weather,
-                     lambda pid, slot: self._slots.get((pid, slot), 0))
+                     lambda pid, slot: self._slots.get((pid, slot), 0), bookings or [], filed_at)
+
+    async def _bookings(self, conn: Any, p: FlightPlan) -> list[Booking]:
+        span = self.policy.alt_time_horizon + self.policy.turnaround
+        return await filing_repo.bookings(conn, p.aircraft_id, p.licence_id, p.start - span, p.end + BOOKING_AFTER)
 
     # ------------------------------------------------------------------ filing
 
-    async def submit(self, plan: FlightPlan, by: Filer, idempotency_key: str | None = None
-                     ) -> tuple[FlightPlan, bool]:
-        """Decide and commit. Returns (plan as committed, replayed) - replayed for a known key."""
+    async def _replay(self, conn: Any, org: str, key: str, request_hash: str | None) -> FlightPlan | None:
+        seen = await filing_repo.get_by_idempotency_key_hashed(conn, org, key)
+        if seen is None:
+            return None
+        plan, stored = seen
+        if request_hash is not None and stored is not None and stored != request_hash:
+            raise IdempotencyMismatch(key)
+        return plan
+
+    async def submit(self, plan: FlightPlan, by: Filer, idempotency_key: str | None = None,
+                     request_hash: str | None = None) -> tuple[FlightPlan, bool]:
+        """Decide and commit. Returns (plan as committed, replayed) - replayed for a known key.
+
+        A known key with a different ``request_hash`` (SHA-256 of the canonical body) raises
+        :class:`IdempotencyMismatch`: the operator must not believe a changed plan was filed.
+        """
         async with self._lock:
             if idempotency_key:
                 async with self.db.unit_of_work() as uow:
-                    seen = await filing_repo.get_by_idempotency_key(uow.conn, plan.organisation, idempotency_key)
+                    seen = await self._replay(uow.conn, plan.organisation, idempotency_key, request_hash)
                 if seen is not None:
                     return seen, True
             now = self.clock()
@@ -216,13 +282,14 @@ class FilingService:
                     self._release(pid)
             async with self.db.unit_of_work() as uow:
                 reg = await filing_repo.registry(uow.conn, plan.aircraft_id, by.name)
-                decision, fp = decide(plan, self._facts(reg, now))
+                bookings = await self._bookings(uow.conn, plan)
+                decision, fp = decide(plan, self._facts(reg, now, bookings))
                 state = PlanState(decision.verdict.value)
                 plan = replace(plan, state=state, decision=decision.as_dict(), created_at=now, updated_at=now)
                 try:
-                    await filing_repo.insert_plan(uow.conn, plan, idempotency_key)
+                    await filing_repo.insert_plan(uow.conn, plan, idempotency_key, request_hash)
                 except filing_repo.DuplicateIdempotencyKey:  # another process won the race: replay its decision
-                    seen = await filing_repo.get_by_idempotency_key(uow.conn, plan.organisation, idempotency_key or "")
+                    seen = await self._replay(uow.conn, plan.organisation, idempotency_key or "", request_hash)
                     if seen is None:
                         raise
                     return seen, True
@@ -236,10 +303,28 @@ class FilingService:
                 if state is PlanState.APPROVED:
                     extra, undo = await self._take(uow.conn, plan, fp, decision.preempts, now)
                     events += extra
+                elif state is PlanState.REFERRED and decision.preempts:
+                    events += await self._warn_at_risk(uow.conn, plan, decision.preempts, now)
                 await _commit_or_undo(uow, undo)
             for ev in events:
                 self.notifier.publish(ev)
             return plan, False
+
+    async def _warn_at_risk(self, conn: Any, plan: FlightPlan, ids: list[str], now: datetime) -> list[PlanEvent]:
+        """A referred emergency plan would displace these approved plans: tell their operators now."""
+        events = []
+        z, en = text("at_risk_emergency", mission=plan.mission.value, mission_zh=zh("mission", plan.mission.value))
+        for pid in ids:
+            held = self.held.get(pid)
+            if held is None:
+                continue
+            other = held[0]
+            details = {"emergency_plan": plan.id, "mission": plan.mission.value,
+                       "decide_by": plan.decision.get("decide_by"), "message_zh": z, "message_en": en}
+            await filing_repo.add_event(conn, pid, other.state, other.state, "system", "at risk", details, at=now)
+            events.append(PlanEvent(pid, other.organisation, other.state.value, other.state.value, "system", now,
+                                    "at risk", details, kind="plan_at_risk"))
+        return events
 
     async def _take(self, conn: Any, plan: FlightPlan, fp: Footprint | None, preempts: list[str], now: datetime
                     ) -> tuple[list[PlanEvent], Callable[[], None]]:
@@ -263,12 +348,13 @@ class FilingService:
         try:
             events = []
             for o in withdrawn:
-                alt = nearest_time(o, self._facts(Registry(None, None, False, False), now))
+                alt = nearest_time(o, self._facts(Registry(None, None, False, False), now,
+                                                  await self._bookings(conn, o)))
                 reason = f"preempted by higher-priority {plan.mission.value} flight {plan.id}"
+                z, en = text("withdrawn_preempted", mission=plan.mission.value,
+                             mission_zh=zh("mission", plan.mission.value))
                 details = {"preempted_by": plan.id, "mission": plan.mission.value,
-                           "alternatives": [alt] if alt else [],
-                           "message_zh": f"您的计划被更高优先级的{plan.mission.value}飞行占用空域，已撤销",
-                           "message_en": f"your plan was withdrawn: a {plan.mission.value} flight takes the airspace"}
+                           "alternatives": [alt] if alt else [], "message_zh": z, "message_en": en}
                 await filing_repo.set_state(conn, o.id, PlanState.WITHDRAWN,
                                             decision={**o.decision, "withdrawn": details}, now=now)
                 await filing_repo.add_event(conn, o.id, o.state, PlanState.WITHDRAWN, "system", reason, details, at=now)
@@ -307,28 +393,73 @@ class FilingService:
                 if p.id in self.held:
                     self.held[p.id] = (replace(p, state=to), self.held[p.id][1])
                     self.held_version += 1
-            if to is PlanState.COMPLETED and p.id in self.held:
-                # the aircraft is still on the surveillance picture for a few seconds after landing
-                self.recently_completed[p.id] = (*self.held[p.id], now.timestamp())
+            if to in (PlanState.COMPLETED, PlanState.CANCELLED) and p.id in self.held:
+                # the aircraft is still on the surveillance picture for a few seconds after landing;
+                # the monitor ends its track without a lost-contact alert (state tells which)
+                self.recently_completed[p.id] = (replace(self.held[p.id][0], state=to), self.held[p.id][1],
+                                                 now.timestamp())
             if not to.holds_airspace:
                 self._release(p.id)
             for ev in events:
                 self.notifier.publish(ev)
             return replace(p, state=to, decision=decision, updated_at=now)
 
+    # ------------------------------------------------------------------ emergency decide-by
+
+    async def run_due(self, now: datetime | None = None) -> list[DueAction]:
+        """Act on referred emergency plans at (or near) their decide-by time, as the policy says."""
+        now = now or self.clock()
+        async with self.db.unit_of_work() as uow:
+            referred = await filing_repo.plans_overlapping(uow.conn, [PlanState.REFERRED.value], now - timedelta(
+                hours=1), now + self.policy.max_advance)
+        actions = due_actions(referred, now, self.policy)
+        system = Filer("system", None, True)
+        for a in actions:
+            try:
+                if a.action == "escalate":
+                    await self._escalate(a, now)
+                elif a.action == "approve_if_clear":
+                    try:
+                        await self._transition(a.plan_id, system, PlanState.APPROVED,
+                                               text("emergency_auto_approved")[1])
+                    except ApprovalRefused as exc:
+                        await self._transition(a.plan_id, system, PlanState.REJECTED,
+                                               f"{text('emergency_auto_rejected')[1]}: {exc}")
+                else:
+                    await self._transition(a.plan_id, system, PlanState.REJECTED, text("emergency_auto_rejected")[1])
+            except (PlanNotFound, TransitionRefused) as exc:  # decided meanwhile
+                log.info("due_action_skipped", extra={"plan": a.plan_id, "why": str(exc)[:200]})
+        return actions
+
+    async def _escalate(self, a: DueAction, now: datetime) -> None:
+        async with self._lock:
+            async with self.db.unit_of_work() as uow:
+                p = await filing_repo.get_plan(uow.conn, a.plan_id, for_update=True)
+                if p is None or p.state is not PlanState.REFERRED or p.decision.get("escalated_at"):
+                    return
+                z, en = text("emergency_escalated", decide_by=a.decide_by.astimezone(self.policy.tz).strftime("%H:%M"))
+                details = {"decide_by": iso(a.decide_by), "message_zh": z, "message_en": en}
+                await filing_repo.set_state(uow.conn, p.id, p.state, decision={**p.decision, "escalated_at": iso(now)},
+                                            now=now)
+                await filing_repo.add_event(uow.conn, p.id, p.state, p.state, "system", "escalated", details, at=now)
+                await uow.commit()
+            self.notifier.publish(PlanEvent(p.id, p.organisation, p.state.value, p.state.value, "system", now,
+                                            "escalated", details, kind="plan_escalated"))
+
     async def _approve_checks(self, conn: Any, p: FlightPlan, by: Filer, comment: str, now: datetime
                               ) -> tuple[dict[str, Any], list[PlanEvent], Callable[[], None]]:
-        """The centre approves a referred plan: re-check deconfliction against today's picture."""
-        fp = footprint(p, self.view.terrain)
-        conflicts = self.index.conflicts(fp.area, fp.floor_amsl, fp.ceiling_amsl, fp.start_s, fp.end_s, exclude=p.id,
-                                         floor_agl=fp.floor_agl, ceiling_agl=fp.ceiling_agl)
-        res = rule_deconfliction(p, conflicts)
-        if res.outcome is not Outcome.PASS:
-            raise TransitionRefused(f"deconfliction: {res.message_en}")
+        """The centre approves a referred plan: EVERY rule is re-run against today's picture
+        (restrictions, slots, warnings, bookings, deconfliction; cut-offs at filing time).
+        Any rule that now rejects refuses the approval with its reasons (zh + en)."""
+        reg = await filing_repo.registry(conn, p.aircraft_id, p.submitted_by)
+        facts = self._facts(reg, now, await self._bookings(conn, p), filed_at=p.created_at)
+        d, fp = evaluate(p, facts)
+        rejects = [r.as_dict() for r in d.reasons if r.outcome is Outcome.REJECT]
+        if rejects:
+            raise ApprovalRefused(rejects)
         decision = {**p.decision, "verdict": "approved", "approved_by": by.name, "comment": comment,
-                    "approved_at": now.isoformat()}
-        events, undo = await self._take(conn, replace(p, state=PlanState.APPROVED), fp,
-                                        list(res.details.get("preempts", [])), now)
+                    "approved_at": iso(now), "approval_checks": d.as_dict()["checks"]}
+        events, undo = await self._take(conn, replace(p, state=PlanState.APPROVED), fp, d.preempts, now)
         return decision, events, undo
 
     async def approve(self, plan_id: str, by: Filer, comment: str) -> FlightPlan:
@@ -369,12 +500,66 @@ class FilingService:
 
     # ------------------------------------------------------------------ centre inputs
 
-    async def add_weather_warning(self, w: WeatherWarning, by: Filer) -> None:
+    async def add_weather_warning(self, w: WeatherWarning, by: Filer) -> list[str]:
+        """Record a warning and re-evaluate the approved and referred plans in its area and window.
+
+        A warning that rejects (thunderstorm, wind above the category limit) withdraws them; one
+        that refers (low visibility, heavy rain) suspends approved plans back to the centre
+        (approved -> referred). Each gets an event on ``/ws/plans`` and, where one exists, a time
+        alternative clear of the warning. Returns the affected plan ids.
+        """
         async with self._lock:
+            now = self.clock()
+            self.weather = [x for x in self.weather if x.end > now] + [w]
+            events: list[PlanEvent] = []
+            hit: list[tuple[str, PlanState]] = []
             async with self.db.unit_of_work() as uow:
                 await filing_repo.add_weather_warning(uow.conn, w, by.name)
+                plans = await filing_repo.plans_overlapping(
+                    uow.conn, [PlanState.APPROVED.value, PlanState.REFERRED.value], w.start, w.end)
+                for p in plans:
+                    if not warning_applies(w, p):
+                        continue
+                    res = rule_weather(p, [w], self.policy)
+                    if res.outcome is Outcome.PASS:
+                        continue
+                    to = PlanState.WITHDRAWN if res.outcome is Outcome.REJECT else PlanState.REFERRED
+                    if to is p.state:
+                        continue
+                    alt = nearest_time(p, self._facts(Registry(None, None, False, False), now,
+                                                      await self._bookings(uow.conn, p)))
+                    key = "withdrawn_weather" if to is PlanState.WITHDRAWN else "suspended_weather"
+                    z, en = text(key, kind=w.kind, kind_zh=zh("weather", w.kind))
+                    details = {"warning": w.id, "kind": w.kind, "reason": res.as_dict(),
+                               "alternatives": [alt] if alt else [], "message_zh": z, "message_en": en}
+                    reason = f"weather warning {w.id} ({w.kind}) by {by.name}"
+                    field_ = "withdrawn" if to is PlanState.WITHDRAWN else "suspended"
+                    await filing_repo.set_state(uow.conn, p.id, to, decision={**p.decision, field_: details}, now=now)
+                    await filing_repo.add_event(uow.conn, p.id, p.state, to, by.name, reason, details, at=now)
+                    events.append(PlanEvent(p.id, p.organisation, p.state.value, to.value, by.name, now, reason,
+                                            details))
+                    hit.append((p.id, p.state))
                 await uow.commit()
-            self.weather = [x for x in self.weather if x.end > self.clock()] + [w]
+            for pid, was in hit:
+                if was is PlanState.APPROVED:
+                    self._release(pid)
+            for ev in events:
+                self.notifier.publish(ev)
+            return [pid for pid, _ in hit]
+
+    async def end_weather_warning(self, warning_id: str, by: Filer) -> WeatherWarning:
+        """End a warning early (kept in PostGIS with ended_at/ended_by); it no longer affects filings."""
+        async with self._lock:
+            now = self.clock()
+            async with self.db.unit_of_work() as uow:
+                if not await filing_repo.end_weather_warning(uow.conn, warning_id, by.name, now):
+                    raise WarningNotFound(warning_id)
+                await uow.commit()
+            w = next((x for x in self.weather if x.id == warning_id), None)
+            self.weather = [x for x in self.weather if x.id != warning_id]
+            if w is None:
+                raise WarningNotFound(warning_id)
+            return replace(w, end=min(w.end, max(now, w.start)))
 
     async def apply_restriction(self, r: Restriction, by: Filer) -> list[str]:
         """A new restriction takes effect: withdraw the approved plans it now forbids, offering alternatives.
@@ -400,10 +585,11 @@ class FilingService:
                     finding = self.view.check(p, fp)
                     if not any(h.volume_id == r.id and h.verdict.value == "forbidden" for h in finding.hits):
                         continue
-                    alt = nearest_time(p, self._facts(Registry(None, None, False, False), now))
+                    alt = nearest_time(p, self._facts(Registry(None, None, False, False), now,
+                                                      await self._bookings(uow.conn, p)))
+                    z, en = text("withdrawn_restriction", reason=r.reason.value)
                     details = {"restriction": r.id, "alternatives": [alt] if alt else [],
-                               "message_zh": "新的临时管制空域占用了您的空域，计划已撤销",
-                               "message_en": f"a new restriction ({r.reason.value}) takes the airspace"}
+                               "message_zh": z, "message_en": en}
                     reason = f"restriction {r.id} by {by.name}"
                     await filing_repo.set_state(uow.conn, p.id, PlanState.WITHDRAWN,
                                                 decision={**p.decision, "withdrawn": details}, now=now)

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lowalt.airspace.model import AircraftCategory
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
-from lowalt.filing.rules import Registry, WeatherWarning
+from lowalt.filing.rules import Booking, Registry, WeatherWarning
 from lowalt.geo.altitude import Altitude, AltitudeReference
 
 _md = MetaData()
@@ -66,6 +66,7 @@ plans = Table(
     Column("decision", JSONB, nullable=False),
     Column("attrs", JSONB, nullable=False),
     Column("idempotency_key", String),
+    Column("request_hash", String),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -92,6 +93,8 @@ weather_warnings = Table(
     Column("value", Float),
     Column("text", String, nullable=False),
     Column("created_by", String, nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_by", String),
 )
 
 _aircraft = Table("aircraft", _md, Column("id", String, primary_key=True), Column("category", String),
@@ -114,7 +117,7 @@ _SELECT = select(*_PLAN_COLS, func.ST_AsBinary(plans.c.geom).label("geom_wkb"),
                  func.ST_AsBinary(plans.c.landing).label("landing_wkb"))
 
 
-def plan_row(p: FlightPlan, idempotency_key: str | None = None) -> dict[str, Any]:
+def plan_row(p: FlightPlan, idempotency_key: str | None = None, request_hash: str | None = None) -> dict[str, Any]:
     return {
         "id": p.id, "organisation": p.organisation, "submitted_by": p.submitted_by, "aircraft_id": p.aircraft_id,
         "category": p.category.value, "pilot": p.pilot, "licence_id": p.licence_id, "mission": p.mission.value,
@@ -123,7 +126,7 @@ def plan_row(p: FlightPlan, idempotency_key: str | None = None) -> dict[str, Any
         "ceiling_ref": p.ceiling.reference.value, "takeoff": _wkb(p.takeoff), "landing": _wkb(p.landing),
         "starts_at": p.start, "ends_at": p.end, "state": p.state.value, "decision": p.decision,
         "attrs": {"flags": sorted(p.flags), "corridor_id": p.corridor_id, "urgent": p.urgent},
-        "idempotency_key": idempotency_key,
+        "idempotency_key": idempotency_key, "request_hash": request_hash,
     }
 
 
@@ -143,13 +146,14 @@ def _plan(r: Any) -> FlightPlan:
     )
 
 
-async def insert_plan(conn: AsyncConnection, p: FlightPlan, idempotency_key: str | None = None) -> None:
+async def insert_plan(conn: AsyncConnection, p: FlightPlan, idempotency_key: str | None = None,
+                      request_hash: str | None = None) -> None:
     if idempotency_key is None:  # nothing unique can clash (ids are uuid4): skip the savepoint round trips
         await conn.execute(insert(plans).values(**plan_row(p)))
         return
     try:
         async with conn.begin_nested():
-            await conn.execute(insert(plans).values(**plan_row(p, idempotency_key)))
+            await conn.execute(insert(plans).values(**plan_row(p, idempotency_key, request_hash)))
     except IntegrityError as exc:
         if "plans_idempotency" in str(exc):
             raise DuplicateIdempotencyKey(idempotency_key) from exc
@@ -204,6 +208,37 @@ async def get_by_idempotency_key(conn: AsyncConnection, organisation: str, key: 
     q = _SELECT.where(and_(plans.c.organisation == organisation, plans.c.idempotency_key == key))
     r = (await conn.execute(q)).mappings().first()
     return _plan(r) if r else None
+
+
+async def get_by_idempotency_key_hashed(conn: AsyncConnection, organisation: str, key: str
+                                        ) -> tuple[FlightPlan, str | None] | None:
+    """The plan filed with this key and the SHA-256 of the request body it was filed with."""
+    q = _SELECT.where(and_(plans.c.organisation == organisation, plans.c.idempotency_key == key))
+    r = (await conn.execute(q)).mappings().first()
+    return (_plan(r), r["request_hash"]) if r else None
+
+
+BOOKING_STATES = (PlanState.APPROVED.value, PlanState.ACTIVE.value, PlanState.REFERRED.value)
+"""Plans that hold their aircraft (or may soon: a referred plan can still be approved)."""
+
+
+async def bookings(conn: AsyncConnection, aircraft_id: str, licence_id: str | None, start: datetime,
+                   end: datetime) -> list[Booking]:
+    """Other approved/active/referred plans of this aircraft or pilot licence overlapping [start, end)."""
+    who = plans.c.aircraft_id == aircraft_id
+    if licence_id:
+        who = who | (plans.c.licence_id == licence_id)
+    q = select(plans.c.id, plans.c.aircraft_id, plans.c.licence_id, plans.c.starts_at, plans.c.ends_at).where(
+        and_(who, plans.c.state.in_(BOOKING_STATES), plans.c.starts_at < end, plans.c.ends_at > start))
+    return [Booking(r["id"], r["aircraft_id"], r["licence_id"], r["starts_at"], r["ends_at"])
+            for r in (await conn.execute(q)).mappings().all()]
+
+
+async def plans_overlapping(conn: AsyncConnection, states: Sequence[str], start: datetime, end: datetime
+                            ) -> list[FlightPlan]:
+    """Plans in these states whose window overlaps [start, end) (no limit: a warning's whole area)."""
+    q = _SELECT.where(and_(plans.c.state.in_(list(states)), plans.c.starts_at < end, plans.c.ends_at > start))
+    return [_plan(r) for r in (await conn.execute(q.order_by(plans.c.starts_at, plans.c.id))).mappings().all()]
 
 
 async def list_plans(conn: AsyncConnection, *, organisation: str | None = None, states: Sequence[str] = (),
@@ -267,9 +302,17 @@ async def add_weather_warning(conn: AsyncConnection, w: WeatherWarning, created_
         value=w.value, text=w.text, created_by=created_by))
 
 
+async def end_weather_warning(conn: AsyncConnection, warning_id: str, by: str, at: datetime) -> bool:
+    """Mark a warning ended (kept for the audit); False if unknown or already ended."""
+    r = await conn.execute(update(weather_warnings).where(and_(
+        weather_warnings.c.id == warning_id, weather_warnings.c.ended_at.is_(None))).values(ended_at=at, ended_by=by))
+    return bool(r.rowcount)
+
+
 async def weather_warnings_after(conn: AsyncConnection, after: datetime) -> list[WeatherWarning]:
     q = select(weather_warnings, func.ST_AsBinary(weather_warnings.c.geom).label("wkb")).where(
-        weather_warnings.c.ends_at > after).order_by(weather_warnings.c.starts_at)
+        weather_warnings.c.ends_at > after, weather_warnings.c.ended_at.is_(None)).order_by(
+        weather_warnings.c.starts_at)
     return [WeatherWarning(r["id"], r["kind"], r["starts_at"], r["ends_at"], r["value"],
                            shapely.from_wkb(bytes(r["wkb"])) if r["wkb"] is not None else None, r["text"])
             for r in (await conn.execute(q)).mappings().all()]

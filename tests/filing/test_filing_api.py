@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ async def test_light_drone_in_open_w_airspace_is_approved_at_once(client: httpx.
     assert r.status_code == 201, r.text
     plan = r.json()
     assert plan["state"] == "approved"
-    assert plan["decision"]["decided_at"] == (start - timedelta(minutes=10)).isoformat()
+    assert plan["decision"]["decided_at"] == (start - timedelta(minutes=10)).astimezone(UTC).isoformat()
     assert plan["decision"]["pathway"] == "no_application"
     assert plan["decision"]["reasons"] == []
     # committed: visible on a fresh read, with the audit trail submitted -> approved
@@ -40,9 +40,15 @@ async def test_same_flight_through_luojia_is_rejected_with_reason_and_alternativ
     forbidden = next(x for x in d["reasons"] if x["code"] == "airspace_forbidden")
     assert "zsjd_core" in {v["volume"] for v in forbidden["details"]["volumes"]}
     assert "ZSJD" in forbidden["message_en"] and "罗家机场" in forbidden["message_zh"]
-    route = next(a for a in d["alternatives"] if a["kind"] == "route")
-    assert route["geometry"]["type"] == "LineString"
-    assert "zsjd_core" in route["avoids"] and route["expected"] in ("approved", "referred")
+    # a detour around the core stays in the protection area (an application): the nearest position
+    # outside every closed and approval-only volume is offered instead, and it is approved as filed
+    moved = next(a for a in d["alternatives"] if a["kind"] in ("route", "location"))
+    assert moved["geometry"]["type"] == "LineString"
+    assert "zsjd_core" in moved["avoids"] and moved["expected"] == "approved"
+    again = plan_body("FL-001", coords=moved["geometry"]["coordinates"])
+    if moved["kind"] == "location":
+        again |= {"takeoff": moved["takeoff"], "landing": moved["landing"]}
+    assert (await client.post("/plans", headers=op.headers, json=again)).json()["state"] == "approved"
 
 
 async def test_overlap_in_space_only_is_approved_in_both_is_rejected(client: httpx.AsyncClient,
@@ -101,11 +107,15 @@ async def test_corridor_outside_release_hours_is_refused_with_the_hours(client: 
     night = plan_body("LOG-7", "medium_uav", coords=WUYUAN_OUT, start=local_day(2, 23), floor=160, ceiling=190,
                       mission="logistics", licence_id="CAAC-UAS-0007", half_width_m=100)
     r = (await client.post("/plans", headers=op.headers, json=night)).json()
-    assert r["state"] == "rejected"
-    closed = next(x for x in r["decision"]["reasons"] if x["code"] == "corridor_closed")
+    # outside its release hours the route gives no privilege: the best lawful pathway is an ordinary
+    # application (filed two days ahead: referred), and the decision says why the route was not used
+    assert r["state"] == "referred" and r["decision"]["pathway"] == "standard"
+    route = next(x for x in r["decision"]["pathways"] if x["pathway"] == "long_term_corridor")
+    assert route["applied"] is False and route["verdict"] == "rejected"
+    closed = next(x for x in route["reasons"] if x["code"] == "corridor_closed")
     assert "06:00-22:00" in closed["message_en"] and "06:00-22:00" in closed["message_zh"]
-    assert closed["details"]["corridor"] == "L-WUYUAN-OUT"
-    assert any(a["kind"] == "time" for a in r["decision"]["alternatives"])
+    assert "06:00-22:00" in route["message_zh"]
+    assert any(a["kind"] == "time" and a["expected"] == "approved" for a in r["decision"]["alternatives"])
     day = {**night, "start": local_day(2, 10).isoformat(), "end": local_day(2, 10, 30).isoformat()}
     ok = (await client.post("/plans", headers=op.headers, json=day)).json()
     assert ok["state"] == "approved", ok["decision"]

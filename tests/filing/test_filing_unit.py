@@ -100,7 +100,7 @@ def test_deadline_is_a_wall_clock_cutoff_in_shanghai() -> None:
     assert rule_deadline(tomorrow, Pathway.STANDARD, NOW, p).outcome is Outcome.PASS  # 09:00 < 12:00 D-1
     late = rule_deadline(tomorrow, Pathway.STANDARD, NOW + timedelta(hours=4), p)  # 13:00 local
     assert late.outcome is Outcome.REJECT and late.code == "filed_too_late"
-    assert late.details["earliest_start"].startswith("2026-11-27T00:00")
+    assert late.details["earliest_start"] == "2026-11-26T16:00:00+00:00"  # 2026-11-27 00:00 local, in UTC
     assert rule_deadline(plan(), Pathway.NO_APPLICATION, NOW, p).outcome is Outcome.PASS
     soon = plan(mission=MissionType.MEDICAL, start=NOW + timedelta(minutes=5))
     assert rule_deadline(soon, Pathway.EMERGENCY, NOW, p).outcome is Outcome.REFER
@@ -217,21 +217,18 @@ def test_index_matches_brute_force(items: list[tuple[float, ...]], q: tuple[floa
     assert got == _brute(left, cand, idx)
 
 
-def test_index_scales_with_bins_not_plans() -> None:
+def test_index_visits_only_the_bins_of_the_window() -> None:
+    """Scaling is structural (timings live in ``lowalt bench filing``): a query touches only the
+    one-hour bins its window overlaps, and each bin holds a small share of the plans."""
     rng = np.random.default_rng(1)
     idx = DeconflictionIndex(50.0, 15.0, 60.0)
     for i in range(10_000):
         x, y = rng.uniform(0, 30_000, 2)
         t = rng.uniform(0, 7 * 86400)
         idx.add(Entry(str(i), box(x, y, x + 500, y + 100), 0, 100, t, t + 1800, 1))
-    idx.conflicts(box(0, 0, 1, 1), 0, 100, 0, 1)
-    import time
-
-    t0 = time.perf_counter()
-    for k in range(200):
-        idx.conflicts(box(k * 100, 0, k * 100 + 800, 300), 0, 100, k * 3000, k * 3000 + 3600)
-    per_query_ms = (time.perf_counter() - t0) / 200 * 1000
-    assert per_query_ms < 5, per_query_ms
+    keys = idx._bin_keys(3000 - idx.t_buffer_s, 6600 + idx.t_buffer_s)
+    assert len(keys) <= 3
+    assert max(len(b.ids) for b in idx._bins.values()) < 200  # ~10,000 plans / 168 bins, x2 for straddlers
 
 
 @pytest.mark.parametrize("category", ["micro_uav", "light_uav", "small_uav"])

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+import hashlib
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import shapely
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -30,9 +33,19 @@ from starlette.websockets import WebSocketDisconnect
 
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api.auth import accept_websocket, require
+from lowalt.api.errors import error_body
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.rules import WeatherWarning
-from lowalt.filing.service import Filer, FilingService, PlanNotFound, TransitionRefused, new_plan_id
+from lowalt.filing.service import (
+    ApprovalRefused,
+    Filer,
+    FilingService,
+    IdempotencyMismatch,
+    PlanNotFound,
+    TransitionRefused,
+    WarningNotFound,
+    new_plan_id,
+)
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.identity.model import Principal, Role
 
@@ -81,9 +94,11 @@ def _check_position(pos: Any, where: str) -> tuple[float, float]:
 class GeometryIn(BaseModel):
     """A GeoJSON LineString (route) or Polygon (operating area), RFC 7946 [lon, lat]."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
     type: Literal["LineString", "Polygon"]
     coordinates: list[Any]
+    bbox: list[float] | None = None
+    """RFC 7946 §5 bounding box (accepted, not used)."""
 
     @model_validator(mode="after")
     def _valid(self) -> GeometryIn:
@@ -118,9 +133,10 @@ class GeometryIn(BaseModel):
 
 
 class PointIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
     type: Literal["Point"]
     coordinates: list[Any]
+    bbox: list[float] | None = None
 
     @field_validator("coordinates")
     @classmethod
@@ -184,6 +200,14 @@ class WarningIn(BaseModel):
         return self
 
 
+def _warning_out(w: WeatherWarning, affected: list[str] | None = None) -> dict[str, Any]:
+    out = {"id": w.id, "kind": w.kind, "start": _utc(w.start), "end": _utc(w.end), "value": w.value,
+           "area": mapping(w.area) if w.area is not None else None, "text": w.text}
+    if affected is not None:
+        out["affected_plans"] = affected
+    return out
+
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -225,6 +249,18 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
         raise RequestValidationError(errors) from None
 
 
+def _utc(t: datetime) -> str:
+    """Every instant leaves in UTC, ISO 8601 with ``+00:00`` (requests may use any offset)."""
+    return t.astimezone(UTC).isoformat()
+
+
+def request_hash(body: BaseModel) -> str:
+    """SHA-256 of the validated body in canonical JSON (sorted keys, defaults filled in), so the same
+    plan sent with other whitespace, key order or offsets hashes alike and any change does not."""
+    canon = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
 def _alt(a: Altitude) -> dict[str, Any]:
     return {"value_m": a.value_m, "reference": a.reference.value}
 
@@ -235,11 +271,11 @@ def plan_out(p: FlightPlan, events: list[dict[str, Any]] | None = None) -> dict[
         "aircraft_id": p.aircraft_id, "category": p.category.value, "pilot": p.pilot, "licence_id": p.licence_id,
         "mission": p.mission.value, "priority": int(p.priority), "geometry": mapping(p.geometry),
         "half_width_m": p.half_width_m, "altitude": {"floor": _alt(p.floor), "ceiling": _alt(p.ceiling)},
-        "takeoff": mapping(p.takeoff), "landing": mapping(p.landing), "start": p.start.isoformat(),
-        "end": p.end.isoformat(), "flags": sorted(p.flags), "corridor_id": p.corridor_id, "urgent": p.urgent,
-        "decision": p.decision,
-        "created_at": p.created_at.isoformat() if p.created_at else None,
-        "updated_at": p.updated_at.isoformat() if p.updated_at else None,
+        "takeoff": mapping(p.takeoff), "landing": mapping(p.landing), "start": _utc(p.start),
+        "end": _utc(p.end), "flags": sorted(p.flags), "corridor_id": p.corridor_id, "urgent": p.urgent,
+        "decision": p.decision, "decide_by": p.decision.get("decide_by"),
+        "created_at": _utc(p.created_at) if p.created_at else None,
+        "updated_at": _utc(p.updated_at) if p.updated_at else None,
     }
     if events is not None:
         out["events"] = events
@@ -248,7 +284,10 @@ def plan_out(p: FlightPlan, events: list[dict[str, Any]] | None = None) -> dict[
 
 def to_plan(body: PlanIn, principal: Principal) -> FlightPlan:
     org = principal.organisation
-    if principal.has_role(Role.CENTRE) and body.organisation:
+    if body.organisation is not None and body.organisation != org:
+        if not principal.has_role(Role.CENTRE):
+            raise RequestValidationError([{"loc": ("body", "organisation"), "type": "forbidden_field",
+                                           "msg": "only the centre files for another organisation; leave it out"}])
         org = body.organisation
     if not org:
         raise HTTPException(422, "organisation: the filer has no organisation")
@@ -275,8 +314,13 @@ def _parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
         parts = tuple(float(x) for x in v.split(","))
     except ValueError:
         parts = ()
-    if len(parts) != 4 or not (parts[0] < parts[2] and parts[1] < parts[3]):
-        raise HTTPException(422, "bbox: expected minlon,minlat,maxlon,maxlat")
+    if len(parts) != 4:
+        raise HTTPException(422, "bbox: expected minlon,minlat,maxlon,maxlat (4 numbers)")
+    w, s_, e, n = parts
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s_ <= 90 and -90 <= n <= 90):
+        raise HTTPException(422, "bbox: out of range; expected minlon,minlat,maxlon,maxlat (lon first)")
+    if not (w < e and s_ < n):
+        raise HTTPException(422, "bbox: min must be below max (minlon,minlat,maxlon,maxlat); swapped corners?")
     return parts  # type: ignore[return-value]
 
 
@@ -313,7 +357,13 @@ _PLAN_SCHEMA = _doc(PlanIn)
 async def submit_plan(request: Request, response: Response, principal: Operator,
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict[str, Any]:
     body: PlanIn = await _body(request, PlanIn)
-    plan, replayed = await _svc(request).submit(to_plan(body, principal), _filer(principal), idempotency_key)
+    try:
+        plan, replayed = await _svc(request).submit(to_plan(body, principal), _filer(principal), idempotency_key,
+                                                    request_hash(body) if idempotency_key else None)
+    except IdempotencyMismatch as exc:
+        raise RequestValidationError([{"loc": ("header", "Idempotency-Key"), "type": "idempotency_key_reused",
+                                       "msg": f"key {exc.key!r} was already used with a different request body; "
+                                              "use a new key for a changed plan"}]) from None
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -328,7 +378,7 @@ async def list_plans(
     end: Annotated[AwareDatetime | None, Query(description="overlapping windows starting before")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     states = [s for s in (state or "").split(",") if s]
     bad = [s for s in states if s not in set(PlanState)]
@@ -352,18 +402,23 @@ async def get_plan(plan_id: str, request: Request, principal: Operator) -> dict[
     return plan_out(plan, events)
 
 
-async def _act(request: Request, plan_id: str, coro: Any) -> dict[str, Any]:
+async def _act(request: Request, plan_id: str, coro: Any) -> Any:
     try:
         plan = await coro
     except PlanNotFound:
         raise _not_found(plan_id) from None
+    except ApprovalRefused as exc:
+        body = error_body(409, str(exc), code="approval_refused")
+        body["error"]["reasons"] = exc.reasons  # type: ignore[index]
+        body["error"]["message_zh"] = exc.message_zh  # type: ignore[index]
+        return JSONResponse(body, status_code=409)
     except TransitionRefused as exc:
         raise HTTPException(409, str(exc)) from None
     return plan_out(plan)
 
 
 @router.post("/plans/{plan_id}/approve", openapi_extra=_doc(Comment, False), summary="Centre approves a referred plan (re-deconflicted now)")
-async def approve_plan(plan_id: str, request: Request, principal: Centre) -> dict[str, Any]:
+async def approve_plan(plan_id: str, request: Request, principal: Centre) -> Any:
     body: Comment = await _body(request, Comment)
     return await _act(request, plan_id, _svc(request).approve(plan_id, _filer(principal), body.comment))
 
@@ -390,22 +445,44 @@ async def complete_plan(plan_id: str, request: Request, principal: Operator) -> 
     return await _act(request, plan_id, _svc(request).complete(plan_id, _filer(principal)))
 
 
-@router.post("/weather/warnings", status_code=201, openapi_extra=_doc(WarningIn), summary="Centre posts a weather warning (thunderstorm, wind...)")
+@router.post("/weather/warnings", status_code=201, openapi_extra=_doc(WarningIn),
+             summary="Centre posts a weather warning; approved/referred plans in its area and window are re-evaluated")
 async def post_warning(request: Request, principal: Centre) -> dict[str, Any]:
     body: WarningIn = await _body(request, WarningIn)
+    svc = _svc(request)
+    if body.end - body.start > svc.policy.max_warning:
+        hours = svc.policy.max_warning.total_seconds() / 3600
+        raise RequestValidationError([{"loc": ("body", "end"), "type": "too_long",
+                                       "msg": f"a warning lasts at most {hours:g} h (policy weather.max_warning_h); "
+                                              "post a new one, or a restriction for a longer closure"}])
     w = WeatherWarning(new_plan_id(), body.kind, body.start, body.end, body.value,
                        body.area.to_shape() if body.area else None, body.text)  # type: ignore[arg-type]
-    await _svc(request).add_weather_warning(w, _filer(principal))
-    return {"id": w.id, "kind": w.kind, "start": w.start.isoformat(), "end": w.end.isoformat(), "value": w.value,
-            "area": mapping(w.area) if w.area is not None else None, "text": w.text}
+    affected = await svc.add_weather_warning(w, _filer(principal))
+    return _warning_out(w, affected)
+
+
+async def _end_warning(request: Request, warning_id: str, principal: Principal) -> dict[str, Any]:
+    try:
+        w = await _svc(request).end_weather_warning(warning_id, _filer(principal))
+    except WarningNotFound:
+        raise HTTPException(404, f"warning {warning_id!r} not found or already ended") from None
+    return {**_warning_out(w), "ended": True}
+
+
+@router.post("/weather/warnings/{warning_id}/end", summary="Centre ends a weather warning early")
+async def end_warning(warning_id: str, request: Request, principal: Centre) -> dict[str, Any]:
+    return await _end_warning(request, warning_id, principal)
+
+
+@router.delete("/weather/warnings/{warning_id}", summary="Centre withdraws a weather warning (same as .../end)")
+async def delete_warning(warning_id: str, request: Request, principal: Centre) -> dict[str, Any]:
+    return await _end_warning(request, warning_id, principal)
 
 
 @router.get("/weather/warnings", summary="Weather warnings in force or ahead")
 async def list_warnings(request: Request, _: Anyone) -> list[dict[str, Any]]:
-    now = datetime.now(tz=_svc(request).policy.tz)
-    return [{"id": w.id, "kind": w.kind, "start": w.start.isoformat(), "end": w.end.isoformat(), "value": w.value,
-             "area": mapping(w.area) if w.area is not None else None, "text": w.text}
-            for w in _svc(request).weather if w.end > now]
+    now = datetime.now(tz=UTC)
+    return [_warning_out(w) for w in _svc(request).weather if w.end > now]
 
 
 @router.websocket("/ws/plans")
