@@ -76,7 +76,10 @@ def _run_server(settings: Settings, banner: Callable[[Settings], None] | None = 
         if banner:
             banner(settings)
         app = create_app(settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        # access log off by default (LOWALT_ACCESS_LOG=1 turns it on); either way every line is scrubbed of
+        # tokens by configure_logging. ws_max_size stays above the app's frame limit (Limits), which answers.
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
+                    access_log=os.environ.get("LOWALT_ACCESS_LOG", "0") not in ("", "0", "false", "no"),
                     ws_max_size=4 * 1024 * 1024)
     finally:
         if cluster is not None and started:
@@ -167,14 +170,43 @@ def cmd_tokens_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    """Revoke by the prefix ``users list`` shows (``lwt_`` + 6 characters; a whole token works too).
+    Open websockets using it close within ~2 s (4401); REST refuses it within 2 s."""
     from lowalt.store import identity_repo
 
-    async def work(conn: object) -> int:
-        return await identity_repo.revoke_token(conn, args.prefix)  # type: ignore[arg-type]
+    async def work(conn: object) -> list[dict[str, object]]:
+        return await identity_repo.revoke_tokens(conn, args.prefix, args.user)  # type: ignore[arg-type]
 
-    n = asyncio.run(_with_db(_settings(args), work))
-    print(f"revoked {n} token(s)")
-    return 0 if n else 1
+    revoked = asyncio.run(_with_db(_settings(args), work))
+    for r in revoked:
+        print(f"revoked {r['prefix']} of user {r['user']}" + (f" ({r['label']})" if r["label"] else ""))
+    if not revoked:
+        shown = identity_repo.normalise_prefix(args.prefix)
+        scope = f" of user {args.user}" if args.user else ""
+        print(f"revoked 0 tokens: no live token{scope} has the prefix {shown!r}. Prefixes are 10 characters "
+              "(lwt_ + 6) as shown under \"tokens\" by `lowalt users list`; already revoked tokens are not shown.",
+              file=sys.stderr)
+        return 1
+    print(f"revoked {len(revoked)} token(s)")
+    return 0
+
+
+def cmd_users_suspend(args: argparse.Namespace) -> int:
+    """Suspend (or reinstate) a user: its tokens get 403 within 2 s and its websockets close with 4403."""
+    from lowalt.store import identity_repo
+
+    suspended = args.users_cmd == "suspend"
+
+    async def work(conn: object) -> None:
+        await identity_repo.set_suspended(conn, args.name, suspended)  # type: ignore[arg-type]
+
+    try:
+        asyncio.run(_with_db(_settings(args), work))
+    except identity_repo.UnknownUser as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"user {args.name} {'suspended' if suspended else 'reinstated'}")
+    return 0
 
 
 # -- db -------------------------------------------------------------------------------------
@@ -226,16 +258,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--org", help="organisation (operators, devices)")
     p.add_argument("--token", action="store_true", help="also issue a token and print it")
     p.set_defaults(func=cmd_users_add)
-    p = users.add_parser("list", help="list users")
+    p = users.add_parser("list", help="list users and the prefixes of their live tokens")
     p.set_defaults(func=cmd_users_list)
+    for name, helptext in (("suspend", "suspend a user (tokens refused within 2 s, websockets closed)"),
+                           ("reinstate", "lift a user's suspension")):
+        p = users.add_parser(name, help=helptext)
+        p.add_argument("name")
+        p.set_defaults(func=cmd_users_suspend)
 
     tokens = sub.add_parser("tokens", help="manage API tokens").add_subparsers(dest="tokens_cmd", required=True)
     p = tokens.add_parser("issue", help="issue a token for a user and print it (shown once)")
     p.add_argument("name")
     p.add_argument("--label")
     p.set_defaults(func=cmd_tokens_issue)
-    p = tokens.add_parser("revoke", help="revoke tokens by their displayed prefix")
-    p.add_argument("prefix")
+    p = tokens.add_parser("revoke", help="revoke tokens by the prefix shown by `users list`")
+    p.add_argument("prefix", help="e.g. lwt_AbCdEf (as shown by `lowalt users list`), or a whole token")
+    p.add_argument("--user", help="only this user's token with that prefix")
     p.set_defaults(func=cmd_tokens_revoke)
 
     p = sub.add_parser("db", help="the managed local PostGIS cluster")

@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from lowalt import __version__
 from lowalt.api import ws
 from lowalt.api.auth import Authenticator
-from lowalt.api.errors import install_error_handlers
+from lowalt.api.errors import ERROR_RESPONSES, install_error_handlers
+from lowalt.api.guard import Guard
+from lowalt.api.limits import Limits
 from lowalt.api.routers import airspace, health, live, users
 from lowalt.metrics import Metrics
 from lowalt.settings import Settings
@@ -53,14 +55,18 @@ def _connect_plans_to_monitor(app: FastAPI, terrain: object) -> None:
 
 
 async def stop_services(app: FastAPI) -> None:
+    if getattr(app.state, "auth", None) is not None:
+        await app.state.auth.stop()
     if getattr(app.state, "filing", None) is not None:
         await app.state.filing.stop()
     if getattr(app.state, "live", None) is not None:
         await app.state.live.stop()
 
 
-def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
-    """Build the app. With ``db`` given (tests), the caller owns it; otherwise start-up opens it."""
+def create_app(settings: Settings | None = None, *, db: Database | None = None,
+               limits: Limits | None = None) -> FastAPI:
+    """Build the app. With ``db`` given (tests), the caller owns it; otherwise start-up opens it.
+    Every request passes :class:`lowalt.api.guard.Guard` (authorisation, body and frame limits) first."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -92,16 +98,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.metrics = Metrics()
     app.state.live = None
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(users.router)
-    app.include_router(live.router)
-    app.include_router(airspace.router)
+    app.add_middleware(Guard, limits=limits or Limits())  # authorisation and limits before any work
+    app.include_router(health.router, responses={503: ERROR_RESPONSES[503]})
+    app.include_router(users.router, responses=ERROR_RESPONSES)
+    app.include_router(live.router, responses=ERROR_RESPONSES)
+    app.include_router(airspace.router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
-    # -- more routers here (airspace, plans) --
     from lowalt.api.routers import web
 
     app.include_router(web.router)
     from lowalt.api.routers import plans
 
-    app.include_router(plans.router)
+    app.include_router(plans.router, responses=ERROR_RESPONSES)
     return app

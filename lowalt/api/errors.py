@@ -11,8 +11,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lowalt.logging_setup import log_limited
 from lowalt.store.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,34 @@ log = logging.getLogger(__name__)
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests", 500: "internal",
           503: "unavailable"}
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    code: str
+    message: str
+    message_zh: str | None = None
+    fields: list[FieldError] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": {...}}``."""
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {401: "No, invalid, expired or revoked token", 403: "The role (or a suspended account) may not do this",
+                 404: "Not found (or not yours: the same answer)", 409: "Conflicts with the current state",
+                 413: "Request body over the size limit", 422: "Invalid request; `fields` names each problem",
+                 503: "Database unavailable; retry after `Retry-After`"}
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _DESCRIPTIONS.items()}
+"""The error responses every protected route may give, for OpenAPI (``responses=`` on routers)."""
 
 
 def error_body(status: int, message: str, *, code: str | None = None,
@@ -49,7 +79,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def _db_down(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
-        log.warning("database_unavailable", extra={"detail": str(exc)[:200]})
+        log_limited(log, logging.WARNING, "database_unavailable", detail=str(exc)[:200])
         return JSONResponse(error_body(503, "database unavailable; try again shortly"), status_code=503,
                             headers={"Retry-After": "5"})
 

@@ -33,3 +33,24 @@ class Principal:
 
     def has_role(self, *roles: Role) -> bool:
         return self.role is Role.ADMIN or self.role in roles
+
+
+class Refusal(StrEnum):
+    """Why a presented token does not authenticate."""
+
+    MISSING = "missing"
+    """No token was presented."""
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    """The token is valid but its user is suspended (disabled): 403, websocket close 4403."""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status for this refusal (401: present a valid token; 403: the account may not act)."""
+        return 403 if self is Refusal.SUSPENDED else 401
+
+    @property
+    def ws_close_code(self) -> int:
+        return 4403 if self is Refusal.SUSPENDED else 4401

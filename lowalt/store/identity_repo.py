@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lowalt.identity.model import Principal, Role
+from lowalt.identity.model import Principal, Refusal, Role
 from lowalt.identity.tokens import display_prefix, hash_token, new_token
 from lowalt.store.tables import api_tokens, users
 
@@ -40,12 +41,35 @@ async def user_id_by_name(conn: AsyncConnection, name: str) -> int:
 
 
 async def list_users(conn: AsyncConnection) -> list[dict[str, object]]:
+    """Users with the display prefixes of their live tokens (what ``lowalt tokens revoke`` takes)."""
     rows = (await conn.execute(select(users).order_by(users.c.id))).mappings().all()
+    toks = (await conn.execute(
+        select(api_tokens.c.user_id, api_tokens.c.prefix, api_tokens.c.label, api_tokens.c.expires_at)
+        .where(api_tokens.c.revoked_at.is_(None)).order_by(api_tokens.c.id))).mappings().all()
+    by_user: dict[int, list[dict[str, object]]] = {}
+    for t in toks:
+        by_user.setdefault(int(t["user_id"]), []).append(
+            {"prefix": t["prefix"], "label": t["label"],
+             "expires_at": t["expires_at"].isoformat() if t["expires_at"] else None})
     return [
         {"id": r["id"], "name": r["name"], "role": r["role"], "organisation": r["organisation"],
-         "disabled": r["disabled"], "created_at": r["created_at"].isoformat()}
+         "disabled": r["disabled"], "created_at": r["created_at"].isoformat(), "tokens": by_user.get(int(r["id"]), [])}
         for r in rows
     ]
+
+
+async def user_info(conn: AsyncConnection, name: str) -> dict[str, object] | None:
+    """One user's id, role, organisation and whether it is suspended, or None."""
+    row = (await conn.execute(select(users.c.id, users.c.role, users.c.organisation, users.c.disabled)
+                              .where(users.c.name == name))).mappings().first()
+    return None if row is None else dict(row)
+
+
+async def set_suspended(conn: AsyncConnection, name: str, suspended: bool) -> None:
+    """Suspend (or reinstate) a user: its tokens stop working while suspended (403, websockets 4403)."""
+    result = await conn.execute(update(users).where(users.c.name == name).values(disabled=suspended))
+    if not result.rowcount:
+        raise UnknownUser(f"no user named {name!r}")
 
 
 async def issue_token(
@@ -62,32 +86,64 @@ async def issue_token(
     return token
 
 
+def normalise_prefix(shown: str) -> str:
+    """The stored display prefix from what an admin typed: the prefix as ``users list`` shows it, with or
+    without a trailing ellipsis, or a whole token."""
+    p = shown.strip().rstrip(".…")
+    return display_prefix(p) if len(p) > len(display_prefix(p)) else p
+
+
+async def revoke_tokens(conn: AsyncConnection, prefix: str, user: str | None = None) -> list[dict[str, object]]:
+    """Revoke the live tokens with this display prefix (of ``user`` only, when given).
+    Returns what was revoked: user name, prefix and label of each token."""
+    p = normalise_prefix(prefix)
+    cond = [api_tokens.c.prefix == p, api_tokens.c.revoked_at.is_(None)]
+    if user is not None:
+        cond.append(api_tokens.c.user_id == select(users.c.id).where(users.c.name == user).scalar_subquery())
+    rows = (await conn.execute(
+        update(api_tokens).where(*cond).values(revoked_at=datetime.now(UTC))
+        .returning(api_tokens.c.user_id, api_tokens.c.prefix, api_tokens.c.label))).mappings().all()
+    names = {u.id: u.name for u in (await conn.execute(
+        select(users.c.id, users.c.name).where(users.c.id.in_([r["user_id"] for r in rows])))).all()}
+    return [{"user": names.get(r["user_id"]), "prefix": r["prefix"], "label": r["label"]} for r in rows]
+
+
 async def revoke_token(conn: AsyncConnection, prefix: str) -> int:
-    result = await conn.execute(
-        update(api_tokens)
-        .where(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
-    return int(result.rowcount or 0)
+    return len(await revoke_tokens(conn, prefix))
+
+
+async def check_tokens(conn: AsyncConnection, hashes: Sequence[bytes], now: datetime
+                       ) -> dict[bytes, Principal | Refusal]:
+    """Each token digest's principal, or why it does not authenticate (one query for all of them)."""
+    if not hashes:
+        return {}
+    rows = (await conn.execute(
+        select(users.c.id, users.c.name, users.c.role, users.c.organisation, users.c.disabled,
+               api_tokens.c.id.label("token_id"), api_tokens.c.token_hash, api_tokens.c.expires_at,
+               api_tokens.c.revoked_at)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash.in_(list(hashes))))).all()
+    out: dict[bytes, Principal | Refusal] = dict.fromkeys(hashes, Refusal.UNKNOWN)
+    for row in rows:
+        key = bytes(row.token_hash)
+        if row.revoked_at is not None:
+            out[key] = Refusal.REVOKED
+        elif row.expires_at is not None and row.expires_at <= now:
+            out[key] = Refusal.EXPIRED
+        elif row.disabled:
+            out[key] = Refusal.SUSPENDED
+        else:
+            out[key] = Principal(user_id=int(row.id), name=row.name, role=Role(row.role),
+                                 organisation=row.organisation, token_id=int(row.token_id))
+    return out
+
+
+async def check_token(conn: AsyncConnection, token: str, now: datetime) -> Principal | Refusal:
+    key = hash_token(token)
+    return (await check_tokens(conn, [key], now))[key]
 
 
 async def authenticate(conn: AsyncConnection, token: str, now: datetime) -> Principal | None:
     """The principal behind a token, or None when it is unknown, revoked, expired or its user disabled."""
-    row = (
-        await conn.execute(
-            select(
-                users.c.id, users.c.name, users.c.role, users.c.organisation,
-                api_tokens.c.id.label("token_id"), api_tokens.c.expires_at,
-            )
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(
-                api_tokens.c.token_hash == hash_token(token),
-                api_tokens.c.revoked_at.is_(None),
-                users.c.disabled.is_(False),
-            )
-        )
-    ).first()
-    if row is None or (row.expires_at is not None and row.expires_at <= now):
-        return None
-    return Principal(user_id=int(row.id), name=row.name, role=Role(row.role),
-                     organisation=row.organisation, token_id=int(row.token_id))
+    result = await check_token(conn, token, now)
+    return result if isinstance(result, Principal) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
 from lowalt.api.auth import AdminPrincipal, CurrentPrincipal
@@ -36,10 +36,55 @@ async def me(principal: CurrentPrincipal) -> Me:
     return Me(name=principal.name, role=principal.role, organisation=principal.organisation)
 
 
-@router.get("/admin/users", summary="List users (admin)")
+class TokenInfo(BaseModel):
+    prefix: str = Field(description="What `lowalt tokens revoke` takes")
+    label: str | None
+    expires_at: str | None
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    organisation: str | None
+    disabled: bool = Field(description="suspended: its tokens get 403 (websockets close 4403)")
+    created_at: str
+    tokens: list[TokenInfo]
+
+
+class Suspension(BaseModel):
+    name: str
+    suspended: bool
+
+
+@router.get("/admin/users", response_model=list[UserOut], summary="List users with their token prefixes (admin)")
 async def list_users(request: Request, _: AdminPrincipal) -> list[dict[str, object]]:
     async with request.app.state.db.unit_of_work() as uow:
         return await identity_repo.list_users(uow.conn)
+
+
+async def _suspend(request: Request, name: str, suspended: bool) -> Suspension:
+    async with request.app.state.db.unit_of_work() as uow:
+        try:
+            await identity_repo.set_suspended(uow.conn, name, suspended)
+        except identity_repo.UnknownUser as exc:
+            raise HTTPException(404, str(exc)) from None
+        await uow.commit()
+    return Suspension(name=name, suspended=suspended)
+
+
+UserName = Annotated[str, Path(min_length=1, max_length=120)]
+
+
+@router.post("/admin/users/{name}/suspend", response_model=Suspension,
+             summary="Suspend a user: its tokens stop working within 2 s, its websockets close with 4403 (admin)")
+async def suspend_user(name: UserName, request: Request, _: AdminPrincipal) -> Suspension:
+    return await _suspend(request, name, True)
+
+
+@router.post("/admin/users/{name}/reinstate", response_model=Suspension, summary="Lift a suspension (admin)")
+async def reinstate_user(name: UserName, request: Request, _: AdminPrincipal) -> Suspension:
+    return await _suspend(request, name, False)
 
 
 @router.post("/admin/users", status_code=201, response_model=IssuedToken, summary="Create a user and a token (admin)")

@@ -1,0 +1,114 @@
+"""Helpers for the security tests: named users with tokens, condition waits, a `lowalt serve` subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lowalt.identity.model import Role
+from lowalt.store import identity_repo
+from lowalt.store.db import Database
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    organisation: str | None
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+UserFactory = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+async def new_user(database: Database) -> UserFactory:
+    async def _make(role: str, organisation: str | None = None, name: str | None = None) -> User:
+        name = name or f"{role}-{uuid.uuid4().hex[:8]}"
+        async with database.unit_of_work() as uow:
+            uid = await identity_repo.add_user(uow.conn, name, Role(role), organisation)
+            token = await identity_repo.issue_token(uow.conn, uid, label="test")
+            await uow.commit()
+        return User(name, role, organisation, token)
+
+    return _make
+
+
+async def wait_for(condition: Callable[[], Awaitable[Any]], timeout: float, what: str, every: float = 0.1) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(every)
+
+
+@dataclass
+class ServeProcess:
+    url: str
+    ws_url: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def serve_process(database: Database, tmp_path: Path) -> AsyncIterator[ServeProcess]:
+    """``lowalt serve`` as a real process on the test database, every byte of its output captured."""
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    env = {**os.environ, "LOWALT_DATABASE_URL": database.url, "LOWALT_PORT": str(port),
+           "LOWALT_DATA_DIR": str(tmp_path / "state"), "LOWALT_LOG_LEVEL": "DEBUG", "LOWALT_ACCESS_LOG": "1",
+           "LOWALT_TICK_S": "0.5"}
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve"], cwd=REPO, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            async def up() -> bool:
+                if proc.poll() is not None:
+                    raise AssertionError(f"server exited: {log_path.read_text()[-2000:]}")
+                try:
+                    return (await http.get("/healthz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await wait_for(up, 90, "the server to answer /healthz", every=0.2)
+        yield ServeProcess(url, f"ws://127.0.0.1:{port}", proc, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
