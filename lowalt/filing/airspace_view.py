@@ -9,7 +9,7 @@ Fuliang data change on :00/:30, so a window never hides a change longer than 15 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -21,6 +21,7 @@ from lowalt.airspace.model import AirspaceSet, Route, Vertiport
 from lowalt.airspace.rules import REASONS, VERDICTS, Reason, Verdict
 from lowalt.airspace.schedule import WeeklyWindow
 from lowalt.filing.model import FlightPlan, Footprint
+from lowalt.geo.altitude import AltitudeReference
 from lowalt.geo.crs import geometry_to_local, to_local
 from lowalt.geo.terrain import TerrainInfo, TerrainModel
 
@@ -51,10 +52,18 @@ class AirspaceFinding:
     allowed_reasons: set[Reason] = field(default_factory=set)
     """Why the allowed samples were allowed (suitable airspace, or a released route)."""
 
+    suitable_beneath: bool = False
+    """Allowed as a released route, and the airspace beneath the route is suitable airspace too."""
+
     @property
     def suitable_only(self) -> bool:
-        """Allowed everywhere, and only as suitable airspace (适飞空域): the Art. 31 exemption's ground."""
-        return self.worst is Verdict.ALLOWED and self.allowed_reasons <= {Reason.SUITABLE_AIRSPACE}
+        """Allowed everywhere as suitable airspace (适飞空域), route or not: the Art. 31 exemption's ground.
+
+        A released route over suitable airspace keeps the exemption; one crossing controlled airspace
+        (the city routes inside ZSJD's protection area) does not."""
+        if self.worst is not Verdict.ALLOWED:
+            return False
+        return self.allowed_reasons <= {Reason.SUITABLE_AIRSPACE} or self.suitable_beneath
 
     def of(self, verdict: Verdict) -> list[Hit]:
         return [h for h in self.hits if h.verdict is verdict]
@@ -106,6 +115,7 @@ class AirspaceView:
         self._names: dict[str, tuple[str, str]] = {v.id: (v.name_zh, v.name_en) for v in self.index.volumes}
         self._routes = {r.id: r for r in aset.routes}
         self._corridors = {r.id: r.corridor_local() for r in aset.routes}
+        self._base: AirspaceIndex | None = None
         self._ports = list(aset.vertiports)
         px, py = to_local([p.point.x for p in self._ports], [p.point.y for p in self._ports])
         self._port_xy = np.column_stack([px, py]) if self._ports else np.zeros((0, 2))
@@ -138,11 +148,16 @@ class AirspaceView:
         all_alt = np.concatenate([np.full(n, a) for a, _ in alts])
         all_ref = np.concatenate([np.full(n, r.code, dtype=np.int8) for _, r in alts])
         ground = np.asarray(self.terrain.elevation(all_lon, all_lat), dtype=np.float64)
+        # a floor below the ground at some point means "from the ground up" there, not "underground"
+        low = np.where(all_ref == AltitudeReference.AGL.code, all_alt, all_alt - ground) < EDGE_M
+        all_alt = np.where(low & (all_ref == AltitudeReference.AGL.code), EDGE_M, all_alt)
+        all_alt = np.where(low & (all_ref == AltitudeReference.AMSL.code), ground + EDGE_M, all_alt)
         finding = AirspaceFinding()
         seen: set[tuple[int, int, int]] = set()
         states: set[bytes] = set()
         volumes, restrictions = self.index.volumes, self.index.restrictions
-        for t in times or sample_times(plan.start, plan.end):
+        times = times or sample_times(plan.start, plan.end)
+        for t in times:
             # same points + same set of active volumes = same answer: classify once per activity state
             state = np.array([v.is_active(t) for v in volumes] + [r.is_active(t) for r in restrictions]).tobytes()
             if state in states:
@@ -167,7 +182,26 @@ class AirspaceView:
                 vid = c.volume_ids[vol] if vol >= 0 else None
                 zh, en = self.name(vid)
                 finding.hits.append(Hit(VERDICTS[int(v)], REASONS[int(r)], vid, zh, en, t))
+        if finding.worst is Verdict.ALLOWED and Reason.ROUTE_RELEASED in finding.allowed_reasons:
+            finding.suitable_beneath = self._suitable_without_routes(all_lon, all_lat, all_alt, all_ref, ground,
+                                                                     plan, times)
         return finding
+
+    def _suitable_without_routes(self, lon: np.ndarray, lat: np.ndarray, alt: np.ndarray, ref: np.ndarray,
+                                 ground: np.ndarray, plan: FlightPlan, times: list[datetime]) -> bool:
+        """The same samples classified with the routes taken away: suitable airspace everywhere?"""
+        if self._base is None:
+            self._base = AirspaceIndex(replace(self.airspace, routes=(), restrictions=()), self.terrain)
+        states: set[bytes] = set()
+        for t in times:
+            state = np.array([v.is_active(t) for v in self._base.volumes]).tobytes()
+            if state in states:
+                continue
+            states.add(state)
+            c = self._base.classify(lon, lat, alt, ref, plan.category, t, terrain=_Fixed(ground))
+            if len(c) and (c.verdict.max() > 0 or np.any(c.reason != Reason.SUITABLE_AIRSPACE.code)):
+                return False
+        return True
 
     def corridor_for(self, plan: FlightPlan, fp: Footprint) -> Route | None:
         """A route admitting the category whose corridor contains the plan's footprint."""

@@ -192,6 +192,8 @@ def footprint(plan: FlightPlan, terrain: TerrainModel, spacing_m: float = 250.0)
                      start_s=plan.start.timestamp(), end_s=plan.end.timestamp(),
                      floor_agl=plan.floor.value_m if both_agl else nan,
                      ceiling_agl=plan.ceiling.value_m if both_agl else nan, ground_min=lo, ground_max=hi,
-                     true_floor=plan.floor.value_m - (0.0 if plan.floor.reference is AltitudeReference.AGL else hi),
-                     true_ceiling=plan.ceiling.value_m - (0.0 if plan.ceiling.reference is AltitudeReference.AGL
-                                                          else lo))
+                     true_floor=round(plan.floor.value_m - (
+                         0.0 if plan.floor.reference is AltitudeReference.AGL else hi), 6),
+                     true_ceiling=round(plan.ceiling.value_m - (
+                         0.0 if plan.ceiling.reference is AltitudeReference.AGL else lo), 6))
+    # rounded to the micrometre: (ground + 50) - ground is 50 again, not 50.000000000000007
