@@ -27,7 +27,13 @@ from lowalt.conflict.engine import (
     detect_conflicts_bruteforce,
     detect_conflicts_with_stats,
 )
-from lowalt.conflict.separation import NMAC_H_M, NMAC_V_M, SeparationMatrix, category_minima
+from lowalt.conflict.separation import (
+    NMAC_H_M,
+    NMAC_V_M,
+    SeparationMatrix,
+    category_minima,
+    detect_conflicts_by_category_with_stats,
+)
 from lowalt.conflict.traffic import generate_traffic
 
 BASE_N = 10_000
@@ -52,14 +58,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.n, seed=args.seed, extent_m=extent_km * 1000.0,
         n_vertiports=max(1, round(10 * tiles)), n_routes=max(1, round(8 * tiles)),
     )
+    matrix = SeparationMatrix()
     if args.category:
-        h_sep, v_sep = category_minima(traffic.category, SeparationMatrix())
+        h_sep, v_sep = category_minima(traffic.category, matrix)
     else:
         h_sep, v_sep = args.h_sep, args.v_sep
     kw: dict[str, Any] = {"h_sep": h_sep, "v_sep": v_sep, "lookahead": args.lookahead}
+    scale = CELL_SCALE if args.cell_scale is None else tuple(args.cell_scale)
 
     def once() -> tuple[Conflicts, int]:
-        res, stats = detect_conflicts_with_stats(traffic.pos, traffic.vel, cell_scale=args.cell_scale, **kw)
+        if args.category:  # the production entry point, exactly as the live monitor calls it
+            res, stats = detect_conflicts_by_category_with_stats(
+                traffic.pos, traffic.vel, traffic.category, matrix, lookahead=args.lookahead, cell_scale=scale)
+        else:
+            res, stats = detect_conflicts_with_stats(traffic.pos, traffic.vel, cell_scale=scale, **kw)
         return res, stats.candidates
 
     result, candidates = once()  # warm-up
@@ -113,7 +125,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--h-sep", type=float, default=NMAC_H_M, help="metres (default NMAC 152.4)")
     parser.add_argument("--v-sep", type=float, default=NMAC_V_M, help="metres (default NMAC 30.48)")
     parser.add_argument("--category", action="store_true", help="use the default SeparationMatrix per pair")
-    parser.add_argument("--cell-scale", type=float, default=CELL_SCALE, help="grid cell size multiplier")
+    parser.add_argument("--cell-scale", type=float, nargs="+", default=None,
+                        help=f"strip width multipliers per strip axis (y, z), default {' '.join(map(str, CELL_SCALE))}")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--check", action="store_true", help="compare with brute force (slow past ~10k)")
     parser.add_argument("--default-malloc", action="store_true",

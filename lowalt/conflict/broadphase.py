@@ -1,18 +1,29 @@
-"""Broad phase: all pairs of overlapping axis-aligned boxes, by uniform grid hashing (numpy only).
+"""Broad phase: all pairs of overlapping axis-aligned boxes, by sweep within strips (numpy only).
 
-Why a uniform grid rather than sort-and-sweep: low-altitude traffic is clustered in 2-D (around
-vertiports and along corridors) and spread over tens of kilometres, so a sweep on one axis
-returns every aircraft in a whole north-south strip (O(N * N * w / extent) pairs), whereas a grid
-whose cell is about one swept box wide returns only local neighbours. Each box is registered in
-every cell it covers; boxes sharing a cell are paired; a pair is kept only in the cell holding the
-minimum corner of the two boxes' intersection (``max`` of their lower cell indices per axis), so
-every overlapping pair is emitted exactly once without ``np.unique``.
+Why strips plus a sweep rather than a 3-D grid: low-altitude traffic is clustered in 2-D (around
+vertiports and along corridors) and spread over tens of kilometres, so a plain sweep on one axis
+returns every aircraft in a whole north-south strip, whereas a uniform grid whose cells are about
+one box wide pairs every two boxes that share a cell, overlapping or not, once per shared cell
+(about ten in-cell pairs per overlapping pair on the per-category picture, where a helicopter's
+1.2 km well-clear radius makes its box tens of cells big). Here the space is cut into strips on
+every axis but the first (a grid over ``y, z``); each box is registered in every strip it covers;
+within a strip the boxes are sorted by their lower ``x`` and each box is paired, by a binary
+search, only with the boxes that start inside its own ``x`` extent, which is an exact overlap
+test on ``x``. A pair sharing several strips is kept only in the strip holding the minimum corner
+of the two boxes' intersection (``max`` of their lower strip indices per axis), so every
+overlapping pair is emitted exactly once without ``np.unique``; the remaining axes are then
+tested exactly.
 
-Cell size is adaptive: the median box extent per axis (swept path plus separation), raised so
-that at most about 1/1024 of the boxes span more than ``MAX_SPAN`` cells on any axis. Those
-few outliers (e.g. one aircraft at 300 m/s among drones) are not registered in the grid; they go
-through a separate path that tests each outlier box against all boxes, in chunks, so a single
-huge box never explodes the cell count and memory stays O(N + pairs).
+Sorting without comparison sorts: boxes are ranked once by lower ``x`` (one ``argsort`` of N
+floats); entries are enumerated in rank order and sorted by strip with a stable 16-bit radix
+``argsort``, so within a strip they stay in rank order and the key ``strip * N + rank`` is sorted.
+The end of a box's ``x`` extent is turned into a rank by ``searchsorted``, so the binary search
+compares integers and is exact.
+
+Strip size is adaptive: the median box extent per axis, times ``cell_scale``, raised so that at
+most about 1/1024 of the boxes span more than ``MAX_SPAN`` strips on any axis. Those few outliers
+(e.g. one aircraft climbing at 30 m/s among drones) are not registered; they are tested against
+all boxes, in chunks, so memory stays O(N + pairs).
 """
 
 from __future__ import annotations
@@ -22,26 +33,34 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+IDX = NDArray[np.intp]
 
-CELL_SCALE = 2.0
-"""Default cell edge in units of the median box extent (tuned on ``lowalt bench cd``, see
-docs/benchmarks/conflict.md: larger cells mean fewer entries but more pairs per cell)."""
+CELL_SCALE: tuple[float, ...] = (2.0, 8.0)
+"""Default strip width per strip axis (``y``, then ``z`` and any further axis) in units of the
+median box extent (tuned on ``lowalt bench cd``, docs/benchmarks/conflict.md): vertical extents
+are skewed (level flight is thin, a climb over a minute is hundreds of metres), so the vertical
+strips are wider to keep climbing aircraft out of the outlier path."""
 
 MAX_SPAN = 8
-"""Boxes spanning more cells than this on any axis take the outlier path."""
+"""Boxes spanning more strips than this on any strip axis take the outlier path."""
 
 OUTLIER_FRACTION = 1.0 / 1024.0
-"""Cell size is raised until at most this fraction of boxes (plus a few) are outliers."""
+"""Strip size is raised until at most this fraction of boxes (plus a few) are outliers."""
 
 _SAMPLE = 4096
-"""Boxes sampled to choose the cell size."""
+"""Boxes sampled to choose the strip size."""
 
 _CHUNK_ELEMS = 1 << 22
 """Elements per chunk in the outlier path (outliers x all boxes)."""
 
 
-def _cell_sizes(lower: F64, upper: F64, scale: float | F64) -> F64:
-    """Cell edge per axis: ``scale`` x median box extent, raised so few boxes are outliers.
+def _empty() -> tuple[I64, I64]:
+    e = np.empty(0, dtype=np.int64)
+    return e, e.copy()
+
+
+def _cell_sizes(lower: F64, upper: F64, scale: float | tuple[float, ...] | F64) -> F64:
+    """Strip width per axis: ``scale`` x median box extent, raised so few boxes are outliers.
 
     Quantiles come from a strided sample of at most ``_SAMPLE`` boxes (deterministic, cheap).
     """
@@ -49,7 +68,9 @@ def _cell_sizes(lower: F64, upper: F64, scale: float | F64) -> F64:
     step = max(1, n // _SAMPLE)
     ext = upper[::step] - lower[::step]
     k = ext.shape[0]
-    med = np.median(ext, axis=0) * np.asarray(scale, dtype=np.float64)
+    sc = np.atleast_1d(np.asarray(scale, dtype=np.float64))
+    sc = np.concatenate((sc, np.full(max(0, lower.shape[1] - sc.size), sc[-1])))[: lower.shape[1]]
+    med = np.median(ext, axis=0) * sc
     q = max(0, min(k - 1, int(np.floor(k * (1.0 - OUTLIER_FRACTION))) - 1))
     high = np.partition(ext, q, axis=0)[q]
     size = np.maximum(med, high / MAX_SPAN)
@@ -58,58 +79,62 @@ def _cell_sizes(lower: F64, upper: F64, scale: float | F64) -> F64:
     return np.maximum(size, np.maximum(span, 1.0) * 1e-5)
 
 
-def overlapping_pairs(lower: F64, upper: F64, *, cell_scale: float | F64 = CELL_SCALE) -> tuple[I64, I64]:
-    """Return every pair of boxes whose closed extents overlap on all axes.
+class _Strips:
+    """Boxes of one set in sweep order, registered in the strips they cover.
 
-    Parameters
-    ----------
-    lower, upper : ndarray, shape (N, D)
-        Box corners, ``lower <= upper`` (any length unit).
-    cell_scale : float
-        Multiplier on the adaptive cell size (for tuning/benchmarks).
-
-    Returns
-    -------
-    i, j : ndarray of int64, shape (P,)
-        Pairs with ``i < j``, each overlapping pair exactly once, in no particular order.
+    ``lo``/``up`` are the boxes sorted by lower ``x`` (row = rank); ``ids`` maps rank to the
+    caller's row. Entries (one per box and covered strip) are sorted by ``(strip, rank)``:
+    ``own`` (rank), ``key`` (``strip * m + rank``), ``first`` (bit ``k`` set when the strip is the
+    box's first on strip axis ``k``).
     """
-    n, d = lower.shape
-    if n < 2:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty.copy()
 
-    size = _cell_sizes(lower, upper, cell_scale)
-    origin = lower.min(axis=0)
-    c0 = np.floor((lower - origin) / size).astype(np.int64)
-    c1 = np.floor((upper - origin) / size).astype(np.int64)
-    spans = c1 - c0 + 1
-    outlier = (spans > MAX_SPAN).any(axis=1)
+    __slots__ = ("first", "full", "ids", "key", "lo", "m", "own", "strip", "up")
 
-    parts_i: list[I64] = []
-    parts_j: list[I64] = []
+    def __init__(self, ids: IDX, lo: F64, up: F64, c0: I64, spans: I64, dims: I64) -> None:
+        m, k = c0.shape
+        self.m = m
+        self.ids = ids
+        self.lo = lo
+        self.up = up
+        self.full = np.uint8((1 << k) - 1)
+        if k == 0:
+            self.own = np.arange(m, dtype=np.intp)
+            self.strip = np.zeros(m, dtype=np.int64)
+            self.first = np.zeros(m, dtype=np.uint8)
+            self.key = self.own.astype(np.int64)
+            return
+        # one entry per (box, covered strip), by offset within the box's strips: a box spans at
+        # most MAX_SPAN strips per axis, so the loops are short and integer division is avoided
+        stride = np.cumprod(np.concatenate((dims[1:], [1]))[::-1])[::-1]
+        base = c0 @ stride
+        owns: list[IDX] = []
+        strips: list[I64] = []
+        firsts: list[NDArray[np.uint8]] = []
+        sel0 = np.arange(m, dtype=np.intp)
+        for offs in np.ndindex(*(int(x) for x in spans.max(axis=0))):
+            sel = sel0
+            for ax, o in enumerate(offs):
+                if o:
+                    sel = np.compress(np.take(spans[:, ax], sel) > o, sel)
+            if sel.size == 0:
+                continue
+            bit = sum(1 << ax for ax, o in enumerate(offs) if o == 0)
+            owns.append(sel)
+            strips.append(np.take(base, sel) + int(np.dot(offs, stride)))
+            firsts.append(np.full(sel.size, bit, dtype=np.uint8))
+        own = np.concatenate(owns)
+        strip = np.concatenate(strips)
+        first = np.concatenate(firsts)
+        bound = int(stride[0] * dims[0])
+        order = argsort_keys(strip * m + own, bound * m)
+        self.own = np.take(own, order)
+        self.strip = np.take(strip, order)
+        self.first = np.take(first, order)
+        self.key = self.strip * m + self.own
 
-    inl = np.flatnonzero(~outlier)
-    if inl.size >= 2:
-        gi, gj = _grid_pairs(inl, lower[inl], upper[inl], c0[inl], spans[inl])
-        parts_i.append(gi)
-        parts_j.append(gj)
 
-    out = np.flatnonzero(outlier)
-    if out.size:
-        oi, oj = _outlier_pairs(out, outlier, lower, upper)
-        parts_i.append(oi)
-        parts_j.append(oj)
-
-    if not parts_i:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty.copy()
-    i = np.concatenate(parts_i)
-    j = np.concatenate(parts_j)
-    return np.minimum(i, j), np.maximum(i, j)
-
-
-def _argsort_keys(key: I64, bound: int) -> I64:
-    """``argsort`` of non-negative keys below ``bound``; LSD radix on 16-bit digits when it fits.
+def argsort_keys(key: I64, bound: int) -> IDX:
+    """Stable ``argsort`` of non-negative keys below ``bound``; LSD radix on 16-bit digits.
 
     numpy's stable sort is a radix sort for 16-bit integers, several times faster than
     comparison sorting int64; two stable passes cover keys below 2**32.
@@ -120,62 +145,110 @@ def _argsort_keys(key: I64, bound: int) -> I64:
         o1 = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
         o2 = np.argsort((key[o1] >> 16).astype(np.uint16), kind="stable")
         return o1[o2]
-    return np.argsort(key)
+    return np.argsort(key, kind="stable")
 
 
-def _grid_pairs(ids: I64, lower: F64, upper: F64, c0: I64, spans: I64) -> tuple[I64, I64]:
-    m, d = c0.shape
-    ncell = np.prod(spans, axis=1)
-    total = int(ncell.sum())
-    # one entry per (box, covered cell); bit ``ax`` set when the cell is the box's first on axis ax
-    owner = np.repeat(np.arange(m, dtype=np.int64), ncell)
-    local = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(ncell) - ncell, ncell)
-    dims = c0.max(axis=0) + spans.max(axis=0)
-    stride = np.cumprod(np.concatenate((dims[1:], [1]))[::-1])[::-1]
-    key = np.zeros(total, dtype=np.int64)
-    bits = np.zeros(total, dtype=np.uint8)
-    for ax in range(d - 1, -1, -1):
-        sp = np.take(spans[:, ax], owner)
-        off = local % sp
-        local //= sp
-        bits |= (off == 0).astype(np.uint8) << np.uint8(ax)
-        key += (np.take(c0[:, ax], owner) + off) * stride[ax]
-    del local, off, sp
-
-    order = _argsort_keys(key, int(stride[0] * dims[0]))
-    key_s = np.take(key, order)
-    own_s = np.take(owner, order)
-    bits_s = np.take(bits, order)
-    del key, owner, bits, order
-    # pairs of entries within each cell: entry p pairs with p+1 .. group_end-1
-    starts = np.flatnonzero(np.concatenate(([True], key_s[1:] != key_s[:-1])))
-    sizes = np.diff(np.append(starts, total))
-    group_end = np.repeat(starts + sizes, sizes)
-    cnt = group_end - np.arange(total, dtype=np.int64) - 1
-    npairs = int(cnt.sum())
-    if npairs == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty.copy()
-    # the pair (p, q) of sorted entries: a = owner of p (repeated), q = p + 1 + rank within p's run
-    q = np.arange(npairs, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt - 1 - np.arange(total), cnt)
-    # keep the pair only in the cell holding the min corner of the boxes' intersection: as both
-    # boxes cover the cell, that is "the cell is the first of at least one of them on every axis"
-    keep = (np.repeat(bits_s, cnt) | np.take(bits_s, q)) == np.uint8((1 << d) - 1)
-    # (np.compress and np.take are much faster than boolean/fancy indexing here)
-    a = np.compress(keep, np.repeat(own_s, cnt))
-    b = np.take(own_s, np.compress(keep, q))
-    del q, keep
-    # the boxes must really overlap
-    keep = np.ones(a.size, dtype=bool)
-    for ax in range(d):
-        lo = np.ascontiguousarray(lower[:, ax])
-        up = np.ascontiguousarray(upper[:, ax])
-        keep &= np.take(lo, a) <= np.take(up, b)
-        keep &= np.take(lo, b) <= np.take(up, a)
-    return np.take(ids, np.compress(keep, a)), np.take(ids, np.compress(keep, b))
+def _layout(lower: F64, upper: F64, size: F64, origin: F64) -> tuple[I64, I64]:
+    """First strip and strip count per box on the strip axes (columns 1..D-1)."""
+    c0 = np.floor((lower[:, 1:] - origin) / size).astype(np.int64)
+    c1 = np.floor((upper[:, 1:] - origin) / size).astype(np.int64)
+    return c0, c1 - c0 + 1
 
 
-def _outlier_pairs(out: I64, is_outlier: NDArray[np.bool_], lower: F64, upper: F64) -> tuple[I64, I64]:
+def _sorted_set(ids: IDX, lower: F64, upper: F64, c0: I64, spans: I64, dims: I64) -> _Strips:
+    order = np.argsort(lower[:, 0])
+    return _Strips(np.take(ids, order), np.take(lower, order, axis=0), np.take(upper, order, axis=0),
+                   np.take(c0, order, axis=0), np.take(spans, order, axis=0), dims)
+
+
+def _expand(p_first: IDX, cnt: IDX) -> tuple[IDX, IDX]:
+    """Rows ``(r, q)``: for every row ``r`` of ``cnt``, ``q`` runs over ``p_first[r] .. + cnt[r] - 1``.
+
+    (intp throughout: ``np.take`` with int32 indices is several times slower than with intp.)
+    """
+    g = int(cnt.sum())
+    r = np.repeat(np.arange(cnt.size, dtype=np.intp), cnt)
+    q = np.arange(g, dtype=np.intp)
+    q += np.repeat(p_first - (np.cumsum(cnt) - cnt), cnt)
+    return r, q
+
+
+def _finish(sa: _Strips, sb: _Strips, ea: IDX, eb: IDX) -> tuple[I64, I64]:
+    """Keep entry pairs in their min-corner strip whose boxes overlap on every axis but ``x``."""
+    keep = (np.take(sa.first, ea) | np.take(sb.first, eb)) == sa.full
+    a = np.take(sa.own, np.compress(keep, ea))
+    b = np.take(sb.own, np.compress(keep, eb))
+    ok = np.ones(a.size, dtype=bool)
+    for ax in range(1, sa.lo.shape[1]):
+        la, ua = np.ascontiguousarray(sa.lo[:, ax]), np.ascontiguousarray(sa.up[:, ax])
+        lb, ub = np.ascontiguousarray(sb.lo[:, ax]), np.ascontiguousarray(sb.up[:, ax])
+        ok &= np.take(la, a) <= np.take(ub, b)
+        ok &= np.take(lb, b) <= np.take(ua, a)
+    return np.take(sa.ids, np.compress(ok, a)).astype(np.int64), np.take(sb.ids, np.compress(ok, b)).astype(np.int64)
+
+
+def _self_sweep(s: _Strips) -> tuple[I64, I64]:
+    # entry p pairs with the later entries of its strip whose box starts within its x extent
+    end_rank = np.searchsorted(s.lo[:, 0], s.up[:, 0], side="right")
+    q_end = np.searchsorted(s.key, s.strip * s.m + np.take(end_rank, s.own), side="left")
+    p = np.arange(s.key.size, dtype=np.intp)
+    cnt = q_end - p - 1
+    r, q = _expand(p + 1, cnt)
+    return _finish(s, s, r, q)
+
+
+def overlapping_pairs(lower: F64, upper: F64, *, cell_scale: float | tuple[float, ...] | F64 = CELL_SCALE) -> tuple[I64, I64]:
+    """Return every pair of boxes whose closed extents overlap on all axes.
+
+    Parameters
+    ----------
+    lower, upper : ndarray, shape (N, D)
+        Box corners, ``lower <= upper`` (any length unit), ``D >= 1``.
+    cell_scale : float or ndarray, shape (D - 1,)
+        Multiplier on the adaptive strip width (for tuning/benchmarks).
+
+    Returns
+    -------
+    i, j : ndarray of int64, shape (P,)
+        Pairs with ``i < j``, each overlapping pair exactly once, in no particular order.
+    """
+    lower = np.ascontiguousarray(lower, dtype=np.float64)
+    upper = np.ascontiguousarray(upper, dtype=np.float64)
+    n = lower.shape[0]
+    if n < 2:
+        return _empty()
+    size, origin = _grid(lower, upper, cell_scale)
+    c0, spans = _layout(lower, upper, size, origin)
+    outlier: NDArray[np.bool_] = np.asarray((spans > MAX_SPAN).any(axis=1), dtype=bool)
+    dims = c0.max(axis=0, initial=0) + spans.max(axis=0, initial=1)
+
+    parts: list[tuple[I64, I64]] = []
+    inl = np.flatnonzero(~outlier)
+    if inl.size >= 2:
+        s = _sorted_set(inl, lower[inl], upper[inl], c0[inl], spans[inl], dims)
+        parts.append(_self_sweep(s))
+    out = np.flatnonzero(outlier)
+    if out.size:
+        parts.append(_outlier_pairs(out, outlier, lower, upper))
+    return _join(parts)
+
+
+def _grid(lower: F64, upper: F64, cell_scale: float | tuple[float, ...] | F64) -> tuple[F64, F64]:
+    if lower.shape[1] < 2:
+        return np.empty(0), np.empty(0)
+    size = _cell_sizes(lower[:, 1:], upper[:, 1:], cell_scale)
+    return size, lower[:, 1:].min(axis=0)
+
+
+def _join(parts: list[tuple[I64, I64]]) -> tuple[I64, I64]:
+    if not parts:
+        return _empty()
+    i = np.concatenate([p[0] for p in parts])
+    j = np.concatenate([p[1] for p in parts])
+    return np.minimum(i, j), np.maximum(i, j)
+
+
+def _outlier_pairs(out: IDX, is_outlier: NDArray[np.bool_], lower: F64, upper: F64) -> tuple[I64, I64]:
     n = lower.shape[0]
     step = max(1, _CHUNK_ELEMS // n)
     all_ids = np.arange(n, dtype=np.int64)
@@ -191,6 +264,6 @@ def _outlier_pairs(out: I64, is_outlier: NDArray[np.bool_], lower: F64, upper: F
         hit &= ~is_outlier[None, :] | (all_ids[None, :] > o[:, None])
         hit[np.arange(o.size), o] = False
         r, k = np.nonzero(hit)
-        res_i.append(o[r])
+        res_i.append(o[r].astype(np.int64))
         res_j.append(k.astype(np.int64))
     return np.concatenate(res_i), np.concatenate(res_j)

@@ -13,8 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from lowalt.conflict._validate import as_points, as_scalar
-from lowalt.conflict.broadphase import CELL_SCALE, overlapping_pairs
-from lowalt.conflict.kernel import evaluate_pairs
+from lowalt.conflict.broadphase import CELL_SCALE, argsort_keys, overlapping_pairs
+from lowalt.conflict.kernel import Minimum, evaluate_pairs
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -98,9 +98,9 @@ def _check_sep(value: Separation, name: str, n: int) -> tuple[Separation, F64]:
     return sep, np.full(n, sep / 2.0)
 
 
-def _minima(sep: Separation, i: I64, j: I64) -> float | F64:
+def _minima(sep: Separation) -> Minimum:
     if isinstance(sep, PairwiseMinimum):
-        return np.asarray(sep.fn(i, j), dtype=np.float64)
+        return sep.fn
     return sep
 
 
@@ -115,20 +115,36 @@ def _validate(
     return p, v, hs, rh, vs, rv, la
 
 
-def _assemble(pos: F64, vel: F64, i: I64, j: I64, hs: Separation, vs: Separation, la: float) -> Conflicts:
+def assemble(pos: F64, vel: F64, i: I64, j: I64, h_sep: Minimum, v_sep: Minimum, lookahead: float) -> Conflicts:
+    """Evaluate candidate pairs ``i < j`` exactly and return the conflicts sorted by ``(i, j)``.
+
+    Parameters
+    ----------
+    pos, vel : ndarray, shape (N, 3)
+        Validated positions (m) and velocities (m/s).
+    i, j : ndarray of int64, shape (P,)
+        Candidate pairs, ``i < j``, each at most once, any order.
+    h_sep, v_sep : float, ndarray (P,) or callable
+        Minima (m): scalar, per candidate, or ``fn(i, j) -> ndarray`` evaluated lazily (the
+        horizontal one only on the pairs that pass the vertical test).
+    lookahead : float
+        Window (s).
+    """
     if i.size == 0:
         return Conflicts.empty()
-    res = evaluate_pairs(pos, vel, i, j, _minima(hs, i, j), _minima(vs, i, j), la)
+    res = evaluate_pairs(pos, vel, i, j, h_sep, v_sep, lookahead)
     ci = np.compress(res.mask, i)
     cj = np.compress(res.mask, j)
-    order = np.lexsort((cj, ci))
+    n = pos.shape[0]
+    # one integer key per pair (unique): a radix argsort, same order as lexsort((cj, ci))
+    order = argsort_keys(ci * n + cj, n * n)
     return Conflicts(
-        i=ci[order],
-        j=cj[order],
-        t_in=res.t_in[order],
-        t_out=res.t_out[order],
-        t_cpa=res.t_cpa[order],
-        d_cpa=res.d_cpa[order],
+        i=np.take(ci, order),
+        j=np.take(cj, order),
+        t_in=np.take(res.t_in, order),
+        t_out=np.take(res.t_out, order),
+        t_cpa=np.take(res.t_cpa, order),
+        d_cpa=np.take(res.d_cpa, order),
     )
 
 
@@ -153,13 +169,13 @@ def detect_conflicts_with_stats(
     h_sep: Separation,
     v_sep: Separation,
     lookahead: float,
-    cell_scale: float | F64 = CELL_SCALE,
+    cell_scale: float | tuple[float, ...] | F64 = CELL_SCALE,
 ) -> tuple[Conflicts, DetectionStats]:
     """:func:`detect_conflicts` plus work counters (same arguments; ``cell_scale`` tunes the grid)."""
     p, v, hs, rh, vs, rv, la = _validate(pos, vel, h_sep, v_sep, lookahead)
     lower, upper = swept_boxes(p, v, la, rh, rv)
     i, j = overlapping_pairs(lower, upper, cell_scale=cell_scale)
-    return _assemble(p, v, i, j, hs, vs, la), DetectionStats(candidates=int(i.size))
+    return assemble(p, v, i, j, _minima(hs), _minima(vs), la), DetectionStats(candidates=int(i.size))
 
 
 def detect_conflicts(
@@ -232,7 +248,7 @@ def detect_conflicts_bruteforce(
         cnt = n - 1 - rows
         i = np.repeat(rows, cnt)
         j = i + 1 + (np.arange(i.size, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        parts.append(_assemble(p, v, i, j, hs, vs, la))
+        parts.append(assemble(p, v, i, j, _minima(hs), _minima(vs), la))
         start = stop
     if not parts:
         return Conflicts.empty()

@@ -24,6 +24,7 @@ their floating-point results are bit-identical pair by pair; only the pruning di
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,9 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+Minimum = float | F64 | Callable[[I64, I64], F64]
+"""A separation minimum (m): one value, one per pair, or ``fn(i, j) -> ndarray`` per pair."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +48,23 @@ class PairResult:
     d_cpa: F64
 
 
+def _pair_minima(sep: Minimum, i: I64, j: I64, sel: NDArray[np.intp] | None) -> float | F64:
+    """Minima for the pairs ``i, j`` (already restricted by ``sel``); arrays are indexed by ``sel``."""
+    if callable(sep):
+        return np.asarray(sep(i, j), dtype=np.float64)
+    if np.ndim(sep) == 0:
+        return float(sep)  # type: ignore[arg-type]
+    arr = np.asarray(sep, dtype=np.float64)
+    return arr if sel is None else np.take(arr, sel)
+
+
 def evaluate_pairs(
     pos: F64,
     vel: F64,
     i: I64,
     j: I64,
-    h_sep: float | F64,
-    v_sep: float | F64,
+    h_sep: Minimum,
+    v_sep: Minimum,
     lookahead: float,
 ) -> PairResult:
     """Evaluate candidate pairs exactly.
@@ -61,8 +75,9 @@ def evaluate_pairs(
         Positions (m) and velocities (m/s), local east-north-up.
     i, j : ndarray of int64, shape (P,)
         Candidate pairs, ``i < j``.
-    h_sep, v_sep : float or ndarray, shape (P,)
-        Horizontal and vertical minima (m), scalar or per pair.
+    h_sep, v_sep : float, ndarray of shape (P,), or callable
+        Horizontal and vertical minima (m): scalar, per pair, or ``fn(i, j) -> ndarray`` called on
+        the pairs that need it (the horizontal one only on pairs that pass the vertical test).
     lookahead : float
         Window length (s), ``>= 0``.
 
@@ -73,34 +88,50 @@ def evaluate_pairs(
     """
     cols = np.ascontiguousarray(pos.T)
     vcols = np.ascontiguousarray(vel.T)
-    h = np.broadcast_to(np.asarray(h_sep, dtype=np.float64), i.shape)
-    v = np.broadcast_to(np.asarray(v_sep, dtype=np.float64), i.shape)
 
     # vertical open interval (v_lo, v_hi), first, on all pairs: it is the cheaper test
-    dz = np.take(cols[2], j) - np.take(cols[2], i)
-    dvz = np.take(vcols[2], j) - np.take(vcols[2], i)
+    v = _pair_minima(v_sep, i, j, None)
+    dz = np.take(cols[2], j)
+    dz -= np.take(cols[2], i)
+    dvz = np.take(vcols[2], j)
+    dvz -= np.take(vcols[2], i)
+    # dvz == 0 needs no special case: inside (|dz| < v) the numerators have opposite signs, so
+    # the bounds are -inf and +inf; outside both are the same infinity (empty) or one is 0/0 = NaN,
+    # which fails every comparison below (empty), as does v == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         ta = (-v - dz) / dvz
         tb = (v - dz) / dvz
     v_lo = np.minimum(ta, tb)
-    v_hi = np.maximum(ta, tb)
-    static = dvz == 0.0
-    if static.any():
-        inside = np.abs(dz) < v
-        np.putmask(v_lo, static, np.where(inside, -np.inf, np.inf))
-        np.putmask(v_hi, static, np.where(inside, np.inf, -np.inf))
-    sel = (v_lo < v_hi) & (v_lo < lookahead) & (v_hi > 0.0) & (h > 0.0)
-    v_lo = np.compress(sel, v_lo)
-    v_hi = np.compress(sel, v_hi)
-    hs = np.compress(sel, h)
-    ii = np.compress(sel, i)
-    jj = np.compress(sel, j)
+    v_hi = np.maximum(ta, tb, out=tb)
+    del ta
+    sel_mask = v_lo < v_hi
+    sel_mask &= v_lo < lookahead
+    sel_mask &= v_hi > 0.0
+    sel = np.flatnonzero(sel_mask)
+    del dz, dvz, sel_mask
+    v_lo = np.take(v_lo, sel)
+    v_hi = np.take(v_hi, sel)
+    ii = np.take(i, sel)
+    jj = np.take(j, sel)
+    hs = _pair_minima(h_sep, ii, jj, sel)
+    if np.ndim(hs):
+        keep = np.flatnonzero(np.asarray(hs) > 0.0)
+        if keep.size < sel.size:
+            sel, v_lo, v_hi, ii, jj = (np.take(x, keep) for x in (sel, v_lo, v_hi, ii, jj))
+            hs = np.take(hs, keep)
+    elif not hs > 0.0:
+        sel = sel[:0]
+        v_lo, v_hi, ii, jj = v_lo[:0], v_hi[:0], ii[:0], jj[:0]
 
     # horizontal open interval (h_lo, h_hi) on the survivors
-    dx = np.take(cols[0], jj) - np.take(cols[0], ii)
-    dy = np.take(cols[1], jj) - np.take(cols[1], ii)
-    dvx = np.take(vcols[0], jj) - np.take(vcols[0], ii)
-    dvy = np.take(vcols[1], jj) - np.take(vcols[1], ii)
+    dx = np.take(cols[0], jj)
+    dx -= np.take(cols[0], ii)
+    dy = np.take(cols[1], jj)
+    dy -= np.take(cols[1], ii)
+    dvx = np.take(vcols[0], jj)
+    dvx -= np.take(vcols[0], ii)
+    dvy = np.take(vcols[1], jj)
+    dvy -= np.take(vcols[1], ii)
     a = dvx * dvx + dvy * dvy
     b = dx * dvx + dy * dvy
     cm = (dx * dx + dy * dy) - hs * hs
@@ -111,7 +142,7 @@ def evaluate_pairs(
         r1 = q / a
         r2 = cm / q
     h_lo = np.minimum(r1, r2)
-    h_hi = np.maximum(r1, r2)
+    h_hi = np.maximum(r1, r2, out=r2)
     static = a == 0.0
     np.putmask(h_lo, static, -np.inf)
     np.putmask(h_hi, static, np.inf)
@@ -119,23 +150,26 @@ def evaluate_pairs(
     np.putmask(h_lo, empty, np.inf)
     np.putmask(h_hi, empty, -np.inf)
 
-    lo = np.maximum(h_lo, v_lo)
-    hi = np.minimum(h_hi, v_hi)
-    ok = (lo < hi) & (lo < lookahead) & (hi > 0.0)
+    lo = np.maximum(h_lo, v_lo, out=h_lo)
+    hi = np.minimum(h_hi, v_hi, out=h_hi)
+    ok_mask = lo < hi
+    ok_mask &= lo < lookahead
+    ok_mask &= hi > 0.0
+    ok = np.flatnonzero(ok_mask)
     mask = np.zeros(i.shape, dtype=bool)
-    mask[np.compress(ok, np.flatnonzero(sel))] = True
+    mask[np.take(sel, ok)] = True
 
-    am = np.compress(ok, a)
-    bm = np.compress(ok, b)
+    am = np.take(a, ok)
+    bm = np.take(b, ok)
     with np.errstate(divide="ignore", invalid="ignore"):
         t_cpa = np.clip(-bm / am, 0.0, lookahead)
     np.putmask(t_cpa, am == 0.0, 0.0)
-    d_cpa = np.hypot(np.compress(ok, dx) + np.compress(ok, dvx) * t_cpa,
-                     np.compress(ok, dy) + np.compress(ok, dvy) * t_cpa)
+    d_cpa = np.hypot(np.take(dx, ok) + np.take(dvx, ok) * t_cpa,
+                     np.take(dy, ok) + np.take(dvy, ok) * t_cpa)
     return PairResult(
         mask=mask,
-        t_in=np.maximum(np.compress(ok, lo), 0.0),
-        t_out=np.minimum(np.compress(ok, hi), lookahead),
+        t_in=np.maximum(np.take(lo, ok), 0.0),
+        t_out=np.minimum(np.take(hi, ok), lookahead),
         t_cpa=t_cpa,
         d_cpa=d_cpa,
     )

@@ -21,7 +21,7 @@ Right-of-way follows 条例 Art. 33 (regulations_cn.md D11), see :func:`right_of
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -30,7 +30,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from lowalt.conflict._validate import as_points, as_scalar, as_vector
-from lowalt.conflict.engine import Conflicts, PairwiseMinimum, detect_conflicts
+from lowalt.conflict.broadphase import CELL_SCALE
+from lowalt.conflict.engine import Conflicts, DetectionStats, PairwiseMinimum, detect_conflicts_with_stats
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -214,24 +215,54 @@ def _radii(table: F64, counts: NDArray[np.int64]) -> F64:
     return r
 
 
-def category_minima(cat_codes: ArrayLike, matrix: SeparationMatrix) -> tuple[PairwiseMinimum, PairwiseMinimum]:
-    """Per-pair horizontal and vertical minima for aircraft with the given category codes."""
-    n = np.asarray(cat_codes).shape[0] if np.ndim(cat_codes) else 0
-    codes = as_vector(cat_codes, "cat_codes", n, dtype=np.int64)
+def _codes(cat_codes: ArrayLike, n: int | None = None) -> NDArray[np.intp]:
+    if n is None:
+        n = np.asarray(cat_codes).shape[0] if np.ndim(cat_codes) else 0
+    codes = as_vector(cat_codes, "cat_codes", n, dtype=np.intp)
     if ((codes < 0) | (codes >= len(CATEGORIES))).any():
         raise ValueError(f"cat_codes must be in [0, {len(CATEGORIES)})")
+    return codes
+
+
+def _lookup(table: F64, codes: NDArray[np.intp]) -> Callable[[I64, I64], F64]:
+    """``fn(i, j) -> table[codes[i], codes[j]]`` through a flat table (one ``take`` per array)."""
+    flat = np.ascontiguousarray(table, dtype=np.float64).ravel()
+    c = np.intp(table.shape[0])
+
+    def fn(i: I64, j: I64) -> F64:
+        pair = np.take(codes, i) * c
+        pair += np.take(codes, j)
+        return np.take(flat, pair)
+
+    return fn
+
+
+def category_minima(cat_codes: ArrayLike, matrix: SeparationMatrix) -> tuple[PairwiseMinimum, PairwiseMinimum]:
+    """Per-pair horizontal and vertical minima for aircraft with the given category codes."""
+    codes = _codes(cat_codes)
     counts = np.bincount(codes, minlength=len(CATEGORIES))
-
-    def h_fn(i: I64, j: I64) -> F64:
-        return matrix.h[codes[i], codes[j]]
-
-    def v_fn(i: I64, j: I64) -> F64:
-        return matrix.v[codes[i], codes[j]]
-
     return (
-        PairwiseMinimum(h_fn, _radii(matrix.h, counts)[codes]),
-        PairwiseMinimum(v_fn, _radii(matrix.v, counts)[codes]),
+        PairwiseMinimum(_lookup(matrix.h, codes), _radii(matrix.h, counts)[codes]),
+        PairwiseMinimum(_lookup(matrix.v, codes), _radii(matrix.v, counts)[codes]),
     )
+
+
+def detect_conflicts_by_category_with_stats(
+    pos: ArrayLike,
+    vel: ArrayLike,
+    cat_codes: ArrayLike,
+    matrix: SeparationMatrix,
+    *,
+    lookahead: float,
+    cell_scale: float | tuple[float, ...] = CELL_SCALE,
+) -> tuple[Conflicts, DetectionStats]:
+    """:func:`detect_conflicts_by_category` plus work counters (same arguments; ``cell_scale``
+    tunes the broad phase, see :func:`lowalt.conflict.broadphase.overlapping_pairs`)."""
+    p = as_points(pos, "pos")
+    if np.shape(cat_codes) != (p.shape[0],):
+        raise ValueError(f"cat_codes must have shape ({p.shape[0]},), got {np.shape(cat_codes)}")
+    h, v = category_minima(cat_codes, matrix)
+    return detect_conflicts_with_stats(p, vel, h_sep=h, v_sep=v, lookahead=lookahead, cell_scale=cell_scale)
 
 
 def detect_conflicts_by_category(
@@ -244,8 +275,12 @@ def detect_conflicts_by_category(
 ) -> Conflicts:
     """:func:`~lowalt.conflict.detect_conflicts` with minima ``matrix[cat_i, cat_j]`` per pair.
 
-    Pruning expands each aircraft's swept box by a per-category radius (``r_a + r_b >= minimum``
-    for every present category pair), then the exact kernel applies each pair's own minima.
+    Same contract as :func:`~lowalt.conflict.detect_conflicts` (exact: the same pairs and values
+    as :func:`~lowalt.conflict.detect_conflicts_bruteforce` with :func:`category_minima`; memory
+    O(N + candidates)). One broad phase expands each aircraft's swept box by a per-category radius
+    (``r_a + r_b >= minimum`` for every present category pair, see :func:`_radii`); the exact
+    kernel then applies each pair's own minima, looked up by ``code_i * C + code_j`` in a flat
+    C x C table (the vertical ones first, the horizontal ones only for pairs that pass).
 
     Parameters
     ----------
@@ -257,12 +292,13 @@ def detect_conflicts_by_category(
         Minima per category pair.
     lookahead : float
         Prediction window (s).
+
+    Returns
+    -------
+    Conflicts
+        As :func:`~lowalt.conflict.detect_conflicts`.
     """
-    p = as_points(pos, "pos")
-    if np.shape(cat_codes) != (p.shape[0],):
-        raise ValueError(f"cat_codes must have shape ({p.shape[0]},), got {np.shape(cat_codes)}")
-    h, v = category_minima(cat_codes, matrix)
-    return detect_conflicts(p, vel, h_sep=h, v_sep=v, lookahead=lookahead)
+    return detect_conflicts_by_category_with_stats(pos, vel, cat_codes, matrix, lookahead=lookahead)[0]
 
 
 class GiveWay(IntEnum):
