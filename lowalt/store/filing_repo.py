@@ -127,7 +127,8 @@ def plan_row(p: FlightPlan, idempotency_key: str | None = None, request_hash: st
         "starts_at": p.start, "ends_at": p.end, "state": p.state.value, "decision": p.decision,
         "attrs": {"flags": sorted(p.flags), "corridor_id": p.corridor_id, "urgent": p.urgent},
         "idempotency_key": idempotency_key, "request_hash": request_hash,
-    }
+    } | ({"created_at": p.created_at, "updated_at": p.updated_at or p.created_at} if p.created_at else {})
+    # the decision's clock, so POST and a later GET return the same instants
 
 
 def _plan(r: Any) -> FlightPlan:

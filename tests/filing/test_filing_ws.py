@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -48,3 +49,22 @@ async def test_withdrawn_operator_is_notified_over_websocket(server: Server, mak
 async def test_websocket_needs_a_token(server: Server) -> None:
     async with connect(f"{server.ws_url}/ws/plans") as ws:
         assert json.loads(await ws.recv())["code"] == "unauthorized"
+
+
+async def test_weather_warning_withdrawal_reaches_the_operator_over_websocket(server: Server,
+                                                                             make_token: Any) -> None:
+    tours = await make_token("operator", organisation="浮梁文旅")
+    centre = await make_token("centre", organisation="景德镇通航协调运行中心")
+    r = await server.http.post("/aircraft", headers=auth(tours), json={"id": "FL-001", "category": "light_uav"})
+    assert r.status_code == 201
+    start = soon(60)
+    plan = (await server.http.post("/plans", headers=auth(tours), json=plan_body("FL-001", start=start))).json()
+    assert plan["state"] == "approved"
+    async with connect(f"{server.ws_url}/ws/plans?token={tours}") as ws:
+        assert json.loads(await ws.recv())["type"] == "subscribed"
+        w = await server.http.post("/weather/warnings", headers=auth(centre), json={
+            "kind": "wind", "value": 18, "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()})
+        assert w.status_code == 201, w.text
+        got = await _frames(ws)
+    assert [(f["plan_id"], f["to_state"]) for f in got] == [(plan["id"], "withdrawn")]
+    assert got[0]["details"]["kind"] == "wind" and got[0]["details"]["message_zh"]
