@@ -50,6 +50,9 @@ ORG = "bench-org"
 CENTRE = (117.42, 29.20)
 """South-east of the city: mostly open W airspace (the Luojia zones lie north-west)."""
 BANDS = ((0.0, 40.0), (40.0, 80.0), (80.0, 120.0))
+FLEET = 2000
+"""Registered aircraft the timed filings use in turn. Seeded plans each have an aircraft of their own
+(one aircraft holds one plan at a time: 10,000 plans on 50 aircraft would be mostly double bookings)."""
 
 
 def _plan(rng: np.random.Generator, t0: datetime, k: int, state: PlanState) -> FlightPlan:
@@ -62,7 +65,8 @@ def _plan(rng: np.random.Generator, t0: datetime, k: int, state: PlanState) -> F
     start = t0 + timedelta(minutes=float(rng.uniform(0, 7 * 24 * 60)))
     start = start.replace(second=0, microsecond=0)
     return FlightPlan(
-        id=uuid.uuid4().hex, organisation=ORG, submitted_by="bench-op", aircraft_id=f"B-{k % 50}",
+        id=uuid.uuid4().hex, organisation=ORG, submitted_by="bench-op",
+        aircraft_id=f"B-{k % FLEET}" if state is PlanState.SUBMITTED else f"S-{k}",
         category=AircraftCategory.LIGHT_UAV, pilot="bench", licence_id=None, mission=MissionType.INSPECTION,
         geometry=line, half_width_m=30.0, floor=agl(lo), ceiling=agl(hi), takeoff=Point(line.coords[0]),
         landing=Point(line.coords[-1]), start=start, end=start + timedelta(minutes=float(rng.uniform(15, 60))),
@@ -117,7 +121,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         async with db.unit_of_work() as uow:
             uid = await identity_repo.add_user(uow.conn, "bench-op", Role.OPERATOR, ORG)
             token = await identity_repo.issue_token(uow.conn, uid)
-            for k in range(50):
+            for k in range(FLEET):
                 await aircraft_repo.add_aircraft(uow.conn, f"B-{k}", category="light_uav", organisation=ORG)
             batch = []
             for k in range(args.plans):
