@@ -1,6 +1,6 @@
 """lowalt.conflict: pure functions over arrays for the conflict monitor (no I/O, no clock).
 
-* traffic-traffic conflicts: :func:`detect_conflicts` (grid-pruned, exact), the reference
+* traffic-traffic conflicts: :func:`detect_conflicts` (pruned, exact), the reference
   :func:`detect_conflicts_bruteforce`, per-category minima (:class:`SeparationMatrix`,
   :func:`detect_conflicts_by_category`) and right-of-way (:func:`right_of_way`);
 * predicted airspace intrusion: :func:`predict_intrusions` over :class:`IntrusionVolumes`;
@@ -36,6 +36,7 @@ from lowalt.conflict.separation import (
     SeparationMatrix,
     category_minima,
     detect_conflicts_by_category,
+    detect_conflicts_by_category_with_stats,
     right_of_way,
 )
 from lowalt.conflict.traffic import Traffic, generate_traffic
@@ -66,6 +67,7 @@ __all__ = [
     "detect_conflicts",
     "detect_conflicts_bruteforce",
     "detect_conflicts_by_category",
+    "detect_conflicts_by_category_with_stats",
     "detect_conflicts_with_stats",
     "generate_traffic",
     "predict_intrusions",

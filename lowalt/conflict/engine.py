@@ -1,4 +1,4 @@
-"""Traffic-traffic conflict detection: grid-pruned broad phase + exact vectorized narrow phase.
+"""Traffic-traffic conflict detection: strip-and-sweep broad phase + exact vectorized narrow phase.
 
 See :mod:`lowalt.conflict.kernel` for the precise definitions of a conflict and of
 ``t_in``, ``t_out``, ``t_cpa`` and ``d_cpa``; :mod:`lowalt.conflict.broadphase` for the pruning.
@@ -171,7 +171,7 @@ def detect_conflicts_with_stats(
     lookahead: float,
     cell_scale: float | tuple[float, ...] | F64 = CELL_SCALE,
 ) -> tuple[Conflicts, DetectionStats]:
-    """:func:`detect_conflicts` plus work counters (same arguments; ``cell_scale`` tunes the grid)."""
+    """:func:`detect_conflicts` plus work counters (same arguments; ``cell_scale`` tunes the strips)."""
     p, v, hs, rh, vs, rv, la = _validate(pos, vel, h_sep, v_sep, lookahead)
     lower, upper = swept_boxes(p, v, la, rh, rv)
     i, j = overlapping_pairs(lower, upper, cell_scale=cell_scale)
@@ -191,7 +191,7 @@ def detect_conflicts(
     A pair conflicts when, under straight-line extrapolation, horizontal distance ``< h_sep`` and
     vertical distance ``< v_sep`` hold at the same time within ``[0, lookahead]`` (strict
     inequalities; touching the boundary, or an interval of zero length, is not a conflict).
-    Candidates are pruned with a uniform grid over each aircraft's swept 3-D box (see
+    Candidates are pruned by a sweep within strips over each aircraft's swept 3-D box (see
     :mod:`lowalt.conflict.broadphase`), then evaluated exactly (see :mod:`lowalt.conflict.kernel`).
     Memory is O(N + candidates); no N x N matrix is built.
 

@@ -38,6 +38,34 @@ Minimum = float | F64 | Callable[[I64, I64], F64]
 
 
 @dataclass(frozen=True, slots=True)
+class TableMinimum:
+    """Per-pair minimum from a class table: ``table[codes[i], codes[j]]`` (m).
+
+    Attributes
+    ----------
+    codes : ndarray of intp, shape (N,)
+        Class (category) code per aircraft, in ``[0, C)``.
+    flat : ndarray of float64, shape (C * C,)
+        The C x C table, row-major.
+    size : int
+        C.
+    """
+
+    codes: NDArray[np.intp]
+    flat: F64
+    size: int
+
+    def pair_codes(self, i: I64, j: I64) -> NDArray[np.intp]:
+        """``codes[i] * C + codes[j]``, shape (P,)."""
+        pair: NDArray[np.intp] = np.take(self.codes, i) * self.size
+        pair += np.take(self.codes, j)
+        return pair
+
+    def __call__(self, i: I64, j: I64) -> F64:
+        return np.take(self.flat, self.pair_codes(i, j))
+
+
+@dataclass(frozen=True, slots=True)
 class PairResult:
     """Kernel output for the pairs that conflict (``mask`` selects them from the input pairs)."""
 
@@ -90,7 +118,12 @@ def evaluate_pairs(
     vcols = np.ascontiguousarray(vel.T)
 
     # vertical open interval (v_lo, v_hi), first, on all pairs: it is the cheaper test
-    v = _pair_minima(v_sep, i, j, None)
+    pair = None  # class-pair codes, shared by both minima when both come from one class table
+    if isinstance(v_sep, TableMinimum) and isinstance(h_sep, TableMinimum) and v_sep.codes is h_sep.codes:
+        pair = v_sep.pair_codes(i, j)
+        v: float | F64 = np.take(v_sep.flat, pair)
+    else:
+        v = _pair_minima(v_sep, i, j, None)
     dz = np.take(cols[2], j)
     dz -= np.take(cols[2], i)
     dvz = np.take(vcols[2], j)
@@ -113,13 +146,11 @@ def evaluate_pairs(
     v_hi = np.take(v_hi, sel)
     ii = np.take(i, sel)
     jj = np.take(j, sel)
-    hs = _pair_minima(h_sep, ii, jj, sel)
-    if np.ndim(hs):
-        keep = np.flatnonzero(np.asarray(hs) > 0.0)
-        if keep.size < sel.size:
-            sel, v_lo, v_hi, ii, jj = (np.take(x, keep) for x in (sel, v_lo, v_hi, ii, jj))
-            hs = np.take(hs, keep)
-    elif not hs > 0.0:
+    if pair is not None and isinstance(h_sep, TableMinimum):
+        hs: float | F64 = np.take(h_sep.flat, np.take(pair, sel))
+    else:
+        hs = _pair_minima(h_sep, ii, jj, sel)
+    if np.ndim(hs) == 0 and not hs > 0.0:  # a zero horizontal minimum never conflicts
         sel = sel[:0]
         v_lo, v_hi, ii, jj = v_lo[:0], v_hi[:0], ii[:0], jj[:0]
 
@@ -143,18 +174,23 @@ def evaluate_pairs(
         r2 = cm / q
     h_lo = np.minimum(r1, r2)
     h_hi = np.maximum(r1, r2, out=r2)
+    # no real roots (disc <= 0, or NaN): H is empty; no relative horizontal motion (a == 0): H is
+    # all of R inside the minimum, else empty. Bounds of pairs with an empty H are never read.
+    nonempty = disc > 0.0
     static = a == 0.0
-    np.putmask(h_lo, static, -np.inf)
-    np.putmask(h_hi, static, np.inf)
-    empty = np.where(static, ~(cm < 0.0), ~(disc > 0.0))
-    np.putmask(h_lo, empty, np.inf)
-    np.putmask(h_hi, empty, -np.inf)
+    if static.any():
+        np.putmask(h_lo, static, -np.inf)
+        np.putmask(h_hi, static, np.inf)
+        nonempty = np.where(static, cm < 0.0, nonempty)
 
     lo = np.maximum(h_lo, v_lo, out=h_lo)
     hi = np.minimum(h_hi, v_hi, out=h_hi)
     ok_mask = lo < hi
     ok_mask &= lo < lookahead
     ok_mask &= hi > 0.0
+    ok_mask &= nonempty
+    if np.ndim(hs):
+        ok_mask &= hs > 0.0  # (rounding could leave a root pair for h == 0)
     ok = np.flatnonzero(ok_mask)
     mask = np.zeros(i.shape, dtype=bool)
     mask[np.take(sel, ok)] = True

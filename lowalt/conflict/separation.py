@@ -21,7 +21,7 @@ Right-of-way follows 条例 Art. 33 (regulations_cn.md D11), see :func:`right_of
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from lowalt.conflict._validate import as_points, as_scalar, as_vector
 from lowalt.conflict.broadphase import CELL_SCALE
 from lowalt.conflict.engine import Conflicts, DetectionStats, PairwiseMinimum, detect_conflicts_with_stats
+from lowalt.conflict.kernel import TableMinimum
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -224,17 +225,9 @@ def _codes(cat_codes: ArrayLike, n: int | None = None) -> NDArray[np.intp]:
     return codes
 
 
-def _lookup(table: F64, codes: NDArray[np.intp]) -> Callable[[I64, I64], F64]:
+def _lookup(table: F64, codes: NDArray[np.intp]) -> TableMinimum:
     """``fn(i, j) -> table[codes[i], codes[j]]`` through a flat table (one ``take`` per array)."""
-    flat = np.ascontiguousarray(table, dtype=np.float64).ravel()
-    c = np.intp(table.shape[0])
-
-    def fn(i: I64, j: I64) -> F64:
-        pair = np.take(codes, i) * c
-        pair += np.take(codes, j)
-        return np.take(flat, pair)
-
-    return fn
+    return TableMinimum(codes, np.ascontiguousarray(table, dtype=np.float64).ravel(), int(table.shape[0]))
 
 
 def category_minima(cat_codes: ArrayLike, matrix: SeparationMatrix) -> tuple[PairwiseMinimum, PairwiseMinimum]:
