@@ -133,15 +133,14 @@ def argsort_keys(key: I64, bound: int) -> IDX:
     """Stable ``argsort`` of non-negative keys below ``bound``; LSD radix on 16-bit digits.
 
     numpy's stable sort is a radix sort for 16-bit integers, several times faster than
-    comparison sorting int64; two stable passes cover keys below 2**32.
+    comparison sorting int64; one stable pass per 16 bits of ``bound``.
     """
-    if bound <= 1 << 16:
-        return np.argsort(key.astype(np.uint16), kind="stable")
-    if bound <= 1 << 32:
-        o1 = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
-        o2 = np.argsort((key[o1] >> 16).astype(np.uint16), kind="stable")
-        return o1[o2]
-    return np.argsort(key, kind="stable")
+    o = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while bound > 1 << shift:
+        o = np.take(o, np.argsort(((np.take(key, o) >> shift) & 0xFFFF).astype(np.uint16), kind="stable"))
+        shift += 16
+    return o
 
 
 def _layout(lower: F64, upper: F64, size: F64, origin: F64) -> tuple[I64, I64]:

@@ -136,8 +136,10 @@ def assemble(pos: F64, vel: F64, i: I64, j: I64, h_sep: Minimum, v_sep: Minimum,
     ci = np.compress(res.mask, i)
     cj = np.compress(res.mask, j)
     n = pos.shape[0]
-    # one integer key per pair (unique): a radix argsort, same order as lexsort((cj, ci))
-    order = argsort_keys(ci * n + cj, n * n)
+    # one integer key per pair (unique, so any sort gives the order of lexsort((cj, ci))): radix
+    # passes while they are few, else numpy's quicksort
+    key = ci * n + cj
+    order = argsort_keys(key, n * n) if n <= 1 << 16 else np.argsort(key)
     return Conflicts(
         i=np.take(ci, order),
         j=np.take(cj, order),
