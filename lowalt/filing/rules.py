@@ -225,7 +225,7 @@ def rule_aircraft(plan: FlightPlan, bookings: Sequence[Booking], policy: Policy)
             continue
         det = {"plan": b.plan_id, "start": iso(b.start), "end": iso(b.end), "article": policy.aircraft_article,
                "turnaround_min": m.total_seconds() / 60}
-        kw = {"other_start": local(b.start, policy.tz), "other_end": local(b.end, policy.tz),
+        kw: dict[str, Any] = {"other_start": local(b.start, policy.tz), "other_end": local(b.end, policy.tz),
               "margin": m.total_seconds() / 60}
         if same_aircraft:
             return _r("aircraft", Outcome.REJECT, "aircraft_busy", det, aircraft=plan.aircraft_id, **kw)

@@ -510,7 +510,7 @@ class FilingService:
         """
         async with self._lock:
             now = self.clock()
-            self.weather = [x for x in self.weather if x.end > now] + [w]
+            weather = [x for x in self.weather if x.end > now] + [w]
             events: list[PlanEvent] = []
             hit: list[tuple[str, PlanState]] = []
             async with self.db.unit_of_work() as uow:
@@ -526,8 +526,9 @@ class FilingService:
                     to = PlanState.WITHDRAWN if res.outcome is Outcome.REJECT else PlanState.REFERRED
                     if to is p.state:
                         continue
-                    alt = nearest_time(p, self._facts(Registry(None, None, False, False), now,
-                                                      await self._bookings(uow.conn, p)))
+                    facts = self._facts(Registry(None, None, False, False), now, await self._bookings(uow.conn, p))
+                    facts.weather = weather  # alternatives clear of the new warning too
+                    alt = nearest_time(p, facts)
                     key = "withdrawn_weather" if to is PlanState.WITHDRAWN else "suspended_weather"
                     z, en = text(key, kind=w.kind, kind_zh=zh("weather", w.kind))
                     details = {"warning": w.id, "kind": w.kind, "reason": res.as_dict(),
@@ -540,6 +541,7 @@ class FilingService:
                                             details))
                     hit.append((p.id, p.state))
                 await uow.commit()
+            self.weather = weather  # only once PostGIS has it
             for pid, was in hit:
                 if was is PlanState.APPROVED:
                     self._release(pid)
