@@ -21,7 +21,10 @@ _HELP = {
     "lowalt_history_written_total": ("counter", "Track points written to PostGIS"),
     "lowalt_history_dropped_total": ("counter", "Track points dropped because the history buffer overflowed"),
     "lowalt_history_pending": ("gauge", "Track points waiting to be written"),
-    "lowalt_tracks_lost_total": ("counter", "Tracks removed for no report within the staleness limit"),
+    "lowalt_tracks_ended_total": ("counter", "Tracks ended: latest report older than the staleness limit"),
+    "lowalt_tracks_coasting": ("gauge", "Tracks shown at a predicted position: no report for a few seconds"),
+    "lowalt_reports_out_of_order_total": ("counter", "Reports older than their track's latest: history only"),
+    "lowalt_history_rejected_total": ("counter", "Track points PostGIS refused (bad data), set aside"),
 }
 
 

@@ -26,6 +26,10 @@ class Settings:
     tick_s: float = 1.0
     """Period of the surveillance/conflict tick loop in seconds."""
     lookahead_s: float = 60.0
+    coast_after_s: float = 3.0
+    """A track with no report for this long (report time) is shown as coasting (``LOWALT_COAST_AFTER_S``)."""
+    lost_after_s: float = 10.0
+    """A track whose latest report is this old ends: landed, or lost contact (``LOWALT_LOST_AFTER_S``)."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -50,6 +54,7 @@ class Settings:
             updates["log_level"] = e["LOWALT_LOG_LEVEL"].upper()
         if e.get("LOWALT_LOG_JSON"):
             updates["log_json"] = e["LOWALT_LOG_JSON"].lower() not in ("0", "false", "no")
-        if e.get("LOWALT_TICK_S"):
-            updates["tick_s"] = float(e["LOWALT_TICK_S"])
+        for name in ("tick_s", "lookahead_s", "coast_after_s", "lost_after_s"):
+            if e.get(f"LOWALT_{name.upper()}"):
+                updates[name] = float(e[f"LOWALT_{name.upper()}"])
         return replace(s, **updates)  # type: ignore[arg-type]

@@ -275,6 +275,11 @@ class Verdict:
         return not self.missing and not self.unexpected
 
 
+def _reported_id(server_id: str) -> str:
+    """The id a simulator reported: the server files sensor detections as ``nc:SENSOR:ID``."""
+    return server_id.split(":", 2)[2] if server_id.startswith("nc:") and server_id.count(":") >= 2 else server_id
+
+
 def judge(sc: Scenario, alerts: dict[str, dict[str, Any]], local_of: dict[str, str],
           well_behaved: set[str], kinds: tuple[str, ...] = ALERT_KINDS) -> Verdict:
     """Compare alerts seen on the feed (by alert id) with the scenario's expectations.
@@ -286,7 +291,7 @@ def judge(sc: Scenario, alerts: dict[str, dict[str, Any]], local_of: dict[str, s
     matched: dict[int, list[str]] = {k: [] for k in range(len(sc.expected))}
     unexpected, incidental = [], []
     for aid, a in alerts.items():
-        local = [local_of.get(x) for x in a.get("aircraft", [])]
+        local = [local_of.get(_reported_id(x)) for x in a.get("aircraft", [])]
         hit = False
         for k, e in enumerate(sc.expected):
             if e.kind != a.get("kind") or sorted(e.aircraft) != sorted(x for x in local if x):

@@ -8,12 +8,15 @@ milliseconds) so tests never share mutable state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -111,15 +114,28 @@ class Server:
     http: httpx.AsyncClient
 
 
-@pytest.fixture
-async def server(database: Database, settings: Settings) -> AsyncIterator[Server]:
-    """The app on a fresh PostGIS database, served on a free loopback port, tick 0.5 s."""
-    from lowalt.api.app import create_app
+async def wait_until(condition: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition",
+                     every: float = 0.1) -> Any:
+    """Poll ``condition`` until it returns something truthy and return it; fail after ``timeout`` s.
 
+    Tests wait on conditions, never a fixed interval; the timeout only bounds a broken run.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(every)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[Server]:
+    """Serve ``app`` with uvicorn on a free loopback port in this event loop until the block ends."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    app = create_app(replace(settings, tick_s=0.5), db=database)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
                                         ws_max_size=16 * 1024 * 1024))
     task = asyncio.create_task(srv.serve())
@@ -127,7 +143,18 @@ async def server(database: Database, settings: Settings) -> AsyncIterator[Server
         if task.done():
             task.result()
         await asyncio.sleep(0.05)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app, http)
-    srv.should_exit = True
-    await asyncio.wait_for(task, 15)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app, http)
+    finally:
+        srv.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def server(database: Database, settings: Settings) -> AsyncIterator[Server]:
+    """The app on a fresh PostGIS database, served on a free loopback port, tick 0.5 s."""
+    from lowalt.api.app import create_app
+
+    async with serving(create_app(replace(settings, tick_s=0.5), db=database)) as srv:
+        yield srv

@@ -11,13 +11,17 @@ by ``(kind, subject)``, e.g. ``(FindingKind.CONFLICT, ("UAV12", "UAV7"))`` (ids 
   ``clear_after_s`` seconds since last seen (whichever comes first when both are set).
 
 So a pair hovering at the boundary (present, absent, present, ...) keeps one alert and does not
-flap. Alert ids are deterministic: ``"{kind}:{subject joined by '|'}:{n}"`` where ``n`` counts the
-alerts raised for that subject (1 for the first), so replaying the same ticks gives the same ids.
+flap. Alert ids come from ``id_factory(kind, subject, n)`` where ``n`` counts the alerts this book
+raised for that subject (1 for the first). The default is deterministic,
+``"{kind}:{subject joined by '|'}:{n}"``, so replaying the same ticks gives the same ids; the
+server passes a factory of globally unique ids (UUIDs), because a count kept in memory starts
+again from 1 after a restart. :meth:`AlertBook.adopt` takes alerts a previous run left open, so
+they continue under their ids (or clear) instead of being forgotten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
@@ -75,6 +79,13 @@ def conflict_subject(id_a: str, id_b: str) -> tuple[str, str]:
 
 
 _NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+IdFactory = Callable[["FindingKind", tuple[str, ...], int], str]
+
+
+def sequential_id(kind: FindingKind, subject: tuple[str, ...], seq: int) -> str:
+    """Deterministic alert id (tests, replays): unique only within one book's lifetime."""
+    return f"{kind.value}:{'|'.join(subject)}:{seq}"
 
 
 class Finding(NamedTuple):
@@ -162,6 +173,7 @@ class AlertBook:
         clear_after_ticks: int = 3,
         clear_after_s: float | None = None,
         downgrade_after_ticks: int = 3,
+        id_factory: IdFactory = sequential_id,
     ) -> None:
         if clear_after_ticks < 1:
             raise ValueError("clear_after_ticks must be >= 1")
@@ -172,6 +184,7 @@ class AlertBook:
         self._clear_ticks = clear_after_ticks
         self._clear_s = clear_after_s
         self._down_ticks = downgrade_after_ticks
+        self._new_id = id_factory
         self._active: dict[tuple[FindingKind, tuple[str, ...]], _Entry] = {}
         self._by_id: dict[str, tuple[FindingKind, tuple[str, ...]]] = {}
         self._seq: dict[tuple[FindingKind, tuple[str, ...]], int] = {}
@@ -212,7 +225,7 @@ class AlertBook:
                 self._seq[k] = seq
                 sev = Severity(f.severity)
                 alert = Alert(
-                    alert_id=f"{f.kind.value}:{'|'.join(f.subject)}:{seq}",
+                    alert_id=self._new_id(f.kind, f.subject, seq),
                     kind=f.kind, subject=f.subject, severity=sev, state=AlertState.NEW,
                     first_seen=now, last_seen=now, details=details,
                 )
@@ -256,6 +269,21 @@ class AlertBook:
             return tuple(sorted(alerts, key=lambda a: a.alert_id))
 
         return AlertDiff(by_id(e.current() for e in new), by_id(e.current() for e in updated), by_id(cleared))
+
+    def adopt(self, alerts: Iterable[Alert]) -> None:
+        """Take over alerts raised elsewhere (a previous run, another node) as ongoing.
+
+        An adopted alert continues under its id if its finding is seen again, and clears after the
+        usual ``clear_after_ticks`` absent ticks if not. Alerts whose subject is already active
+        here are ignored (the one in this book wins).
+        """
+        for a in alerts:
+            k = (a.kind, a.subject)
+            if k in self._active or a.alert_id in self._by_id:
+                continue
+            a = replace(a, state=AlertState.ONGOING)
+            self._active[k] = _Entry(a, a.last_seen, a.severity, AlertState.ONGOING, a.details)
+            self._by_id[a.alert_id] = k
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert:
         """Mark an active alert acknowledged by ``by`` at ``at`` (epoch s); ``KeyError`` if not active."""

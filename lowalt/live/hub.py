@@ -3,12 +3,17 @@
 Each subscriber has a small queue. When it is full the subscriber has fallen behind:
 its queue is emptied, it is marked for a fresh snapshot (diffs only make sense on
 top of the state they follow), and the skip is counted. A subscriber that falls
-behind ``max_strikes`` times in a row is disconnected and counted as dropped.
+behind ``max_strikes`` times within ``strike_window_s`` seconds is disconnected
+(the websocket closes with 1008, policy violation) and counted as dropped. One
+that catches up keeps its strikes until they age out of the window, so a reader
+that drains a little between floods is still recognised as too slow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,18 +27,27 @@ class Subscriber:
     bbox: BBox | None = None
     queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(maxsize=16))
     needs_snapshot: bool = True
-    strikes: int = 0
+    strikes: deque[float] = field(default_factory=deque)
+    """Times (monotonic s) this subscriber fell behind, within the hub's window."""
     closed: bool = False
 
 
+SLOW_CLOSE_CODE = 1008
+"""Websocket close code for a subscriber dropped for being too slow (policy violation)."""
+
+
 class LiveHub:
-    def __init__(self, metrics: Metrics, *, max_strikes: int = 5) -> None:
+    def __init__(self, metrics: Metrics, *, max_strikes: int = 5, strike_window_s: float = 60.0,
+                 queue_size: int = 16, clock: Callable[[], float] = time.monotonic) -> None:
         self.metrics = metrics
+        self.queue_size = queue_size
         self.max_strikes = max_strikes
+        self.strike_window_s = strike_window_s
+        self.clock = clock
         self.subscribers: set[Subscriber] = set()
 
-    def add(self, bbox: BBox | None = None, maxsize: int = 16) -> Subscriber:
-        sub = Subscriber(bbox=bbox, queue=asyncio.Queue(maxsize=maxsize))
+    def add(self, bbox: BBox | None = None, maxsize: int | None = None) -> Subscriber:
+        sub = Subscriber(bbox=bbox, queue=asyncio.Queue(maxsize=maxsize or self.queue_size))
         self.subscribers.add(sub)
         self.metrics.set("lowalt_ws_connections", len(self.subscribers), endpoint="live")
         return sub
@@ -60,15 +74,17 @@ class LiveHub:
         try:
             sub.queue.put_nowait(payload)
             sub.needs_snapshot = False
-            sub.strikes = 0
         except asyncio.QueueFull:
-            sub.strikes += 1
+            now = self.clock()
+            sub.strikes.append(now)
+            while sub.strikes and sub.strikes[0] < now - self.strike_window_s:
+                sub.strikes.popleft()
             skipped = sub.queue.qsize() + 1
             while not sub.queue.empty():
                 sub.queue.get_nowait()
             self.metrics.inc("lowalt_live_skipped_total", skipped)
             sub.needs_snapshot = True
-            if sub.strikes >= self.max_strikes:
+            if len(sub.strikes) >= self.max_strikes:
                 self.metrics.inc("lowalt_live_dropped_total")
                 self.remove(sub)
                 sub.queue.put_nowait(None)  # tells the sender to close the socket

@@ -1,8 +1,26 @@
 """One monitor pass per tick: conflicts, predicted intrusions, conformance, lost contact -> alerts.
 
 This is the adapter between the live track arrays (lon/lat, metres AMSL) and the pure engine in
-``lowalt.conflict`` (local metres). It runs in a worker thread; it owns the ``AlertBook`` and
-touches nothing on the event loop.
+``lowalt.conflict`` (local metres). It runs in a worker thread; it owns the ``AlertBook`` (behind a
+lock, so acknowledgements from the event loop never race a tick) and touches nothing on the loop.
+
+**Time alignment.** A report says when its position was true (``t``). Every pass first predicts
+each track to the tick's time, ``pos + vel * (now - t)``, with the prediction bounded by
+``predict_max_s``; so a gateway that delivers a few seconds late shows aircraft where they are,
+and time-to-loss (``t_in``) is counted from the tick's time.
+
+**Track lifecycle** (a track ends when its latest report is ``lost_after_s`` old):
+
+* its plan was completed or cancelled: the flight is over, the track just ends;
+* it was on the ground: the device said ``landed``, or it was still (ground speed <= 1 m/s,
+  vertical rate <= 0.5 m/s) at most 10 m above the terrain: it landed (at a take-off point or
+  in a field), the track just ends;
+* otherwise it was airborne and stopped reporting: **lost contact**. Severity depends on what is
+  around its last position, moved on along its last velocity for at most 30 s: ``alarm`` with
+  other traffic within 1 km horizontally and 150 m vertically, ``warning`` within 5 km,
+  ``caution`` with nothing within 5 km. It clears when the aircraft reports again, when its
+  plan is completed or cancelled, or when its plan window ends (no plan: after
+  ``lost_contact_max_s``). Non-cooperative detections come and go: they never raise it.
 
 The EPSG:4548 grid is rotated from true north by the meridian convergence (< 0.2 degrees around
 Jingdezhen, 117.0-117.6 E), so true-north velocities are used as grid velocities unchanged: the
@@ -12,6 +30,8 @@ margin; for exactness at the edges the engine itself is exact in whatever frame 
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +41,7 @@ import numpy as np
 from lowalt.conflict.alerts import (
     Alert,
     AlertBook,
+    AlertState,
     Finding,
     FindingKind,
     Severity,
@@ -46,6 +67,13 @@ WIRE_TO_CATEGORY = {
     "helicopter": Category.HELICOPTER, "crewed_ga": Category.CREWED_GA, "unknown": Category.UNKNOWN,
 }
 SEVERITY_WIRE = {Severity.CAUTION: "caution", Severity.WARNING: "warning", Severity.ALARM: "alarm"}
+WIRE_SEVERITY = {v: k for k, v in SEVERITY_WIRE.items()}
+ENDED_PLAN_STATES = frozenset({"completed", "cancelled"})
+ON_GROUND_MAX_GS = 1.0
+ON_GROUND_MAX_VS = 0.5
+ON_GROUND_MAX_HEIGHT_M = 10.0
+LOST_COAST_MAX_S = 30.0
+LOST_NEAR_M, LOST_NEAR_DZ_M, LOST_AROUND_M = 1000.0, 150.0, 5000.0
 STATUS_WIRE = {
     ConformanceStatus.CONFORMING: "conforming", ConformanceStatus.OUTSIDE_CORRIDOR: "deviating",
     ConformanceStatus.OUTSIDE_ALTITUDE: "deviating", ConformanceStatus.OUTSIDE_TIME_WINDOW: "deviating",
@@ -86,6 +114,38 @@ class PlanSource(Protocol):
     def picture(self, now: float) -> PlanPicture: ...
 
 
+def unique_alert_id(kind: FindingKind, subject: tuple[str, ...], seq: int) -> str:
+    """Globally unique alert id (stable across restarts and nodes): ``{kind}-{uuid4}``."""
+    return f"{kind.value}-{uuid.uuid4()}"
+
+
+@dataclass(frozen=True)
+class LostTrack:
+    """An airborne aircraft that stopped reporting: where and when it was last seen."""
+
+    x: float
+    y: float
+    alt: float
+    vx: float
+    vy: float
+    vz: float
+    t: float
+    lon: float
+    lat: float
+    plan: str | None
+    until: float
+    """Epoch s after which the alert clears by itself (plan window end, or the no-plan limit)."""
+
+
+def alert_from_wire(w: dict[str, Any]) -> Alert:
+    return Alert(
+        alert_id=w["id"], kind=FindingKind(w["kind"]), subject=tuple(w.get("subject") or w["aircraft"]),
+        severity=WIRE_SEVERITY[w["severity"]], state=AlertState(w["state"]), first_seen=float(w["first_seen"]),
+        last_seen=float(w["last_seen"]), details=dict(w.get("details") or {}),
+        acknowledged_by=w.get("acknowledged_by"), acknowledged_at=w.get("acknowledged_at"),
+    )
+
+
 def alert_to_wire(a: Alert) -> dict[str, Any]:
     return {
         "id": a.alert_id, "kind": a.kind.value, "severity": SEVERITY_WIRE[a.severity], "state": a.state.value,
@@ -105,29 +165,48 @@ class ConflictMonitor:
     plan_source: PlanSource | None = None
     terrain: Any = None
     """Terrain for true-height conformance of AGL-banded plans (None: treat ground as 0 m)."""
-    book: AlertBook = field(default_factory=lambda: AlertBook(clear_after_ticks=3, downgrade_after_ticks=3))
+    book: AlertBook = field(default_factory=lambda: AlertBook(clear_after_ticks=3, downgrade_after_ticks=3,
+                                                              id_factory=unique_alert_id))
+    predict_max_s: float = 10.0
+    """Longest a track's position is extrapolated from its report time (coasting bound)."""
+    lost_contact_max_s: float = 900.0
+    """How long a lost-contact alert without a plan stays up (with a plan: until its window ends)."""
     h_tol_m: float = 20.0
     v_tol_m: float = 10.0
     t_tol_s: float = 60.0
     _prev_status: dict[str, int] = field(default_factory=dict)
-    _lost_with_plan: dict[str, float] = field(default_factory=dict)
+    _lost: dict[str, LostTrack] = field(default_factory=dict)
     _wire: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def assess(self, snap: Snapshot, now: float, lost: list[str]) -> Assessment:
+    def assess(self, snap: Snapshot, now: float, gone: Snapshot | None = None) -> Assessment:
+        """One pass at tick time ``now`` over ``snap`` (live tracks); ``gone``: tracks ended this tick."""
+        with self._lock:
+            return self._assess(snap, now, gone)
+
+    def predict(self, snap: Snapshot, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions (N, 3) in local metres / AMSL predicted to ``now``, velocities (N, 3), and the
+        time each predicted position is for (report time + bounded extrapolation)."""
+        dt = np.clip(now - snap.t, 0.0, self.predict_max_s)
+        x, y = to_local(snap.lon, snap.lat)
+        vel = np.column_stack([snap.vx, snap.vy, snap.vz])
+        pos = np.column_stack([x, y, snap.alt]) + vel * dt[:, None]
+        return pos, vel, snap.t + dt
+
+    def _assess(self, snap: Snapshot, now: float, gone: Snapshot | None) -> Assessment:
         findings: list[Finding] = []
         statuses: dict[str, str] = {}
         n = snap.n
+        pos = np.zeros((0, 3))
         if n:
-            x, y = to_local(snap.lon, snap.lat)
-            pos = np.column_stack([x, y, snap.alt])
-            vel = np.column_stack([snap.vx, snap.vy, snap.vz])
+            pos, vel, t_pos = self.predict(snap, now)
             findings += self._conflicts(snap, pos, vel)
             findings += self._intrusions(snap, pos, vel, now)
-            findings += self._conformance(snap, pos, now, statuses)
+            findings += self._conformance(snap, pos, t_pos, now, statuses)
         for k, aid in enumerate(snap.ids):
             if not snap.cooperative[k]:
                 statuses[aid] = "noncoop"
-        findings += self._lost_contact(snap, lost, now)
+        findings += self._lost_contact(snap, pos, gone, now)
         diff = self.book.update(findings, now)
         new = [alert_to_wire(a) for a in diff.new]
         updated = [alert_to_wire(a) for a in diff.updated]
@@ -142,12 +221,34 @@ class ConflictMonitor:
                           active=dict(self._wire))
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
-        try:
-            wire = alert_to_wire(self.book.acknowledge(alert_id, by, at))
-        except KeyError:
-            return None
-        self._wire[alert_id] = wire
-        return wire
+        with self._lock:
+            try:
+                wire = alert_to_wire(self.book.acknowledge(alert_id, by, at))
+            except KeyError:
+                return None
+            self._wire[alert_id] = wire
+            return wire
+
+    def current_alerts(self) -> list[dict[str, Any]]:
+        """Every active alert as of the latest pass, details included (built on request)."""
+        with self._lock:
+            return [alert_to_wire(a) for a in self.book.active]
+
+    def adopt(self, alerts: list[dict[str, Any]], now: float) -> None:
+        """Continue alerts a previous run (or another node) left open; see ``AlertBook.adopt``."""
+        with self._lock:
+            adopted = [alert_from_wire(w) for w in alerts]
+            self.book.adopt(adopted)
+            for a in adopted:
+                self._wire[a.alert_id] = alert_to_wire(self.book.get(a.alert_id))
+                d = a.details
+                if a.kind is FindingKind.LOST_CONTACT and "last_position" in d and a.subject[0] not in self._lost:
+                    lon, lat, alt = (float(v) for v in d["last_position"])
+                    x, y = to_local(np.array([lon]), np.array([lat]))
+                    vx, vy, vz = (float(v) for v in d.get("last_velocity", (0.0, 0.0, 0.0)))
+                    self._lost[a.subject[0]] = LostTrack(
+                        float(x[0]), float(y[0]), alt, vx, vy, vz, float(d.get("last_report_t", a.last_seen)),
+                        lon, lat, d.get("plan"), float(d.get("clears_at", now + self.lost_contact_max_s)))
 
     # -- the checks --------------------------------------------------------------------------
 
@@ -188,7 +289,8 @@ class ConflictMonitor:
             out.append(Finding(FindingKind.INTRUSION, (aid, vid), sev, {"volume": vid, "t_enter": round(t_enter, 1)}))
         return out
 
-    def _conformance(self, snap: Snapshot, pos: np.ndarray, now: float, statuses: dict[str, str]) -> list[Finding]:
+    def _conformance(self, snap: Snapshot, pos: np.ndarray, t_pos: np.ndarray, now: float,
+                     statuses: dict[str, str]) -> list[Finding]:
         if self.plan_source is None:
             return []
         pic = self.plan_source.picture(now)
@@ -204,7 +306,7 @@ class ConflictMonitor:
                 ground = (np.asarray(self.terrain.elevation(snap.lon[coop][agl], snap.lat[coop][agl]), dtype=float)
                           if self.terrain is not None else 0.0)
                 p[agl, 2] = p[agl, 2] - np.nan_to_num(ground)
-        status = check_conformance(p, snap.t[coop], idx, pic.plans, h_tol_m=self.h_tol_m,
+        status = check_conformance(p, t_pos[coop], idx, pic.plans, h_tol_m=self.h_tol_m,
                                    v_tol_m=self.v_tol_m, t_tol_s=self.t_tol_s, previous=prev)
         out = []
         self._prev_status = {}
@@ -221,19 +323,63 @@ class ConflictMonitor:
                                    {"reason": REASON_WIRE[s], "plan": plan}))
         return out
 
-    def _lost_contact(self, snap: Snapshot, lost: list[str], now: float) -> list[Finding]:
-        """A track with an approved plan that goes silent stays an alert until it reports again
-        or its plan window ends."""
-        if self.plan_source is None:
+    def _lost_contact(self, snap: Snapshot, pos: np.ndarray, gone: Snapshot | None, now: float) -> list[Finding]:
+        """Lost contact for airborne aircraft that stopped reporting (see the module docstring)."""
+        pic = self.plan_source.picture(now) if self.plan_source is not None else None
+
+        def plan_of(aid: str) -> tuple[str | None, str | None, float | None]:
+            row = pic.plan_of.get(aid) if pic is not None else None
+            if row is None or pic is None:
+                return None, None, None
+            return pic.plan_ids[row], pic.states[row] if pic.states else None, float(pic.plans.end_s[row])
+
+        if gone is not None and gone.n:
+            on_ground = self._on_ground(gone)
+            x, y = to_local(gone.lon, gone.lat)
+            for k, aid in enumerate(gone.ids):
+                if not gone.cooperative[k] or on_ground[k]:
+                    continue
+                plan, state, end = plan_of(aid)
+                if state in ENDED_PLAN_STATES:
+                    continue
+                until = end if end is not None and end > now else now + self.lost_contact_max_s
+                self._lost[aid] = LostTrack(float(x[k]), float(y[k]), float(gone.alt[k]), float(gone.vx[k]),
+                                            float(gone.vy[k]), float(gone.vz[k]), float(gone.t[k]),
+                                            float(gone.lon[k]), float(gone.lat[k]), plan, until)
+        if not self._lost:
             return []
-        pic = self.plan_source.picture(now)
-        for aid in lost:
-            row = pic.plan_of.get(aid)
-            if row is not None:
-                self._lost_with_plan[aid] = float(pic.plans.end_s[row])
         live = set(snap.ids)
-        for aid in list(self._lost_with_plan):
-            if aid in live or self._lost_with_plan[aid] < now:
-                del self._lost_with_plan[aid]
-        return [Finding(FindingKind.LOST_CONTACT, (aid,), Severity.WARNING, {"plan_ends": end})
-                for aid, end in sorted(self._lost_with_plan.items())]
+        out = []
+        for aid in list(self._lost):
+            lt = self._lost[aid]
+            _, state, _ = plan_of(aid)
+            if aid in live or now > lt.until or state in ENDED_PLAN_STATES:
+                del self._lost[aid]
+                continue
+            dt = min(max(now - lt.t, 0.0), LOST_COAST_MAX_S)
+            ex, ey, ez = lt.x + lt.vx * dt, lt.y + lt.vy * dt, lt.alt + lt.vz * dt
+            nearest: float | None = None
+            nearby = close = 0
+            if len(pos):
+                d = np.hypot(pos[:, 0] - ex, pos[:, 1] - ey)
+                nearby = int((d <= LOST_AROUND_M).sum())
+                close = int(((d <= LOST_NEAR_M) & (np.abs(pos[:, 2] - ez) <= LOST_NEAR_DZ_M)).sum())
+                nearest = round(float(d.min()), 1)
+            sev = Severity.ALARM if close else Severity.WARNING if nearby else Severity.CAUTION
+            out.append(Finding(FindingKind.LOST_CONTACT, (aid,), sev, {
+                "last_report_t": lt.t, "last_position": [round(lt.lon, 6), round(lt.lat, 6), round(lt.alt, 1)],
+                "last_velocity": [round(lt.vx, 1), round(lt.vy, 1), round(lt.vz, 1)],
+                "plan": lt.plan, "plan_ends": lt.until if lt.plan else None, "clears_at": lt.until,
+                "nearest_m": nearest, "traffic_within_5km": nearby,
+            }))
+        return out
+
+    def _on_ground(self, snap: Snapshot) -> np.ndarray:
+        """Per track: on the ground at its last report (said so, or still and near the terrain)."""
+        said = snap.landed if snap.landed is not None else np.zeros(snap.n, dtype=np.bool_)
+        still = (np.hypot(snap.vx, snap.vy) <= ON_GROUND_MAX_GS) & (np.abs(snap.vz) <= ON_GROUND_MAX_VS)
+        if not still.any():
+            return said
+        ground = (np.nan_to_num(np.asarray(self.terrain.elevation(snap.lon, snap.lat), dtype=float))
+                  if self.terrain is not None else np.zeros(snap.n))
+        return said | (still & (snap.alt - ground <= ON_GROUND_MAX_HEIGHT_M))

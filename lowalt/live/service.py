@@ -5,12 +5,18 @@ Three loops run on the event loop:
 * **feed** (every ``feed_s``, default 0.2 s): rows updated since the last publish go to every
   ``/ws/live`` subscriber as one columnar diff, so a report reaches the map within ~200 ms
   plus transport even though conflicts are computed once a second;
-* **tick** (every ``tick_s``, default 1 s): expire silent tracks, snapshot both tables, run the
-  monitor (conflicts, intrusion, conformance, alert lifecycle) in a worker thread, publish the
-  alert diff and per-aircraft status changes;
-* **history** (every second): COPY accepted reports and alert changes to PostGIS. While PostGIS is
-  away everything above keeps running from memory; the buffer is bounded and every point it has
-  to shed is counted.
+* **tick** (every ``tick_s``, default 1 s): expire tracks whose latest report is older than
+  ``lost_after_s`` (report time, not arrival time), flag those silent for ``coast_after_s`` as
+  coasting, snapshot both tables, run the monitor (which predicts every track to the tick's time,
+  then checks conflicts, intrusion, conformance, lost contact and runs the alert lifecycle) in a
+  worker thread, publish the alert diff and per-aircraft status changes;
+* **history** (every second): COPY accepted reports and append alert events to PostGIS. While
+  PostGIS is away everything above keeps running from memory; the buffer is bounded and every
+  point it has to shed is counted. A row PostGIS refuses (bad data) is isolated by bisection,
+  counted and reported by ``/healthz`` as ``degraded``; it never blocks the other rows.
+
+Alerts are stored as insert-only events (raised, updated, acknowledged, cleared) with globally
+unique ids; the open ones are adopted again at start-up, so a restart continues them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +40,7 @@ from lowalt.live.hub import BBox, LiveHub
 from lowalt.metrics import Metrics
 from lowalt.store import live_repo
 from lowalt.store.db import Database
+from lowalt.store.live_repo import is_data_error
 from lowalt.surveillance.reports import ReportBatch, ReportError, Source, decode_frame
 from lowalt.surveillance.tracks import Snapshot, TrackTable, concat_snapshots
 
@@ -67,9 +75,13 @@ class Assessment:
 
 
 class Monitor(Protocol):
-    def assess(self, snap: Snapshot, now: float, lost: list[str]) -> Assessment: ...
+    def assess(self, snap: Snapshot, now: float, lost: Snapshot) -> Assessment: ...
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None: ...
+
+    def current_alerts(self) -> list[dict[str, Any]]: ...
+
+    def adopt(self, alerts: list[dict[str, Any]], now: float) -> None: ...
 
 
 class Rejection(Exception):
@@ -80,8 +92,16 @@ class Rejection(Exception):
 class LiveConfig:
     tick_s: float = 1.0
     feed_s: float = 0.2
+    coast_after_s: float = 3.0
+    """A track with no report for this long is flagged coasting (still shown, predicted)."""
     lost_after_s: float = 10.0
+    """A track whose latest report is this old (report time) ends: landed, or lost contact."""
     history_flush_s: float = 1.0
+    live_queue_size: int = 16
+    """Messages a /ws/live subscriber may have waiting before it counts as behind."""
+    live_max_strikes: int = 5
+    live_strike_window_s: float = 60.0
+    """A subscriber behind ``live_max_strikes`` times within this window is disconnected."""
     history_max_pending: int = 3_000_000
     service_bbox: BBox = (115.0, 28.0, 119.5, 31.0)
 
@@ -99,7 +119,8 @@ class LiveService:
         self.category_code = category_code or (lambda _c: 0)
         self.coop = TrackTable(4096, cooperative=True)
         self.noncoop = TrackTable(256, cooperative=False)
-        self.hub = LiveHub(metrics)
+        self.hub = LiveHub(metrics, max_strikes=self.config.live_max_strikes,
+                           strike_window_s=self.config.live_strike_window_s, queue_size=self.config.live_queue_size)
         self.aircraft: dict[str, AircraftInfo] = {}
         self.statuses: dict[str, str] = {}
         self.active_alerts: dict[str, dict[str, Any]] = {}
@@ -109,7 +130,12 @@ class LiveService:
         """Points waiting in ``_history``."""
         self._history_inflight = 0
         """Points taken out of ``_history`` by a write in progress."""
-        self._alert_writes: dict[str, dict[str, Any]] = {}
+        self._alert_events: list[tuple[str, dict[str, Any]]] = []
+        """(event, alert wire dict) waiting to be appended to the alert log."""
+        self.node_id = uuid.uuid4().hex[:12]
+        self.history_rejected = 0
+        """Rows PostGIS refused (bad data, isolated by bisection): /healthz says degraded."""
+        self.history_last_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.tick_count = 0
         self.before_tick: list[Callable[[float], None]] = []
@@ -132,7 +158,7 @@ class LiveService:
         errors = list(batch.errors)
         if len(batch):
             batch = self._authorise(principal, batch, errors)
-        accepted = self._store(batch, now, errors) if len(batch) else 0
+        accepted = self._store(batch, now, errors, principal) if len(batch) else 0
         for e in errors:
             self.metrics.inc("lowalt_reports_rejected_total", reason=e.code)
         return accepted, errors
@@ -157,7 +183,7 @@ class LiveService:
                                           f"this token may not report aircraft {aid!r}", "id", k, aid))
         return batch if ok.all() else batch.select(ok)
 
-    def _store(self, batch: ReportBatch, now: float, errors: list[ReportError]) -> int:
+    def _store(self, batch: ReportBatch, now: float, errors: list[ReportError], principal: Principal) -> int:
         alt = batch.alt
         if batch.agl.any():
             alt = alt.copy()
@@ -170,6 +196,8 @@ class LiveService:
                 continue
             idx = np.flatnonzero(mask)
             ids = [batch.ids[i] for i in idx]
+            if table is self.noncoop:  # a sensor's own id space: never a registered aircraft's id
+                ids = [noncoop_track_id(principal.name, i) for i in ids]
             cats = np.array(
                 [self.category_code(self.aircraft[a].category if a in self.aircraft else (batch.category[i] or "unknown"))
                  for a, i in zip(ids, idx, strict=True)], dtype=np.int8,
@@ -177,22 +205,25 @@ class LiveService:
             res = table.upsert(
                 ids, lon=batch.lon[idx], lat=batch.lat[idx], alt=alt[idx], vx=batch.vx[idx], vy=batch.vy[idx],
                 vz=batch.vz[idx], t=batch.t[idx], t_recv=now, battery=batch.battery[idx],
-                source=batch.source[idx], category=cats,
+                source=batch.source[idx], category=cats, landed=batch.landed[idx],
             )
-            for k in np.flatnonzero(~res.accepted):
-                errors.append(ReportError("out_of_order", "report not newer than the last one for this aircraft",
-                                          "t", int(idx[k]), ids[k]))
-            good = idx[res.accepted]
-            accepted_total += len(good)
-            self._buffer_history(batch, alt, good)
+            for k in np.flatnonzero(res.duplicate):
+                errors.append(ReportError("duplicate", "same report time as the one already held for this aircraft",
+                                          "t", int(idx[k]), batch.ids[idx[k]]))
+            if res.late.any():  # true positions of the past: history keeps them, the track does not move back
+                self.metrics.inc("lowalt_reports_out_of_order_total", int(res.late.sum()))
+            good = res.accepted | res.late
+            accepted_total += int(good.sum())
+            self._buffer_history(batch, alt, idx[good], ids=[a for a, g in zip(ids, good.tolist(), strict=True) if g])
         self.metrics.inc("lowalt_reports_accepted_total", accepted_total)
         return accepted_total
 
-    def _buffer_history(self, batch: ReportBatch, alt: npt.NDArray[np.float64], idx: npt.NDArray[np.int64]) -> None:
+    def _buffer_history(self, batch: ReportBatch, alt: npt.NDArray[np.float64], idx: npt.NDArray[np.int64],
+                        ids: list[str]) -> None:
         if not len(idx):
             return
         recs = list(zip(
-            [batch.ids[i] for i in idx], batch.t[idx].tolist(), batch.lon[idx].tolist(), batch.lat[idx].tolist(),
+            ids, batch.t[idx].tolist(), batch.lon[idx].tolist(), batch.lat[idx].tolist(),
             alt[idx].tolist(), batch.vx[idx].tolist(), batch.vy[idx].tolist(), batch.vz[idx].tolist(),
             batch.source[idx].astype(int).tolist(), strict=True,
         ))
@@ -230,12 +261,15 @@ class LiveService:
             "tr": np.round(snap.t[keep], 3),
             "src": [SOURCE_WIRE[int(s)] for s in snap.source[keep]],
             "st": [self.statuses.get(i, "unknown") for i in ids],
+            "co": _flags(snap.coasting, keep, len(ids)),
+            "gnd": _flags(snap.landed, keep, len(ids)),
         }
 
     def _full_snapshot(self) -> Snapshot:
         return concat_snapshots([self.coop.snapshot(), self.noncoop.snapshot()])
 
     def _snapshot_message(self, bbox: BBox | None, now: float) -> bytes:
+        """The full picture (tracks and active alerts) for a new or resynchronised subscriber."""
         msg = {"type": "snapshot", "t": now, "tracks": self._rows_payload(self._full_snapshot(), bbox),
                "alerts": list(self.active_alerts.values())}
         return orjson.dumps(msg, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -269,22 +303,27 @@ class LiveService:
     async def tick(self, now: float | None = None) -> Assessment:
         now = time.time() if now is None else now
         started = time.perf_counter()
-        lost = self.coop.expire(now, self.config.lost_after_s) + self.noncoop.expire(now, self.config.lost_after_s)
-        if lost:
-            self.metrics.inc("lowalt_tracks_lost_total", len(lost))
-            self._lost_pending.extend(lost)
+        gone = concat_snapshots([self.coop.expire(now, self.config.lost_after_s),
+                                 self.noncoop.expire(now, self.config.lost_after_s)])
+        if gone.n:
+            self.metrics.inc("lowalt_tracks_ended_total", gone.n)
+            self._lost_pending.extend(gone.ids)
+        self.coop.mark_coasting(now, self.config.coast_after_s)
+        self.noncoop.mark_coasting(now, self.config.coast_after_s)
         for hook in self.before_tick:
             hook(now)
         snap = self._full_snapshot()
         for seen in self.on_snapshot:
             seen(snap, now)
-        result = await asyncio.to_thread(self.monitor.assess, snap, now, lost)
+        result = await asyncio.to_thread(self.monitor.assess, snap, now, gone)
         self._apply(result, now)
         self.tick_count += 1
         self.metrics.inc("lowalt_tick_total")
         self.metrics.set("lowalt_tick_seconds", time.perf_counter() - started)
         self.metrics.set("lowalt_tracks", len(self.coop), kind="cooperative")
         self.metrics.set("lowalt_tracks", len(self.noncoop), kind="noncooperative")
+        self.metrics.set("lowalt_tracks_coasting", int(self.coop.coasting[: self.coop.n].sum()
+                                                       + self.noncoop.coasting[: self.noncoop.n].sum()))
         self.metrics.set("lowalt_alerts_active", len(self.active_alerts))
         return result
 
@@ -297,70 +336,131 @@ class LiveService:
                         table.dirty[row] = True
         self.statuses = result.statuses
         self.active_alerts = result.active
-        changes = [*result.alerts_new, *result.alerts_updated, *result.alerts_cleared]
-        for a in changes:
-            self._alert_writes[a["id"]] = a
-        if changes and self.hub.subscribers:
+        self._alert_events += [("raised", a) for a in result.alerts_new]
+        self._alert_events += [("updated", a) for a in result.alerts_updated]
+        self._alert_events += [("cleared", a) for a in result.alerts_cleared]
+        if (result.alerts_new or result.alerts_updated or result.alerts_cleared) and self.hub.subscribers:
             payload = orjson.dumps({"type": "alerts", "t": now, "new": result.alerts_new,
                                     "updated": result.alerts_updated,
                                     "cleared": [a["id"] for a in result.alerts_cleared]},
                                    option=orjson.OPT_SERIALIZE_NUMPY)
             self.hub.publish(lambda bbox, snapshot: self._snapshot_message(bbox, now) if snapshot else payload)
 
-    def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
-        """Mark an active alert acknowledged; tell the feed and the alert log."""
-        alert = self.monitor.acknowledge(alert_id, by, at)
+    async def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
+        """Mark an active alert acknowledged; tell the feed and the alert log.
+
+        The monitor applies it under its lock in a worker thread, so it never races a tick
+        running in another thread and never blocks the event loop while one runs.
+        """
+        alert = await asyncio.to_thread(self.monitor.acknowledge, alert_id, by, at)
         if alert is None:
             return None
         self.active_alerts[alert_id] = alert
-        self._alert_writes[alert_id] = alert
+        self._alert_events.append(("acknowledged", alert))
         payload = orjson.dumps({"type": "alerts", "t": at, "new": [], "updated": [alert], "cleared": []},
                                option=orjson.OPT_SERIALIZE_NUMPY)
         self.hub.publish(lambda bbox, snapshot: self._snapshot_message(bbox, at) if snapshot else payload)
         return alert
 
+    async def current_alerts(self) -> list[dict[str, Any]]:
+        """Every active alert with the details of the latest tick (time-to-loss etc. kept current)."""
+        return await asyncio.to_thread(self.monitor.current_alerts)
+
+    def health(self) -> dict[str, Any]:
+        """Problems of the live path that ``/healthz`` reports (empty when all is well)."""
+        issues: dict[str, Any] = {}
+        if self.history_rejected:
+            issues["history_rows_rejected"] = self.history_rejected
+            issues["history_last_error"] = self.history_last_error
+        return issues
+
     # -- history -----------------------------------------------------------------------------
 
     async def flush_history(self) -> int:
-        """Write buffered points and alert changes; on failure put them back for the next try.
+        """Write buffered points and alert events; on failure put them back for the next try.
 
         The chunks being written leave the buffer for the duration of the write, so a burst that
         overflows the buffer meanwhile sheds (and counts) only points that are not being written.
+        When PostGIS refuses the data itself (not a lost connection), the offending rows are found
+        by bisection and set aside (counted, ``/healthz`` degraded); the rest is written.
         """
         chunks = list(self._history)
-        alerts = list(self._alert_writes.values())
-        if not chunks and not alerts:
+        events = self._alert_events
+        if not chunks and not events:
             return 0
         self._history.clear()
+        self._alert_events = []
         records = [r for c in chunks for r in c]
         self._history_pending -= len(records)
         self._history_inflight = len(records)
         try:
-            async with self.db.unit_of_work() as uow:
-                await live_repo.copy_track_points(uow.conn, records)
-                await live_repo.upsert_alerts(uow.conn, alerts)
-                await uow.commit()
+            written = await self._write(records, events)
         except Exception as exc:  # database away: keep buffering, try again next round
             log.warning("history_write_failed", extra={"pending": len(records) + self._history_pending,
                                                        "error": str(exc)[:200]})
             self._history.extendleft(reversed(chunks))
+            self._alert_events = events + self._alert_events
             self._history_pending += len(records)
             self._history_inflight = 0
             self._shed_overflow()
             return 0
         self._history_inflight = 0
-        for a in alerts:
-            if self._alert_writes.get(a["id"]) is a:
-                del self._alert_writes[a["id"]]
-        self.metrics.inc("lowalt_history_written_total", len(records))
+        self.metrics.inc("lowalt_history_written_total", written)
         self.metrics.set("lowalt_history_pending", self._history_pending)
-        return len(records)
+        return written
+
+    async def _write(self, records: list[tuple[Any, ...]], events: list[tuple[str, dict[str, Any]]]) -> int:
+        """One transaction for everything; if PostGIS refuses the data, isolate the bad rows."""
+        try:
+            async with self.db.unit_of_work() as uow:
+                await live_repo.copy_track_points(uow.conn, records)
+                await live_repo.append_alert_events(uow.conn, events, node=self.node_id)
+                await uow.commit()
+            return len(records)
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+        async with self.db.unit_of_work() as uow:  # events are built by us: they go on their own
+            await live_repo.append_alert_events(uow.conn, events, node=self.node_id)
+            await uow.commit()
+        return await self._write_isolating(records)
+
+    async def _write_isolating(self, records: list[tuple[Any, ...]]) -> int:
+        if not records:
+            return 0
+        try:
+            async with self.db.unit_of_work() as uow:
+                await live_repo.copy_track_points(uow.conn, records)
+                await uow.commit()
+            return len(records)
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+            if len(records) == 1:
+                self.history_rejected += 1
+                self.history_last_error = f"{type(exc).__name__}: {str(exc)[:160]}"
+                self.metrics.inc("lowalt_history_rejected_total")
+                log.error("history_row_rejected", extra={"aircraft": str(records[0][0])[:64],
+                                                         "error": self.history_last_error})
+                return 0
+        half = len(records) // 2
+        return await self._write_isolating(records[:half]) + await self._write_isolating(records[half:])
+
+    async def adopt_open_alerts(self, now: float | None = None) -> int:
+        """Continue the alerts a previous run left open (same ids); those not seen again clear."""
+        now = time.time() if now is None else now
+        async with self.db.unit_of_work() as uow:
+            rows = await live_repo.open_alerts(uow.conn)
+        await asyncio.to_thread(self.monitor.adopt, rows, now)
+        return len(rows)
 
     # -- loops -------------------------------------------------------------------------------
 
-    async def _every(self, period: float, work: Callable[[], Any]) -> None:
+    async def _every(self, period: float, work: Callable[[], Any], stop: asyncio.Event | None = None) -> None:
+        """Run ``work`` every ``period`` s; with ``stop``, finish the current round and return when set
+        (a history write is never cancelled half-way: asyncpg may not come back from a cancelled COPY)."""
         next_at = time.monotonic()
-        while True:
+        while stop is None or not stop.is_set():
             next_at += period
             try:
                 r = work()
@@ -374,21 +474,50 @@ class LiveService:
             if delay < 0:  # overran: skip missed slots rather than bunching up
                 next_at = time.monotonic()
                 delay = 0
-            await asyncio.sleep(delay)
+            if stop is None:
+                await asyncio.sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
 
     async def start(self) -> None:
+        try:
+            await self.adopt_open_alerts()
+        except Exception as exc:  # database away at start: new alerts get new ids, old ones stay open
+            log.warning("alert_adoption_failed", extra={"error": str(exc)[:200]})
+        self._stopping = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self._every(self.config.feed_s, self.publish_tracks), name="live-feed"),
             asyncio.create_task(self._every(self.config.tick_s, self.tick), name="live-tick"),
-            asyncio.create_task(self._every(self.config.history_flush_s, self.flush_history), name="live-history"),
         ]
+        self._history_task: asyncio.Task[None] | None = asyncio.create_task(
+            self._every(self.config.history_flush_s, self.flush_history, self._stopping), name="live-history")
 
-    async def stop(self) -> None:
+    async def stop(self, history_timeout_s: float = 30.0) -> None:
+        """Stop the loops; let a history write in progress finish, then write what is left once more."""
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks = []
+        task = getattr(self, "_history_task", None)
+        if task is not None:
+            self._stopping.set()
+            done, _ = await asyncio.wait([task], timeout=history_timeout_s)
+            if not done:
+                log.warning("history_stop_timeout", extra={"pending": self._history_pending})
+                task.cancel()
+            self._history_task = None
         with contextlib.suppress(Exception):
-            await self.flush_history()
+            await asyncio.wait_for(self.flush_history(), history_timeout_s)
+
+
+def noncoop_track_id(sensor: str, local_id: str) -> str:
+    """A non-cooperative target's id: the reporting sensor's own namespace (``nc:SENSOR:ID``), so a
+    detection can never pose as (or be recorded under) a registered aircraft."""
+    return f"nc:{sensor}:{local_id}"
+
+
+def _flags(col: npt.NDArray[np.bool_] | None, keep: Any, n: int) -> list[int]:
+    return [0] * n if col is None else col[keep].astype(np.int8).tolist()

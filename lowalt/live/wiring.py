@@ -50,7 +50,8 @@ async def build_live_service(
     settings: Settings, db: Database, metrics: Metrics, *, airspace: Any | None = None,
 ) -> LiveService:
     intrusion = IntrusionCache(airspace) if airspace is not None else None
-    monitor = ConflictMonitor(lookahead_s=settings.lookahead_s, intrusion_source=intrusion)
+    monitor = ConflictMonitor(lookahead_s=settings.lookahead_s, intrusion_source=intrusion,
+                              predict_max_s=settings.lost_after_s)
     terrain = airspace.terrain if airspace is not None else None
     if terrain is None:
         from lowalt.geo.terrain import default_terrain
@@ -58,8 +59,10 @@ async def build_live_service(
         terrain = default_terrain()
     from lowalt.airspace.validate import SERVICE_AREA_BBOX
 
+    monitor.terrain = terrain
     live = LiveService(db, metrics, monitor=monitor, terrain=terrain,
-                       config=LiveConfig(tick_s=settings.tick_s, service_bbox=SERVICE_AREA_BBOX),
+                       config=LiveConfig(tick_s=settings.tick_s, service_bbox=SERVICE_AREA_BBOX,
+                                         coast_after_s=settings.coast_after_s, lost_after_s=settings.lost_after_s),
                        category_code=category_code)
     live.intrusion_cache = intrusion  # type: ignore[attr-defined]
     for info in await load_registry(db):

@@ -41,37 +41,83 @@ def _ts(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
 
 
-async def upsert_alerts(conn: AsyncConnection, alerts: Sequence[dict[str, Any]]) -> None:
-    """Insert or update alerts by id (the lifecycle is decided in memory; this only records it)."""
-    if not alerts:
+ALERT_EVENTS = ("raised", "updated", "acknowledged", "cleared")
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """True when PostgreSQL (or the driver encoding for it) refused the data itself, as opposed to
+    the connection or the server being away: retrying the same rows would fail forever."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.exceptions.DataError | asyncpg.exceptions.IntegrityConstraintViolationError):
+        return True
+    if isinstance(exc, OverflowError | ValueError | TypeError | UnicodeError):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and is_data_error(cause)
+
+
+async def append_alert_events(conn: AsyncConnection, events: Sequence[tuple[str, dict[str, Any]]],
+                              *, node: str | None = None) -> None:
+    """Append alert lifecycle events to the insert-only log (``alert_events``).
+
+    Each event carries the whole alert as it was then, so the current state of an alert is its
+    latest event (the ``alerts`` view). Nothing is ever updated or deleted.
+    """
+    if not events:
         return
     await conn.execute(
         text(
             """
-            INSERT INTO alerts (id, kind, severity, state, aircraft, first_seen, last_seen, cleared_at,
-                                acknowledged_by, acknowledged_at, details)
-            VALUES (:id, :kind, :severity, :state, :aircraft, :first_seen, :last_seen, :cleared_at,
-                    :acknowledged_by, :acknowledged_at, CAST(:details AS jsonb))
-            ON CONFLICT (id) DO UPDATE SET severity = EXCLUDED.severity, state = EXCLUDED.state,
-                last_seen = EXCLUDED.last_seen, cleared_at = EXCLUDED.cleared_at,
-                acknowledged_by = EXCLUDED.acknowledged_by, acknowledged_at = EXCLUDED.acknowledged_at,
-                details = EXCLUDED.details
+            INSERT INTO alert_events (alert_id, event, kind, severity, state, aircraft, first_seen, last_seen,
+                                      cleared_at, acknowledged_by, acknowledged_at, details, node)
+            VALUES (:id, :event, :kind, :severity, :state, :aircraft, :first_seen, :last_seen, :cleared_at,
+                    :acknowledged_by, :acknowledged_at, CAST(:details AS jsonb), :node)
             """
         ),
         [
             {
-                "id": a["id"], "kind": a["kind"], "severity": a["severity"], "state": a["state"],
+                "id": a["id"], "event": ev, "kind": a["kind"], "severity": a["severity"], "state": a["state"],
                 "aircraft": list(a["aircraft"]), "first_seen": _ts(a["first_seen"]), "last_seen": _ts(a["last_seen"]),
                 "cleared_at": _ts(a.get("cleared_at")), "acknowledged_by": a.get("acknowledged_by"),
                 "acknowledged_at": _ts(a.get("acknowledged_at")),
-                "details": json.dumps(a.get("details", {}), ensure_ascii=False, default=float),
+                "details": json.dumps({"subject": list(a.get("subject", a["aircraft"])), **a.get("details", {})},
+                                      ensure_ascii=False, default=float),
+                "node": node,
             }
-            for a in alerts
+            for ev, a in events
         ],
     )
 
 
 async def list_alerts(conn: AsyncConnection, *, state: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """Current state of logged alerts (latest event of each), newest first."""
     q = "SELECT * FROM alerts" + (" WHERE state = :state" if state else "") + " ORDER BY last_seen DESC LIMIT :l"
     rows = await conn.execute(text(q), {"state": state, "l": limit})
     return [dict(r._mapping) for r in rows]
+
+
+async def alert_events(conn: AsyncConnection, alert_id: str) -> list[dict[str, Any]]:
+    """The whole history of one alert, oldest first (the audit trail)."""
+    rows = await conn.execute(
+        text("SELECT * FROM alert_events WHERE alert_id = :a ORDER BY event_id"), {"a": alert_id})
+    return [dict(r._mapping) for r in rows]
+
+
+async def open_alerts(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Alerts whose latest event is not ``cleared``, as wire dicts (epoch seconds) for adoption."""
+    rows = await conn.execute(text("SELECT * FROM alerts WHERE state <> 'cleared'"))
+    out = []
+    for r in rows:
+        m = dict(r._mapping)
+        details = dict(m["details"] or {})
+        subject = details.pop("subject", None) or list(m["aircraft"])
+        out.append({
+            "id": m["id"], "kind": m["kind"], "severity": m["severity"], "state": m["state"],
+            "aircraft": list(m["aircraft"]), "subject": list(subject),
+            "first_seen": m["first_seen"].timestamp(), "last_seen": m["last_seen"].timestamp(),
+            "acknowledged_by": m["acknowledged_by"],
+            "acknowledged_at": m["acknowledged_at"].timestamp() if m["acknowledged_at"] else None,
+            "details": details,
+        })
+    return out

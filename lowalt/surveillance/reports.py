@@ -11,7 +11,13 @@ Wire format (compact JSON, one frame = one report, a list of reports, or ``{"rep
      "vs": 0.5,                  vertical rate m/s, up positive (alias "vz"); default 0
      "bat": 87,                  battery percent (optional)
      "src": "telemetry",         telemetry | adsb | rid (network remote ID) | noncoop (sensor detection)
-     "cat": "small_uav"}         category, optional (sensors may classify non-cooperative targets)
+     "cat": "small_uav",         category, optional (sensors may classify non-cooperative targets)
+     "landed": false}            optional: the device says it is on the ground (ends the flight's track)
+
+The physical envelope (inclusive limits, checked on every report; a value outside is refused
+with an error naming the field): ``alt`` -500..10,000 m; ``gs`` 0..150 m/s; ``trk`` 0..360 deg;
+``vx``/``vy`` -150..150 m/s (and their resultant at most 150); ``vs`` -50..50 m/s; ``bat``
+0..100 %; ``t`` at most 5 s ahead of and 300 s behind the server clock.
 
 Typed decoding with msgspec is the fast path; when a frame fails it, each report is
 decoded on its own so one bad report costs only itself, and each problem is named
@@ -36,7 +42,11 @@ MAX_REPORTS_PER_FRAME = 5000
 MAX_FUTURE_S = 5.0
 MAX_AGE_S = 300.0
 MAX_SPEED_MS = 150.0
+"""Horizontal speed limit (m/s, ~540 km/h): above any low-altitude aircraft in the service area."""
+MAX_VERTICAL_MS = 50.0
+"""Vertical rate limit (m/s): a steep helicopter descent is ~10 m/s; 50 leaves margin, not 1e300."""
 ALT_RANGE_M = (-500.0, 10_000.0)
+BATTERY_RANGE = (0.0, 100.0)
 
 
 class Source(IntEnum):
@@ -65,6 +75,7 @@ class RawReport(msgspec.Struct, forbid_unknown_fields=False):
     bat: float | None = None
     src: str = "telemetry"
     cat: str | None = None
+    landed: bool | None = None
 
 
 class Envelope(msgspec.Struct):
@@ -116,6 +127,8 @@ class ReportBatch:
     source: npt.NDArray[np.int8]
     category: list[str | None]
     errors: list[ReportError] = field(default_factory=list)
+    landed: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    """True where the device reported it is on the ground (``"landed": true``)."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -126,7 +139,7 @@ class ReportBatch:
             ids=[self.ids[i] for i in idx], t=self.t[idx], lon=self.lon[idx], lat=self.lat[idx],
             alt=self.alt[idx], agl=self.agl[idx], vx=self.vx[idx], vy=self.vy[idx], vz=self.vz[idx],
             battery=self.battery[idx], source=self.source[idx], category=[self.category[i] for i in idx],
-            errors=self.errors,
+            errors=self.errors, landed=self.landed[idx],
         )
 
 
@@ -197,7 +210,8 @@ def decode_frame(
 
 def _empty(errors: list[ReportError]) -> ReportBatch:
     z = np.zeros(0)
-    return ReportBatch([], z, z, z, z, np.zeros(0, bool), z, z, z, z, np.zeros(0, np.int8), [], errors)
+    return ReportBatch([], z, z, z, z, np.zeros(0, bool), z, z, z, z, np.zeros(0, np.int8), [], errors,
+                       np.zeros(0, bool))
 
 
 def _validate(
@@ -216,6 +230,9 @@ def _validate(
     vz = np.empty(m)
     bat = np.empty(m)
     src = np.zeros(m, dtype=np.int8)
+    landed = np.zeros(m, dtype=np.bool_)
+    gs = np.zeros(m)
+    trk = np.zeros(m)
     cats: list[str | None] = []
     ok = np.ones(m, dtype=np.bool_)
     index = np.empty(m, dtype=np.int64)
@@ -245,6 +262,7 @@ def _validate(
         if r.vx is not None and r.vy is not None:
             vx[k], vy[k] = r.vx, r.vy
         elif r.gs is not None and r.trk is not None:
+            gs[k], trk[k] = r.gs, r.trk
             rad = math.radians(r.trk) if math.isfinite(r.trk) else math.nan
             vx[k], vy[k] = r.gs * math.sin(rad), r.gs * math.cos(rad)
         else:
@@ -253,6 +271,7 @@ def _validate(
         v = r.vs if r.vs is not None else r.vz
         vz[k] = 0.0 if v is None else v
         bat[k] = math.nan if r.bat is None else r.bat
+        landed[k] = bool(r.landed)
         s = SOURCE_NAMES.get(r.src.lower())
         if s is None:
             bad(k, "invalid_report", "src", f"unknown source {r.src!r}; one of {sorted(SOURCE_NAMES)}")
@@ -265,14 +284,25 @@ def _validate(
         ("non_finite", "lat", ~np.isfinite(lat), "lat is NaN or infinite"),
         ("non_finite", "alt", ~np.isfinite(alt), "alt is NaN or infinite"),
         ("non_finite", "t", ~np.isfinite(t), "t is NaN or infinite"),
-        ("non_finite", "vx", ~(np.isfinite(vx) & np.isfinite(vy) & np.isfinite(vz)), "velocity is NaN or infinite"),
+        ("non_finite", "vx", ~np.isfinite(vx), "vx (or gs/trk) is NaN or infinite"),
+        ("non_finite", "vy", ~np.isfinite(vy), "vy (or gs/trk) is NaN or infinite"),
+        ("non_finite", "vs", ~np.isfinite(vz), "vs is NaN or infinite"),
         ("out_of_range", "lat", np.abs(lat) > 90, "lat outside [-90, 90] (lon/lat swapped?)"),
         ("out_of_range", "lon", np.abs(lon) > 180, "lon outside [-180, 180]"),
         ("outside_service_area", "lon", ~((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)),
          f"position outside the service area [{west}, {south}, {east}, {north}] (lon/lat swapped?)"),
         ("out_of_range", "alt", (alt < ALT_RANGE_M[0]) | (alt > ALT_RANGE_M[1]),
          f"alt outside [{ALT_RANGE_M[0]:.0f}, {ALT_RANGE_M[1]:.0f}] m"),
+        ("non_finite", "bat", np.isinf(bat), "bat is infinite"),
+        ("out_of_range", "gs", (gs < 0) | (gs > MAX_SPEED_MS) | ~np.isfinite(gs),
+         f"gs outside [0, {MAX_SPEED_MS:.0f}] m/s"),
+        ("out_of_range", "trk", (trk < 0) | (trk > 360) | ~np.isfinite(trk), "trk outside [0, 360] degrees"),
+        ("out_of_range", "vx", np.abs(vx) > MAX_SPEED_MS, f"vx outside [-{MAX_SPEED_MS:.0f}, {MAX_SPEED_MS:.0f}] m/s"),
+        ("out_of_range", "vy", np.abs(vy) > MAX_SPEED_MS, f"vy outside [-{MAX_SPEED_MS:.0f}, {MAX_SPEED_MS:.0f}] m/s"),
         ("out_of_range", "gs", np.hypot(vx, vy) > MAX_SPEED_MS, f"ground speed above {MAX_SPEED_MS:.0f} m/s"),
+        ("out_of_range", "vs", np.abs(vz) > MAX_VERTICAL_MS,
+         f"vs (vertical rate) outside [-{MAX_VERTICAL_MS:.0f}, {MAX_VERTICAL_MS:.0f}] m/s"),
+        ("out_of_range", "bat", (bat < BATTERY_RANGE[0]) | (bat > BATTERY_RANGE[1]), "bat outside [0, 100] %"),
         ("future_timestamp", "t", t > now + MAX_FUTURE_S, f"timestamp more than {MAX_FUTURE_S:.0f} s in the future"),
         ("stale_timestamp", "t", t < now - MAX_AGE_S, f"timestamp more than {MAX_AGE_S:.0f} s in the past"),
     ]
@@ -280,5 +310,5 @@ def _validate(
         for code, fld, mask, message in checks:
             for kk in np.flatnonzero(mask & ok).tolist():
                 bad(kk, code, fld, message)
-    batch = ReportBatch(ids, t, lon, lat, alt, agl, vx, vy, vz, bat, src, cats, errors)
+    batch = ReportBatch(ids, t, lon, lat, alt, agl, vx, vy, vz, bat, src, cats, errors, landed)
     return batch if ok.all() else batch.select(ok)

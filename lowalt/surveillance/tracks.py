@@ -21,6 +21,8 @@ F64 = npt.NDArray[np.float64]
 
 _FLOAT_COLS = ("lon", "lat", "alt", "vx", "vy", "vz", "t", "t_recv", "battery")
 _INT_COLS = ("source", "category")
+_BOOL_COLS = ("landed", "coasting")
+_ALL_COLS = (*_FLOAT_COLS, *_INT_COLS, *_BOOL_COLS, "dirty")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class Snapshot:
     source: npt.NDArray[np.int8]
     category: npt.NDArray[np.int8]
     cooperative: npt.NDArray[np.bool_]
+    landed: npt.NDArray[np.bool_] | None = None
+    """The device said it is on the ground (``"landed": true`` in its last report)."""
+    coasting: npt.NDArray[np.bool_] | None = None
+    """No report for longer than the coasting limit: shown where it is predicted to be, flagged."""
 
     @property
     def n(self) -> int:
@@ -51,7 +57,12 @@ class Snapshot:
 @dataclass(frozen=True)
 class UpsertResult:
     accepted: npt.NDArray[np.bool_]
-    """Per input report: stored (True) or dropped as stale/duplicate (False)."""
+    """Per input report: the track now shows it (True), or it was older than what the track shows."""
+    late: npt.NDArray[np.bool_]
+    """Per input report: older than the track's latest report (out of order): true history, but it
+    never moves the track backwards."""
+    duplicate: npt.NDArray[np.bool_]
+    """Per input report: same report time as the one the track already holds (dropped)."""
     added: list[str]
     """Ids that had no track before this batch."""
 
@@ -69,6 +80,8 @@ class TrackTable:
             setattr(self, name, np.zeros(self.capacity, dtype=np.float64))
         for name in _INT_COLS:
             setattr(self, name, np.zeros(self.capacity, dtype=np.int8))
+        for name in _BOOL_COLS:
+            setattr(self, name, np.zeros(self.capacity, dtype=np.bool_))
         self.dirty = np.zeros(self.capacity, dtype=np.bool_)
         """Rows updated since the last ``take_dirty()`` (what the live feed must send)."""
 
@@ -84,6 +97,8 @@ class TrackTable:
     battery: F64
     source: npt.NDArray[np.int8]
     category: npt.NDArray[np.int8]
+    landed: npt.NDArray[np.bool_]
+    coasting: npt.NDArray[np.bool_]
 
     def __len__(self) -> int:
         return self.n
@@ -94,7 +109,7 @@ class TrackTable:
             new_cap *= 2
         if new_cap == self.capacity:
             return
-        for name in (*_FLOAT_COLS, *_INT_COLS, "dirty"):
+        for name in _ALL_COLS:
             old = getattr(self, name)
             arr = np.zeros(new_cap, dtype=old.dtype)
             arr[: self.n] = old[: self.n]
@@ -108,12 +123,16 @@ class TrackTable:
         lon: F64, lat: F64, alt: F64, vx: F64, vy: F64, vz: F64, t: F64,
         t_recv: float, battery: F64 | None = None,
         source: npt.NDArray[np.int8] | None = None, category: npt.NDArray[np.int8] | None = None,
+        landed: npt.NDArray[np.bool_] | None = None,
     ) -> UpsertResult:
-        """Store a batch of reports. A report not newer than the stored one (out of order or a
-        duplicate), or older than a later report for the same id in this batch, is dropped."""
+        """Store a batch of reports. A report older than the stored one (out of order), or than a
+        later report for the same id in this batch, is ``late``: it never moves the track back.
+        A report with the same time as the stored one is a ``duplicate``."""
         m = len(ids)
         rows = np.empty(m, dtype=np.int64)
         accepted = np.ones(m, dtype=np.bool_)
+        late = np.zeros(m, dtype=np.bool_)
+        duplicate = np.zeros(m, dtype=np.bool_)
         added: list[str] = []
         latest_in_batch: dict[str, int] = {}
         self._grow(self.n + m)
@@ -123,10 +142,12 @@ class TrackTable:
             if prev is not None:  # same aircraft twice in one batch: keep the newer
                 if t[k] > t[prev]:
                     accepted[prev] = False
+                    late[prev] = True
                     latest_in_batch[aid] = k
                     rows[k] = rows[prev]
                 else:
                     accepted[k] = False
+                    (duplicate if t[k] == t[prev] else late)[k] = True
                     rows[k] = -1
                 continue
             row = self.slot.get(aid)
@@ -139,6 +160,7 @@ class TrackTable:
                 added.append(aid)
             elif t[k] <= stored_t[row]:
                 accepted[k] = False
+                (duplicate if t[k] == stored_t[row] else late)[k] = True
                 rows[k] = -1
                 continue
             latest_in_batch[aid] = k
@@ -158,8 +180,10 @@ class TrackTable:
             self.source[r] = source[sel]
         if category is not None:
             self.category[r] = category[sel]
+        self.landed[r] = False if landed is None else landed[sel]
+        self.coasting[r] = False
         self.dirty[r] = True
-        return UpsertResult(accepted=accepted, added=added)
+        return UpsertResult(accepted=accepted, late=late, duplicate=duplicate, added=added)
 
     def remove(self, aid: str) -> bool:
         """Swap-remove one track; O(1)."""
@@ -169,7 +193,7 @@ class TrackTable:
         last = self.n - 1
         if row != last:
             moved = self.ids[last]
-            for name in (*_FLOAT_COLS, *_INT_COLS, "dirty"):
+            for name in _ALL_COLS:
                 col = getattr(self, name)
                 col[row] = col[last]
             self.ids[row] = moved
@@ -178,13 +202,22 @@ class TrackTable:
         self.n = last
         return True
 
-    def expire(self, now: float, lost_after_s: float) -> list[str]:
-        """Remove tracks with no report received for ``lost_after_s``; return their ids."""
-        stale = np.flatnonzero(self.t_recv[: self.n] < now - lost_after_s)
-        lost = [self.ids[i] for i in stale]
-        for aid in lost:
+    def expire(self, now: float, lost_after_s: float) -> Snapshot:
+        """Remove tracks whose latest report is older than ``lost_after_s`` (by report time, not
+        by when it arrived); return their last state."""
+        stale = np.flatnonzero(self.t[: self.n] <= now - lost_after_s)
+        gone = self.snapshot(stale)
+        for aid in gone.ids:
             self.remove(aid)
-        return lost
+        return gone
+
+    def mark_coasting(self, now: float, coast_after_s: float) -> int:
+        """Flag tracks with no report for ``coast_after_s`` as coasting (and dirty, so the feed
+        tells the map once); returns how many started coasting now."""
+        rows = np.flatnonzero(~self.coasting[: self.n] & (self.t[: self.n] <= now - coast_after_s))
+        self.coasting[rows] = True
+        self.dirty[rows] = True
+        return len(rows)
 
     def take_dirty(self) -> npt.NDArray[np.int64]:
         """Rows updated since the last call (clears the marks)."""
@@ -203,6 +236,7 @@ class TrackTable:
             t=self.t[sl].copy(), t_recv=self.t_recv[sl].copy(), battery=self.battery[sl].copy(),
             source=self.source[sl].copy(), category=self.category[sl].copy(),
             cooperative=np.full(n, self.cooperative, dtype=np.bool_),
+            landed=self.landed[sl].copy(), coasting=self.coasting[sl].copy(),
         )
 
 
@@ -210,9 +244,16 @@ def concat_snapshots(parts: list[Snapshot]) -> Snapshot:
     """Join the cooperative and non-cooperative pictures for checks that treat them the same."""
     if len(parts) == 1:
         return parts[0]
+
+    def flags(p: Snapshot, name: str) -> npt.NDArray[np.bool_]:
+        v = getattr(p, name)
+        return np.zeros(p.n, dtype=np.bool_) if v is None else v  # type: ignore[no-any-return]
+
     return Snapshot(
         ids=[i for p in parts for i in p.ids],
         **{name: np.concatenate([getattr(p, name) for p in parts])
            for name in ("lon", "lat", "alt", "vx", "vy", "vz", "t", "t_recv", "battery", "source", "category",
                         "cooperative")},
+        landed=np.concatenate([flags(p, "landed") for p in parts]),
+        coasting=np.concatenate([flags(p, "coasting") for p in parts]),
     )

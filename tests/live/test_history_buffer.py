@@ -48,11 +48,11 @@ async def test_slow_write_with_overflow_loses_only_counted_points(monkeypatch: A
         store.written.extend(records)
         return len(records)
 
-    async def no_alerts(conn: Any, alerts: Any) -> None:
+    async def no_alerts(conn: Any, alerts: Any, **_: Any) -> None:
         return None
 
     monkeypatch.setattr(live_repo, "copy_track_points", slow_copy)
-    monkeypatch.setattr(live_repo, "upsert_alerts", no_alerts)
+    monkeypatch.setattr(live_repo, "append_alert_events", no_alerts)
     metrics = Metrics()
     live = LiveService(store, metrics, monitor=ConflictMonitor(),  # type: ignore[arg-type]
                        config=LiveConfig(history_max_pending=30))

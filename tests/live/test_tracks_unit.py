@@ -27,13 +27,17 @@ def test_upsert_grow_and_lookup() -> None:
     assert table.ids[table.slot["a57"]] == "a57"
 
 
-def test_out_of_order_and_duplicates_dropped() -> None:
+def test_out_of_order_never_moves_a_track_back_and_duplicates_are_flagged() -> None:
     table = TrackTable()
     _upsert(table, ["a"], [NOW])
-    acc = _upsert(table, ["a", "a", "b", "b"], [NOW - 1, NOW, NOW + 2, NOW + 1])
-    # older and equal time for "a" dropped; within the batch the newer "b" wins
-    assert acc.tolist() == [False, False, True, False]
-    assert table.t[table.slot["b"]] == NOW + 2
+    z = np.zeros(4)
+    res = table.upsert(["a", "a", "b", "b"], lon=np.full(4, 117.2), lat=np.full(4, 29.3), alt=np.full(4, 100.0),
+                       vx=z, vy=z, vz=z, t=np.array([NOW - 1, NOW, NOW + 2, NOW + 1]), t_recv=NOW)
+    # "a" older: late (history only); "a" same time: duplicate; within the batch the newer "b" wins
+    assert res.accepted.tolist() == [False, False, True, False]
+    assert res.late.tolist() == [True, False, False, True]
+    assert res.duplicate.tolist() == [False, True, False, False]
+    assert table.t[table.slot["a"]] == NOW and table.t[table.slot["b"]] == NOW + 2
 
 
 def test_swap_remove_keeps_rows_dense() -> None:
@@ -46,12 +50,32 @@ def test_swap_remove_keeps_rows_dense() -> None:
     assert not table.remove("a")
 
 
-def test_expire_removes_silent_tracks() -> None:
+def test_expire_goes_by_report_time_not_arrival_time() -> None:
     table = TrackTable()
-    _upsert(table, ["a", "b"], [NOW, NOW])
-    table.t_recv[table.slot["a"]] = NOW - 30
-    assert table.expire(NOW, 10.0) == ["a"]
-    assert table.ids == ["b"]
+    _upsert(table, ["a", "b", "c"], [NOW - 10.0, NOW - 9.99, NOW])  # all arrived at NOW
+    gone = table.expire(NOW, 10.0)  # 10 s old exactly is gone (the limit is inclusive), 9.99 s stays
+    assert gone.ids == ["a"] and gone.t.tolist() == [NOW - 10.0]
+    assert sorted(table.ids) == ["b", "c"]
+
+
+def test_expire_keeps_a_recent_report_that_arrived_late() -> None:
+    table = TrackTable()
+    _upsert(table, ["late"], [NOW - 2.0])
+    table.t_recv[table.slot["late"]] = NOW - 60  # arrival time plays no part
+    assert table.expire(NOW, 10.0).ids == []
+
+
+def test_coasting_flag_set_once_and_cleared_by_a_new_report() -> None:
+    table = TrackTable()
+    _upsert(table, ["a", "b"], [NOW - 3.0, NOW - 2.99])
+    table.take_dirty()
+    assert table.mark_coasting(NOW, 3.0) == 1
+    assert table.coasting[table.slot["a"]] and not table.coasting[table.slot["b"]]
+    assert [table.ids[r] for r in table.take_dirty()] == ["a"]  # the feed tells the map once
+    assert table.mark_coasting(NOW + 1, 3.0) == 1  # "b" now; "a" is not flagged twice
+    assert [table.ids[r] for r in table.take_dirty()] == ["b"]
+    _upsert(table, ["a"], [NOW + 1])
+    assert not table.coasting[table.slot["a"]]
 
 
 def test_dirty_rows() -> None:

@@ -12,7 +12,16 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", summary="Server and database health")
 async def healthz(request: Request) -> JSONResponse:
-    """200 with ``database: up`` when PostGIS answers; 503 with ``database: down`` otherwise."""
+    """200 with ``database: up`` when PostGIS answers; 503 with ``database: down`` otherwise.
+
+    ``status`` is ``degraded`` (still 200) when the live path has a problem the database being up
+    does not show, e.g. track points PostGIS refused (listed under ``live``).
+    """
     up = await request.app.state.db.ping()
-    body = {"status": "ok" if up else "degraded", "database": "up" if up else "down", "version": __version__}
+    live = getattr(request.app.state, "live", None)
+    issues = live.health() if live is not None else {}
+    status = "ok" if up and not issues else "degraded"
+    body: dict[str, object] = {"status": status, "database": "up" if up else "down", "version": __version__}
+    if issues:
+        body["live"] = issues
     return JSONResponse(body, status_code=200 if up else 503)
