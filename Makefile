@@ -1,11 +1,12 @@
 # The two commands: `make demo` (the live demo) and `make test` (the whole test suite).
-.PHONY: demo test bootstrap serve lint bench clean-db
+.PHONY: demo test bootstrap serve lint typecheck lock bench clean-db
 
 demo:
 	@scripts/bootstrap.sh --no-browser
 	.venv/bin/lowalt demo
 
-test: bootstrap
+# lint and types first (seconds), then the tests
+test: bootstrap lint typecheck
 	.venv/bin/python -m pytest -q
 
 bootstrap:
@@ -17,6 +18,14 @@ serve:
 
 lint: bootstrap
 	.venv/bin/ruff check lowalt simulators tests
+
+typecheck: bootstrap
+	.venv/bin/mypy
+
+# regenerate the lock file after changing pyproject.toml's dependencies
+lock:
+	.venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+		--no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
 
 bench: bootstrap
 	.venv/bin/lowalt bench cd --n 10000

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Bring a fresh Debian machine (or an existing checkout) to a runnable state. Idempotent and quick
-# when already done: system packages only when missing, the virtualenv only when pyproject changed.
-#   scripts/bootstrap.sh            server + tests (including Debian's chromium for the map's browser tests)
-#   scripts/bootstrap.sh --no-browser  skip chromium (the map e2e tests then skip themselves)
+# when already done: system packages only when missing, the virtualenv only when the lock file changed.
+#   scripts/bootstrap.sh            server + tests (the dev set: Debian's chromium for the map's browser
+#                                   tests, gdal-bin for the QGIS/OGR checks of the PostGIS views)
+#   scripts/bootstrap.sh --no-browser  skip the dev set (those tests then skip themselves)
+# Python packages come from requirements-dev.lock (pip-tools, exact versions with hashes); regenerate it
+# after changing pyproject.toml with `make lock`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -31,10 +34,12 @@ if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
 fi
 # Debian's package starts a system cluster on port 5432; lowalt does not use it (unix socket, own folder).
 
-# 2. Map e2e tests: Debian's chromium, driven by the Python playwright package (dev extras); Playwright's
-#    own browser downloads are never used (tests launch /usr/bin/chromium)
+# 2. The dev set. Map e2e tests: Debian's chromium, driven by the Python playwright package (dev extras);
+#    Playwright's own browser downloads are never used (tests launch /usr/bin/chromium). GIS checks:
+#    gdal-bin's ogrinfo reads the QGIS-facing PostGIS views.
 if [ "$WANT_BROWSER" = 1 ]; then
   command -v chromium >/dev/null || apt_install chromium
+  command -v ogrinfo >/dev/null || apt_install gdal-bin
 fi
 
 # 3. Virtualenv with the package and its dev extras
@@ -45,9 +50,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv 2>/dev/null || { apt_install python3-venv; "$PYTHON" -m venv .venv; }
 fi
 stamp=.venv/.lowalt-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements-dev.lock | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "bootstrap: installing Python packages from requirements-dev.lock into .venv (about 90 s the first time)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  # pinned and hash-checked; pip prints each package as it goes (the progress)
+  .venv/bin/python -m pip install --require-hashes -r requirements-dev.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
+  echo "bootstrap: Python packages ready"
 fi

@@ -15,7 +15,7 @@ from lowalt.api.errors import ERROR_RESPONSES, install_error_handlers
 from lowalt.api.guard import Guard
 from lowalt.api.limits import Limits
 from lowalt.api.routers import airspace, health, live, users
-from lowalt.metrics import Metrics
+from lowalt.metrics import HttpMetrics, Metrics
 from lowalt.settings import Settings
 from lowalt.store.db import Database, open_database
 
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.live = None
     install_error_handlers(app)
     app.add_middleware(Guard, limits=limits or Limits())  # authorisation and limits before any work
+    app.add_middleware(HttpMetrics, metrics=app.state.metrics)  # outermost: latency of every request
     app.include_router(health.router, responses={503: ERROR_RESPONSES[503]})
     app.include_router(users.router, responses=ERROR_RESPONSES)
     app.include_router(live.router, responses=ERROR_RESPONSES)

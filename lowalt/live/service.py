@@ -393,6 +393,7 @@ class LiveService:
         records = [r for c in chunks for r in c]
         self._history_pending -= len(records)
         self._history_inflight = len(records)
+        write_started = time.perf_counter()
         try:
             written = await self._write(records, events)
         except Exception as exc:  # database away: keep buffering, try again next round
@@ -405,6 +406,7 @@ class LiveService:
             self._shed_overflow()
             return 0
         self._history_inflight = 0
+        self.metrics.observe("lowalt_history_write_seconds", time.perf_counter() - write_started)
         self.metrics.inc("lowalt_history_written_total", written)
         self.metrics.set("lowalt_history_pending", self._history_pending)
         return written

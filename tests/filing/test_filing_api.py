@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
+from tests.conftest import auth, wait_until
 from tests.filing.conftest import LUOJIA_ROUTE, WUYUAN_OUT, local_day, plan_body, soon
 
 
@@ -248,7 +248,6 @@ async def test_restart_rebuilds_the_index_from_postgis(client: httpx.AsyncClient
 
 async def test_new_restriction_withdraws_approved_plan_and_offers_alternative(
         client: httpx.AsyncClient, operator_factory: Any) -> None:
-    import asyncio
     from datetime import UTC, datetime
 
     from shapely.geometry import box
@@ -268,12 +267,12 @@ async def test_new_restriction_withdraws_approved_plan_and_offers_alternative(
         await airspace.add_restriction(r)  # the airspace part's service notifies filing
     else:
         await app.state.filing.apply_restriction(r, Filer("centre-1", None, True))
-    for _ in range(40):
-        got = (await client.get(f"/plans/{p['id']}", headers=op.headers)).json()
-        if got["state"] == "withdrawn":
-            break
-        await asyncio.sleep(0.05)
-    assert got["state"] == "withdrawn"
+
+    async def withdrawn() -> dict[str, Any] | None:
+        got: dict[str, Any] = (await client.get(f"/plans/{p['id']}", headers=op.headers)).json()
+        return got if got["state"] == "withdrawn" else None
+
+    got = await wait_until(withdrawn, timeout=10, what="the plan to be withdrawn")
     assert got["decision"]["withdrawn"]["restriction"] == "TR-test-1"
     assert got["decision"]["withdrawn"]["alternatives"]
     again = (await client.post("/plans", headers=op.headers, json=plan_body("FL-001", start=soon(30)))).json()

@@ -1,0 +1,5 @@
+"""Hygiene tests reuse the filing tests' operator fixture."""
+
+from tests.filing.conftest import operator_factory
+
+__all__ = ["operator_factory"]
