@@ -22,13 +22,15 @@ they continue under their ids (or clear) instead of being forgotten.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from lowalt.conflict.alert_table import FindingBatch, KindTable
 
 
 class FindingKind(StrEnum):
@@ -130,32 +132,12 @@ class AlertDiff:
         return bool(self.new or self.updated or self.cleared)
 
 
-@dataclass(slots=True)
-class _Entry:
-    """Mutable state of one active alert; the frozen :class:`Alert` snapshot is rebuilt only when
-    someone asks for it, so an ongoing alert costs a few attribute writes per tick."""
-
-    alert: Alert
-    last_seen: float
-    severity: Severity
-    state: AlertState
-    details: Mapping[str, Any]
-    missed: int = 0
-    lower_count: int = 0
-    lower_max: Severity = Severity.CAUTION
-
-    def current(self) -> Alert:
-        a = self.alert
-        if (a.last_seen != self.last_seen or a.severity != self.severity or a.state != self.state
-                or a.details is not self.details):
-            a = replace(a, last_seen=self.last_seen, severity=self.severity, state=self.state,
-                        details=self.details)
-            self.alert = a
-        return a
-
-
 class AlertBook:
-    """Active alerts with hysteresis (see module docstring).
+    """Active alerts with hysteresis (see module docstring), one columnar table per kind.
+
+    Findings arrive either as :class:`Finding` tuples (convenient, for a few) or as
+    :class:`~lowalt.conflict.alert_table.FindingBatch` columns (for thousands per tick); a kind
+    takes one form per tick. See :mod:`lowalt.conflict.alert_table` for the array mechanics.
 
     Parameters
     ----------
@@ -165,6 +147,8 @@ class AlertBook:
         Seconds since last seen before an alert clears, checked at each update.
     downgrade_after_ticks : int
         Consecutive ticks at a lower severity before downgrading (default 3, ``>= 1``).
+    id_factory : callable
+        ``(kind, subject, n) -> id`` for new alerts (default :func:`sequential_id`).
     """
 
     def __init__(
@@ -185,110 +169,124 @@ class AlertBook:
         self._clear_s = clear_after_s
         self._down_ticks = downgrade_after_ticks
         self._new_id = id_factory
-        self._active: dict[tuple[FindingKind, tuple[str, ...]], _Entry] = {}
-        self._by_id: dict[str, tuple[FindingKind, tuple[str, ...]]] = {}
-        self._seq: dict[tuple[FindingKind, tuple[str, ...]], int] = {}
+        self._tables = {k: KindTable(k) for k in FindingKind}
+        self._by_id: dict[str, tuple[FindingKind, int]] = {}
+        self._subject_keys: dict[tuple[FindingKind, tuple[str, ...]], int] = {}
         self._last_now: float | None = None
+
+    def __len__(self) -> int:
+        return len(self._by_id)
 
     @property
     def active(self) -> tuple[Alert, ...]:
         """Active alerts, ordered by id."""
-        return tuple(sorted((e.current() for e in self._active.values()), key=lambda a: a.alert_id))
+        out = [t.alert(r) for t in self._tables.values() for r in range(len(t))]
+        return tuple(sorted(out, key=lambda a: a.alert_id))
 
     def get(self, alert_id: str) -> Alert:
-        return self._active[self._by_id[alert_id]].current()
+        kind, key = self._by_id[alert_id]
+        table = self._tables[kind]
+        row = table.row_of(key)
+        if row is None:  # pragma: no cover - the index and the table move together
+            raise KeyError(alert_id)
+        return table.alert(row)
 
-    def update(self, findings: Iterable[Finding], now: float) -> AlertDiff:
+    def subject_key(self, kind: FindingKind, subject: tuple[str, ...]) -> int:
+        """The key this book uses for a subject given as a :class:`Finding`."""
+        k = (kind, subject)
+        key = self._subject_keys.get(k)
+        if key is None:
+            key = self._subject_keys[k] = len(self._subject_keys)
+        return key
+
+    def _batch(self, kind: FindingKind, fs: list[Finding]) -> FindingBatch:
+        subjects = [f.subject for f in fs]
+        details = np.empty(len(fs), dtype=object)
+        for k, f in enumerate(fs):
+            details[k] = f.details
+        return FindingBatch(
+            kind, np.array([self.subject_key(kind, s) for s in subjects], dtype=np.int64),
+            np.array([int(f.severity) for f in fs], dtype=np.int8), subjects.__getitem__,
+            {"details": details}, _details_column,
+        )
+
+    def update(self, findings: Iterable[Finding], now: float, batches: Iterable[FindingBatch] = ()) -> AlertDiff:
         """Apply one tick's findings at time ``now`` (epoch s, non-decreasing) and return the diff.
 
-        Cost is a dict lookup and a few attribute writes per ongoing finding; output lists are
-        sorted by alert id so the same ticks always give the same diff.
+        Output lists are sorted by alert id so the same ticks always give the same diff.
         """
         if self._last_now is not None and now < self._last_now:
             raise ValueError(f"now went backwards: {now} < {self._last_now}")
         self._last_now = now
-        current: dict[tuple[FindingKind, tuple[str, ...]], Finding] = {}
+        by_kind: dict[FindingKind, FindingBatch] = {}
+        for b in batches:
+            if b.kind in by_kind:
+                raise ValueError(f"two batches of {b.kind.value} in one tick")
+            by_kind[b.kind] = b
+        grouped: dict[FindingKind, list[Finding]] = {}
         for f in findings:
-            k = (f.kind, f.subject)
-            prev = current.get(k)
-            if prev is None or f.severity > prev.severity:
-                current[k] = f
-        new: list[_Entry] = []
-        updated: list[_Entry] = []
+            grouped.setdefault(f.kind, []).append(f)
+        for kind, fs in grouped.items():
+            if kind in by_kind:
+                raise ValueError(f"{kind.value} given both as findings and as a batch")
+            by_kind[kind] = self._batch(kind, fs)
+        new: list[Alert] = []
+        updated: list[Alert] = []
         cleared: list[Alert] = []
-        active = self._active
-        for k, f in current.items():
-            entry = active.get(k)
-            details = MappingProxyType(dict(f.details))
-            if entry is None:
-                seq = self._seq.get(k, 0) + 1
-                self._seq[k] = seq
-                sev = Severity(f.severity)
-                alert = Alert(
-                    alert_id=self._new_id(f.kind, f.subject, seq),
-                    kind=f.kind, subject=f.subject, severity=sev, state=AlertState.NEW,
-                    first_seen=now, last_seen=now, details=details,
-                )
-                entry = _Entry(alert, now, sev, AlertState.NEW, details)
-                active[k] = entry
-                self._by_id[alert.alert_id] = k
-                new.append(entry)
+        for kind, table in self._tables.items():
+            batch = by_kind.get(kind)
+            if batch is None and not len(table):
                 continue
-            entry.missed = 0
-            entry.last_seen = now
-            entry.details = details
-            entry.state = AlertState.ONGOING
-            fsev = f.severity
-            if fsev > entry.severity:
-                entry.severity = Severity(fsev)
-                entry.lower_count = 0
-                updated.append(entry)
-            elif fsev < entry.severity:
-                entry.lower_max = Severity(fsev) if entry.lower_count == 0 else max(entry.lower_max, Severity(fsev))
-                entry.lower_count += 1
-                if entry.lower_count >= self._down_ticks:
-                    entry.severity = entry.lower_max
-                    entry.lower_count = 0
-                    updated.append(entry)
-            else:
-                entry.lower_count = 0
+            diff = table.update(batch, now, clear_ticks=self._clear_ticks, clear_s=self._clear_s,
+                                down_ticks=self._down_ticks, new_id=self._new_id)
+            for a in diff.cleared:
+                self._by_id.pop(a.alert_id, None)
+            cleared += diff.cleared
+            for key in diff.new.tolist():
+                row = table.row_of(key)
+                assert row is not None
+                a = table.alert(row)
+                self._by_id[a.alert_id] = (kind, key)
+                new.append(a)
+            for key in diff.updated.tolist():
+                row = table.row_of(key)
+                if row is not None:
+                    updated.append(table.alert(row))
 
-        if len(active) > len(current):
-            for k in [k for k in active if k not in current]:
-                entry = active[k]
-                entry.missed += 1
-                entry.lower_count = 0
-                timed_out = self._clear_s is not None and now - entry.last_seen >= self._clear_s
-                if entry.missed >= self._clear_ticks or timed_out:
-                    done = replace(entry.current(), state=AlertState.CLEARED, cleared_at=now)
-                    del active[k]
-                    del self._by_id[done.alert_id]
-                    cleared.append(done)
-
-        def by_id(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
+        def by_id(alerts: list[Alert]) -> tuple[Alert, ...]:
             return tuple(sorted(alerts, key=lambda a: a.alert_id))
 
-        return AlertDiff(by_id(e.current() for e in new), by_id(e.current() for e in updated), by_id(cleared))
+        return AlertDiff(by_id(new), by_id(updated), by_id(cleared))
 
-    def adopt(self, alerts: Iterable[Alert]) -> None:
+    def adopt(self, alerts: Iterable[Alert],
+              key_of: Callable[[FindingKind, tuple[str, ...]], int] | None = None) -> None:
         """Take over alerts raised elsewhere (a previous run, another node) as ongoing.
 
         An adopted alert continues under its id if its finding is seen again, and clears after the
         usual ``clear_after_ticks`` absent ticks if not. Alerts whose subject is already active
-        here are ignored (the one in this book wins).
+        here are ignored (the one in this book wins). ``key_of`` gives the subject key the caller's
+        batches use (default: this book's key for findings).
         """
+        key_fn = key_of or self.subject_key
         for a in alerts:
-            k = (a.kind, a.subject)
-            if k in self._active or a.alert_id in self._by_id:
+            key = key_fn(a.kind, a.subject)
+            table = self._tables[a.kind]
+            if a.alert_id in self._by_id or table.row_of(key) is not None:
                 continue
-            a = replace(a, state=AlertState.ONGOING)
-            self._active[k] = _Entry(a, a.last_seen, a.severity, AlertState.ONGOING, a.details)
-            self._by_id[a.alert_id] = k
+            table.adopt(a, key)
+            self._by_id[a.alert_id] = (a.kind, key)
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert:
         """Mark an active alert acknowledged by ``by`` at ``at`` (epoch s); ``KeyError`` if not active."""
-        if alert_id not in self._by_id:
+        kind, key = self._by_id[alert_id]
+        table = self._tables[kind]
+        row = table.row_of(key)
+        if row is None:  # pragma: no cover
             raise KeyError(alert_id)
-        entry = self._active[self._by_id[alert_id]]
-        entry.alert = replace(entry.current(), acknowledged_by=by, acknowledged_at=at)
-        return entry.alert
+        table.ack_by[row] = by
+        table.ack_at[row] = at
+        return table.alert(row)
+
+
+def _details_column(values: dict[str, Any], subject: tuple[str, ...]) -> dict[str, Any]:
+    return dict(values["details"])

@@ -130,14 +130,26 @@ def predict_intrusions(
     if p.shape[0] == 0 or volumes.polygons.shape[0] == 0:
         return empty
 
-    # horizontal swept geometry per aircraft: a segment, or a point when it does not move
+    # horizontal swept geometry per aircraft: a segment, or a point when it does not move; only
+    # for aircraft whose swept box (x, y and z) meets some volume's box: most of a picture does not
     end = p[:, :2] + v[:, :2] * la
-    moving = (end != p[:, :2]).any(axis=1)
-    tracks = _paths(p[:, :2], end, moving)
+    z_end = p[:, 2] + v[:, 2] * la
+    box = shapely.bounds(volumes.polygons)
+    lo_xy, hi_xy = np.minimum(p[:, :2], end), np.maximum(p[:, :2], end)
+    lo_z, hi_z = np.minimum(p[:, 2], z_end), np.maximum(p[:, 2], z_end)
+    near = np.zeros(p.shape[0], dtype=np.bool_)
+    for k in range(box.shape[0]):  # a handful of volumes: one vectorized pass each
+        near |= ((hi_xy[:, 0] >= box[k, 0]) & (lo_xy[:, 0] <= box[k, 2]) & (hi_xy[:, 1] >= box[k, 1])
+                 & (lo_xy[:, 1] <= box[k, 3]) & (hi_z >= volumes.floor_m[k]) & (lo_z <= volumes.ceiling_m[k]))
+    cand = np.flatnonzero(near)
+    if cand.size == 0:
+        return empty
+    moving = (end[cand] != p[cand, :2]).any(axis=1)
+    tracks = _paths(p[cand, :2], end[cand], moving)
     ac, vol = volumes.tree.query(tracks, predicate="intersects")
     if ac.size == 0:
         return empty
-    ac = ac.astype(np.int64)
+    ac = cand[ac.astype(np.int64)]
     vol = vol.astype(np.int64)
 
     # vertical closed interval [ta, tb] within [0, lookahead]

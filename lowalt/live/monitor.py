@@ -31,6 +31,7 @@ margin; for exactness at the edges the engine itself is exact in whatever frame 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from lowalt.conflict.alert_table import FindingBatch
 from lowalt.conflict.alerts import (
     Alert,
     AlertBook,
@@ -175,9 +177,13 @@ class ConflictMonitor:
     v_tol_m: float = 10.0
     t_tol_s: float = 60.0
     _prev_status: dict[str, int] = field(default_factory=dict)
+    _codes: dict[str, int] = field(default_factory=dict)
+    """Aircraft and volume ids -> integer codes for subject keys (grows; never reused)."""
     _lost: dict[str, LostTrack] = field(default_factory=dict)
     _wire: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    last_phases_ms: dict[str, float] = field(default_factory=dict)
+    """Milliseconds spent in each phase of the latest pass (for ``lowalt bench tick`` and /metrics)."""
 
     def assess(self, snap: Snapshot, now: float, gone: Snapshot | None = None) -> Assessment:
         """One pass at tick time ``now`` over ``snap`` (live tracks); ``gone``: tracks ended this tick."""
@@ -198,16 +204,38 @@ class ConflictMonitor:
         statuses: dict[str, str] = {}
         n = snap.n
         pos = np.zeros((0, 3))
+        mark = time.perf_counter()
+        phases = self.last_phases_ms = {}
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            t = time.perf_counter()
+            phases[name] = (t - mark) * 1000.0
+            mark = t
+
+        batches: list[FindingBatch | None] = []
         if n:
             pos, vel, t_pos = self.predict(snap, now)
-            findings += self._conflicts(snap, pos, vel)
-            findings += self._intrusions(snap, pos, vel, now)
-            findings += self._conformance(snap, pos, t_pos, now, statuses)
-        for k, aid in enumerate(snap.ids):
-            if not snap.cooperative[k]:
-                statuses[aid] = "noncoop"
+            codes = self._codes_of(snap.ids)
+            lap("predict")
+            batches.append(self._conflicts(snap, pos, vel, codes))
+            lap("conflicts")
+            batches.append(self._intrusions(snap, pos, vel, now, codes))
+            lap("intrusions")
+            batches += self._conformance(snap, pos, t_pos, now, statuses, codes)
+            lap("conformance")
+        if not snap.cooperative.all():
+            statuses.update((snap.ids[k], "noncoop") for k in np.flatnonzero(~snap.cooperative).tolist())
         findings += self._lost_contact(snap, pos, gone, now)
-        diff = self.book.update(findings, now)
+        lap("lost_contact")
+        lost = [f for f in findings if f.kind is FindingKind.LOST_CONTACT]
+        if lost:  # few: keyed like the others, so adoption after a restart finds them
+            batches.append(FindingBatch(
+                FindingKind.LOST_CONTACT, np.array([self._code(f.subject[0]) for f in lost], dtype=np.int64),
+                np.array([int(f.severity) for f in lost], dtype=np.int8), lambda row: lost[row].subject,
+                {"details": _object_column([f.details for f in lost])}, _render_details))
+        diff = self.book.update([], now, batches=[b for b in batches if b is not None])
+        lap("lifecycle")
         new = [alert_to_wire(a) for a in diff.new]
         updated = [alert_to_wire(a) for a in diff.updated]
         cleared = [alert_to_wire(a) for a in diff.cleared]
@@ -217,8 +245,10 @@ class ConflictMonitor:
             self._wire[a["id"]] = a
         for a in cleared:
             self._wire.pop(a["id"], None)
-        return Assessment(statuses=statuses, alerts_new=new, alerts_updated=updated, alerts_cleared=cleared,
-                          active=dict(self._wire))
+        result = Assessment(statuses=statuses, alerts_new=new, alerts_updated=updated, alerts_cleared=cleared,
+                            active=dict(self._wire))
+        lap("wire")
+        return result
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
         with self._lock:
@@ -238,7 +268,7 @@ class ConflictMonitor:
         """Continue alerts a previous run (or another node) left open; see ``AlertBook.adopt``."""
         with self._lock:
             adopted = [alert_from_wire(w) for w in alerts]
-            self.book.adopt(adopted)
+            self.book.adopt(adopted, key_of=self.subject_key)
             for a in adopted:
                 self._wire[a.alert_id] = alert_to_wire(self.book.get(a.alert_id))
                 d = a.details
@@ -252,53 +282,89 @@ class ConflictMonitor:
 
     # -- the checks --------------------------------------------------------------------------
 
-    def _conflicts(self, snap: Snapshot, pos: np.ndarray, vel: np.ndarray) -> list[Finding]:
+    # -- subject keys ------------------------------------------------------------------------
+
+    def _code(self, name: str) -> int:
+        code = self._codes.get(name)
+        if code is None:
+            code = self._codes[name] = len(self._codes)
+        return code
+
+    def _codes_of(self, ids: list[str]) -> np.ndarray:
+        get, code = self._codes.get, self._code
+        return np.fromiter((c if (c := get(a)) is not None else code(a) for a in ids), dtype=np.int64,
+                           count=len(ids))
+
+    def subject_key(self, kind: FindingKind, subject: tuple[str, ...]) -> int:
+        """The key this monitor's batches use for ``subject`` (for adopting alerts from the log)."""
+        if kind is FindingKind.CONFLICT:
+            a, b = self._code(subject[0]), self._code(subject[1])
+            return (min(a, b) << 32) | max(a, b)
+        if kind is FindingKind.INTRUSION:
+            return (self._code(subject[0]) << 32) | self._code("volume:" + subject[1])
+        return self._code(subject[0])
+
+    # -- the checks --------------------------------------------------------------------------
+
+    def _conflicts(self, snap: Snapshot, pos: np.ndarray, vel: np.ndarray, codes: np.ndarray
+                   ) -> FindingBatch | None:
         cats = snap.category.astype(np.int64)
         found = detect_conflicts_by_category(pos, vel, cats, self.matrix, lookahead=self.lookahead_s)
         if not len(found):
-            return []
-        # one pass over plain Python lists: per-pair numpy scalar access would dominate the tick
-        sev = [_SEVERITIES[s] for s in severity_from_t_in(found.t_in, warning_s=self.warning_s).tolist()]
-        give = right_of_way(found.i, found.j, cats).tolist()
+            return None
         ids = snap.ids
-        names = [CATEGORIES[c].value for c in range(len(CATEGORIES))]
-        ci, cj = cats[found.i].tolist(), cats[found.j].tolist()
-        cols = zip(found.i.tolist(), found.j.tolist(), np.round(found.t_in, 1).tolist(),
-                   np.round(found.t_out, 1).tolist(), np.round(found.t_cpa, 1).tolist(),
-                   np.round(found.d_cpa, 1).tolist(), sev, give, ci, cj, strict=True)
-        out = []
-        for i, j, t_in, t_out, t_cpa, d_cpa, severity, g, a_cat, b_cat in cols:
-            a, b = ids[i], ids[j]
-            out.append(Finding(CONFLICT, (a, b) if a <= b else (b, a), severity, {
-                "t_in": t_in, "t_out": t_out, "t_cpa": t_cpa, "d_cpa_m": d_cpa,
-                "give_way": [a] if g == GIVE_I else [b] if g == GIVE_J else [a, b],
-                "categories": [names[a_cat], names[b_cat]],
-            }))
-        return out
+        i, j = found.i, found.j
+        names = np.asarray(ids)
+        swap = names[i] > names[j]  # the subject is the pair in id order
+        first, second = np.where(swap, j, i), np.where(swap, i, j)
+        ci, cj = codes[i], codes[j]
+        give = right_of_way(i, j, cats)  # relative to (i, j): re-express relative to the subject
+        give_first = np.where(swap, give == GIVE_J, give == GIVE_I)
+        give_second = np.where(swap, give == GIVE_I, give == GIVE_J)
+        give_code = np.where(give_first, 1, np.where(give_second, 2, 3)).astype(np.int8)
+        return FindingBatch(
+            CONFLICT, (np.minimum(ci, cj) << 32) | np.maximum(ci, cj),
+            severity_from_t_in(found.t_in, warning_s=self.warning_s),
+            lambda row: (ids[int(first[row])], ids[int(second[row])]),
+            {"t_in": np.round(found.t_in, 1), "t_out": np.round(found.t_out, 1), "t_cpa": np.round(found.t_cpa, 1),
+             "d_cpa_m": np.round(found.d_cpa, 1), "give": give_code,
+             "cat_a": cats[first].astype(np.int8), "cat_b": cats[second].astype(np.int8)},
+            _render_conflict, unique=True,
+        )
 
-    def _intrusions(self, snap: Snapshot, pos: np.ndarray, vel: np.ndarray, now: float) -> list[Finding]:
+    def _intrusions(self, snap: Snapshot, pos: np.ndarray, vel: np.ndarray, now: float, codes: np.ndarray
+                    ) -> FindingBatch | None:
         volumes = self.intrusion_source(now) if self.intrusion_source else None
         if volumes is None or not len(volumes.ids):
-            return []
+            return None
         hits = predict_intrusions(pos, vel, volumes, lookahead=self.lookahead_s)
-        out = []
-        for k in range(len(hits)):
-            t_enter = float(hits.t_enter[k])
-            sev = Severity.ALARM if t_enter <= 0 else Severity.WARNING if t_enter <= self.warning_s else Severity.CAUTION
-            aid, vid = snap.ids[hits.aircraft[k]], volumes.ids[hits.volume[k]]
-            out.append(Finding(FindingKind.INTRUSION, (aid, vid), sev, {"volume": vid, "t_enter": round(t_enter, 1)}))
-        return out
+        if not len(hits):
+            return None
+        t_enter = np.asarray(hits.t_enter, dtype=float)
+        sev = np.where(t_enter <= 0, Severity.ALARM, np.where(t_enter <= self.warning_s, Severity.WARNING,
+                                                               Severity.CAUTION)).astype(np.int8)
+        vol_names = np.asarray(volumes.ids, dtype=object)[hits.volume]
+        vol_codes = np.array([self._code("volume:" + v) for v in vol_names.tolist()], dtype=np.int64)
+        ids = snap.ids
+        ac = np.asarray(hits.aircraft)
+        return FindingBatch(
+            FindingKind.INTRUSION, (codes[ac] << 32) | vol_codes, sev,
+            lambda row: (ids[int(ac[row])], str(vol_names[row])),
+            {"volume": vol_names, "t_enter": np.round(t_enter, 1)}, _render_plain, unique=True,
+        )
 
     def _conformance(self, snap: Snapshot, pos: np.ndarray, t_pos: np.ndarray, now: float,
-                     statuses: dict[str, str]) -> list[Finding]:
+                     statuses: dict[str, str], codes: np.ndarray) -> list[FindingBatch]:
         if self.plan_source is None:
             return []
         pic = self.plan_source.picture(now)
         coop = np.flatnonzero(snap.cooperative)
         if not len(coop):
             return []
-        idx = np.array([pic.plan_of.get(snap.ids[k], -1) for k in coop], dtype=np.int64)
-        prev = np.array([self._prev_status.get(snap.ids[k], 0) for k in coop], dtype=np.int64)
+        coop_ids = [snap.ids[k] for k in coop.tolist()]
+        plan_get, prev_get = pic.plan_of.get, self._prev_status.get
+        idx = np.fromiter((plan_get(a, -1) for a in coop_ids), dtype=np.int64, count=len(coop_ids))
+        prev = np.fromiter((prev_get(a, 0) for a in coop_ids), dtype=np.int64, count=len(coop_ids))
         p = pos[coop].copy()
         if len(pic.agl):
             agl = (idx >= 0) & pic.agl[np.maximum(idx, 0)]
@@ -306,21 +372,23 @@ class ConflictMonitor:
                 ground = (np.asarray(self.terrain.elevation(snap.lon[coop][agl], snap.lat[coop][agl]), dtype=float)
                           if self.terrain is not None else 0.0)
                 p[agl, 2] = p[agl, 2] - np.nan_to_num(ground)
-        status = check_conformance(p, t_pos[coop], idx, pic.plans, h_tol_m=self.h_tol_m,
-                                   v_tol_m=self.v_tol_m, t_tol_s=self.t_tol_s, previous=prev)
+        status = np.asarray(check_conformance(p, t_pos[coop], idx, pic.plans, h_tol_m=self.h_tol_m,
+                                              v_tol_m=self.v_tol_m, t_tol_s=self.t_tol_s, previous=prev))
+        self._prev_status = dict(zip(coop_ids, status.tolist(), strict=True))
+        statuses.update(zip(coop_ids, _STATUS_NAMES[status].tolist(), strict=True))
         out = []
-        self._prev_status = {}
-        for k, st in zip(coop, status, strict=True):
-            aid = snap.ids[k]
-            s = ConformanceStatus(int(st))
-            self._prev_status[aid] = int(s)
-            statuses[aid] = STATUS_WIRE[s]
-            if s is ConformanceStatus.NO_PLAN:
-                out.append(Finding(FindingKind.UNAUTHORISED, (aid,), Severity.WARNING, {"reason": "no_plan"}))
-            elif s is not ConformanceStatus.CONFORMING:
-                plan = pic.plan_ids[pic.plan_of[aid]]
-                out.append(Finding(FindingKind.NONCONFORMANCE, (aid,), Severity.WARNING,
-                                   {"reason": REASON_WIRE[s], "plan": plan}))
+        none = np.flatnonzero(status == ConformanceStatus.NO_PLAN)
+        if len(none):
+            out.append(FindingBatch(
+                FindingKind.UNAUTHORISED, codes[coop[none]], np.full(len(none), Severity.WARNING, dtype=np.int8),
+                lambda row: (coop_ids[int(none[row])],), {}, _render_unauthorised, unique=True))
+        off = np.flatnonzero((status != ConformanceStatus.NO_PLAN) & (status != ConformanceStatus.CONFORMING))
+        if len(off):
+            plan_names = np.asarray(pic.plan_ids, dtype=object)[idx[off]]
+            out.append(FindingBatch(
+                FindingKind.NONCONFORMANCE, codes[coop[off]], np.full(len(off), Severity.WARNING, dtype=np.int8),
+                lambda row: (coop_ids[int(off[row])],),
+                {"reason": status[off].astype(np.int8), "plan": plan_names}, _render_nonconformance, unique=True))
         return out
 
     def _lost_contact(self, snap: Snapshot, pos: np.ndarray, gone: Snapshot | None, now: float) -> list[Finding]:
@@ -383,3 +451,39 @@ class ConflictMonitor:
         ground = (np.nan_to_num(np.asarray(self.terrain.elevation(snap.lon, snap.lat), dtype=float))
                   if self.terrain is not None else np.zeros(snap.n))
         return said | (still & (snap.alt - ground <= ON_GROUND_MAX_HEIGHT_M))
+
+
+_CATEGORY_NAMES = [c.value for c in CATEGORIES]
+_STATUS_NAMES = np.array([STATUS_WIRE[ConformanceStatus(k)] for k in range(len(ConformanceStatus))], dtype=object)
+_REASON_NAMES = {int(k): v for k, v in REASON_WIRE.items()}
+
+
+def _object_column(values: list[Any]) -> np.ndarray:
+    col = np.empty(len(values), dtype=object)
+    for k, v in enumerate(values):
+        col[k] = v
+    return col
+
+
+def _render_conflict(v: dict[str, Any], subject: tuple[str, ...]) -> dict[str, Any]:
+    a, b = subject
+    give = int(v["give"])
+    return {"t_in": float(v["t_in"]), "t_out": float(v["t_out"]), "t_cpa": float(v["t_cpa"]),
+            "d_cpa_m": float(v["d_cpa_m"]), "give_way": [a] if give == 1 else [b] if give == 2 else [a, b],
+            "categories": [_CATEGORY_NAMES[int(v["cat_a"])], _CATEGORY_NAMES[int(v["cat_b"])]]}
+
+
+def _render_plain(v: dict[str, Any], subject: tuple[str, ...]) -> dict[str, Any]:
+    return {k: (x.item() if isinstance(x, np.generic) else x) for k, x in v.items()}
+
+
+def _render_unauthorised(v: dict[str, Any], subject: tuple[str, ...]) -> dict[str, Any]:
+    return {"reason": "no_plan"}
+
+
+def _render_nonconformance(v: dict[str, Any], subject: tuple[str, ...]) -> dict[str, Any]:
+    return {"reason": _REASON_NAMES[int(v["reason"])], "plan": v["plan"]}
+
+
+def _render_details(v: dict[str, Any], subject: tuple[str, ...]) -> dict[str, Any]:
+    return dict(v["details"])

@@ -247,7 +247,7 @@ def concat_snapshots(parts: list[Snapshot]) -> Snapshot:
 
     def flags(p: Snapshot, name: str) -> npt.NDArray[np.bool_]:
         v = getattr(p, name)
-        return np.zeros(p.n, dtype=np.bool_) if v is None else v  # type: ignore[no-any-return]
+        return np.zeros(p.n, dtype=np.bool_) if v is None else v
 
     return Snapshot(
         ids=[i for p in parts for i in p.ids],

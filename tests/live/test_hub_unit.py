@@ -15,12 +15,12 @@ class Clock:
 
 
 def _hub(**kw: float) -> tuple[LiveHub, Metrics, Clock]:
-    metrics, clock = Metrics(), Clock()
+    metrics, clock = Metrics(process=False), Clock()
     return LiveHub(metrics, queue_size=2, clock=clock, **kw), metrics, clock  # type: ignore[arg-type]
 
 
 def _counter(metrics: Metrics, name: str) -> float:
-    return sum(metrics.values[name].values())
+    return metrics.total(name)
 
 
 def _flood(hub: LiveHub, n: int) -> None:
