@@ -77,9 +77,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
+class TextFormatter(logging.Formatter):
+    """Human-readable lines for a terminal: time, level, logger, event, then the ``extra=`` fields."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extra = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
+        return f"{line}  {extra}" if extra else line
+
+
+def configure_logging(level: str = "INFO", json_lines: bool | None = None) -> None:
+    """One handler on stderr, scrubbed of secrets: JSON lines when ``json_lines`` (default: unless
+    stderr is a terminal), else human-readable text."""
+    if json_lines is None:
+        json_lines = not sys.stderr.isatty()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,60 +1,153 @@
-"""One ``Settings`` object, built once at start-up from the environment and overridden in tests."""
+"""One ``Settings`` object, built once at start-up from the environment and overridden in tests.
+
+``Settings`` is a frozen (pydantic) dataclass: ``Settings(tick_s=0.5)`` builds one from defaults
+without looking at the environment, ``dataclasses.replace(settings, port=9000)`` overrides fields (both
+validated), and :meth:`Settings.from_env` reads every field from ``LOWALT_<FIELD>`` environment
+variables through ``pydantic-settings``. Each field's docstring is its documentation: the README's
+settings table is generated from it (``python -m lowalt.settings``; a test keeps them equal).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import sys
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, create_model
+from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 DEFAULT_AIRSPACE = Path(__file__).resolve().parent.parent / "airspace_data" / "fuliang"
+ENV_PREFIX = "LOWALT_"
 
 
-@dataclass(frozen=True)
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)]
+
+# extra environment names kept for compatibility (first match wins after LOWALT_<FIELD>)
+_ENV_ALIASES: dict[str, tuple[str, ...]] = {"dem_path": ("LOWALT_DEM",)}
+
+
+@dataclass(frozen=True, config=ConfigDict(use_attribute_docstrings=True, extra="forbid"))
 class Settings:
     database_url: str | None = None
-    """External database (``LOWALT_DATABASE_URL``); ``None`` means the managed local PostGIS."""
-    data_dir: Path = field(default_factory=lambda: Path(".lowalt"))
-    """Where the managed cluster and other local state live (``LOWALT_DATA_DIR``)."""
+    """External PostGIS, `postgresql+asyncpg://user:pass@host/db`; unset: the managed local PostGIS.
+    `LOWALT_DATABASE_URL_FILE` names a file holding it (docker secrets)."""
+    data_dir: Path = Path(".lowalt")
+    """Where the managed cluster and other local state live."""
     host: str = "127.0.0.1"
-    port: int = 8000
+    """Address the server listens on."""
+    port: int = Field(default=8000, ge=1, le=65535)
+    """Port the server listens on."""
     airspace_dir: Path = DEFAULT_AIRSPACE
     """Airspace data set loaded into the store at start-up when the store is empty."""
     dem_path: Path | None = None
-    """A GeoTIFF DEM (``LOWALT_DEM``) for AGL/AMSL; default: the approximate built-in grid."""
-    log_level: str = "INFO"
-    log_json: bool = True
-    tick_s: float = 1.0
+    """A GeoTIFF DEM for AGL/AMSL; unset: the approximate built-in grid."""
+    log_level: LogLevel = "INFO"
+    """Log level of the server and the command line."""
+    log_json: bool | None = None
+    """Logs as JSON lines (true) or human-readable text (false); unset: text on a terminal, JSON otherwise."""
+    access_log: bool = False
+    """uvicorn's access log (every line scrubbed of tokens)."""
+    tick_s: float = Field(default=1.0, gt=0, le=60)
     """Period of the surveillance/conflict tick loop in seconds."""
-    lookahead_s: float = 60.0
-    coast_after_s: float = 3.0
-    """A track with no report for this long (report time) is shown as coasting (``LOWALT_COAST_AFTER_S``)."""
-    lost_after_s: float = 10.0
-    """A track whose latest report is this old ends: landed, or lost contact (``LOWALT_LOST_AFTER_S``)."""
+    lookahead_s: float = Field(default=60.0, gt=0, le=600)
+    """How far ahead (s) the conflict engine and the intrusion check predict each track."""
+    coast_after_s: float = Field(default=3.0, gt=0)
+    """A track with no report for this long (report time, s) is shown as coasting."""
+    lost_after_s: float = Field(default=10.0, gt=0)
+    """A track whose latest report is this old (s) ends: landed, or lost contact."""
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        e = dict(os.environ if env is None else env)
-        s = cls()
-        updates: dict[str, object] = {}
-        if e.get("LOWALT_DATABASE_URL"):
-            updates["database_url"] = e["LOWALT_DATABASE_URL"]
-        elif e.get("LOWALT_DATABASE_URL_FILE"):  # docker secrets: keep the password out of the environment
-            updates["database_url"] = Path(e["LOWALT_DATABASE_URL_FILE"]).read_text().strip()
-        if e.get("LOWALT_DATA_DIR"):
-            updates["data_dir"] = Path(e["LOWALT_DATA_DIR"])
-        if e.get("LOWALT_HOST"):
-            updates["host"] = e["LOWALT_HOST"]
-        if e.get("LOWALT_PORT"):
-            updates["port"] = int(e["LOWALT_PORT"])
-        if e.get("LOWALT_AIRSPACE_DIR"):
-            updates["airspace_dir"] = Path(e["LOWALT_AIRSPACE_DIR"])
-        if e.get("LOWALT_DEM"):
-            updates["dem_path"] = Path(e["LOWALT_DEM"])
-        if e.get("LOWALT_LOG_LEVEL"):
-            updates["log_level"] = e["LOWALT_LOG_LEVEL"].upper()
-        if e.get("LOWALT_LOG_JSON"):
-            updates["log_json"] = e["LOWALT_LOG_JSON"].lower() not in ("0", "false", "no")
-        for name in ("tick_s", "lookahead_s", "coast_after_s", "lost_after_s"):
-            if e.get(f"LOWALT_{name.upper()}"):
-                updates[name] = float(e[f"LOWALT_{name.upper()}"])
-        return replace(s, **updates)  # type: ignore[arg-type]
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every field from ``LOWALT_<FIELD>`` (``os.environ``, or ``env`` when given); defaults otherwise.
+
+        Raises ``pydantic.ValidationError`` naming the variable when a value is invalid."""
+        source_env = dict(env) if env is not None else None
+        loaded = _loader(source_env)()
+        values = {f.name: getattr(loaded, f.name) for f in fields(cls)}
+        if values["database_url"] is None:
+            file_var = (source_env if source_env is not None else os.environ).get("LOWALT_DATABASE_URL_FILE")
+            if file_var:  # docker secrets: keep the password out of the environment
+                values["database_url"] = Path(file_var).read_text().strip()
+        return cls(**values)
+
+    def json_logs(self) -> bool:
+        """Whether logs are JSON lines: ``log_json`` when set, else JSON unless stderr is a terminal."""
+        return self.log_json if self.log_json is not None else not sys.stderr.isatty()
+
+
+def _fields() -> dict[str, FieldInfo]:
+    """Settings' fields as pydantic sees them (type, default, bounds, docstring as description)."""
+    found: dict[str, FieldInfo] = getattr(Settings, "__pydantic_fields__")  # noqa: B009 (not in the stubs)
+    return found
+
+
+class _EnvBase(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore",
+                                      case_sensitive=False, frozen=True)
+
+
+def _loader(env: dict[str, str] | None) -> type[BaseSettings]:
+    """A pydantic-settings model with Settings' fields (types, defaults, bounds, docs), read from ``env``."""
+    specs: dict[str, Any] = {}
+    for name, info in _fields().items():
+        field = FieldInfo.merge_field_infos(info)
+        aliases = _ENV_ALIASES.get(name)
+        if aliases:
+            field.validation_alias = AliasChoices(ENV_PREFIX + name.upper(), *aliases)
+        specs[name] = (info.annotation, field)
+    model = create_model("environment", __base__=_EnvBase, **specs)
+    if env is None:
+        return model
+
+    mapping: Mapping[str, str | None] = env
+
+    class _FromMapping(EnvSettingsSource):
+        def _load_env_vars(self) -> Mapping[str, str | None]:
+            return parse_env_vars(mapping, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+    class environment(model):  # type: ignore[valid-type,misc]  # noqa: N801 (as pydantic's errors name it)  # type: ignore[valid-type,misc]
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (_FromMapping(settings_cls),)
+
+    return environment
+
+
+def _type_name(annotation: object) -> str:
+    text = str(annotation).replace("typing.", "").replace("pathlib.", "").replace("NoneType", "None")
+    return text.removeprefix("<class '").removesuffix("'>")
+
+
+def settings_table() -> str:
+    """The README's settings table (Markdown): variable, default, meaning."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in _fields().items():
+        default = info.get_default(call_default_factory=True)
+        if name == "airspace_dir":
+            shown = "`airspace_data/fuliang`"
+        elif default is None:
+            shown = "unset"
+        else:
+            shown = f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        names = " / ".join(f"`{n}`" for n in (ENV_PREFIX + name.upper(), *_ENV_ALIASES.get(name, ())))
+        doc = " ".join((info.description or "").split())
+        rows.append(f"| {names} | {shown} | {doc} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(settings_table())
