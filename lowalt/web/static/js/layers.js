@@ -205,6 +205,7 @@ export class MapLayers {
       paint: { "line-color": "#0b7285", "line-width": 3, "line-dasharray": [2, 1] } });
 
     const stColour = ["match", ["get", "st"], ...Object.entries(STATUS_COLOURS).flat(), "#1c7ed6"];
+    const coasting = ["case", ["==", ["get", "co"], 1], 0.4, 1]; // a coasting track is drawn faded
     this._add({ id: "trails", type: "line", source: "trails-src", minzoom: 8,
       paint: { "line-color": stColour, "line-width": 1.2, "line-opacity": 0.55 } });
     this._add({ id: "alert-rings", type: "circle", source: "alerted",
@@ -217,12 +218,12 @@ export class MapLayers {
     // below ARROW_ZOOM: plain dots (cheap to tile and draw with thousands in view); above: arrows by heading
     this._add({ id: "tracks-dot", type: "circle", source: "tracks", maxzoom: ARROW_ZOOM,
       paint: { "circle-color": stColour, "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 1.5, 9, 3],
-        "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5 } });
+        "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5, "circle-opacity": coasting } });
     this._add({ id: "tracks", type: "symbol", source: "tracks", minzoom: ARROW_ZOOM,
       layout: { "icon-image": "arrow", "icon-size": ["interpolate", ["linear"], ["zoom"], ARROW_ZOOM, 0.32, 13, 0.5],
         "icon-rotate": ["get", "hdg"], "icon-rotation-alignment": "map", "icon-allow-overlap": true,
         "icon-ignore-placement": true },
-      paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1 } });
+      paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1, "icon-opacity": coasting } });
     this._add({ id: "tracks-label", type: "symbol", source: "tracks", minzoom: 11,
       layout: { "text-field": ["get", "lbl"], "text-size": 10, "text-anchor": "left", "text-offset": [1.2, 0],
         "text-font": ["Noto Sans Regular"], "text-optional": true },
@@ -304,7 +305,8 @@ export class MapLayers {
     return {
       type: "Feature",
       geometry: { type: "Point", coordinates: this.proj(s.lon[i], s.lat[i]) },
-      properties: { id, st: STATUS[s.st[i]], hdg: s.hdg[i], alt, gs, lbl: `${id}\n${alt} m  ${gs} m/s` },
+      properties: { id, st: STATUS[s.st[i]], co: s.co[i], hdg: s.hdg[i], alt, gs,
+        lbl: `${id}\n${alt} m AMSL  ${gs} m/s` },
     };
   }
 

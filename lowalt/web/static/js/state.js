@@ -46,18 +46,21 @@ export class TrackStore {
     this.vs = f32("vs");
     const st = new Uint8Array(cap);
     const coop = new Uint8Array(cap);
+    const co = new Uint8Array(cap);
     const trail = new Float64Array(cap * this.trailLen * 2);
     const head = new Uint16Array(cap);
     const count = new Uint16Array(cap);
     if (old) {
       st.set(old.st.subarray(0, this.n));
       coop.set(old.coop.subarray(0, this.n));
+      co.set(old.co.subarray(0, this.n));
       trail.set(old.trail.subarray(0, this.n * this.trailLen * 2));
       head.set(old.trailHead.subarray(0, this.n));
       count.set(old.trailCount.subarray(0, this.n));
     }
     this.st = st;
     this.coop = coop;
+    this.co = co; // 1: coasting (no report for a few seconds: drawn where last reported, faded)
     this.trail = trail;
     this.trailHead = head;
     this.trailCount = count;
@@ -69,7 +72,7 @@ export class TrackStore {
 
   /** Apply columnar rows from the feed (``tracks`` of a snapshot or a diff). */
   applyRows(rows) {
-    const { ids, lon, lat, alt, hdg, gs, vs, tr, src, st } = rows;
+    const { ids, lon, lat, alt, hdg, gs, vs, tr, src, st, co } = rows;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k];
       let i = this.slot.get(id);
@@ -92,6 +95,7 @@ export class TrackStore {
       this.tr[i] = tr[k];
       this.coop[i] = src[k] === "noncoop" ? 0 : 1;
       this.st[i] = STATUS_CODE[st[k]] ?? 0;
+      this.co[i] = co ? co[k] : 0;
       this.lostAt[i] = 0;
       if (moved) this._pushTrail(i, lon[k], lat[k]);
       this.dirty.add(id);
