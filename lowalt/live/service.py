@@ -47,6 +47,8 @@ from lowalt.surveillance.tracks import Snapshot, TrackTable, concat_snapshots
 log = logging.getLogger(__name__)
 
 SOURCE_WIRE = {int(s): s.name.lower() for s in Source}
+HISTORY_BATCH_ROWS = 50_000
+"""Track points per history transaction (a COPY of this many takes well under a second)."""
 
 
 class Terrain(Protocol):
@@ -377,8 +379,10 @@ class LiveService:
     # -- history -----------------------------------------------------------------------------
 
     async def flush_history(self) -> int:
-        """Write buffered points and alert events; on failure put them back for the next try.
+        """Write buffered points and alert events; on failure put back what was not written.
 
+        Points go in batches of at most ``HISTORY_BATCH_ROWS``, one transaction each, so a backlog
+        after an outage never becomes one statement longer than the database's command timeout.
         The chunks being written leave the buffer for the duration of the write, so a burst that
         overflows the buffer meanwhile sheds (and counts) only points that are not being written.
         When PostGIS refuses the data itself (not a lost connection), the offending rows are found
@@ -390,23 +394,37 @@ class LiveService:
             return 0
         self._history.clear()
         self._alert_events = []
-        records = [r for c in chunks for r in c]
-        self._history_pending -= len(records)
-        self._history_inflight = len(records)
-        write_started = time.perf_counter()
+        total = sum(len(c) for c in chunks)
+        self._history_pending -= total
+        self._history_inflight = total
+        written = 0
+        start = 0
         try:
-            written = await self._write(records, events)
-        except Exception as exc:  # database away: keep buffering, try again next round
-            log.warning("history_write_failed", extra={"pending": len(records) + self._history_pending,
+            while start < len(chunks) or events:
+                end, rows = start, 0
+                while end < len(chunks) and (rows == 0 or rows + len(chunks[end]) <= HISTORY_BATCH_ROWS):
+                    rows += len(chunks[end])
+                    end += 1
+                records = [r for c in chunks[start:end] for r in c]
+                with self.metrics.time("lowalt_history_write_seconds"):
+                    written += await self._write(records, events)
+                events = []
+                self._history_inflight -= rows
+                start = end
+        except Exception as exc:  # database away: keep buffering what is left, try again next round
+            left = chunks[start:]
+            n_left = sum(len(c) for c in left)
+            log.warning("history_write_failed", extra={"pending": n_left + self._history_pending,
                                                        "error": str(exc)[:200]})
-            self._history.extendleft(reversed(chunks))
+            self._history.extendleft(reversed(left))
             self._alert_events = events + self._alert_events
-            self._history_pending += len(records)
+            self._history_pending += n_left
             self._history_inflight = 0
             self._shed_overflow()
-            return 0
+            if written:
+                self.metrics.inc("lowalt_history_written_total", written)
+            return written
         self._history_inflight = 0
-        self.metrics.observe("lowalt_history_write_seconds", time.perf_counter() - write_started)
         self.metrics.inc("lowalt_history_written_total", written)
         self.metrics.set("lowalt_history_pending", self._history_pending)
         return written

@@ -6,6 +6,7 @@ does its reads and writes, and calls ``await uow.commit()``; anything else rolls
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,10 @@ from lowalt.store.cluster import ManagedCluster
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT_S = 3.0
+"""Longest wait for a new connection (a frozen or partitioned PostGIS answers nothing)."""
+COMMAND_TIMEOUT_S = 5.0
+"""Longest wait for one statement; past it the caller gets ``DatabaseUnavailable`` (HTTP 503)."""
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -71,8 +76,8 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        try:
-            conn = await self.engine.connect()
+        try:  # bounded: a pooled connection's pre-ping against a frozen server would wait on the socket
+            conn = await asyncio.wait_for(self.engine.connect(), CONNECT_TIMEOUT_S + COMMAND_TIMEOUT_S)
         except (OSError, ConnectionError) as exc:
             raise DatabaseUnavailable(str(exc)) from exc
         except Exception as exc:  # sqlalchemy wraps driver errors
@@ -91,12 +96,15 @@ class Database:
         finally:
             await conn.close()
 
-    async def ping(self) -> bool:
-        try:
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        async def select_one() -> None:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(select_one(), timeout_s)
             return True
-        except Exception:  # any failure means "down" for health purposes
+        except Exception:  # any failure (a timeout included) means "down" for health purposes
             return False
 
     async def close(self, *, stop_cluster: bool = True) -> None:
@@ -121,8 +129,13 @@ def _is_connection_error(exc: BaseException) -> bool:
     return False
 
 
-def make_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5)
+def make_engine(url: str, *, command_timeout_s: float | None = COMMAND_TIMEOUT_S) -> AsyncEngine:
+    """An asyncpg engine with connect and command timeouts (``None``: no command timeout, for migrations)."""
+    connect_args: dict[str, object] = {"timeout": CONNECT_TIMEOUT_S}
+    if command_timeout_s is not None:
+        connect_args["command_timeout"] = command_timeout_s
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5,
+                               connect_args=connect_args)
 
 
 async def open_database(settings: Settings, *, run_migrations: bool = True) -> Database:
@@ -137,7 +150,11 @@ async def open_database(settings: Settings, *, run_migrations: bool = True) -> D
         url = cluster.url()
     engine = make_engine(url)
     db = Database(engine=engine, url=url, cluster=cluster, started_cluster=started)
-    if run_migrations:
-        await migrate(engine)
+    if run_migrations:  # DDL may take longer than one request's statement: its own engine, no command timeout
+        schema = make_engine(url, command_timeout_s=None)
+        try:
+            await migrate(schema)
+        finally:
+            await schema.dispose()
     log.info("database_open", extra={"managed": cluster is not None, "started_cluster": started})
     return db

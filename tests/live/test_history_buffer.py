@@ -73,3 +73,36 @@ async def test_slow_write_with_overflow_loses_only_counted_points(monkeypatch: A
     times = sorted({r[1] for r in store.written})
     assert times == [t0, t0 + 2, t0 + 3]  # chunk 1 written, chunk 2 shed (counted), 3 and 4 kept
     assert np.isclose(len(store.written) + shed, 40)
+
+
+async def test_a_backlog_is_written_in_bounded_batches_and_a_failure_keeps_the_rest(monkeypatch: Any) -> None:
+    """After an outage the backlog goes in transactions of at most HISTORY_BATCH_ROWS; if the database
+    fails half-way, the written batches are not written again and the rest stays buffered."""
+    from lowalt.live import service as service_mod
+
+    monkeypatch.setattr(service_mod, "HISTORY_BATCH_ROWS", 100)
+    batches: list[int] = []
+    budget = [2]  # batches the database takes before it goes away
+
+    async def copy(conn: Any, records: list[tuple[Any, ...]]) -> int:
+        if budget[0] == 0:
+            raise ConnectionError("database went away")
+        budget[0] -= 1
+        batches.append(len(records))
+        return len(records)
+
+    async def no_alerts(conn: Any, alerts: Any, **_: Any) -> None:
+        return None
+
+    monkeypatch.setattr(live_repo, "copy_track_points", copy)
+    monkeypatch.setattr(live_repo, "append_alert_events", no_alerts)
+    live = LiveService(SlowStore(), Metrics(), monitor=ConflictMonitor())  # type: ignore[arg-type]
+    for k in range(10):  # ten frames of 40 points
+        live._history.append([(f"A{k}", float(j), 117.2, 29.3, 100.0, 0.0, 0.0, 0.0, 0) for j in range(40)])
+        live._history_pending += 40
+    assert await live.flush_history() == 160
+    assert batches == [80, 80]  # whole frames, at most 100 rows a batch
+    assert live._history_pending == 240 and live._history_inflight == 0
+    budget[0] = 10  # the database is back: the rest, once
+    assert await live.flush_history() == 240
+    assert batches == [80, 80, 80, 80, 80] and live._history_pending == 0
