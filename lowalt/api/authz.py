@@ -56,6 +56,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/"): PUBLIC,
+    ("GET", "/portal"): PUBLIC,  # the operator portal page (issue #22); it asks for a token itself
     ("GET", "/static/{path:path}"): PUBLIC,
     ("GET", "/web/config"): PUBLIC,
     ("GET", "/web/context.geojson"): PUBLIC,
@@ -100,6 +101,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # weather warnings: posted by the centre, read by those who plan or watch
     ("POST", "/weather/warnings"): CENTRE_ONLY,
     ("GET", "/weather/warnings"): Rule({OP: A, CEN: A, VIEW: A}),
+    ("POST", "/weather/warnings/{warning_id}/end"): CENTRE_ONLY,
+    ("DELETE", "/weather/warnings/{warning_id}"): CENTRE_ONLY,
 }
 
 

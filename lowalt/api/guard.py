@@ -222,7 +222,8 @@ class Guard:
 
 def access_of(scope: Scope) -> authz.Access:
     """What the guard decided the caller may see on this route (OWN, the narrowest, if it decided nothing)."""
-    return (scope.get("state") or {}).get("access") or authz.Access.OWN  # type: ignore[no-any-return]
+    access = (scope.get("state") or {}).get("access")
+    return access if isinstance(access, authz.Access) else authz.Access.OWN
 
 
 def _replay(body: bytes, then: Message | None, receive: Receive) -> Receive:
@@ -303,14 +304,16 @@ class _Session:
                 return {"type": "websocket.disconnect", "code": self._killed.result()}
             if self._pending is None:
                 self._pending = asyncio.ensure_future(self._receive())
-            await asyncio.wait({self._pending, self._killed}, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {self._pending, self._killed}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if not self._pending.done():
                 continue
             message = self._pending.result()
             self._pending = None
             if message["type"] != "websocket.receive":
                 return message
-            data: str | bytes = message.get("text") if message.get("text") is not None else message.get("bytes") or b""
+            text, raw = message.get("text"), message.get("bytes")
+            data: str | bytes = text if isinstance(text, str) else raw if isinstance(raw, bytes) else b""
             if len(data) > self.limits.max_ws_frame_bytes:
                 limit = self.limits.max_ws_frame_bytes
                 await self._close({"type": "error", "code": "too_large", "field": "frame",

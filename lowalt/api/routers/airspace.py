@@ -17,6 +17,7 @@ from lowalt.airspace.geojson import to_feature
 from lowalt.airspace.model import AircraftCategory, Restriction, RestrictionReason
 from lowalt.airspace.validate import SERVICE_AREA_BBOX
 from lowalt.api.auth import CurrentPrincipal, require
+from lowalt.api.media import GeoJSONResponse
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.identity.model import Principal, Role
 from lowalt.services.airspace import AirspaceService, DuplicateRestriction
@@ -68,7 +69,7 @@ def _collection(items: list[Any], geoms: list[Any], flags: list[tuple[str, bool]
     return {"type": "FeatureCollection", "metadata": {"at": at.isoformat()}, "features": feats}
 
 
-@router.get("/volumes", summary="Airspace volumes (layers, controlled/restricted/no-fly areas) as GeoJSON")
+@router.get("/volumes", response_class=GeoJSONResponse, summary="Airspace volumes (layers, controlled/restricted/no-fly areas) as GeoJSON")
 async def volumes(request: Request, _: CurrentPrincipal, at: str | None = None,
                   bbox: str | None = None) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
@@ -76,7 +77,7 @@ async def volumes(request: Request, _: CurrentPrincipal, at: str | None = None,
     return _collection(vols, [v.polygon for v in vols], [("active", v.is_active(t)) for v in vols], b, t)
 
 
-@router.get("/points", summary="Take-off/landing points (起降点) as GeoJSON")
+@router.get("/points", response_class=GeoJSONResponse, summary="Take-off/landing points (起降点) as GeoJSON")
 async def points(request: Request, _: CurrentPrincipal, at: str | None = None,
                  bbox: str | None = None) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
@@ -84,7 +85,7 @@ async def points(request: Request, _: CurrentPrincipal, at: str | None = None,
     return _collection(pts, [p.point for p in pts], [("open", p.is_open(t)) for p in pts], b, t)
 
 
-@router.get("/routes", summary="Routes: centrelines (or corridor polygons with ?geometry=corridor) as GeoJSON")
+@router.get("/routes", response_class=GeoJSONResponse, summary="Routes: centrelines (or corridor polygons with ?geometry=corridor) as GeoJSON")
 async def routes(request: Request, _: CurrentPrincipal, at: str | None = None, bbox: str | None = None,
                  geometry: Literal["centreline", "corridor"] = "centreline") -> dict[str, Any]:
     from lowalt.airspace.schedule import is_active
@@ -99,7 +100,7 @@ async def routes(request: Request, _: CurrentPrincipal, at: str | None = None, b
     return fc
 
 
-@router.get("/restrictions", summary="Temporary restrictions active at ?at= (default now), or all current ones")
+@router.get("/restrictions", response_class=GeoJSONResponse, summary="Temporary restrictions active at ?at= (default now), or all current ones")
 async def list_restrictions(request: Request, _: CurrentPrincipal, at: str | None = None,
                             bbox: str | None = None, all: bool = False) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
@@ -196,4 +197,4 @@ async def query(
 @router.get("/ed269", summary="Volumes and restrictions as EUROCAE ED-269 UAS geographical zones")
 async def ed269(request: Request, _: CurrentPrincipal) -> dict[str, Any]:
     index = _service(request).index
-    return to_ed269(index.airspace.volumes, index.restrictions)  # type: ignore[no-any-return]
+    return to_ed269(index.airspace.volumes, index.restrictions)

@@ -6,11 +6,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from lowalt.api import authz
 from lowalt.api.auth import CurrentPrincipal, require
+from lowalt.api.guard import access_of
+from lowalt.api.media import GeoJSONResponse
 from lowalt.identity.model import Principal, Role
 from lowalt.live.service import AircraftInfo, LiveService
 from lowalt.store import aircraft_repo, identity_repo, live_repo
@@ -47,15 +50,16 @@ async def register_aircraft(body: NewAircraft, request: Request,
     async with request.app.state.db.unit_of_work() as uow:
         device_id = None
         if body.device:
-            try:
-                device_id = await identity_repo.user_id_by_name(uow.conn, body.device)
-            except identity_repo.UnknownUser as exc:
-                raise HTTPException(422, f"device: {exc}") from exc
+            device = await identity_repo.user_info(uow.conn, body.device)
+            if device is None or not authz.device_binding_allowed(principal, device, org):
+                # the same answer whether the user does not exist or is not this organisation's device
+                raise HTTPException(422, f"device: no device user {body.device!r} in organisation {org!r}")
+            device_id = int(device["id"])  # type: ignore[call-overload]
         try:
             await aircraft_repo.add_aircraft(uow.conn, body.id, category=body.category, organisation=org,
                                              registration=body.registration, device_user_id=device_id)
-        except aircraft_repo.DuplicateAircraft as exc:
-            raise HTTPException(409, str(exc)) from exc
+        except aircraft_repo.DuplicateAircraft:
+            raise HTTPException(409, f"id: aircraft id {body.id!r} is not available; choose another") from None
         await uow.commit()
     _live(request).register_aircraft(AircraftInfo(body.id, body.category, org, device_id))
     return {"id": body.id, "category": body.category, "organisation": org, "device": body.device}
@@ -69,17 +73,28 @@ async def list_aircraft(request: Request, principal: Viewer) -> list[dict[str, A
     return [{**r, "created_at": r["created_at"].isoformat()} for r in rows]
 
 
-@router.get("/tracks", summary="Current live tracks (GeoJSON points)")
-async def current_tracks(request: Request, _: Viewer) -> dict[str, Any]:
+def _org_of(request: Request) -> authz.OrgOf:
+    registry = _live(request).aircraft
+
+    def org_of(aircraft_id: str) -> str | None:
+        info = registry.get(aircraft_id)
+        return info.organisation if info is not None else None
+
+    return org_of
+
+
+@router.get("/tracks", response_class=GeoJSONResponse, summary="Current live tracks (GeoJSON points); operators: their own aircraft")
+async def current_tracks(request: Request, principal: Viewer) -> dict[str, Any]:
     live = _live(request)
     snap = live._full_snapshot()
+    access, org_of = access_of(request.scope), _org_of(request)
     feats = [
         {"type": "Feature", "id": aid,
          "geometry": {"type": "Point", "coordinates": [float(snap.lon[k]), float(snap.lat[k]), float(snap.alt[k])]},
          "properties": {"id": aid, "alt_amsl_m": float(snap.alt[k]), "vx": float(snap.vx[k]), "vy": float(snap.vy[k]),
                         "vz": float(snap.vz[k]), "t": float(snap.t[k]), "cooperative": bool(snap.cooperative[k]),
                         "status": live.statuses.get(aid, "unknown")}}
-        for k, aid in enumerate(snap.ids)
+        for k, aid in enumerate(snap.ids) if authz.may_see_aircraft(principal, access, aid, org_of)
     ]
     return {"type": "FeatureCollection", "features": feats}
 
@@ -96,9 +111,10 @@ def _parse_time(value: str | None, field: str, default: datetime) -> datetime:
     return dt
 
 
-@router.get("/tracks/{aircraft_id}/history", summary="Track history from PostGIS as GeoJSON")
+@router.get("/tracks/{aircraft_id}/history", response_class=GeoJSONResponse,
+            summary="Track history from PostGIS as GeoJSON; operators: their own aircraft only")
 async def track_history(
-    aircraft_id: str, request: Request, _: Viewer,
+    aircraft_id: Annotated[str, Path(max_length=120)], request: Request, principal: Viewer,
     from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
@@ -106,6 +122,8 @@ async def track_history(
     start = _parse_time(from_, "from", end - timedelta(hours=1))
     if end <= start:
         raise HTTPException(422, "to: must be after from")
+    if not authz.may_see_aircraft(principal, access_of(request.scope), aircraft_id, _org_of(request)):
+        raise HTTPException(404, f"no history for aircraft {aircraft_id!r}")  # as for an unknown id
     async with request.app.state.db.unit_of_work() as uow:
         rows = await live_repo.track_history(uow.conn, aircraft_id, start, end)
     coords = [[r["lon"], r["lat"], r["alt_amsl"]] for r in rows]
@@ -124,18 +142,21 @@ async def track_history(
 
 
 @router.get("/alerts", summary="Active alerts (from memory), or the alert log (?log=true, from PostGIS)")
-async def alerts(request: Request, _: Viewer, log: bool = False, state: str | None = None) -> list[dict[str, Any]]:
+async def alerts(request: Request, principal: Viewer, log: bool = False,
+                 state: Annotated[str | None, Query(max_length=32)] = None) -> list[dict[str, Any]]:
+    access, org_of = access_of(request.scope), _org_of(request)
     if not log:
-        return list(_live(request).active_alerts.values())
+        return authz.visible_alerts(principal, access, await _live(request).current_alerts(), org_of)  # type: ignore[return-value]
     async with request.app.state.db.unit_of_work() as uow:
         rows = await live_repo.list_alerts(uow.conn, state=state)
-    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+    shown = authz.visible_alerts(principal, access, rows, org_of)
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in shown]
 
 
 @router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert (centre)")
 async def acknowledge(alert_id: str, request: Request, principal: Centre) -> dict[str, Any]:
     live = _live(request)
-    alert = live.acknowledge(alert_id, principal.name, time.time())
+    alert = await live.acknowledge(alert_id, principal.name, time.time())
     if alert is None:
         raise HTTPException(404, f"no active alert {alert_id!r}")
     return alert

@@ -32,8 +32,10 @@ from shapely.geometry import LineString, Point, Polygon, mapping, shape
 from starlette.websockets import WebSocketDisconnect
 
 from lowalt.airspace.model import AircraftCategory
+from lowalt.api import authz
 from lowalt.api.auth import accept_websocket, require
 from lowalt.api.errors import error_body
+from lowalt.api.guard import access_of
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.rules import WeatherWarning
 from lowalt.filing.service import (
@@ -502,9 +504,9 @@ async def plan_events(ws: WebSocket) -> None:
                 if getter not in done:
                     getter.cancel()
                     break
-                ev = getter.result()
-                if everything or ev.organisation == principal.organisation:
-                    await ws.send_json(ev.as_dict())
+                view = authz.plan_event_view(principal, access_of(ws.scope), getter.result().as_dict())
+                if view is not None:  # operators: their organisation's; viewers: without free text
+                    await ws.send_json(view)
         except WebSocketDisconnect:
             pass
         finally:
