@@ -48,7 +48,8 @@ class Api:
                                         content=orjson.dumps(body) if body is not None else None)
         if r.status_code not in ok:
             raise ApiError(f"{method} {path} -> {r.status_code}: {r.text[:300]}")
-        return r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
+        json_types = ("application/json", "application/geo+json")  # GeoJSON endpoints answer geo+json
+        return r.json() if r.headers.get("content-type", "").startswith(json_types) else r.text
 
     async def wait_healthy(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,14 @@
-"""Table definitions (SQLAlchemy Core). Only the store package imports these.
+"""Table definitions (SQLAlchemy Core): the one metadata of the database. Only the store package
+imports these.
+
+The migrations (``store/migrations``) create the schema; this metadata must describe exactly what they
+create, and ``tests/hygiene/test_schema_drift.py`` fails when the two differ (alembic's autogenerate
+comparison against a freshly migrated database). Not tables, so not here:
+
+- views: ``alerts`` (0005: each alert's latest event) and the ``gis_*`` views for QGIS/OGR (0008,
+  docs/qgis.md): read-only projections defined in SQL by their migrations;
+- the function ``lowalt_schedule_text`` (0008) and the insert-only trigger of ``alert_events`` (0005);
+- PostGIS' own ``spatial_ref_sys`` and alembic's ``alembic_version``.
 
 Geometry columns are WGS84 lon/lat (SRID 4326); metres live in the core, not here.
 Altitude limits are stored as value + reference, never as a bare number.
@@ -8,22 +18,29 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
+    Text,
+    UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
 
 metadata = MetaData()
 
@@ -38,6 +55,7 @@ users = Table(
     Column("organisation", String(200), nullable=True),
     Column("disabled", Boolean, nullable=False, server_default="false"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("suspended", Boolean, nullable=False, server_default="false"),
     CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="users_role_known"),
 )
 
@@ -63,6 +81,7 @@ aircraft = Table(
     Column("organisation", String(200), nullable=True),
     Column("device_user_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("suspended", Boolean, nullable=False, server_default="false"),
 )
 
 airspace_features = Table(
@@ -74,6 +93,7 @@ airspace_features = Table(
     Column("geom", Geometry(srid=4326, spatial_index=False), nullable=False),
     Column("properties", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("fid", BigInteger, Identity(always=True), nullable=False, unique=True),  # a GIS key (0008)
     CheckConstraint("collection IN ('volumes', 'points', 'routes')", name="airspace_features_collection"),
     Index("airspace_features_geom_idx", "geom", postgresql_using="gist"),
 )
@@ -100,4 +120,135 @@ restrictions = Table(
     Index("airspace_restrictions_time_idx", "starts_at", "ends_at"),
 )
 
-__all__ = ["metadata", "users", "api_tokens", "aircraft", "airspace_features", "restrictions", "ROLES"]
+PLAN_STATES = ("submitted", "approved", "referred", "rejected", "active", "completed", "cancelled", "withdrawn")
+
+# Track history, written with COPY (``live_repo.TRACK_COLUMNS``): the time and the point are generated
+# by the database so writers never build datetimes or WKB on the hot path.
+track_points = Table(
+    "track_points",
+    metadata,
+    Column("aircraft_id", Text, nullable=False),
+    Column("t_epoch", DOUBLE_PRECISION, nullable=False),
+    Column("lon", DOUBLE_PRECISION, nullable=False),
+    Column("lat", DOUBLE_PRECISION, nullable=False),
+    Column("alt_amsl", REAL, nullable=False),
+    Column("vx", REAL, nullable=False),
+    Column("vy", REAL, nullable=False),
+    Column("vz", REAL, nullable=False),
+    Column("src", SmallInteger, nullable=False),
+    Column("t", DateTime(timezone=True), Computed("to_timestamp(t_epoch)", persisted=True)),
+    Column("geom", Geometry("POINTZ", srid=4326, spatial_index=False),
+           Computed("ST_SetSRID(ST_MakePoint(lon, lat, alt_amsl), 4326)", persisted=True)),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),  # 0008
+    Index("track_points_aircraft_t_idx", "aircraft_id", "t"),
+    Index("track_points_t_brin", "t", postgresql_using="brin"),
+    Index("track_points_geom_idx", "geom", postgresql_using="gist"),
+)
+
+# The alert log: insert-only events (a trigger refuses UPDATE/DELETE/TRUNCATE); the ``alerts`` view
+# is each alert's latest event.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("event_id", BigInteger, Identity(always=True), primary_key=True),
+    Column("alert_id", Text, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("kind", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("aircraft", ARRAY(Text), nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("cleared_at", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_by", Text, nullable=True),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("node", Text, nullable=True),
+    CheckConstraint("event IN ('raised', 'updated', 'acknowledged', 'cleared')", name="alert_events_event_check"),
+    Index("alert_events_alert_idx", "alert_id", text("event_id DESC")),
+    Index("alert_events_at_idx", "at", postgresql_using="brin"),
+    Index("alert_events_aircraft_idx", "aircraft", postgresql_using="gin"),
+)
+
+# Flight plans (operational intents) and their audit trail; ``filing_repo`` reads and writes them.
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("organisation", Text, nullable=False),
+    Column("submitted_by", Text, nullable=False),
+    Column("aircraft_id", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("pilot", Text, nullable=False),
+    Column("licence_id", Text, nullable=True),
+    Column("mission", Text, nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+    Column("half_width_m", DOUBLE_PRECISION, nullable=False, server_default="0"),
+    Column("floor_m", DOUBLE_PRECISION, nullable=False),
+    Column("floor_ref", Text, nullable=False),
+    Column("ceiling_m", DOUBLE_PRECISION, nullable=False),
+    Column("ceiling_ref", Text, nullable=False),
+    Column("takeoff", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("landing", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("decision", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("attrs", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("idempotency_key", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("request_hash", Text, nullable=True),  # 0006
+    CheckConstraint("floor_ref IN ('AGL', 'AMSL') AND ceiling_ref IN ('AGL', 'AMSL')", name="plans_refs"),
+    CheckConstraint("ends_at > starts_at", name="plans_window"),
+    CheckConstraint(f"state IN ({', '.join(repr(s) for s in PLAN_STATES)})", name="plans_state"),
+    UniqueConstraint("organisation", "idempotency_key", name="plans_idempotency"),
+    Index("plans_geom_idx", "geom", postgresql_using="gist"),
+    Index("plans_state_time_idx", "state", "starts_at", "ends_at"),
+    Index("plans_org_idx", "organisation", "created_at"),
+    Index("plans_aircraft_time_idx", "aircraft_id", "starts_at", "ends_at"),
+    Index("plans_licence_time_idx", "licence_id", "starts_at", "ends_at",
+          postgresql_where=text("licence_id IS NOT NULL")),
+)
+
+plan_events = Table(
+    "plan_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("plan_id", Text, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    Column("from_state", Text, nullable=True),
+    Column("to_state", Text, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("plan_events_plan_idx", "plan_id", "id"),
+)
+
+weather_warnings = Table(
+    "weather_warnings",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("value", DOUBLE_PRECISION, nullable=True),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("ended_at", DateTime(timezone=True), nullable=True),  # 0006
+    Column("ended_by", Text, nullable=True),  # 0006
+    CheckConstraint("kind IN ('thunderstorm', 'wind', 'visibility', 'precipitation')",
+                    name="weather_warnings_kind_check"),
+    CheckConstraint("ends_at > starts_at", name="weather_warnings_check"),
+)
+
+# Views created by migrations (not tables: autogenerate never compares them), for reference.
+VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
+         "gis_plan_areas", "gis_plan_routes")
+
+__all__ = ["metadata", "users", "api_tokens", "aircraft", "airspace_features", "restrictions", "track_points",
+           "alert_events", "plans", "plan_events", "weather_warnings", "ROLES", "PLAN_STATES", "VIEWS"]
