@@ -1,7 +1,8 @@
 """The simulator's only door into the server: its public REST API and websockets.
 
-* :class:`Api` - users and tokens (``POST /admin/users``), aircraft (``POST /aircraft``), plans
-  (``POST /plans`` and the centre's approve), weather warnings, restrictions, airspace, metrics.
+* :class:`Api` - users and tokens (``POST /admin/users``), weather warnings, restrictions, airspace,
+  metrics; aircraft registration and plans (file, approve, activate, complete) through
+  :mod:`lowalt.client`, the typed client operators use.
 * :class:`TelemetryLink` - one ``/ws/telemetry`` connection (a device or a fleet gateway); counts
   every report it sends and how the server answered (ack counts and error frames by code).
 * :class:`LiveWatcher` - a ``/ws/live`` subscriber: report-to-feed latency (the row's ``tr``,
@@ -22,6 +23,7 @@ import httpx
 import numpy as np
 import orjson
 
+from lowalt.client import AsyncClient, LowaltError, Plan, PlanRequest
 from simulators.airspace import Airspace
 
 
@@ -34,6 +36,7 @@ class Api:
         self.http = httpx.AsyncClient(base_url=base_url, timeout=timeout,
                                       limits=httpx.Limits(max_connections=concurrency * 2))
         self.sem = asyncio.Semaphore(concurrency)
+        self._clients: dict[str, AsyncClient] = {}
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -64,8 +67,48 @@ class Api:
         body = {"name": name, "role": role, **({"organisation": org} if org else {})}
         return str((await self.call("POST", "/admin/users", admin, body))["token"])
 
+    # -- registration and plans: through lowalt.client, as an operator integrating from code would --
+
+    def client(self, token: str) -> AsyncClient:
+        """A lowalt.client session for one token, sharing this Api's connection pool."""
+        lw = self._clients.get(token)
+        if lw is None:
+            lw = self._clients[token] = AsyncClient(str(self.http.base_url), token, http=self.http)
+        return lw
+
+    async def _lw(self, coro: Any) -> Any:
+        async with self.sem:
+            try:
+                return await coro
+            except LowaltError as exc:
+                raise ApiError(str(exc)) from exc  # "POST /plans -> 503: ...", as before
+
     async def register(self, operator: str, aircraft_id: str, category: str) -> None:
-        await self.call("POST", "/aircraft", operator, {"id": aircraft_id, "category": category})
+        await self._lw(self.client(operator).register_aircraft(aircraft_id, category))
+
+    async def file_plan(self, operator: str, body: dict[str, Any]) -> Plan:
+        plan: PlanRequest = body  # type: ignore[assignment]  # built by the missions, validated by the server
+        return await self._lw(self.client(operator).file_plan(plan))  # type: ignore[no-any-return]
+
+    async def approve(self, centre: str, plan_id: str, comment: str) -> Plan | None:
+        """The centre approves; None when it may not (409: a rule now rejects the plan)."""
+        try:
+            return await self._lw(self.client(centre).approve(plan_id, comment))  # type: ignore[no-any-return]
+        except ApiError as exc:
+            if isinstance(exc.__cause__, LowaltError) and exc.__cause__.status == 409:
+                return None
+            raise
+
+    async def activate(self, operator: str, plan_id: str) -> Plan:
+        return await self._lw(self.client(operator).activate(plan_id))  # type: ignore[no-any-return]
+
+    async def complete(self, operator: str, plan_id: str) -> None:
+        """Complete a plan; a 409 (already ended, e.g. withdrawn meanwhile) is not an error."""
+        try:
+            await self._lw(self.client(operator).complete(plan_id))
+        except ApiError as exc:
+            if not (isinstance(exc.__cause__, LowaltError) and exc.__cause__.status == 409):
+                raise
 
     async def airspace(self, token: str) -> Airspace:
         pts, rts, vols = await asyncio.gather(*(self.call("GET", f"/airspace/{k}", token)

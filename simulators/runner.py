@@ -236,22 +236,21 @@ class Runner:
                 c.mission, c.state, c.ready_at = m, "ready", time.time()
                 return
             try:
-                p = await self.api.call("POST", "/plans", self.tokens[f"op:{c.org}"], self._plan_body(c, m))
-                state = p["state"]
+                p = await self.api.file_plan(self.tokens[f"op:{c.org}"], self._plan_body(c, m))
+                state: str = p["state"]
                 self.fig.plans[state] += 1
                 for r in (p.get("decision") or {}).get("reasons", []):
                     key = f"{state}:{r.get('code')}"
                     self.fig.reasons[key] += 1
                     self.fig.reason_examples.setdefault(key, str(r.get("message_en"))[:200])
                 if state == "referred":
-                    p = await self.api.call("POST", f"/plans/{p['id']}/approve", self.tokens["centre"],
-                                            {"comment": "simulated duty controller"}, ok=(200, 409))
-                    state = p.get("state", "refused") if isinstance(p, dict) else "refused"
+                    decided = await self.api.approve(self.tokens["centre"], p["id"], "simulated duty controller")
+                    p, state = (decided, decided["state"]) if decided is not None else (p, "refused")
                     self.fig.plans[f"referred->{state}"] += 1  # refused: the centre could not approve (409)
                 if state == "approved":
                     c.plan_id, c.mission, c.state, c.ready_at = p["id"], m, "ready", time.time()
                     with contextlib.suppress(ApiError):
-                        await self.api.call("POST", f"/plans/{p['id']}/activate", self.tokens[f"op:{c.org}"], {})
+                        await self.api.activate(self.tokens[f"op:{c.org}"], p["id"])
                     return
             except ApiError as exc:
                 self.fig.api_errors[str(exc).split(":")[0]] += 1
@@ -270,7 +269,7 @@ class Runner:
         if c.plan_id:
             pid, c.plan_id = c.plan_id, None
             with contextlib.suppress(ApiError):
-                await self.api.call("POST", f"/plans/{pid}/complete", self.tokens[f"op:{c.org}"], {}, ok=(200, 409))
+                await self.api.complete(self.tokens[f"op:{c.org}"], pid)
 
     def _spawn(self, coro: Any) -> None:
         t = asyncio.create_task(coro)

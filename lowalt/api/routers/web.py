@@ -68,6 +68,13 @@ async def index() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=NO_CACHE)
 
 
+@router.get("/portal", include_in_schema=False)
+async def portal() -> FileResponse:
+    """The operator portal (issue #22; its ES modules are under ``/static/portal/``)."""
+    return FileResponse(STATIC_DIR / "portal" / "index.html", media_type="text/html; charset=utf-8",
+                        headers=NO_CACHE)
+
+
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".json": "application/json",
           ".png": "image/png", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8", ".html": "text/html"}
 

@@ -1,0 +1,265 @@
+"""The operator portal (``/portal``) in Debian's chromium against a real server on PostGIS.
+
+Each flow runs on a desktop (1280x800) and a phone (360x740) viewport, and saves a screenshot of each
+step in Chinese and in English under ``docs/screenshots/portal/`` (``docs/portal.md`` shows them):
+
+* first flight: sign in, register an aircraft, draw an area, see the airspace it touches, file, get
+  approved; in My flights activate, complete and export the plan as GeoJSON;
+* the airport zone: draw an area in the Luojia runway core, get refused with the reason and its
+  article and an alternative drawn on the map, refile the alternative with one click, get approved;
+* a referred plan: 150-200 m AGL two days ahead is referred; the centre approves it on its own map in
+  another browser context, and the operator's page shows the approval without a reload (/ws/plans).
+
+On every screenshot the visible text is checked for raw codes (``light_uav``, ``no_application``...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import REPO, Server, auth
+
+SHOTS = REPO / "docs" / "screenshots" / "portal"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
+CODE_TOKEN = re.compile(r"\b[a-z]+_[a-z]+\b")
+OPEN_AREA = (117.615, 29.31)
+"""Open class W countryside east of Jingdezhen: a light drone under 120 m needs no application."""
+LUOJIA_CORE = (117.176, 29.339)
+"""Inside the Luojia (ZSJD) runway core: closed to every UAV."""
+REFERRED_AREA = (117.64, 29.33)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Portal:
+    """One portal page in one viewport, with helpers that act like the operator does."""
+
+    def __init__(self, page: Any, viewport: str, errors: list[str]) -> None:
+        self.page = page
+        self.viewport = viewport
+        self.errors = errors
+
+    async def open(self, server: Server, token: str) -> None:
+        await self.page.goto(f"{server.url}/portal")
+        await self.page.locator("#signin-token").fill(token)
+        await self.page.locator("#signin-form button[type=submit]").click()
+        await self.page.wait_for_function("window.portal && window.portal.ready", timeout=30000)
+
+    async def tab(self, name: str) -> None:
+        await self.page.locator(f"#tabs button[data-tab={name}]").click()
+        await self.page.locator(f"#pane-{name}").wait_for(state="visible")
+
+    async def visible_codes(self) -> list[str]:
+        text = await self.page.evaluate("document.body.innerText")
+        return sorted(set(CODE_TOKEN.findall(text)))
+
+    async def shot(self, step: str) -> None:
+        """Screenshot in Chinese and in English (no raw code visible in either); back to Chinese."""
+        from playwright.async_api import expect
+
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for lang in ("zh", "en"):
+            await expect(self.page.locator("html")).to_have_attribute("lang", "en" if lang == "en" else "zh-CN")
+            assert await self.visible_codes() == [], f"raw codes on screen at {step} ({lang})"
+            await self.page.screenshot(path=str(SHOTS / f"{step}-{self.viewport}-{lang}.png"))
+            await self.page.locator("#lang-switch").click()
+        await expect(self.page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+    async def click_map(self, lon: float, lat: float) -> None:
+        x, y = await self.page.evaluate(
+            "([lon, lat]) => { const p = portal.map.project([lon, lat]);"
+            " const r = portal.map.getCanvas().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }",
+            [lon, lat])
+        await self.page.mouse.click(x, y)
+
+    async def draw_square(self, centre: tuple[float, float], half: float = 0.003) -> None:
+        await self.tab("file")
+        await self.page.evaluate("(c) => { portal.map.resize(); portal.map.jumpTo({center: c, zoom: 13}); }",
+                                 list(centre))
+        await self.page.wait_for_function("!portal.map.isMoving()")
+        await self.page.locator("button[data-draw=polygon]").click()
+        lon, lat = centre
+        for dx, dy in ((-half, -half), (half, -half), (half, half), (-half, half)):
+            await self.click_map(lon + dx, lat + dy)
+        await self.page.wait_for_function("portal.pmap.sketch.length === 4")
+        await self.page.locator("#draw-finish").click()
+        await self.page.wait_for_function("portal.pmap.footprint && portal.pmap.footprint.type === 'Polygon'")
+
+    async def fill_flight(self, aircraft: str, *, floor: int = 0, ceiling: int = 100,
+                          window: tuple[str, str, str] | None = None) -> None:
+        await self.page.locator("#f-aircraft").select_option(aircraft)
+        await self.page.locator("#f-pilot").fill("张伟")
+        await self.page.locator("#f-floor").fill(str(floor))
+        await self.page.locator("#f-ceiling").fill(str(ceiling))
+        if window:
+            await self.page.locator("#f-date").fill(window[0])
+            await self.page.locator("#f-start").fill(window[1])
+            await self.page.locator("#f-end").fill(window[2])
+        await self.page.locator("#f-ceiling").dispatch_event("change")
+        await self.page.locator("#touches[data-state=ready]").wait_for()
+
+    async def submit(self) -> Any:
+        await self.page.locator("#f-submit").click()
+        return await self.decision()
+
+    async def decision(self, state: str | None = None) -> Any:
+        sel = f"#decision[data-state={state}]" if state else "#decision[data-plan-id]"
+        await self.page.locator(sel).wait_for(timeout=20000)
+        return await self.page.locator("#decision").get_attribute("data-plan-id")
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+async def portal(request: pytest.FixtureRequest, browser: Any) -> Any:
+    viewport = request.param
+    ctx = await browser.new_context(viewport=VIEWPORTS[viewport], locale="zh-CN", timezone_id="Asia/Shanghai",
+                                    accept_downloads=True, is_mobile=viewport == "phone",
+                                    has_touch=False)
+    errors: list[str] = []
+    pg = await ctx.new_page()
+    pg.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    pg.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    try:
+        yield Portal(pg, viewport, errors)
+    finally:
+        await ctx.close()
+    assert errors == [], errors
+
+
+async def test_first_flight_register_draw_file_approved(server: Server, make_token: Any, portal: Portal) -> None:
+    op = await make_token("operator", organisation="浮梁文旅")
+    pg = portal.page
+    await pg.goto(f"{server.url}/portal")
+    await pg.locator("#signin-token").wait_for()
+    await portal.shot("01-signin")
+    await pg.locator("#signin-token").fill(op)
+    await pg.locator("#signin-form button[type=submit]").click()
+    await pg.wait_for_function("window.portal && window.portal.ready", timeout=30000)
+
+    # fleet: register an aircraft with its category and real-name registration number
+    await pg.locator("#pane-fleet").wait_for(state="visible")  # no aircraft yet: the portal opens on Fleet
+    await pg.locator("#ac-id").fill("FL-101")
+    await pg.locator("#ac-category").select_option("light_uav")
+    await pg.locator("#ac-registration").fill("UAS-JX-000101")
+    await pg.locator("#fleet-form button[type=submit]").click()
+    card = pg.locator("#fleet-list li[data-id='FL-101']")
+    await card.wait_for()
+    assert "轻型无人机" in await card.inner_text() and "UAS-JX-000101" in await card.inner_text()
+    registered = (await server.http.get("/aircraft", headers=auth(op))).json()
+    assert [(a["id"], a["category"], a["registration"]) for a in registered] == [("FL-101", "light_uav", "UAS-JX-000101")]
+    await portal.shot("02-fleet")
+
+    # file: draw an area in open W airspace, see what it touches before submitting
+    await portal.draw_square(OPEN_AREA)
+    await portal.fill_flight("FL-101")
+    touches = await pg.locator("#touches li").all_inner_texts()
+    assert any("W类" in x for x in touches), touches
+    assert not any(k in x for x in touches for k in ("禁飞区", "限制区")), touches
+    await portal.shot("03-drawn")
+    plan_id = await portal.submit()
+    await portal.decision("approved")
+    text = await pg.locator("#decision").inner_text()
+    assert "已批准" in text and "无需申请（适飞空域）" in text
+    plan = (await server.http.get(f"/plans/{plan_id}", headers=auth(op))).json()
+    assert plan["state"] == "approved" and plan["geometry"]["type"] == "Polygon"
+    assert plan["altitude"]["ceiling"] == {"value_m": 100.0, "reference": "AGL"}
+    await portal.shot("04-approved")
+
+    # my flights: activate (within the hour before take-off), export, complete
+    await portal.tab("plans")
+    item = pg.locator(f"#plan-list li[data-id='{plan_id}']")
+    await item.locator(".badge", has_text="已批准").wait_for()
+    await portal.shot("05-my-flights")
+    async with pg.expect_download() as dl_info:
+        await item.locator("button.act-export").click()
+    exported = json.loads(Path(await (await dl_info.value).path()).read_text())
+    assert exported["type"] == "Feature" and exported["geometry"] == plan["geometry"]
+    assert exported["properties"]["state"] == "approved" and exported["properties"]["aircraft_id"] == "FL-101"
+    await item.locator("button.act-activate").click()
+    await pg.locator(f"#plan-list li[data-id='{plan_id}'][data-state=active]").wait_for()
+    await pg.locator(f"#plan-list li[data-id='{plan_id}'] button.act-complete").click()
+    await pg.locator(f"#plan-list li[data-id='{plan_id}'][data-state=completed]").wait_for()
+    assert (await server.http.get(f"/plans/{plan_id}", headers=auth(op))).json()["state"] == "completed"
+
+
+async def test_airport_zone_refused_then_alternative_refiled_in_one_click(
+        server: Server, make_token: Any, portal: Portal) -> None:
+    op = await make_token("operator", organisation="浮梁文旅")
+    r = await server.http.post("/aircraft", headers=auth(op), json={"id": "FL-201", "category": "light_uav"})
+    assert r.status_code == 201, r.text
+    await portal.open(server, op)
+    pg = portal.page
+
+    await portal.draw_square(LUOJIA_CORE, half=0.002)
+    await portal.fill_flight("FL-201")
+    touched = await pg.locator("#touches li").all_inner_texts()
+    assert any("罗家机场跑道核心禁飞区" in x for x in touched), touched
+    assert await pg.locator("#touches .verdict-forbidden").count() == 1  # the centre: forbidden
+    refused_id = await portal.submit()
+    await portal.decision("rejected")
+    text = await pg.locator("#decision").inner_text()
+    assert "未批准" in text and "罗家机场跑道核心禁飞区" in text
+    alt = pg.locator("#decision li.alternative").first
+    await alt.wait_for()
+    assert "移至" in await alt.inner_text()
+    preview = await pg.evaluate("portal.map.getSource('preview')._data.geometry")
+    assert preview and preview["type"] == "Polygon"  # the suggestion is drawn on the map
+    await portal.shot("06-refused")
+
+    await alt.locator("button.refile").click()
+    await pg.wait_for_function(f"document.querySelector('#decision').dataset.planId !== '{refused_id}'")
+    new_id = await portal.decision("approved")
+    assert "已按建议重新申报" in await pg.locator("#decision").inner_text()
+    await portal.shot("07-refiled-approved")
+    refused = (await server.http.get(f"/plans/{refused_id}", headers=auth(op))).json()
+    approved = (await server.http.get(f"/plans/{new_id}", headers=auth(op))).json()
+    suggested = refused["decision"]["alternatives"][0]
+    assert approved["state"] == "approved" and approved["geometry"] == suggested["geometry"]
+    assert approved["start"] == refused["start"] and approved["altitude"] == refused["altitude"]
+
+
+async def test_referred_plan_approved_by_the_centre_updates_without_reload(
+        server: Server, make_token: Any, portal: Portal, browser: Any) -> None:
+    op = await make_token("operator", organisation="浮梁文旅")
+    centre = await make_token("centre", organisation="景德镇通航协调运行中心")
+    r = await server.http.post("/aircraft", headers=auth(op), json={"id": "FL-301", "category": "light_uav"})
+    assert r.status_code == 201, r.text
+    await portal.open(server, op)
+    pg = portal.page
+    await pg.wait_for_function("portal.planEvents.connected")
+
+    day = (datetime.now(SHANGHAI) + timedelta(days=2)).date().isoformat()
+    await portal.draw_square(REFERRED_AREA)
+    await portal.fill_flight("FL-301", floor=150, ceiling=200, window=(day, "10:00", "10:30"))
+    plan_id = await portal.submit()
+    await portal.decision("referred")
+    text = await pg.locator("#decision").inner_text()
+    assert "待中心审批" in text and "标准申请" in text and "条例" in text  # reasons with their article
+    await portal.shot("08-referred")
+    await pg.evaluate("window.__noReload = true")
+
+    # the centre, on its own map in another browser context, approves the plan
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                    timezone_id="Asia/Shanghai")
+    try:
+        centre_page = await ctx.new_page()
+        await centre_page.goto(f"{server.url}/?token={centre}")
+        item = centre_page.locator(f'#plans li[data-plan="{plan_id}"]')
+        await item.wait_for(timeout=30000)
+        await item.locator("button.approve").click()
+        await item.wait_for(state="detached", timeout=10000)
+    finally:
+        await ctx.close()
+
+    await portal.decision("approved")
+    assert await pg.evaluate("window.__noReload") is True  # the same page, never reloaded
+    assert "协调中心已处理：已批准" in await pg.locator("#decision").inner_text()
+    assert any(e.get("plan_id") == plan_id and e.get("to_state") == "approved"
+               for e in await pg.evaluate("portal.events"))
+    await portal.shot("09-centre-approved")
+    assert (await server.http.get(f"/plans/{plan_id}", headers=auth(op))).json()["state"] == "approved"
