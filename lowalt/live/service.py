@@ -322,6 +322,8 @@ class LiveService:
         self.tick_count += 1
         self.metrics.inc("lowalt_tick_total")
         self.metrics.set("lowalt_tick_seconds", time.perf_counter() - started)
+        for phase, ms in dict(getattr(self.monitor, "last_phases_ms", {})).items():  # tick phases
+            self.metrics.observe("lowalt_tick_phase_seconds", ms / 1000.0, phase=phase)
         self.metrics.set("lowalt_tracks", len(self.coop), kind="cooperative")
         self.metrics.set("lowalt_tracks", len(self.noncoop), kind="noncooperative")
         self.metrics.set("lowalt_tracks_coasting", int(self.coop.coasting[: self.coop.n].sum()

@@ -51,6 +51,8 @@ async def test_metrics_parse_and_carry_the_histograms(client: httpx.AsyncClient,
     buckets = [s for s in tick.samples if s.name.endswith("_bucket")]
     assert buckets[-1].labels["le"] == "+Inf"
 
+    phases = {s.labels["phase"] for s in fams["lowalt_tick_phase_seconds"].samples if s.name.endswith("_count")}
+    assert phases, "no tick phase observed"
     assert fams["lowalt_history_write_seconds"].type == "histogram"
     assert "process_cpu_seconds" in fams and "python_gc_objects_collected" in fams  # process metrics
 
