@@ -118,6 +118,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "withdrawn_restriction": ("新的临时管制空域占用了您的空域，计划已撤销",
                               "a new restriction ({reason}) takes the airspace: your plan was withdrawn"),
     "withdrawn_weather": ("{kind_zh}预警影响您的计划，计划已撤销", "a {kind} warning affects your plan: it was withdrawn"),
+    "advisory_weather": ("{kind_zh}预警影响您正在进行的飞行，请尽快安全降落或避让",
+                         "a {kind} warning affects your flight in progress: land or avoid it safely"),
     "suspended_weather": ("{kind_zh}预警影响您的计划，计划已暂停并转交管制中心",
                           "a {kind} warning affects your plan: it is suspended and referred to the centre"),
     "at_risk_emergency": ("一项{mission_zh}应急飞行申请了与您计划冲突的空域；如获批准，您的计划将被撤销",

@@ -102,7 +102,8 @@ class PlanEvent:
     details: dict[str, Any] = field(default_factory=dict)
     kind: str = "plan_state"
     """plan_state (a transition), plan_at_risk (an emergency flight asks for its airspace),
-    plan_escalated (a referred emergency plan nears its decide-by time)."""
+    plan_escalated (a referred emergency plan nears its decide-by time), plan_advisory (a warning
+    over a flight in progress)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"type": self.kind, "plan_id": self.plan_id, "organisation": self.organisation,
@@ -516,12 +517,22 @@ class FilingService:
             async with self.db.unit_of_work() as uow:
                 await filing_repo.add_weather_warning(uow.conn, w, by.name)
                 plans = await filing_repo.plans_overlapping(
-                    uow.conn, [PlanState.APPROVED.value, PlanState.REFERRED.value], w.start, w.end)
+                    uow.conn, [PlanState.APPROVED.value, PlanState.REFERRED.value, PlanState.ACTIVE.value],
+                    w.start, w.end)
                 for p in plans:
                     if not warning_applies(w, p):
                         continue
                     res = rule_weather(p, [w], self.policy)
                     if res.outcome is Outcome.PASS:
+                        continue
+                    if p.state is PlanState.ACTIVE:  # airborne: no state change, the operator is told at once
+                        z, en = text("advisory_weather", kind=w.kind, kind_zh=zh("weather", w.kind))
+                        details = {"warning": w.id, "kind": w.kind, "reason": res.as_dict(), "message_zh": z,
+                                   "message_en": en}
+                        await filing_repo.add_event(uow.conn, p.id, p.state, p.state, by.name, "weather advisory",
+                                                    details, at=now)
+                        events.append(PlanEvent(p.id, p.organisation, p.state.value, p.state.value, by.name, now,
+                                                "weather advisory", details, kind="plan_advisory"))
                         continue
                     to = PlanState.WITHDRAWN if res.outcome is Outcome.REJECT else PlanState.REFERRED
                     if to is p.state:

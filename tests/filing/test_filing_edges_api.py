@@ -79,7 +79,8 @@ async def test_centre_approval_reruns_every_rule(client: httpx.AsyncClient, oper
 async def test_thunderstorm_withdraws_and_visibility_suspends_with_events(client: httpx.AsyncClient,
                                                                          operator_factory: Any,
                                                                          make_token: Any) -> None:
-    op = await operator_factory("浮梁文旅", {"FL-001": "light_uav", "FL-002": "light_uav", "FL-003": "light_uav"})
+    op = await operator_factory("浮梁文旅", {"FL-001": "light_uav", "FL-002": "light_uav", "FL-003": "light_uav",
+                                          "FL-004": "light_uav"})
     centre = await make_token("centre", organisation="景德镇通航协调运行中心")
     svc = client.app.state.filing  # type: ignore[attr-defined]
     start = soon(60)
@@ -89,20 +90,30 @@ async def test_thunderstorm_withdraws_and_visibility_suspends_with_events(client
     later = (await client.post("/plans", headers=op.headers, json=plan_body(
         "FL-003", start=start + timedelta(hours=3)))).json()
     assert {inside["state"], outside["state"], later["state"]} == {"approved"}
+    flying = (await client.post("/plans", headers=op.headers, json=plan_body(
+        "FL-004", coords=[[117.605, 29.30], [117.62, 29.33]], start=soon(5), minutes=120, floor=116,
+        ceiling=120))).json()  # above the others' 0-100 m band (plus the 15 m buffer)
+    assert (await client.post(f"/plans/{flying['id']}/activate", headers=op.headers)).json()["state"] == "active"
     warning = {"kind": "thunderstorm", "start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat(),
                "area": _square(117.615, 29.31)}
     async with svc.notifier.subscribe() as queue:
         r = await client.post("/weather/warnings", headers=auth(centre), json=warning)
         assert r.status_code == 201, r.text
         assert r.json()["affected_plans"] == [inside["id"]]
-        ev = await _next(queue, lambda e: e.plan_id == inside["id"])
+        seen: dict[str, Any] = {}
+        while len(seen) < 2:
+            e = await _next(queue, lambda e: e.plan_id in (inside["id"], flying["id"]))
+            seen[e.plan_id] = e
+        ev, advisory = seen[inside["id"]], seen[flying["id"]]
+    assert advisory.kind == "plan_advisory" and advisory.to_state == "active" and "雷暴" in advisory.details["message_zh"]
     assert ev.to_state == "withdrawn" and ev.details["kind"] == "thunderstorm"
     assert "雷暴" in ev.details["message_zh"]
     alt = ev.details["alternatives"][0]
     a0, a1 = datetime.fromisoformat(alt["start"]), datetime.fromisoformat(alt["end"])
     assert alt["kind"] == "time" and (a1 <= start or a0 >= start + timedelta(hours=2))  # clear of the storm
     states = {p["id"]: p["state"] for p in (await client.get("/plans", headers=op.headers)).json()}
-    assert states == {inside["id"]: "withdrawn", outside["id"]: "approved", later["id"]: "approved"}
+    assert states == {inside["id"]: "withdrawn", outside["id"]: "approved", later["id"]: "approved",
+                      flying["id"]: "active"}
     # low visibility needs the centre's judgement: the approved plan is suspended back to it
     fog = {"kind": "visibility", "value": 400, "start": (start + timedelta(hours=3)).isoformat(),
            "end": (start + timedelta(hours=4)).isoformat()}
