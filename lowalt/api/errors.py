@@ -7,6 +7,7 @@ client can fix the request without reading server logs.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -47,8 +48,27 @@ _DESCRIPTIONS = {401: "No, invalid, expired or revoked token", 403: "The role (o
                  404: "Not found (or not yours: the same answer)", 409: "Conflicts with the current state",
                  413: "Request body over the size limit", 422: "Invalid request; `fields` names each problem",
                  503: "Database unavailable; retry after `Retry-After`"}
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorBody, "description": text} for status, text in _DESCRIPTIONS.items()}
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` inlined (usable anywhere in an OpenAPI document)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.rsplit("/", 1)[1]]))
+            return {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    return walk(schema)  # type: ignore[no-any-return]
+
+
+_ERROR_SCHEMA = _inlined(ErrorBody.model_json_schema())
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    for status, text in _DESCRIPTIONS.items()}
 """The error responses every protected route may give, for OpenAPI (``responses=`` on routers)."""
 
 

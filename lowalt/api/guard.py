@@ -137,6 +137,8 @@ class Guard:
                 principal = _authorise(rule, method, path, result)
                 state = scope.setdefault("state", {})
                 state["principal"], state["access"] = principal, rule.access(principal)  # type: ignore[union-attr]
+            if (where := _nul_in_url(scope)) is not None:
+                raise _nul_refused(where)
             if method in _WITH_BODY:
                 receive = await self._read_body(scope, receive)
         except Refused as exc:
@@ -183,6 +185,8 @@ class Guard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if b"\x00" in body or b"\\u0000" in body:
+            raise _nul_refused("body")
         if looks_like_json(body):
             depth = json_depth(body)
             if depth > self.limits.max_json_depth:
@@ -218,6 +222,19 @@ class Guard:
         finally:
             auth.unwatch(watch)
             await session.finish()
+
+
+def _nul_in_url(scope: Scope) -> str | None:
+    """Where the URL carries a NUL character (PostgreSQL text cannot hold one): ``path``, ``query`` or None."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query: bytes = scope.get("query_string", b"")
+    return "query" if b"\x00" in query or b"%00" in query else None
+
+
+def _nul_refused(where: str) -> Refused:
+    return Refused(422, f"{where}: contains a NUL character (\\u0000), which no field may hold",
+                   f"{where}：包含 NUL 字符（\\u0000），任何字段都不允许", field=where)
 
 
 def access_of(scope: Scope) -> authz.Access:

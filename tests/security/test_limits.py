@@ -157,3 +157,15 @@ def test_json_depth_ignores_brackets_in_strings() -> None:
     assert json_depth('["\\"[[[", ["\\\\"]]') == 2
     assert json_depth("42") == 0
     assert json_depth(_nested(1000)) == 1000
+
+
+async def test_nul_characters_are_422_naming_where_not_a_database_error(server: Server,
+                                                                       new_user: UserFactory) -> None:
+    centre = await new_user("centre")
+    for url in ("/alerts?log=true&state=a%00b", "/plans/abc%00def", "/tracks/A%00/history"):
+        r = await server.http.get(url, headers=centre.headers)
+        assert r.status_code == 422, (url, r.text)
+        assert r.json()["error"]["fields"][0]["field"] in ("query", "path")
+    r = await server.http.post("/aircraft", headers=centre.headers, json={"id": "NUL-1", "category": "small_uav",
+                                                                          "registration": "B-\u0000"})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "body"

@@ -143,7 +143,7 @@ async def track_history(
 
 @router.get("/alerts", summary="Active alerts (from memory), or the alert log (?log=true, from PostGIS)")
 async def alerts(request: Request, principal: Viewer, log: bool = False,
-                 state: Annotated[str | None, Query(max_length=32)] = None) -> list[dict[str, Any]]:
+                 state: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None) -> list[dict[str, Any]]:
     access, org_of = access_of(request.scope), _org_of(request)
     if not log:
         return authz.visible_alerts(principal, access, await _live(request).current_alerts(), org_of)  # type: ignore[return-value]
