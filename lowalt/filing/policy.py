@@ -168,7 +168,7 @@ def load_policy(path: str | Path) -> Policy:
     return Policy(
         jurisdiction=str(d.get("jurisdiction", p.parent.name)),
         tz=ZoneInfo(str(d.get("timezone", "Asia/Shanghai"))),
-        service_bbox=bbox,  # type: ignore[arg-type]
+        service_bbox=bbox,
         no_application_categories=_cats(na["categories"]),
         max_height_agl_m={AircraftCategory(k): float(v) for k, v in na["max_height_agl_m"].items()},
         no_application_article=str(na["article"]),

@@ -527,7 +527,8 @@ class FilingService:
                         continue
                     if p.state is PlanState.ACTIVE:  # airborne: no state change, the operator is told at once
                         z, en = text("advisory_weather", kind=w.kind, kind_zh=zh("weather", w.kind))
-                        details = {"warning": w.id, "kind": w.kind, "reason": res.as_dict(), "message_zh": z,
+                        details: dict[str, Any] = {"warning": w.id, "kind": w.kind, "reason": res.as_dict(),
+                                                   "message_zh": z,
                                    "message_en": en}
                         await filing_repo.add_event(uow.conn, p.id, p.state, p.state, by.name, "weather advisory",
                                                     details, at=now)

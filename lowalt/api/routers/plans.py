@@ -131,7 +131,7 @@ class GeometryIn(BaseModel):
         return self
 
     def to_shape(self) -> LineString | Polygon:
-        return shape({"type": self.type, "coordinates": self.coordinates})  # type: ignore[return-value]
+        return shape({"type": self.type, "coordinates": self.coordinates})
 
 
 class PointIn(BaseModel):
@@ -323,7 +323,7 @@ def _parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
         raise HTTPException(422, "bbox: out of range; expected minlon,minlat,maxlon,maxlat (lon first)")
     if not (w < e and s_ < n):
         raise HTTPException(422, "bbox: min must be below max (minlon,minlat,maxlon,maxlat); swapped corners?")
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 # ------------------------------------------------------------------ endpoints
@@ -426,24 +426,24 @@ async def approve_plan(plan_id: str, request: Request, principal: Centre) -> Any
 
 
 @router.post("/plans/{plan_id}/reject", openapi_extra=_doc(Comment, False), summary="Centre rejects a referred plan")
-async def reject_plan(plan_id: str, request: Request, principal: Centre) -> dict[str, Any]:
+async def reject_plan(plan_id: str, request: Request, principal: Centre) -> Any:
     body: Comment = await _body(request, Comment)
     return await _act(request, plan_id, _svc(request).reject(plan_id, _filer(principal), body.comment))
 
 
 @router.post("/plans/{plan_id}/cancel", openapi_extra=_doc(CancelIn, False), summary="Cancel a plan (its operator or the centre)")
-async def cancel_plan(plan_id: str, request: Request, principal: Operator) -> dict[str, Any]:
+async def cancel_plan(plan_id: str, request: Request, principal: Operator) -> Any:
     body: CancelIn = await _body(request, CancelIn)
     return await _act(request, plan_id, _svc(request).cancel(plan_id, _filer(principal), body.reason))
 
 
 @router.post("/plans/{plan_id}/activate", summary="Confirm readiness and activate (条例 Art. 30, within 1 h)")
-async def activate_plan(plan_id: str, request: Request, principal: Operator) -> dict[str, Any]:
+async def activate_plan(plan_id: str, request: Request, principal: Operator) -> Any:
     return await _act(request, plan_id, _svc(request).activate(plan_id, _filer(principal)))
 
 
 @router.post("/plans/{plan_id}/complete", summary="Mark an active plan completed (landed)")
-async def complete_plan(plan_id: str, request: Request, principal: Operator) -> dict[str, Any]:
+async def complete_plan(plan_id: str, request: Request, principal: Operator) -> Any:
     return await _act(request, plan_id, _svc(request).complete(plan_id, _filer(principal)))
 
 
@@ -458,7 +458,7 @@ async def post_warning(request: Request, principal: Centre) -> dict[str, Any]:
                                        "msg": f"a warning lasts at most {hours:g} h (policy weather.max_warning_h); "
                                               "post a new one, or a restriction for a longer closure"}])
     w = WeatherWarning(new_plan_id(), body.kind, body.start, body.end, body.value,
-                       body.area.to_shape() if body.area else None, body.text)  # type: ignore[arg-type]
+                       body.area.to_shape() if body.area else None, body.text)
     affected = await svc.add_weather_warning(w, _filer(principal))
     return _warning_out(w, affected)
 
