@@ -65,6 +65,12 @@ class Settings:
     """A track with no report for this long (report time, s) is shown as coasting."""
     lost_after_s: float = Field(default=10.0, gt=0)
     """A track whose latest report is this old (s) ends: landed, or lost contact."""
+    nats_url: str | None = None
+    """NATS server with JetStream (`nats://127.0.0.1:4222`) joining this node to a cluster (docs/scale.md); unset: one process, in-process bus."""
+    node_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    """This node's name on the bus and in the alert log; unset: a random one at each start."""
+    node_roles: str = Field(default="monitor,history", pattern=r"^(none|(monitor|history)(,(monitor|history))?)$")
+    """With `LOWALT_NATS_URL`: what this node does besides ingest and the live feed: `monitor` (conflicts and alerts: exactly one node), `history` (writes track history from the bus), both, or `none`."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +85,10 @@ class Settings:
             if file_var:  # docker secrets: keep the password out of the environment
                 values["database_url"] = Path(file_var).read_text().strip()
         return cls(**values)
+
+    def has_role(self, role: str) -> bool:
+        """Whether this node has ``role`` (``monitor``, ``history``); every role without a bus."""
+        return not self.nats_url or role in self.node_roles.split(",")
 
     def json_logs(self) -> bool:
         """Whether logs are JSON lines: ``log_json`` when set, else JSON unless stderr is a terminal."""

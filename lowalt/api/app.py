@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 
@@ -30,8 +32,13 @@ async def start_services(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     terrain = load_terrain(settings.dem_path)
     app.state.airspace = await AirspaceService.open(app.state.db, settings.airspace_dir, terrain)
+    from lowalt.bus import open_bus
+
+    settings = replace(settings, node_id=settings.node_id or uuid.uuid4().hex[:12])  # one name per start
+    app.state.bus = open_bus(settings.nats_url, settings.node_id or "")
+    await app.state.bus.start()
     app.state.live = await build_live_service(settings, app.state.db, app.state.metrics,
-                                              airspace=app.state.airspace.index)
+                                              airspace=app.state.airspace.index, bus=app.state.bus)
     app.state.airspace.listeners.append(app.state.live.intrusion_cache.invalidate)
     # -- filing service: start here (lowalt.filing) --
     from lowalt.filing.service import build_filing_service
@@ -61,6 +68,8 @@ async def stop_services(app: FastAPI) -> None:
         await app.state.filing.stop()
     if getattr(app.state, "live", None) is not None:
         await app.state.live.stop()
+    if getattr(app.state, "bus", None) is not None:
+        await app.state.bus.close()
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
@@ -98,6 +107,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.metrics = Metrics()
     app.state.live = None
     install_error_handlers(app)
+    if settings.nats_url:  # innermost: a telemetry ack waits for JetStream (lowalt.bus.ackgate)
+        from lowalt.bus.ackgate import DurableAckGate
+
+        app.add_middleware(DurableAckGate)
     app.add_middleware(Guard, limits=limits or Limits())  # authorisation and limits before any work
     app.add_middleware(HttpMetrics, metrics=app.state.metrics)  # outermost: latency of every request
     app.include_router(health.router, responses={503: ERROR_RESPONSES[503]})

@@ -15,6 +15,15 @@ Three loops run on the event loop:
   point it has to shed is counted. A row PostGIS refuses (bad data) is isolated by bisection,
   counted and reported by ``/healthz`` as ``degraded``; it never blocks the other rows.
 
+**Several nodes** (a durable :class:`lowalt.bus.Bus`: NATS JetStream). Each accepted batch is also
+published to the bus; the device's ``ack`` waits for JetStream (``lowalt.bus.ackgate``). Every node
+applies the other nodes' batches to its own track tables, so every node's ``/ws/live`` shows every
+aircraft. The track history then comes from the bus, not from the local buffer: a node with the
+``history`` role runs the shared durable consumer, which acknowledges a message only after its COPY
+committed. Exactly one node has the ``monitor`` role: it runs the conflict monitor, writes the alert
+events and publishes each tick's assessment (statuses, alert diff, active alerts) on the bus; the other
+nodes apply it to their feed. With the in-process bus (one node) nothing of this changes anything.
+
 Alerts are stored as insert-only events (raised, updated, acknowledged, cleared) with globally
 unique ids; the open ones are adopted again at start-up, so a restart continues them.
 """
@@ -35,6 +44,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from lowalt.bus import Bus, ReportRows
+from lowalt.bus.ackgate import hold
+from lowalt.bus.codec import make_rows
+from lowalt.bus.inprocess import InProcessBus
 from lowalt.identity.model import Principal, Role
 from lowalt.live.hub import BBox, LiveHub
 from lowalt.metrics import Metrics
@@ -112,8 +125,16 @@ class LiveService:
     def __init__(
         self, db: Database, metrics: Metrics, *, monitor: Monitor, terrain: Terrain | None = None,
         config: LiveConfig | None = None, category_code: Callable[[str], int] | None = None,
+        bus: Bus | None = None, node_id: str | None = None, monitor_role: bool = True, history_role: bool = True,
     ) -> None:
         self.db = db
+        self.bus: Bus = bus or InProcessBus()
+        self.monitor_role = monitor_role
+        """This node runs the conflict monitor and writes alert events (one node of a cluster)."""
+        self.history_role = history_role
+        """With a durable bus: this node writes track history from the bus's durable consumer."""
+        self.share_assessments = self.bus.durable
+        """Publish each tick's assessment on the bus (a cluster; tests of two services may set it)."""
         self.metrics = metrics
         self.monitor = monitor
         self.terrain = terrain
@@ -134,11 +155,13 @@ class LiveService:
         """Points taken out of ``_history`` by a write in progress."""
         self._alert_events: list[tuple[str, dict[str, Any]]] = []
         """(event, alert wire dict) waiting to be appended to the alert log."""
-        self.node_id = uuid.uuid4().hex[:12]
+        self.node_id = node_id or uuid.uuid4().hex[:12]
         self.history_rejected = 0
         """Rows PostGIS refused (bad data, isolated by bisection): /healthz says degraded."""
         self.history_last_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._outgoing: list[ReportRows] = []
+        """Accepted rows of the frame being ingested, for the bus."""
         self.tick_count = 0
         self.before_tick: list[Callable[[float], None]] = []
         """Run on the event loop before each snapshot (e.g. freeze the approved plans for the monitor)."""
@@ -147,8 +170,17 @@ class LiveService:
 
     # -- registry ------------------------------------------------------------------------
 
-    def register_aircraft(self, info: AircraftInfo) -> None:
+    def register_aircraft(self, info: AircraftInfo, *, announce: bool = True) -> None:
+        """Know ``info`` (authorisation, category); in a cluster, tell the other nodes too."""
         self.aircraft[info.id] = info
+        if announce and self.share_assessments:
+            payload = orjson.dumps({"node": self.node_id, "id": info.id, "category": info.category,
+                                    "organisation": info.organisation, "device_user_id": info.device_user_id})
+            self._feed_soon("aircraft", payload)
+
+    def _feed_soon(self, kind: str, payload: bytes) -> None:
+        task = asyncio.ensure_future(self.bus.publish_feed(kind, payload))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # core NATS: best effort
 
     # -- ingest --------------------------------------------------------------------------
 
@@ -161,6 +193,8 @@ class LiveService:
         if len(batch):
             batch = self._authorise(principal, batch, errors)
         accepted = self._store(batch, now, errors, principal) if len(batch) else 0
+        if self._outgoing:
+            self._publish_outgoing(now)
         for e in errors:
             self.metrics.inc("lowalt_reports_rejected_total", reason=e.code)
         return accepted, errors
@@ -216,7 +250,11 @@ class LiveService:
                 self.metrics.inc("lowalt_reports_out_of_order_total", int(res.late.sum()))
             good = res.accepted | res.late
             accepted_total += int(good.sum())
-            self._buffer_history(batch, alt, idx[good], ids=[a for a, g in zip(ids, good.tolist(), strict=True) if g])
+            good_ids = [a for a, g in zip(ids, good.tolist(), strict=True) if g]
+            if not self.bus.durable:  # one node: the history comes from this buffer
+                self._buffer_history(batch, alt, idx[good], ids=good_ids)
+            if good_ids:
+                self._outgoing.append(_rows(self.node_id, now, batch, alt, idx[good], good_ids, cats[good]))
         self.metrics.inc("lowalt_reports_accepted_total", accepted_total)
         return accepted_total
 
@@ -240,6 +278,64 @@ class LiveService:
             self._history_pending -= len(shed)
             self.metrics.inc("lowalt_history_dropped_total", len(shed))
         self.metrics.set("lowalt_history_pending", self._history_pending + self._history_inflight)
+
+    # -- bus ---------------------------------------------------------------------------------
+
+    def _publish_outgoing(self, now: float) -> None:
+        parts, self._outgoing = self._outgoing, []
+        rows = parts[0] if len(parts) == 1 else _concat_rows(parts, self.node_id, now)
+        fut = self.bus.publish_reports(rows)
+        if fut is not None:
+            fut.add_done_callback(self._published)
+            hold(fut)  # the device's ack waits for the bus (see lowalt.bus.ackgate)
+
+    def _published(self, fut: asyncio.Future[None]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            self.metrics.inc("lowalt_bus_publish_failed_total")
+        else:
+            self.metrics.inc("lowalt_bus_published_total")
+
+    def apply_remote_reports(self, rows: ReportRows) -> None:
+        """Another node's accepted batch (already validated there): into this node's track tables."""
+        if rows.node == self.node_id or not len(rows):
+            return
+        source = rows.i8("source")
+        noncoop = source == int(Source.NONCOOP)
+        cols = {c: rows.f64(c) for c in ("lon", "lat", "alt", "vx", "vy", "vz", "t", "battery")}
+        category, landed = rows.i8("category"), rows.landed_mask()
+        for table, mask in ((self.coop, ~noncoop), (self.noncoop, noncoop)):
+            if not mask.any():
+                continue
+            idx = np.flatnonzero(mask)
+            table.upsert([rows.ids[i] for i in idx], lon=cols["lon"][idx], lat=cols["lat"][idx], alt=cols["alt"][idx],
+                         vx=cols["vx"][idx], vy=cols["vy"][idx], vz=cols["vz"][idx], t=cols["t"][idx],
+                         t_recv=rows.t_recv, battery=cols["battery"][idx], source=source[idx],
+                         category=category[idx], landed=landed[idx])
+        self.metrics.inc("lowalt_bus_reports_applied_total", len(rows))
+
+    def apply_remote_feed(self, kind: str, payload: bytes) -> None:
+        """Another node's feed message: an aircraft registered there (``aircraft``), or the monitor
+        node's assessment of a tick (``assessment``, applied by a node without the monitor role)."""
+        msg = orjson.loads(payload)
+        if msg.get("node") == self.node_id:
+            return
+        if kind == "aircraft":
+            self.register_aircraft(AircraftInfo(msg["id"], msg["category"], msg["organisation"],
+                                                msg["device_user_id"]), announce=False)
+            return
+        if kind != "assessment" or self.monitor_role:
+            return
+        statuses: dict[str, str] = msg["statuses"]
+        self._mark_status_changes(statuses)
+        self.statuses = statuses
+        self.active_alerts = msg["active"]
+        self._publish_alert_diff(msg["new"], msg["updated"], msg["cleared"], float(msg["t"]))
+
+    async def _write_bus_history(self, records: list[tuple[object, ...]]) -> int:
+        with self.metrics.time("lowalt_history_write_seconds"):
+            written = await self._write(records, [])
+        self.metrics.inc("lowalt_history_written_total", written)
+        return written
 
     # -- feed ------------------------------------------------------------------------------
 
@@ -312,6 +408,12 @@ class LiveService:
             self._lost_pending.extend(gone.ids)
         self.coop.mark_coasting(now, self.config.coast_after_s)
         self.noncoop.mark_coasting(now, self.config.coast_after_s)
+        if not self.monitor_role:  # the monitor node assesses; its results arrive over the bus
+            self.tick_count += 1
+            self.metrics.inc("lowalt_tick_total")
+            self.metrics.set("lowalt_tracks", len(self.coop), kind="cooperative")
+            self.metrics.set("lowalt_tracks", len(self.noncoop), kind="noncooperative")
+            return Assessment(statuses=self.statuses, active=self.active_alerts)
         for hook in self.before_tick:
             hook(now)
         snap = self._full_snapshot()
@@ -331,22 +433,34 @@ class LiveService:
         self.metrics.set("lowalt_alerts_active", len(self.active_alerts))
         return result
 
-    def _apply(self, result: Assessment, now: float) -> None:
-        for aid, st in result.statuses.items():
+    def _mark_status_changes(self, statuses: dict[str, str]) -> None:
+        for aid, st in statuses.items():
             if self.statuses.get(aid) != st:
                 for table in (self.coop, self.noncoop):
                     row = table.slot.get(aid)
                     if row is not None:
                         table.dirty[row] = True
+
+    def _apply(self, result: Assessment, now: float) -> None:
+        self._mark_status_changes(result.statuses)
         self.statuses = result.statuses
         self.active_alerts = result.active
         self._alert_events += [("raised", a) for a in result.alerts_new]
         self._alert_events += [("updated", a) for a in result.alerts_updated]
         self._alert_events += [("cleared", a) for a in result.alerts_cleared]
-        if (result.alerts_new or result.alerts_updated or result.alerts_cleared) and self.hub.subscribers:
-            payload = orjson.dumps({"type": "alerts", "t": now, "new": result.alerts_new,
-                                    "updated": result.alerts_updated,
-                                    "cleared": [a["id"] for a in result.alerts_cleared]},
+        cleared = [a["id"] for a in result.alerts_cleared]
+        self._publish_alert_diff(result.alerts_new, result.alerts_updated, cleared, now)
+        if self.share_assessments:
+            payload = orjson.dumps({"node": self.node_id, "t": now, "statuses": result.statuses,
+                                    "active": result.active, "new": result.alerts_new,
+                                    "updated": result.alerts_updated, "cleared": cleared},
+                                   option=orjson.OPT_SERIALIZE_NUMPY)
+            self._feed_soon("assessment", payload)
+
+    def _publish_alert_diff(self, new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str],
+                            now: float) -> None:
+        if (new or updated or cleared) and self.hub.subscribers:
+            payload = orjson.dumps({"type": "alerts", "t": now, "new": new, "updated": updated, "cleared": cleared},
                                    option=orjson.OPT_SERIALIZE_NUMPY)
             self.hub.publish(lambda bbox, snapshot: self._snapshot_message(bbox, now) if snapshot else payload)
 
@@ -368,6 +482,8 @@ class LiveService:
 
     async def current_alerts(self) -> list[dict[str, Any]]:
         """Every active alert with the details of the latest tick (time-to-loss etc. kept current)."""
+        if not self.monitor_role:  # as the monitor node published them with its latest tick
+            return list(self.active_alerts.values())
         return await asyncio.to_thread(self.monitor.current_alerts)
 
     def health(self) -> dict[str, Any]:
@@ -503,11 +619,19 @@ class LiveService:
                     await asyncio.wait_for(stop.wait(), delay)
 
     async def start(self) -> None:
-        try:
-            await self.adopt_open_alerts()
-        except Exception as exc:  # database away at start: new alerts get new ids, old ones stay open
-            log.warning("alert_adoption_failed", extra={"error": str(exc)[:200]})
+        if self.monitor_role:
+            try:
+                await self.adopt_open_alerts()
+            except Exception as exc:  # database away at start: new alerts get new ids, old ones stay open
+                log.warning("alert_adoption_failed", extra={"error": str(exc)[:200]})
+        # the bus's retained reports of the last lost_after_s rebuild the live picture of a (re)started node
+        await self.bus.subscribe_reports(self.apply_remote_reports, since=time.time() - self.config.lost_after_s)
+        await self.bus.subscribe_feed(self.apply_remote_feed)
         self._stopping = asyncio.Event()
+        self._bus_history_task: asyncio.Task[None] | None = None
+        if self.bus.durable and self.history_role:
+            self._bus_history_task = asyncio.create_task(
+                self.bus.run_history(self._write_bus_history, self._stopping), name="bus-history")
         self._tasks = [
             asyncio.create_task(self._every(self.config.feed_s, self.publish_tracks), name="live-feed"),
             asyncio.create_task(self._every(self.config.tick_s, self.tick), name="live-tick"),
@@ -524,13 +648,17 @@ class LiveService:
                 await t
         self._tasks = []
         task = getattr(self, "_history_task", None)
+        bus_task = getattr(self, "_bus_history_task", None)
         if task is not None:
             self._stopping.set()
-            done, _ = await asyncio.wait([task], timeout=history_timeout_s)
-            if not done:
+            waiting = [t for t in (task, bus_task) if t is not None]
+            done, _ = await asyncio.wait(waiting, timeout=history_timeout_s)
+            if len(done) < len(waiting):  # the bus keeps what was not acknowledged: nothing is lost
                 log.warning("history_stop_timeout", extra={"pending": self._history_pending})
-                task.cancel()
+                for t in waiting:
+                    t.cancel()
             self._history_task = None
+            self._bus_history_task = None
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush_history(), history_timeout_s)
 
@@ -539,6 +667,21 @@ def noncoop_track_id(sensor: str, local_id: str) -> str:
     """A non-cooperative target's id: the reporting sensor's own namespace (``nc:SENSOR:ID``), so a
     detection can never pose as (or be recorded under) a registered aircraft."""
     return f"nc:{sensor}:{local_id}"
+
+
+def _rows(node: str, now: float, batch: ReportBatch, alt: npt.NDArray[np.float64], idx: npt.NDArray[np.int64],
+          ids: list[str], category: npt.NDArray[np.int8]) -> ReportRows:
+    cols = {"t": batch.t[idx], "lon": batch.lon[idx], "lat": batch.lat[idx], "alt": alt[idx], "vx": batch.vx[idx],
+            "vy": batch.vy[idx], "vz": batch.vz[idx], "battery": batch.battery[idx]}
+    return make_rows(node, now, ids, cols, batch.source[idx], category, batch.landed[idx])
+
+
+def _concat_rows(parts: list[ReportRows], node: str, now: float) -> ReportRows:
+    cols = {c: np.concatenate([p.f64(c) for p in parts]) for c in ("t", "lon", "lat", "alt", "vx", "vy", "vz",
+                                                                    "battery")}
+    return make_rows(node, now, [i for p in parts for i in p.ids], cols,
+                     np.concatenate([p.i8("source") for p in parts]), np.concatenate([p.i8("category") for p in parts]),
+                     np.concatenate([p.landed_mask() for p in parts]))
 
 
 def _flags(col: npt.NDArray[np.bool_] | None, keep: Any, n: int) -> list[int]:

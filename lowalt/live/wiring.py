@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from lowalt.bus import Bus
 from lowalt.conflict.intrusion import IntrusionVolumes
 from lowalt.live.monitor import ConflictMonitor, category_code
 from lowalt.live.service import AircraftInfo, LiveConfig, LiveService
@@ -47,8 +48,9 @@ async def load_registry(db: Database) -> list[AircraftInfo]:
 
 
 async def build_live_service(
-    settings: Settings, db: Database, metrics: Metrics, *, airspace: Any | None = None,
+    settings: Settings, db: Database, metrics: Metrics, *, airspace: Any | None = None, bus: Bus | None = None,
 ) -> LiveService:
+    """The live service on ``bus`` (None: the in-process one) with this node's roles from the settings."""
     intrusion = IntrusionCache(airspace) if airspace is not None else None
     monitor = ConflictMonitor(lookahead_s=settings.lookahead_s, intrusion_source=intrusion,
                               predict_max_s=settings.lost_after_s)
@@ -63,8 +65,9 @@ async def build_live_service(
     live = LiveService(db, metrics, monitor=monitor, terrain=terrain,
                        config=LiveConfig(tick_s=settings.tick_s, service_bbox=SERVICE_AREA_BBOX,
                                          coast_after_s=settings.coast_after_s, lost_after_s=settings.lost_after_s),
-                       category_code=category_code)
+                       category_code=category_code, bus=bus, node_id=settings.node_id,
+                       monitor_role=settings.has_role("monitor"), history_role=settings.has_role("history"))
     live.intrusion_cache = intrusion  # type: ignore[attr-defined]
     for info in await load_registry(db):
-        live.register_aircraft(info)
+        live.register_aircraft(info, announce=False)
     return live

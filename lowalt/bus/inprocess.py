@@ -1,0 +1,46 @@
+"""The in-process bus: the default for one node (``lowalt serve``, ``make demo``, the tests)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lowalt.bus import FeedHandler, HistoryWriter, ReportHandler
+from lowalt.bus.codec import ReportRows
+
+
+class InProcessBus:
+    """Hands reports and feed messages to the handlers registered in this process, synchronously.
+
+    Not durable: a publish has nothing to wait for, and the live service keeps writing the history
+    from its own buffer. Several live services may share one (tests of the multi-node paths)."""
+
+    durable = False
+
+    def __init__(self) -> None:
+        self.report_handlers: list[ReportHandler] = []
+        self.feed_handlers: list[FeedHandler] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self.report_handlers.clear()
+        self.feed_handlers.clear()
+
+    def publish_reports(self, rows: ReportRows) -> asyncio.Future[None] | None:
+        for handler in list(self.report_handlers):
+            handler(rows)
+        return None
+
+    async def subscribe_reports(self, handler: ReportHandler, *, since: float | None = None) -> None:
+        self.report_handlers.append(handler)
+
+    async def publish_feed(self, kind: str, payload: bytes) -> None:
+        for handler in list(self.feed_handlers):
+            handler(kind, payload)
+
+    async def subscribe_feed(self, handler: FeedHandler) -> None:
+        self.feed_handlers.append(handler)
+
+    async def run_history(self, write: HistoryWriter, stop: asyncio.Event) -> None:
+        return None
