@@ -138,6 +138,9 @@ class Runner:
         self.kin = KinState.zeros(n)
         self.par = Params.of([c.env for c in self.crafts])
         self.flying = np.zeros(n, dtype=bool)
+        self.touched_down: list[int] = []
+        """Aircraft that landed since the last reports: each sends one ``landed`` report, as a
+        MAVLink autopilot's landed state would, so the server ends the track without lost contact."""
         self.wp: list[F64] = [np.zeros((0, 3))] * n
         self.spd: list[F64] = [np.zeros(0)] * n
         self.hold: list[F64] = [np.zeros(0)] * n
@@ -301,6 +304,8 @@ class Runner:
 
     def _land(self, c: Craft, now: float) -> None:
         self.flying[c.idx] = False
+        if c.cooperative:
+            self.touched_down.append(c.idx)
         c.state = "done"
         self.fig.flights_completed += 1
         self._spawn(self._complete(c))
@@ -348,10 +353,12 @@ class Runner:
             self.vcmd[i] = 0.0 if self.hold_until[i] > now else self.spd[i][self.wi[i]]
 
     def _reports(self, now: float) -> dict[str, list[dict[str, Any]]]:
-        """Reports per link name for every flying aircraft that reports this tick."""
+        """Reports per link name for every flying aircraft that reports this tick, plus one final
+        ``landed`` report for each aircraft that touched down since the last call."""
+        out = self._landed_reports(now)
         idx = np.flatnonzero(self.flying)
         if not len(idx):
-            return {}
+            return out
         send = np.ones(len(idx), dtype=bool)
         if self.sc.report_dropout:
             send &= self.rng.random(len(idx)) >= self.sc.report_dropout
@@ -368,7 +375,6 @@ class Runner:
         alt = np.maximum(self.kin.z[idx] + self.rng.normal(0.0, 1.0, len(idx)) * sig * 0.7, 0.0)
         vx, vy, vs = self.kin.vx[idx], self.kin.vy[idx], self.kin.vs[idx]
         bat = self.kin.battery[idx]
-        out: dict[str, list[dict[str, Any]]] = {}
         cols = zip(idx.tolist(), np.round(lon, 7).tolist(), np.round(lat, 7).tolist(), np.round(alt, 1).tolist(),
                    np.round(vx, 2).tolist(), np.round(vy, 2).tolist(), np.round(vs, 2).tolist(),
                    np.round(bat, 1).tolist(), strict=True)
@@ -385,6 +391,19 @@ class Runner:
                 r["cat"] = "unknown"
                 key = "sensor"
             out.setdefault(key, []).append(r)
+        return out
+
+    def _landed_reports(self, now: float) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        landed, self.touched_down = self.touched_down, []
+        for i in landed:
+            c = self.crafts[i]
+            lon, lat = to_lonlat(self.kin.x[i:i + 1], self.kin.y[i:i + 1])
+            key = f"dev:{c.server_id}" if c.transport == "device" else f"gw:{c.org}"
+            out.setdefault(key, []).append({
+                "id": c.server_id, "t": now, "lon": round(float(lon[0]), 7), "lat": round(float(lat[0]), 7),
+                "alt": 0.0, "ref": "AGL", "vx": 0.0, "vy": 0.0, "vs": 0.0, "landed": True,
+                "bat": round(float(self.kin.battery[i]), 1)})
         return out
 
     def _link(self, key: str, c_org: str | None = None) -> TelemetryLink:

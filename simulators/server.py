@@ -67,6 +67,8 @@ def sim_policy_dir(data_dir: Path, source: Path = AIRSPACE_DIR) -> Path:
         sect["article"] = f"{sect.get('article', '')} [{note}]"
     pol["pathways"]["standard"]["local_lead_time_min"] = None
     pol["pathways"]["crewed_ga"]["urgent_lead_time_min"] = 0
+    if isinstance(pol.get("night"), dict):  # round the clock: day-only missions (spraying, survey) fly at night too
+        pol["night"]["day_only_missions"] = []
     (out / "policy.yaml").write_text(yaml.safe_dump(pol, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return out
 

@@ -13,8 +13,9 @@ and time-to-loss (``t_in``) is counted from the tick's time.
 
 * its plan was completed or cancelled: the flight is over, the track just ends;
 * it was on the ground: the device said ``landed``, or it was still (ground speed <= 1 m/s,
-  vertical rate <= 0.5 m/s) at most 10 m above the terrain: it landed (at a take-off point or
-  in a field), the track just ends;
+  vertical rate <= 0.5 m/s) at most 10 m above the terrain, or it was descending slowly over the
+  ground (<= 5 m/s) fast enough to reach 10 m above the terrain before its track ended: it landed
+  (at a take-off point or in a field), the track just ends;
 * otherwise it was airborne and stopped reporting: **lost contact**. Severity depends on what is
   around its last position, moved on along its last velocity for at most 30 s: ``alarm`` with
   other traffic within 1 km horizontally and 150 m vertically, ``warning`` within 5 km,
@@ -74,6 +75,7 @@ ENDED_PLAN_STATES = frozenset({"completed", "cancelled"})
 ON_GROUND_MAX_GS = 1.0
 ON_GROUND_MAX_VS = 0.5
 ON_GROUND_MAX_HEIGHT_M = 10.0
+LANDING_MAX_GS = 5.0
 LOST_COAST_MAX_S = 30.0
 LOST_NEAR_M, LOST_NEAR_DZ_M, LOST_AROUND_M = 1000.0, 150.0, 5000.0
 STATUS_WIRE = {
@@ -197,6 +199,10 @@ class ConflictMonitor:
         x, y = to_local(snap.lon, snap.lat)
         vel = np.column_stack([snap.vx, snap.vy, snap.vz])
         pos = np.column_stack([x, y, snap.alt]) + vel * dt[:, None]
+        down = np.flatnonzero((snap.vz < 0) & (dt > 0))
+        if len(down) and self.terrain is not None:  # a descent ends on the ground, not below it
+            ground = np.nan_to_num(np.asarray(self.terrain.elevation(snap.lon[down], snap.lat[down]), dtype=float))
+            pos[down, 2] = np.maximum(pos[down, 2], np.minimum(ground, snap.alt[down]))
         return pos, vel, snap.t + dt
 
     def _assess(self, snap: Snapshot, now: float, gone: Snapshot | None) -> Assessment:
@@ -402,7 +408,7 @@ class ConflictMonitor:
             return pic.plan_ids[row], pic.states[row] if pic.states else None, float(pic.plans.end_s[row])
 
         if gone is not None and gone.n:
-            on_ground = self._on_ground(gone)
+            on_ground = self._on_ground(gone, np.maximum(now - gone.t, 0.0))
             x, y = to_local(gone.lon, gone.lat)
             for k, aid in enumerate(gone.ids):
                 if not gone.cooperative[k] or on_ground[k]:
@@ -442,15 +448,20 @@ class ConflictMonitor:
             }))
         return out
 
-    def _on_ground(self, snap: Snapshot) -> np.ndarray:
-        """Per track: on the ground at its last report (said so, or still and near the terrain)."""
+    def _on_ground(self, snap: Snapshot, silence_s: float) -> np.ndarray:
+        """Per track: on the ground when it went silent: said so; or still and near the terrain; or
+        slow and descending fast enough to have touched down within ``silence_s`` of its last report."""
         said = snap.landed if snap.landed is not None else np.zeros(snap.n, dtype=np.bool_)
-        still = (np.hypot(snap.vx, snap.vy) <= ON_GROUND_MAX_GS) & (np.abs(snap.vz) <= ON_GROUND_MAX_VS)
-        if not still.any():
+        gs = np.hypot(snap.vx, snap.vy)
+        still = (gs <= ON_GROUND_MAX_GS) & (np.abs(snap.vz) <= ON_GROUND_MAX_VS)
+        landing = (gs <= LANDING_MAX_GS) & (snap.vz < 0)
+        if not (still | landing).any():
             return said
         ground = (np.nan_to_num(np.asarray(self.terrain.elevation(snap.lon, snap.lat), dtype=float))
                   if self.terrain is not None else np.zeros(snap.n))
-        return said | (still & (snap.alt - ground <= ON_GROUND_MAX_HEIGHT_M))
+        height = snap.alt - ground
+        touched = landing & (height + snap.vz * silence_s <= ON_GROUND_MAX_HEIGHT_M)
+        return said | (still & (height <= ON_GROUND_MAX_HEIGHT_M)) | touched
 
 
 _CATEGORY_NAMES = [c.value for c in CATEGORIES]

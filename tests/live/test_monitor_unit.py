@@ -118,6 +118,28 @@ def test_just_above_the_ground_speed_limit_is_airborne() -> None:
     assert lost_after([{"id": "A", "alt": 0.0, "vx": 1.01, "t": NOW - 10}])
 
 
+@pytest.mark.parametrize(("alt", "vz", "vx", "lost"), [
+    (40.0, -3.0, 0.0, False),   # 40 m, 3 m/s down, 10 s of silence: on the ground by then (exactly 10 m)
+    (40.1, -3.0, 0.0, True),    # ...10.1 m up at the end of the silence: still airborne
+    (40.0, -3.0, 5.0, False),   # slow enough to be a landing approach
+    (40.0, -3.0, 5.1, True),    # too fast along the ground for a landing: a crash or a dive is lost
+])
+def test_a_descent_that_reaches_the_ground_within_the_silence_is_a_landing(
+        alt: float, vz: float, vx: float, lost: bool) -> None:
+    assert bool(lost_after([{"id": "A", "alt": alt, "vz": vz, "vx": vx, "t": NOW - 10}])) is lost
+
+
+def test_prediction_never_takes_a_descending_track_below_the_ground() -> None:
+    class Flat:
+        def elevation(self, lon: Any, lat: Any) -> np.ndarray:
+            return np.full(np.shape(lon), 30.0)
+
+    mon = ConflictMonitor(terrain=Flat())
+    snap = picture([{"id": "A", "alt": 40.0, "vz": -5.0, "t": NOW - 8}, {"id": "B", "alt": 20.0, "vz": -1, "t": NOW - 8}])
+    z = mon.predict(snap, NOW)[0][:, 2]
+    assert z.tolist() == [30.0, 20.0]  # stops at the ground; one already below it (terrain model error) stays put
+
+
 @pytest.mark.parametrize("state", ["completed", "cancelled"])
 def test_a_finished_plan_ends_the_track_without_lost_contact(state: str) -> None:
     assert lost_after([{"id": "A", "alt": 300, "vx": 10, "t": NOW - 10}], plans=Plans({"A": state})) == []
