@@ -16,46 +16,8 @@ The live service (``lowalt.live.service``) sees only :class:`Bus`; the compositi
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Protocol
-
 from lowalt.bus.codec import ReportRows
-
-ReportHandler = Callable[[ReportRows], None]
-FeedHandler = Callable[[str, bytes], None]
-HistoryWriter = Callable[[list[tuple[object, ...]]], Awaitable[int]]
-"""Writes COPY records to PostGIS and returns when committed (raises when it could not)."""
-
-
-class Bus(Protocol):
-    @property
-    def durable(self) -> bool:
-        """True when a report publish is acknowledged by a durable store and the history comes from
-        the bus (:meth:`run_history`); False: the caller buffers and writes the history itself."""
-        ...
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    def publish_reports(self, rows: ReportRows) -> asyncio.Future[None] | None:
-        """Publish a validated batch. Returns a future that completes when the bus stored it
-        durably (fails when it could not), or None when there is nothing to wait for."""
-        ...
-
-    async def subscribe_reports(self, handler: ReportHandler, *, since: float | None = None) -> None:
-        """Call ``handler`` for every report batch published by any node (from ``since``, epoch s,
-        when the bus keeps them)."""
-        ...
-
-    async def publish_feed(self, kind: str, payload: bytes) -> None: ...
-
-    async def subscribe_feed(self, handler: FeedHandler) -> None: ...
-
-    async def run_history(self, write: HistoryWriter, stop: asyncio.Event) -> None:
-        """Write the reports' history with ``write`` until ``stop`` is set (durable buses only)."""
-        ...
+from lowalt.bus.port import Bus, FeedHandler, HistoryWriter, ReportHandler
 
 
 def open_bus(nats_url: str | None, node_id: str) -> Bus:

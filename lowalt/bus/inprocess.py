@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from lowalt.bus import FeedHandler, HistoryWriter, ReportHandler
 from lowalt.bus.codec import ReportRows
+from lowalt.bus.port import FeedHandler, HistoryWriter, ReportHandler
 
 
 class InProcessBus:

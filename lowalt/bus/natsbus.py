@@ -29,8 +29,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 
-from lowalt.bus import FeedHandler, HistoryWriter, ReportHandler
 from lowalt.bus.codec import ReportRows, decode, encode, split_by_cell
+from lowalt.bus.port import FeedHandler, HistoryWriter, ReportHandler
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,8 @@ def test_imported_third_party_packages_are_declared() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
     module_of = {"yaml": "pyyaml", "prometheus_client": "prometheus-client", "pydantic_settings": "pydantic-settings",
-                 "sqlalchemy": "sqlalchemy", "geoalchemy2": "geoalchemy2"}
+                 "sqlalchemy": "sqlalchemy", "geoalchemy2": "geoalchemy2",
+                 "nats": "nats-py"}
     stdlib = set(__import__("sys").stdlib_module_names)
     imported: set[str] = set()
     for path in (REPO / "lowalt").rglob("*.py"):
