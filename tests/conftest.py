@@ -148,7 +148,7 @@ async def serving(app: Any) -> AsyncIterator[Server]:
             yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app, http)
     finally:
         srv.should_exit = True
-        await asyncio.wait_for(task, 30)
+        await asyncio.wait_for(task, 60)  # a bound for a broken run; a loaded machine may need it all
 
 
 @pytest.fixture
