@@ -1,9 +1,14 @@
 # The two commands: `make demo` (the live demo) and `make test` (the whole test suite).
-.PHONY: demo test bootstrap serve lint typecheck lock bench clean-db
+.PHONY: demo demo-cluster test bootstrap serve lint typecheck lock bench clean-db
 
 demo:
 	@scripts/bootstrap.sh --no-browser
 	.venv/bin/lowalt demo
+
+# several nodes on this machine: PostGIS, nats-server (JetStream), 2 servers, demo traffic (docs/scale.md)
+demo-cluster:
+	@scripts/bootstrap.sh --no-browser
+	.venv/bin/lowalt cluster --nodes 2 --aircraft $${LOWALT_DEMO_AIRCRAFT:-100}
 
 # lint and types first (seconds), then the tests
 test: bootstrap lint typecheck

@@ -41,6 +41,7 @@ DELEGATED: dict[tuple[str, ...], str] = {
     ("bench", "tick"): "lowalt.live.tick_bench:main",
     ("simulate",): "simulators.cli:main",
     ("airspace", "check"): "lowalt.airspace.check:main",
+    ("cluster",): "lowalt.bus.cluster:main",
 }
 DELEGATED_HELP: dict[tuple[str, ...], str] = {
     ("bench", "cd"): "Conflict engine: N tracks, pairs and time (--n N [--category] --json).",
@@ -51,6 +52,7 @@ DELEGATED_HELP: dict[tuple[str, ...], str] = {
     ("bench", "tick"): "One full tick (conflicts, intrusion, conformance, alerts) by phase.",
     ("simulate",): "Run a traffic scenario against a server (`lowalt simulate list` names them).",
     ("airspace", "check"): "Validate airspace data files and name every problem (file, feature, what).",
+    ("cluster",): "Several nodes on this machine: PostGIS, nats-server, N servers (--nodes N --aircraft N).",
 }
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}

@@ -34,6 +34,13 @@ if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
 fi
 # Debian's package starts a system cluster on port 5432; lowalt does not use it (unix socket, own folder).
 
+# 1b. NATS with JetStream: the bus between nodes (LOWALT_NATS_URL; `make demo-cluster`, tests/bus).
+#     One node without it runs on the in-process bus; Debian's package may start a system service on
+#     4222, which lowalt does not use (the tests and `lowalt cluster` start their own servers).
+if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+  apt_install nats-server
+fi
+
 # 2. The dev set. Map e2e tests: Debian's chromium, driven by the Python playwright package (dev extras);
 #    Playwright's own browser downloads are never used (tests launch /usr/bin/chromium). GIS checks:
 #    gdal-bin's ogrinfo reads the QGIS-facing PostGIS views.

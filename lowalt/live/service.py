@@ -413,6 +413,7 @@ class LiveService:
             self.metrics.inc("lowalt_tick_total")
             self.metrics.set("lowalt_tracks", len(self.coop), kind="cooperative")
             self.metrics.set("lowalt_tracks", len(self.noncoop), kind="noncooperative")
+            self.metrics.set("lowalt_alerts_active", len(self.active_alerts))
             return Assessment(statuses=self.statuses, active=self.active_alerts)
         for hook in self.before_tick:
             hook(now)
