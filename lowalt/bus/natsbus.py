@@ -12,6 +12,9 @@ Subjects and consumers:
   writer that dies leaves it unacknowledged (redelivered after ``ACK_WAIT_S``) to another writer.
   Delivery is at least once: a writer killed between the commit and the ack writes those rows twice.
 * ``lowalt.feed.<kind>`` on core NATS (no persistence): live-feed messages (the monitor's assessment).
+* leases in the KV bucket ``lowalt_leases`` (TTL ``LEASE_TTL_S``): ``monitor`` names the node that runs
+  the conflict monitor; it renews it every second (compare-and-set on the revision it holds), and when
+  it dies the key ages out and another candidate's ``create`` succeeds.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.kv import KeyValue
 
 from lowalt.bus.codec import ReportRows, decode, encode, split_by_cell
 from lowalt.bus.port import FeedHandler, HistoryWriter, ReportHandler
@@ -43,6 +55,9 @@ REPORTS_MAX_AGE_S = 24 * 3600.0
 PUBLISH_TIMEOUT_S = 5.0
 ACK_WAIT_S = 30.0
 NAK_DELAY_S = 1.0
+LEASES = "lowalt_leases"
+LEASE_TTL_S = 3.0
+"""A lease not renewed for this long is free: the failover time of the monitor is at most this plus a renewal."""
 HISTORY_FETCH = 2000
 """Messages per history fetch (each one cell of one frame)."""
 
@@ -55,6 +70,9 @@ class NatsBus:
         self.node_id = node_id
         self._nc: Client | None = None
         self._subs: list[Any] = []
+        self._kv: KeyValue | None = None
+        self._leases: dict[str, int] = {}
+        """Lease name -> the KV revision this node wrote last (its proof of holding it)."""
 
     @property
     def nc(self) -> Client:
@@ -78,6 +96,10 @@ class NatsBus:
     async def close(self) -> None:
         if self._nc is None:
             return
+        for name in list(self._leases):  # a graceful stop hands the lease on at once
+            with contextlib.suppress(Exception):
+                assert self._kv is not None
+                await self._kv.delete(name, last=self._leases.pop(name))
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -166,3 +188,22 @@ class NatsBus:
                     await m.ack()
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
+
+    # -- leases ---------------------------------------------------------------------------------
+
+    async def hold_lease(self, name: str, holder: str) -> bool:
+        if self._kv is None:
+            self._kv = await self.nc.jetstream().create_key_value(
+                KeyValueConfig(bucket=LEASES, ttl=LEASE_TTL_S, history=1, storage=StorageType.FILE))
+        revision = self._leases.get(name)
+        if revision is not None:
+            try:
+                self._leases[name] = await self._kv.update(name, holder.encode(), last=revision)
+                return True
+            except Exception:  # another node took it (ours expired) or the bus is away
+                self._leases.pop(name, None)
+        try:
+            self._leases[name] = await self._kv.create(name, holder.encode())
+            return True
+        except Exception:  # held by another node (or the bus is away)
+            return False

@@ -42,3 +42,8 @@ class Bus(Protocol):
     async def run_history(self, write: HistoryWriter, stop: asyncio.Event) -> None:
         """Write the reports' history with ``write`` until ``stop`` is set (durable buses only)."""
         ...
+
+    async def hold_lease(self, name: str, holder: str) -> bool:
+        """Take or renew the lease ``name`` for ``holder``: True while ``holder`` holds it. A holder that
+        stops renewing loses it after the bus's lease time (NATS KV), so another node takes over."""
+        ...

@@ -20,9 +20,11 @@ published to the bus; the device's ``ack`` waits for JetStream (``lowalt.bus.ack
 applies the other nodes' batches to its own track tables, so every node's ``/ws/live`` shows every
 aircraft. The track history then comes from the bus, not from the local buffer: a node with the
 ``history`` role runs the shared durable consumer, which acknowledges a message only after its COPY
-committed. Exactly one node has the ``monitor`` role: it runs the conflict monitor, writes the alert
-events and publishes each tick's assessment (statuses, alert diff, active alerts) on the bus; the other
-nodes apply it to their feed. With the in-process bus (one node) nothing of this changes anything.
+committed. Nodes with the ``monitor`` role are candidates: the one holding the ``monitor`` lease (NATS
+KV, renewed every second) runs the conflict monitor, writes the alert events and publishes each tick's
+assessment (statuses, alert diff, active alerts) on the bus; the others apply it to their feed, and the
+one that takes the lease over when the holder dies continues the alerts it last published (same ids).
+With the in-process bus (one node) nothing of this changes anything.
 
 Alerts are stored as insert-only events (raised, updated, acknowledged, cleared) with globally
 unique ids; the open ones are adopted again at start-up, so a restart continues them.
@@ -60,6 +62,8 @@ from lowalt.surveillance.tracks import Snapshot, TrackTable, concat_snapshots
 log = logging.getLogger(__name__)
 
 SOURCE_WIRE = {int(s): s.name.lower() for s in Source}
+LEASE_RENEW_S = 1.0
+"""How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
 HISTORY_BATCH_ROWS = 50_000
 """Track points per history transaction (a COPY of this many takes well under a second)."""
 
@@ -129,8 +133,12 @@ class LiveService:
     ) -> None:
         self.db = db
         self.bus: Bus = bus or InProcessBus()
-        self.monitor_role = monitor_role
+        self.monitor_candidate = monitor_role
+        """This node may run the monitor; with a durable bus it does while it holds the ``monitor`` lease."""
+        self.monitor_role = monitor_role and not self.bus.durable
         """This node runs the conflict monitor and writes alert events (one node of a cluster)."""
+        self._assessed = False
+        """An assessment of the monitor node arrived (its active alerts are known here)."""
         self.history_role = history_role
         """With a durable bus: this node writes track history from the bus's durable consumer."""
         self.share_assessments = self.bus.durable
@@ -329,7 +337,30 @@ class LiveService:
         self._mark_status_changes(statuses)
         self.statuses = statuses
         self.active_alerts = msg["active"]
+        self._assessed = True
         self._publish_alert_diff(msg["new"], msg["updated"], msg["cleared"], float(msg["t"]))
+
+    async def _hold_monitor_lease(self) -> None:
+        """Run the monitor while this node holds the lease; on taking it over, continue the alerts the
+        previous monitor published (same ids), or those open in PostGIS when none arrived yet."""
+        held = await self.bus.hold_lease("monitor", self.node_id)
+        if held == self.monitor_role:
+            return
+        if not held:
+            log.warning("monitor_lease_lost", extra={"node": self.node_id})
+            self.monitor_role = False
+            return
+        now = time.time()
+        if self._assessed:
+            await asyncio.to_thread(self.monitor.adopt, list(self.active_alerts.values()), now)
+        else:
+            try:
+                await self.adopt_open_alerts(now)
+            except Exception as exc:
+                log.warning("alert_adoption_failed", extra={"error": str(exc)[:200]})
+        self.monitor_role = True
+        self.metrics.inc("lowalt_monitor_takeovers_total")
+        log.info("monitor_lease_taken", extra={"node": self.node_id, "alerts": len(self.active_alerts)})
 
     async def _write_bus_history(self, records: list[tuple[object, ...]]) -> int:
         with self.metrics.time("lowalt_history_write_seconds"):
@@ -620,6 +651,9 @@ class LiveService:
                     await asyncio.wait_for(stop.wait(), delay)
 
     async def start(self) -> None:
+        if self.monitor_candidate and self.bus.durable:
+            with contextlib.suppress(Exception):
+                await self._hold_monitor_lease()
         if self.monitor_role:
             try:
                 await self.adopt_open_alerts()
@@ -628,12 +662,15 @@ class LiveService:
         # the bus's retained reports of the last lost_after_s rebuild the live picture of a (re)started node
         await self.bus.subscribe_reports(self.apply_remote_reports, since=time.time() - self.config.lost_after_s)
         await self.bus.subscribe_feed(self.apply_remote_feed)
+        if self.monitor_candidate and self.bus.durable:
+            self._tasks.append(asyncio.create_task(self._every(LEASE_RENEW_S, self._hold_monitor_lease),
+                                                   name="monitor-lease"))
         self._stopping = asyncio.Event()
         self._bus_history_task: asyncio.Task[None] | None = None
         if self.bus.durable and self.history_role:
             self._bus_history_task = asyncio.create_task(
                 self.bus.run_history(self._write_bus_history, self._stopping), name="bus-history")
-        self._tasks = [
+        self._tasks += [
             asyncio.create_task(self._every(self.config.feed_s, self.publish_tracks), name="live-feed"),
             asyncio.create_task(self._every(self.config.tick_s, self.tick), name="live-tick"),
         ]
