@@ -127,3 +127,14 @@ async def test_airspace_and_point_query(operator: AsyncClient) -> None:
     answer = await operator.query(117.176, 29.339, 50, "light_uav")
     assert answer["verdict"] == "forbidden" and answer["volume"] == "zsjd_core"
     assert (await operator.query(117.615, 29.31, 100, "light_uav"))["verdict"] == "allowed"
+
+
+async def test_device_binding_only_within_the_organisation(make_token: Any, operator: AsyncClient) -> None:
+    await make_token("device", name="fuliang-gw", organisation="浮梁文旅")
+    await make_token("device", name="other-gw", organisation="别家公司")
+    bound = await operator.register_aircraft("FL-005", "small_uav", device="fuliang-gw")
+    assert bound["device"] == "fuliang-gw"
+    assert next(a for a in await operator.aircraft() if a["id"] == "FL-005")["device_user_id"]
+    with pytest.raises(LowaltError) as other:
+        await operator.register_aircraft("FL-006", "small_uav", device="other-gw")
+    assert other.value.status == 422 and "device" in other.value.message

@@ -34,6 +34,7 @@ OPEN_AREA = (117.615, 29.31)
 LUOJIA_CORE = (117.176, 29.339)
 """Inside the Luojia (ZSJD) runway core: closed to every UAV."""
 REFERRED_AREA = (117.64, 29.33)
+ROUTE_AREA = (117.66, 29.36)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -263,3 +264,70 @@ async def test_referred_plan_approved_by_the_centre_updates_without_reload(
                for e in await pg.evaluate("portal.events"))
     await portal.shot("09-centre-approved")
     assert (await server.http.get(f"/plans/{plan_id}", headers=auth(op))).json()["state"] == "approved"
+
+
+async def test_circle_and_route_are_drawn_and_filed_as_geojson(server: Server, make_token: Any, browser: Any) -> None:
+    """A circle becomes a 64-sided polygon of the radius given; a route keeps its clicked waypoints and
+    the half-width given; both are filed and approved (desktop only: drawing is the same on a phone)."""
+    op = await make_token("operator", organisation="浮梁文旅")
+    for aid in ("FL-401", "FL-402"):
+        r = await server.http.post("/aircraft", headers=auth(op), json={"id": aid, "category": "light_uav"})
+        assert r.status_code == 201, r.text
+    ctx = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="zh-CN", timezone_id="Asia/Shanghai")
+    errors: list[str] = []
+    try:
+        pg = await ctx.new_page()
+        pg.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+        portal = Portal(pg, "desktop", errors)
+        await portal.open(server, op)
+        await portal.tab("file")
+        await pg.evaluate("(c) => portal.map.jumpTo({center: c, zoom: 13})", list(OPEN_AREA))
+
+        await pg.locator("button[data-draw=circle]").click()
+        await pg.locator("#radius").fill("400")
+        await pg.locator("#radius").dispatch_event("change")
+        await portal.click_map(*OPEN_AREA)
+        ring = await pg.wait_for_function("portal.pmap.footprint && portal.pmap.footprint.coordinates[0]")
+        ring = await ring.json_value()
+        assert len(ring) == 65 and ring[0] == ring[-1]
+        assert all(abs(_metres(p, OPEN_AREA) - 400) < 40 for p in ring)  # the click lands within a pixel
+        await portal.fill_flight("FL-401")
+        circle_id = await portal.submit()
+        await portal.decision("approved")
+        filed = (await server.http.get(f"/plans/{circle_id}", headers=auth(op))).json()
+        assert filed["geometry"] == {"type": "Polygon", "coordinates": [ring]}
+
+        await pg.locator("#draw-clear").click()
+        lon, lat = ROUTE_AREA  # away from the circle: the same place and time would be a conflict
+        await pg.evaluate("(c) => portal.map.jumpTo({center: c, zoom: 13})", [lon, lat])
+        await pg.locator("button[data-draw=route]").click()
+        await pg.locator("#half-width").fill("30")
+        await pg.locator("#half-width").dispatch_event("change")
+        for dx, dy in ((-0.01, -0.004), (0.0, 0.003), (0.01, -0.002)):
+            await portal.click_map(lon + dx, lat + dy)
+        await pg.locator("#draw-finish").click()
+        line = await (await pg.wait_for_function(
+            "portal.pmap.footprint && portal.pmap.footprint.type === 'LineString' && portal.pmap.footprint")).json_value()
+        assert len(line["coordinates"]) == 3
+        assert abs(line["coordinates"][1][0] - lon) < 1e-4 and abs(line["coordinates"][1][1] - (lat + 0.003)) < 1e-4
+        await portal.fill_flight("FL-402")
+        route_id = await _submit_new(pg, circle_id)
+        await portal.decision("approved")
+        filed = (await server.http.get(f"/plans/{route_id}", headers=auth(op))).json()
+        assert filed["geometry"] == line and filed["half_width_m"] == 30
+    finally:
+        await ctx.close()
+    assert errors == [], errors
+
+
+async def _submit_new(pg: Any, previous: str) -> str:
+    await pg.locator("#f-submit").click()
+    await pg.wait_for_function(f"document.querySelector('#decision').dataset.planId !== '{previous}'")
+    return str(await pg.locator("#decision").get_attribute("data-plan-id"))
+
+
+def _metres(p: list[float], q: tuple[float, float]) -> float:
+    import math
+
+    k = math.pi / 180 * 6371008.8
+    return math.hypot((p[0] - q[0]) * k * math.cos(math.radians(q[1])), (p[1] - q[1]) * k)

@@ -2,7 +2,7 @@
 // (polygon, circle) or a route by clicking on the map. No drawing library: a sketch is a list of
 // clicked [lon, lat] points; a circle becomes a 64-sided polygon (the API takes Polygon/LineString).
 
-import { currentLang, t } from "./i18n.js";
+import { t } from "./i18n.js";
 
 const EMPTY = { type: "FeatureCollection", features: [] };
 const KIND_COLOURS = ["match", ["get", "kind"], "no_fly", "#e03131", "restricted", "#f76707",
@@ -231,6 +231,6 @@ export class PortalMap {
     if (g.type === "LineString") {
       return t("draw.length", { km: lengthKm(g).toFixed(2), w: Math.round(this.halfWidth * 2) });
     }
-    return t("draw.area", { km2: areaKm2(g).toFixed(currentLang() === "en" ? 3 : 3) });
+    return t("draw.area", { km2: areaKm2(g).toFixed(3) });
   }
 }

@@ -234,7 +234,8 @@ export class Filing {
       const det = el("details", "pathways");
       det.append(el("summary", "", t("dec.pathways")));
       const pl = el("ul", "");
-      for (const p of others) pl.append(el("li", "", `${code("pathway", p.pathway)}：${message(p)}`.replace("：", currentLang() === "en" ? ": " : "：")));
+      const sep = currentLang() === "en" ? ": " : "：";
+      for (const p of others) pl.append(el("li", "", `${code("pathway", p.pathway)}${sep}${message(p)}`));
       det.append(pl);
       box.append(det);
     }

@@ -202,6 +202,7 @@ export const codes = (group) => Object.keys(CODES[group]);
 /** Apply data-i18n / data-i18n-ph to the document. */
 export function applyI18n(root = document) {
   document.documentElement.lang = lang;
+  document.title = `${t("app.title")} · ${t("app.subtitle")}`;
   for (const el of root.querySelectorAll("[data-i18n]")) {
     const key = el.dataset.i18n;
     el.textContent = key.startsWith("ref.") ? code("ref", key.slice(4)) : t(key);
