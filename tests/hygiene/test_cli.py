@@ -25,7 +25,7 @@ def test_help_lists_every_subcommand_and_each_has_help() -> None:
     done = _run("--help")
     assert done.returncode == 0
     listed = {line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == TOP_LEVEL
+    assert listed == TOP_LEVEL | {path[0] for path in cli.DELEGATED}
 
     def walk(command: object, path: tuple[str, ...]) -> None:
         assert (getattr(command, "help", None) or "").strip(), f"`lowalt {' '.join(path)}` has no help"
