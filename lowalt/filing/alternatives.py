@@ -45,7 +45,8 @@ MOVE_REASONS = {Reason.NO_FLY, Reason.RESTRICTED_AREA, Reason.TEMPORARY_RESTRICT
 """Volumes a plan can be moved out of (not the background layers, which cover everything)."""
 MAX_MOVE_M = 30_000.0
 LAYERS_AGL = ((0.0, 120.0), (120.0, 300.0))
-MAX_TIME_TRIES = 64
+MAX_TIME_TRIES = 24
+"""Full evaluations one time-alternative search may spend (it runs inside a filing request)."""
 
 
 def find_alternatives(plan: FlightPlan, decision: Decision, facts: Facts, fp: Footprint | None = None
@@ -133,7 +134,12 @@ def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None 
 
 
 def _cheap_ok(cand: FlightPlan, facts: Facts, fp: Footprint | None = None) -> bool:
-    """Deconfliction only (the rest is cheap enough to run in full on survivors)."""
+    """The aircraft's own bookings and deconfliction only (the rest runs in full on survivors):
+    a busy aircraft would otherwise cost a full evaluation per candidate slot, on the event loop."""
+    from lowalt.filing.rules import Outcome, rule_aircraft
+
+    if facts.bookings and rule_aircraft(cand, facts.bookings, facts.policy).outcome is Outcome.REJECT:
+        return False
     fp = fp or footprint(cand, facts.airspace.terrain)
     conflicts = facts.index.conflicts(fp.area, fp.floor_amsl, fp.ceiling_amsl, fp.start_s, fp.end_s,
                                       exclude=cand.id, floor_agl=fp.floor_agl, ceiling_agl=fp.ceiling_agl)
