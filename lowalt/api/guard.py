@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
 
 from lowalt.api import authz
 from lowalt.api.auth import MESSAGES, Authenticator, bearer_token, websocket_credentials
@@ -219,6 +220,12 @@ class Guard:
         watch = auth.watch(token, principal, session.refuse)
         try:
             await self.app(scope, session.receive, session.send)
+        except (WebSocketDisconnect, OSError) as exc:  # the client went away mid-send: expected, no traceback
+            log_limited(log, logging.INFO, "websocket_client_gone", route=path, detail=type(exc).__name__)
+        except Exception as exc:  # logged once here; not re-raised (uvicorn would log it again)
+            log.error("unhandled_websocket_error", exc_info=exc, extra={"route": path})
+            with contextlib.suppress(Exception):
+                await session.send({"type": "websocket.close", "code": 1011})
         finally:
             auth.unwatch(watch)
             await session.finish()
