@@ -39,6 +39,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
+from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
 from lowalt.bus.codec import ReportRows, decode, encode, split_by_cell
@@ -70,6 +71,8 @@ class NatsBus:
         self.node_id = node_id
         self._nc: Client | None = None
         self._subs: list[Any] = []
+        self._js: JetStreamContext | None = None
+        """Publishing context (its async-publish reply subscription is made once)."""
         self._kv: KeyValue | None = None
         self._leases: dict[str, int] = {}
         """Lease name -> the KV revision this node wrote last (its proof of holding it)."""
@@ -104,6 +107,7 @@ class NatsBus:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         self._subs = []
+        self._js = None
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._nc.drain(), 5.0)
         with contextlib.suppress(Exception):
@@ -118,10 +122,12 @@ class NatsBus:
         return asyncio.ensure_future(self._publish(rows))
 
     async def _publish(self, rows: ReportRows) -> None:
-        js = self.nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
-        parts = split_by_cell(rows)
-        await asyncio.gather(*(js.publish(f"lowalt.reports.{cell}", encode(part), stream=STREAM)
-                               for cell, part in parts.items()))
+        if self._js is None:
+            self._js = self.nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
+        acks = [await self._js.publish_async(f"lowalt.reports.{cell}", encode(part), stream=STREAM,
+                                             wait_stall=PUBLISH_TIMEOUT_S)
+                for cell, part in split_by_cell(rows).items()]
+        await asyncio.wait_for(asyncio.gather(*acks), PUBLISH_TIMEOUT_S)
 
     async def subscribe_reports(self, handler: ReportHandler, *, since: float | None = None) -> None:
         async def on_msg(msg: Msg) -> None:

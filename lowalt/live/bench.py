@@ -10,6 +10,11 @@ row carrying it arrives on the feed. Positions come from the seeded traffic pict
 At the end it reads ``/metrics`` and accounts for every report sent: accepted, rejected (by
 reason), or unexplained (sent but neither accepted nor rejected). Feed skips and history drops
 are reported too.
+
+``--nodes N`` (N > 1) runs the same load through a cluster on this machine: a ``nats-server`` with
+JetStream and N ``lowalt serve`` nodes on the same managed PostGIS (node 1 monitor + history, the
+others history); the gateways are spread over the nodes and the subscriber reads the last node, so
+most reports it measures crossed the bus. Counters are summed over the nodes.
 """
 
 from __future__ import annotations
@@ -19,13 +24,15 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,11 +184,12 @@ async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmu
 
 
 @asynccontextmanager
-async def serving(data_dir: Path, *, quiet: bool = True) -> AsyncIterator[tuple[str, str]]:
+async def serving(data_dir: Path, *, quiet: bool = True,
+                  extra_env: dict[str, str] | None = None) -> AsyncIterator[tuple[str, str]]:
     """``lowalt serve`` on the managed PostGIS in ``data_dir``, as a child process; yields
     (http_url, ws_url) once ``/healthz`` answers, and stops it (SIGTERM) on the way out."""
     port = _free_port()
-    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING", **(extra_env or {})}
     env.pop("LOWALT_DATABASE_URL", None)
     server = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None)
@@ -206,6 +214,36 @@ async def serving(data_dir: Path, *, quiet: bool = True) -> AsyncIterator[tuple[
             server.kill()
 
 
+@contextmanager
+def nats_server() -> Iterator[str]:
+    """A throw-away ``nats-server -js`` on a free port; yields its URL."""
+    port = _free_port()
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    with tempfile.TemporaryDirectory(prefix="lowalt-bench-nats-") as store:
+        proc = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(200):
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.05)
+            yield f"nats://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+async def _nodes(stack: AsyncExitStack, data_dir: Path, n: int, quiet: bool) -> list[tuple[str, str]]:
+    """One embedded server (n == 1), or n nodes on one nats-server (node 1 monitor + history)."""
+    if n <= 1:
+        return [await stack.enter_async_context(serving(data_dir, quiet=quiet))]
+    url = stack.enter_context(nats_server())
+    return [await stack.enter_async_context(serving(data_dir, quiet=quiet, extra_env={
+        "LOWALT_NATS_URL": url, "LOWALT_NODE_ID": f"bench-{k + 1}",
+        "LOWALT_NODE_ROLES": "monitor,history" if k == 0 else "history"})) for k in range(n)]
+
+
 def _metric(text: str, name: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for m in re.finditer(rf"^{name}(?:\{{(.*?)\}})? ([0-9.e+-]+)$", text, re.M):
@@ -213,12 +251,22 @@ def _metric(text: str, name: str) -> dict[str, float]:
     return out
 
 
+def _merged(texts: list[str], name: str) -> dict[str, float]:
+    """``name``'s samples by label set, summed over the nodes' /metrics texts."""
+    out: dict[str, float] = {}
+    for text in texts:
+        for k, v in _metric(text, name).items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(args.data_dir)
     fleet = make_fleet(args.tracks, seed=args.seed)
     tokens = await _seed(data_dir, fleet)
-    async with serving(data_dir, quiet=args.quiet) as (url, ws_url), \
-            httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with AsyncExitStack() as stack:
+        nodes = await _nodes(stack, data_dir, args.nodes, args.quiet)
+        ws_url = nodes[-1][1]
         res = Results()
         start = time.time()
         until = start + args.duration
@@ -226,31 +274,33 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         g = max(1, args.gateways)
         bounds = np.linspace(0, args.tracks, g + 1).astype(int)
         tasks = [asyncio.create_task(_subscriber(ws_url, tokens["viewer"], until + 1.0, res, warmup))]
-        tasks += [asyncio.create_task(_gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
-                                               args.rate, until, res, start))
-                  for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        tasks += [asyncio.create_task(_gateway(nodes[k % len(nodes)][1], tokens["gateway"], fleet,
+                                               slice(int(a), int(b)), args.rate, until, res, start))
+                  for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)) if b > a]
         await asyncio.gather(*tasks)
-        metrics = (await http.get("/metrics")).text
+        async with httpx.AsyncClient(timeout=10) as http:
+            per_node = [(await http.get(f"{url}/metrics")).text for url, _ in nodes]
     lat = np.concatenate(res.latencies) if res.latencies else np.array([np.nan])
-    accepted = sum(_metric(metrics, "lowalt_reports_accepted_total").values())
-    rejected = {k.split('"')[1]: v for k, v in _metric(metrics, "lowalt_reports_rejected_total").items() if k}
+    accepted = sum(_merged(per_node, "lowalt_reports_accepted_total").values())
+    rejected = {k.split('"')[1]: v for k, v in _merged(per_node, "lowalt_reports_rejected_total").items() if k}
     drops: dict[str, float] = dict(rejected)
     for name, key in (("lowalt_live_skipped_total", "live_feed_skipped"), ("lowalt_live_dropped_total", "live_subscriber_dropped"),
                       ("lowalt_history_dropped_total", "history_dropped")):
-        v = sum(_metric(metrics, name).values())
+        v = sum(_merged(per_node, name).values())
         if v:
             drops[key] = v
     unexplained = res.sent - accepted - sum(rejected.values())
-    tick = _metric(metrics, "lowalt_tick_seconds").get("", float("nan"))
+    tick = _metric(per_node[0], "lowalt_tick_seconds").get("", float("nan"))  # the monitor node's
     out = {
         "tracks": args.tracks, "rate_hz": args.rate, "duration_s": args.duration, "gateways": args.gateways,
+        "nodes": args.nodes,
         "reports_sent": res.sent, "reports_accepted": int(accepted),
         "reports_per_s": round(accepted / args.duration, 1),
         "p50_ms": round(float(np.nanpercentile(lat, 50)), 1), "p95_ms": round(float(np.nanpercentile(lat, 95)), 1),
         "p99_ms": round(float(np.nanpercentile(lat, 99)), 1), "max_ms": round(float(np.nanmax(lat)), 1),
         "latency_samples": int(np.isfinite(lat).sum()), "tracks_on_feed": len(res.tracks_seen),
         "drops": drops, "unexplained": int(unexplained), "last_tick_ms": round(tick * 1000, 1),
-        "history_written": int(sum(_metric(metrics, "lowalt_history_written_total").values())),
+        "history_written": int(sum(_merged(per_node, "lowalt_history_written_total").values())),
     }
     if args.report:
         _write_report(Path(args.report), out, res, start)
@@ -287,6 +337,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     p.add_argument("--gateways", type=int, default=10, help="fleet-gateway websocket connections")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--nodes", type=int, default=1, help="servers on one nats-server (1: embedded, no bus)")
     p.add_argument("--data-dir", default=".lowalt/bench")
     p.add_argument("--report", help="folder for pipeline.json and a latency plot")
     p.add_argument("--json", action="store_true")

@@ -40,13 +40,13 @@ async def test_report_on_node_a_reaches_live_feed_on_node_b(
             assert orjson.loads(await live_b.recv())["type"] == "snapshot"
             now = time.time()
             await tele_a.send(orjson.dumps([_report("BUS-1", -100, 20, now), _report("BUS-2", 100, -20, now)]))
-            ack = await _read_until(tele_a, lambda m: m["type"] == "ack", 10)
+            ack = await _read_until(tele_a, lambda m: m["type"] == "ack", 30)
             assert ack == {"type": "ack", "accepted": 2, "rejected": 0}
-            msg = await _read_until(live_b, lambda m: m["type"] == "tracks" and "BUS-1" in m["tracks"]["ids"], 10)
+            msg = await _read_until(live_b, lambda m: m["type"] == "tracks" and "BUS-1" in m["tracks"]["ids"], 30)
             assert set(msg["tracks"]["ids"]) == {"BUS-1", "BUS-2"}
             # the head-on pair is assessed on node A (monitor) and its alert reaches B's feed and /alerts
             alert = await _read_until(live_b, lambda m: m["type"] == "alerts" and any(
-                x["kind"] == "conflict" for x in m["new"]), 15)
+                x["kind"] == "conflict" for x in m["new"]), 30)
             conflict = next(x for x in alert["new"] if x["kind"] == "conflict")
             assert set(conflict["aircraft"]) == {"BUS-1", "BUS-2"}
 
@@ -54,11 +54,11 @@ async def test_report_on_node_a_reaches_live_feed_on_node_b(
                 r = await b.http.get("/alerts", headers=auth(viewer))
                 return any(x["id"] == conflict["id"] for x in r.json())
 
-            await wait_until(b_lists_it, timeout=10, what="node B's /alerts to list A's conflict")
+            await wait_until(b_lists_it, timeout=30, what="node B's /alerts to list A's conflict")
 
         # an aircraft registered on A after B started may report through B
         async with connect(f"{b.ws_url}/ws/telemetry?token={device}") as tele_b:
             await tele_b.send(orjson.dumps(_report("BUS-1", 0, 20, time.time())))
-            ack = await _read_until(tele_b, lambda m: m["type"] == "ack", 10)
+            ack = await _read_until(tele_b, lambda m: m["type"] == "ack", 30)
             assert ack["accepted"] == 1, ack
         assert app_a.state.live.coop.slot.get("BUS-1") is not None
