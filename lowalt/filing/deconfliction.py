@@ -10,14 +10,43 @@ few small tree look-ups and never scans the whole file.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import shapely
 from shapely import STRtree
 from shapely.geometry import Polygon
 
 BIN_S = 3600.0
+CELL_M = 2000.0
+"""Side of the filing grid's square cells (EPSG:4548 metres): the unit of serialisation across nodes."""
+TAG_CELL, TAG_AIRCRAFT, TAG_LICENCE = 1, 2, 3
+"""Advisory-lock key spaces (top byte of the 64-bit key): grid cells, aircraft, pilot licences."""
+_MASK28 = (1 << 28) - 1
+
+
+def cell_keys(area: Polygon, buffer_m: float, cell_m: float = CELL_M) -> list[int]:
+    """Lock keys of the grid cells that ``area`` buffered by ``buffer_m`` touches, sorted.
+
+    Two plans within ``buffer_m`` of each other, each keyed by its area buffered by ``buffer_m``,
+    always share a cell (a point of one lies inside the other's buffer), so they serialise.
+    """
+    g = area.buffer(buffer_m) if buffer_m > 0 else area
+    minx, miny, maxx, maxy = g.bounds
+    ix = np.arange(math.floor(minx / cell_m), math.floor(maxx / cell_m) + 1)
+    iy = np.arange(math.floor(miny / cell_m), math.floor(maxy / cell_m) + 1)
+    gx, gy = (a.ravel() for a in np.meshgrid(ix, iy))
+    if gx.size > 1:
+        hit = shapely.intersects(shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m), g)
+        gx, gy = gx[hit], gy[hit]
+    return sorted({(TAG_CELL << 56) | ((int(x) & _MASK28) << 28) | (int(y) & _MASK28) for x, y in zip(gx, gy, strict=True)})
+
+
+def name_key(tag: int, name: str) -> int:
+    """A stable 64-bit advisory-lock key for a name (an aircraft, a licence) in its key space."""
+    return (tag << 56) | int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "big")
 
 
 @dataclass(frozen=True)

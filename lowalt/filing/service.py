@@ -1,9 +1,22 @@
 """The filing service: decides, commits, then updates the in-memory 4D index and notifies.
 
-Ordering is the point: a decision is computed under one asyncio lock (so two filings
-can never both take the same airspace), written with its audit events in one
-transaction, and only after ``commit()`` succeeds does the deconfliction index change
-and the notification go out. If PostGIS is away the unit of work raises
+Several nodes may file on one PostGIS; filing serialises per area, not globally:
+
+1. A decision's transaction first takes ``pg_advisory_xact_lock`` on the grid cells (2 km, EPSG:4548)
+   its footprint buffered by the horizontal separation touches, plus the cells around the vertiports it
+   uses and keys for its aircraft and pilot licence, all in one sorted batch (no deadlock). Two plans
+   that could conflict always share a cell, so they serialise; plans over different towns do not wait.
+2. Under the locks it reads the cells' versions (``filing_cells``) and brings the in-memory 4D index up
+   to date with the plans changed since the versions it last saw (``filing_changes``): the index is
+   proven fresh for every cell the decision reads. Bookings are read from PostGIS under the locks.
+3. The decision is written with its audit events, the cells' versions are bumped with the change
+   logged, and ``pg_notify`` is sent, all in the same transaction; the index changes tentatively and
+   is undone if the commit fails. A decision is returned only once committed.
+
+Other nodes learn of approvals by ``LISTEN lowalt_filing`` (the NOTIFY arrives on commit) and, should
+a notification be lost, by a periodic version check every ``sync_every_s``: their in-memory picture
+(the live monitor's approved plans, alternatives) is eventually consistent within about that time,
+while decisions never rely on it being so. If PostGIS is away the unit of work raises
 :class:`~lowalt.store.db.DatabaseUnavailable` (HTTP 503) and nothing is approved.
 At start-up the index is rebuilt from the approved/active plans in PostGIS.
 """
@@ -15,11 +28,11 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from lowalt.airspace.index import AirspaceIndex
 from lowalt.airspace.model import AirspaceSet, Restriction, RestrictionReason
@@ -27,15 +40,23 @@ from lowalt.filing.airspace_view import AirspaceView
 from lowalt.filing.alternatives import nearest_time
 from lowalt.filing.deadlines import DueAction, due_actions
 from lowalt.filing.decision import Decision, Facts, Verdict, decide, evaluate, slot_of
-from lowalt.filing.deconfliction import DeconflictionIndex, Entry
+from lowalt.filing.deconfliction import (
+    TAG_AIRCRAFT,
+    TAG_LICENCE,
+    DeconflictionIndex,
+    Entry,
+    cell_keys,
+    name_key,
+)
 from lowalt.filing.messages import text, zh
 from lowalt.filing.model import FlightPlan, Footprint, PlanState, footprint
 from lowalt.filing.policy import Policy
 from lowalt.filing.rules import Booking, Outcome, Registry, WeatherWarning, iso, rule_weather, warning_applies
 from lowalt.geo.altitude import Altitude, AltitudeReference
+from lowalt.geo.crs import geometry_to_local
 from lowalt.geo.terrain import TerrainModel, default_terrain
 from lowalt.store import filing_repo
-from lowalt.store.db import Database
+from lowalt.store.db import CONNECT_TIMEOUT_S, Database
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +67,20 @@ DUE_EVERY_S = 15.0
 """How often referred emergency plans are checked against their decide-by time."""
 BOOKING_AFTER = timedelta(days=4)
 """How far past a plan its aircraft's other plans are read (time alternatives search up to ~3 days on)."""
+SYNC_EVERY_S = 2.0
+"""Period of the version check that catches up on other nodes' changes should a NOTIFY be lost."""
+MAX_CONCURRENT = 8
+"""Filing transactions one node runs at once (the rest wait here, not on the connection pool)."""
+RELOCK_TRIES = 4
+_T = TypeVar("_T")
+
+
+class _Relock(Exception):
+    """The decision needs locks on more cells than it holds (an emergency displaces a plan beyond them)."""
+
+    def __init__(self, keys: set[int]) -> None:
+        super().__init__(len(keys))
+        self.keys = keys
 
 
 class PlanNotFound(LookupError):
@@ -153,6 +188,19 @@ class FilingService:
         self._slots: defaultdict[tuple[str, datetime], int] = defaultdict(int)
         self._plan_slots: dict[str, list[tuple[str, datetime]]] = {}
         self._lock = asyncio.Lock()
+        """Node-local: weather warnings and restrictions (they also lock the cells of the plans they change)."""
+        self.node = uuid.uuid4().hex[:12]
+        self.known: dict[int, int] = {}
+        """Cell -> the version this node's index reflects (absent: 0, the cell never changed)."""
+        self._refresh_lock = asyncio.Lock()
+        self._inflight: set[str] = set()
+        self._gate = asyncio.Semaphore(MAX_CONCURRENT)
+        self._dirty = asyncio.Event()
+        self._port_cells: dict[str, list[int]] = {}
+        self.sync_every_s = SYNC_EVERY_S
+        self.listen = True
+        self.synced = 0
+        """Catch-ups that brought in other nodes' changes (tests wait on it)."""
         self._seen_restrictions: set[str] = set()
         self._decisions = 0
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -170,6 +218,7 @@ class FilingService:
         """Rebuild the in-memory state from what PostGIS has committed."""
         now = self.clock()
         async with self.db.unit_of_work() as uow:
+            versions = await filing_repo.cell_versions(uow.conn)  # before the plans: never newer than them
             holding = await filing_repo.holding_plans(uow.conn, now)
             self.weather = await filing_repo.weather_warnings_after(uow.conn, now)
             restrictions = [] if self.shared_index else await filing_repo.active_restriction_rows(uow.conn, now)
@@ -180,23 +229,22 @@ class FilingService:
                 log.warning("restriction_skipped", extra={"id": r.get("id"), "error": str(exc)})
         for p in holding:
             self._hold(p, footprint(p, self.view.terrain))
+        self.known = versions
         self._seen_restrictions = {r.id for r in self.view.index.restrictions}
         log.info("filing_started", extra={"plans": len(self.index), "weather": len(self.weather)})
         if self.due_every_s > 0:
             task = asyncio.ensure_future(self._due_loop())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if self.sync_every_s > 0:
+            for loop in (self._sync_loop(), *([self._listen_loop()] if self.listen else [])):
+                t = asyncio.ensure_future(loop)
+                self._tasks.add(t)
+                t.add_done_callback(self._tasks.discard)
 
     async def _due_loop(self) -> None:
         """Referred emergency plans past (or near) their decide-by time: act as the policy says."""
-        while True:
-            await asyncio.sleep(self.due_every_s)
-            try:
-                await self.run_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # database away: next round
-                log.warning("due_actions_failed", extra={"error": str(exc)[:200]})
+        await _forever(lambda: asyncio.sleep(self.due_every_s), self.run_due, "due_actions_failed")
 
     async def stop(self) -> None:
         for t in list(self._tasks):
@@ -204,6 +252,119 @@ class FilingService:
         for t in list(self._tasks):
             with contextlib.suppress(BaseException):
                 await t
+
+    # ------------------------------------------------------------------ across nodes
+
+    def _cells_for(self, p: FlightPlan, fp: Footprint) -> list[int]:
+        """Lock keys of the cells this plan's airspace serialises on: its footprint buffered by the
+        horizontal separation, and the cells around the vertiports it uses (their slot counts)."""
+        keys = set(cell_keys(fp.area, self.policy.h_buffer_m))
+        rad = self.policy.vertiport_radius_m
+        for point in (p.takeoff, p.landing):
+            port = self.view.vertiport_near(point, rad)
+            if port is not None:
+                if port.id not in self._port_cells:
+                    self._port_cells[port.id] = cell_keys(geometry_to_local(port.point).buffer(rad), 0.0)
+                keys.update(self._port_cells[port.id])
+        return sorted(keys)
+
+    def _footprint_or_none(self, p: FlightPlan) -> Footprint | None:
+        try:
+            return footprint(p, self.view.terrain)
+        except Exception:  # a geometry the rules reject: no airspace to lock
+            return None
+
+    @staticmethod
+    def _who_keys(p: FlightPlan) -> list[int]:
+        keys = [name_key(TAG_AIRCRAFT, p.aircraft_id)]
+        if p.licence_id:
+            keys.append(name_key(TAG_LICENCE, p.licence_id))
+        return keys
+
+    def _apply(self, p: FlightPlan, now: datetime) -> None:
+        """Make the index say what PostGIS says of this plan."""
+        self._release(p.id)
+        if p.state.holds_airspace and p.end > now:
+            self._hold(p, footprint(p, self.view.terrain))
+
+    async def _sync(self, conn: Any, cells: list[int] | None) -> dict[int, int]:
+        """Bring the index up to date with the changes PostGIS logged in these cells (None: all).
+
+        Returns the versions read. Under the cells' advisory locks (a decision), the index is then
+        proven fresh for them; without (the catch-up loop), it is as fresh as the read.
+        """
+        async with self._refresh_lock:
+            versions = await filing_repo.cell_versions(conn, cells)
+            stale = {c: v for c, v in versions.items() if v > self.known.get(c, 0)}
+            if stale:
+                ids = await filing_repo.changed_plans(conn, self.known, stale) - self._inflight
+                plans = await filing_repo.plans_by_id(conn, sorted(ids))
+                now = self.clock()
+                for pid in ids - {p.id for p in plans}:
+                    self._release(pid)
+                for p in plans:
+                    self._apply(p, now)
+                for c, v in stale.items():
+                    self.known[c] = max(self.known.get(c, 0), v)
+                self.synced += 1
+            return versions
+
+    def _advance(self, verified: dict[int, int], new: dict[int, int]) -> None:
+        """After our commit: cells we had proven fresh and bumped by exactly one stay fresh."""
+        for c, v in new.items():
+            if v == verified.get(c, 0) + 1 and self.known.get(c, 0) == v - 1:
+                self.known[c] = v
+
+    async def sync_all(self) -> None:
+        """Catch up with every cell changed elsewhere, and reload the weather warnings."""
+        async with self.db.unit_of_work() as uow:
+            await self._sync(uow.conn, None)
+            self.weather = await filing_repo.weather_warnings_after(uow.conn, self.clock())
+
+    async def _sync_loop(self) -> None:
+        async def notified_or_due() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), self.sync_every_s)
+            self._dirty.clear()
+
+        await _forever(notified_or_due, self.sync_all, "filing_sync_failed")
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if not payload.startswith(self.node + " "):
+            self._dirty.set()
+
+    async def _listen_loop(self) -> None:
+        """LISTEN on the filing channel; reconnects, and catches up after each (re)connection."""
+        import asyncpg
+
+        dsn = self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        while True:
+            conn: Any = None
+            try:
+                conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
+                await conn.add_listener(filing_repo.NOTIFY_CHANNEL, self._on_notify)
+                self._dirty.set()
+                while True:  # a dead connection shows only when used
+                    await asyncio.sleep(self.sync_every_s)
+                    await conn.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("filing_listen_lost", extra={"error": str(exc)[:200]})
+                await asyncio.sleep(self.sync_every_s)
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(BaseException):
+                        await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT_S)
+
+    async def _lock_cells_of(self, conn: Any, plans: list[FlightPlan]) -> dict[str, list[int]]:
+        """Lock (one sorted batch, none held before) the cells of plans a centre action may release."""
+        cells = {}
+        for p in plans:
+            fp = self._footprint_or_none(p)
+            cells[p.id] = self._cells_for(p, fp) if fp is not None else []
+        await filing_repo.lock_keys(conn, sorted({c for cs in cells.values() for c in cs}))
+        return cells
 
     def on_airspace_changed(self) -> None:
         """Listener for the airspace service: a new restriction withdraws the approved plans it forbids."""
@@ -270,46 +431,75 @@ class FilingService:
         A known key with a different ``request_hash`` (SHA-256 of the canonical body) raises
         :class:`IdempotencyMismatch`: the operator must not believe a changed plan was filed.
         """
-        async with self._lock:
-            if idempotency_key:
-                async with self.db.unit_of_work() as uow:
-                    seen = await self._replay(uow.conn, plan.organisation, idempotency_key, request_hash)
-                if seen is not None:
-                    return seen, True
-            now = self.clock()
-            self._decisions += 1
-            if self._decisions % PRUNE_EVERY == 0:  # finished plans leave the index (and their slots)
-                for pid in self.index.prune(now.timestamp()):
-                    self._release(pid)
+        if idempotency_key:
             async with self.db.unit_of_work() as uow:
-                reg = await filing_repo.registry(uow.conn, plan.aircraft_id, by.name)
-                bookings = await self._bookings(uow.conn, plan)
-                decision, fp = decide(plan, self._facts(reg, now, bookings))
-                state = PlanState(decision.verdict.value)
-                plan = replace(plan, state=state, decision=decision.as_dict(), created_at=now, updated_at=now)
+                seen = await self._replay(uow.conn, plan.organisation, idempotency_key, request_hash)
+            if seen is not None:
+                return seen, True
+        fp0 = self._footprint_or_none(plan)
+        cells = self._cells_for(plan, fp0) if fp0 is not None else []
+        return await self._relocking(
+            lambda extra: self._submit_locked(plan, by, idempotency_key, request_hash, cells, extra))
+
+    async def _relocking(self, attempt: Callable[[set[int]], Awaitable[_T]]) -> _T:
+        """Run one locked transaction; start again with more keys when it asks (:class:`_Relock`)."""
+        extra: set[int] = set()
+        async with self._gate:
+            for k in range(RELOCK_TRIES):
                 try:
-                    await filing_repo.insert_plan(uow.conn, plan, idempotency_key, request_hash)
-                except filing_repo.DuplicateIdempotencyKey:  # another process won the race: replay its decision
-                    seen = await self._replay(uow.conn, plan.organisation, idempotency_key or "", request_hash)
-                    if seen is None:
+                    return await attempt(extra)
+                except _Relock as r:
+                    if k == RELOCK_TRIES - 1:
                         raise
-                    return seen, True
-                await filing_repo.add_events(uow.conn, [
-                    (plan.id, None, PlanState.SUBMITTED, by.name, "filed", {}, now),
-                    (plan.id, PlanState.SUBMITTED, state, "system", _summary(decision),
-                     {"codes": [r.code for r in decision.reasons]}, now)])
-                events = [PlanEvent(plan.id, plan.organisation, PlanState.SUBMITTED.value, state.value, "system", now,
-                                    _summary(decision), {"decision": plan.decision})]
-                undo: Callable[[], None] = _noop
+                    extra |= r.keys
+        raise AssertionError("unreachable")
+
+    async def _submit_locked(self, plan: FlightPlan, by: Filer, idempotency_key: str | None,
+                             request_hash: str | None, cells: list[int], extra: set[int]) -> tuple[FlightPlan, bool]:
+        now = self.clock()
+        self._decisions += 1
+        if self._decisions % PRUNE_EVERY == 0:  # finished plans leave the index (and their slots)
+            for pid in self.index.prune(now.timestamp()):
+                self._release(pid)
+        keys = sorted(set(cells) | extra | set(self._who_keys(plan)))
+        async with self.db.unit_of_work() as uow:
+            await filing_repo.lock_keys(uow.conn, keys)
+            verified = await self._sync(uow.conn, cells)
+            reg = await filing_repo.registry(uow.conn, plan.aircraft_id, by.name)
+            bookings = await self._bookings(uow.conn, plan)
+            decision, fp = decide(plan, self._facts(reg, now, bookings))
+            state = PlanState(decision.verdict.value)
+            plan = replace(plan, state=state, decision=decision.as_dict(), created_at=now, updated_at=now)
+            try:
+                await filing_repo.insert_plan(uow.conn, plan, idempotency_key, request_hash)
+            except filing_repo.DuplicateIdempotencyKey:  # another process won the race: replay its decision
+                seen = await self._replay(uow.conn, plan.organisation, idempotency_key or "", request_hash)
+                if seen is None:
+                    raise
+                return seen, True
+            await filing_repo.add_events(uow.conn, [
+                (plan.id, None, PlanState.SUBMITTED, by.name, "filed", {}, now),
+                (plan.id, PlanState.SUBMITTED, state, "system", _summary(decision),
+                 {"codes": [r.code for r in decision.reasons]}, now)])
+            events = [PlanEvent(plan.id, plan.organisation, PlanState.SUBMITTED.value, state.value, "system", now,
+                                _summary(decision), {"decision": plan.decision})]
+            undo: Callable[[], None] = _noop
+            new: dict[int, int] = {}
+            touched: list[str] = []
+            try:
                 if state is PlanState.APPROVED:
-                    extra, undo = await self._take(uow.conn, plan, fp, decision.preempts, now)
-                    events += extra
+                    extra_events, undo, new, touched = await self._take(uow.conn, plan, fp, decision.preempts, now,
+                                                                        set(keys))
+                    events += extra_events
                 elif state is PlanState.REFERRED and decision.preempts:
                     events += await self._warn_at_risk(uow.conn, plan, decision.preempts, now)
                 await _commit_or_undo(uow, undo)
-            for ev in events:
-                self.notifier.publish(ev)
-            return plan, False
+            finally:
+                self._inflight.difference_update(touched)
+            self._advance(verified, new)
+        for ev in events:
+            self.notifier.publish(ev)
+        return plan, False
 
     async def _warn_at_risk(self, conn: Any, plan: FlightPlan, ids: list[str], now: datetime) -> list[PlanEvent]:
         """A referred emergency plan would displace these approved plans: tell their operators now."""
@@ -327,15 +517,30 @@ class FilingService:
                                     "at risk", details, kind="plan_at_risk"))
         return events
 
-    async def _take(self, conn: Any, plan: FlightPlan, fp: Footprint | None, preempts: list[str], now: datetime
-                    ) -> tuple[list[PlanEvent], Callable[[], None]]:
-        """Hold the plan's airspace and withdraw what it preempts; the caller commits or the index is undone."""
+    async def _take(self, conn: Any, plan: FlightPlan, fp: Footprint | None, preempts: list[str], now: datetime,
+                    locked: set[int]) -> tuple[list[PlanEvent], Callable[[], None], dict[int, int], list[str]]:
+        """Hold the plan's airspace and withdraw what it preempts; the caller commits or the index is undone.
+
+        The cells of displaced plans beyond ``locked`` are try-locked; if another transaction holds one,
+        :class:`_Relock` makes the caller start again with them in its sorted batch. Bumps the versions
+        of every cell whose held airspace changes (and NOTIFYs). Returns the events, the undo, the new
+        versions and the plan ids marked in flight (the caller clears them).
+        """
         fp = fp or footprint(plan, self.view.terrain)
         withdrawn: list[FlightPlan] = []
         for pid in preempts:
             other = await filing_repo.get_plan(conn, pid, for_update=True)
             if other is not None and other.state.can_transition_to(PlanState.WITHDRAWN):
                 withdrawn.append(other)
+        bump = set(self._cells_for(plan, fp))
+        for o in withdrawn:
+            bump.update(self._cells_for(o, footprint(o, self.view.terrain)))
+        beyond = bump - locked
+        if beyond and not await filing_repo.try_lock_keys(conn, sorted(beyond)):
+            raise _Relock(beyond)
+        new = await filing_repo.bump_cells(conn, sorted(bump), [plan.id, *(o.id for o in withdrawn)], self.node)
+        touched = [plan.id, *(o.id for o in withdrawn)]
+        self._inflight.update(touched)
         # tentative in-memory change, so the displaced operators' alternatives see the new picture
         for o in withdrawn:
             self._release(o.id)
@@ -362,38 +567,61 @@ class FilingService:
                 events.append(PlanEvent(o.id, o.organisation, o.state.value, PlanState.WITHDRAWN.value, "system", now,
                                         reason, details))
             ok = True
-            return events, undo
+            return events, undo, new, touched
         finally:
             if not ok:
                 undo()
+                self._inflight.difference_update(touched)
 
     async def _transition(self, plan_id: str, by: Filer, to: PlanState, reason: str,
                           check: Callable[[FlightPlan, datetime], None] | None = None) -> FlightPlan:
-        async with self._lock:
-            now = self.clock()
-            async with self.db.unit_of_work() as uow:
-                p = await filing_repo.get_plan(uow.conn, plan_id, for_update=True)
-                if p is None or not (by.centre or p.organisation == by.organisation):
-                    raise PlanNotFound(plan_id)
-                if not p.state.can_transition_to(to):
-                    raise TransitionRefused(f"state: a {p.state.value} plan cannot become {to.value}")
-                if check is not None:
-                    check(p, now)
-                events: list[PlanEvent] = []
-                decision = dict(p.decision)
-                undo: Callable[[], None] = _noop
+        return await self._relocking(lambda extra: self._transition_locked(plan_id, by, to, reason, check, extra))
+
+    async def _transition_locked(self, plan_id: str, by: Filer, to: PlanState, reason: str,
+                                 check: Callable[[FlightPlan, datetime], None] | None, extra: set[int]
+                                 ) -> FlightPlan:
+        now = self.clock()
+        async with self.db.unit_of_work() as uow:
+            p = await filing_repo.get_plan(uow.conn, plan_id)
+            if p is None or not (by.centre or p.organisation == by.organisation):
+                raise PlanNotFound(plan_id)
+            fp0 = self._footprint_or_none(p)
+            cells = self._cells_for(p, fp0) if fp0 is not None else []
+            keys = sorted(set(cells) | extra | set(self._who_keys(p)))
+            await filing_repo.lock_keys(uow.conn, keys)
+            verified = await self._sync(uow.conn, cells)
+            p = await filing_repo.get_plan(uow.conn, plan_id, for_update=True)
+            if p is None:
+                raise PlanNotFound(plan_id)
+            if not p.state.can_transition_to(to):
+                raise TransitionRefused(f"state: a {p.state.value} plan cannot become {to.value}")
+            if check is not None:
+                check(p, now)
+            events: list[PlanEvent] = []
+            decision = dict(p.decision)
+            undo: Callable[[], None] = _noop
+            new: dict[int, int] = {}
+            touched: list[str] = []
+            try:
                 if to is PlanState.APPROVED:
-                    decision, extra, undo = await self._approve_checks(uow.conn, p, by, reason, now)
-                    events += extra
+                    decision, extra_events, undo, new, touched = await self._approve_checks(
+                        uow.conn, p, by, reason, now, set(keys))
+                    events += extra_events
+                elif p.state.holds_airspace and cells:  # the index changes: the other nodes must know
+                    new = await filing_repo.bump_cells(uow.conn, cells, [p.id], self.node)
                 await filing_repo.set_state(uow.conn, p.id, to, decision=decision, now=now)
                 await filing_repo.add_event(uow.conn, p.id, p.state, to, by.name, reason, at=now)
                 events.insert(0, PlanEvent(p.id, p.organisation, p.state.value, to.value, by.name, now, reason))
                 await _commit_or_undo(uow, undo)
+            finally:
+                self._inflight.difference_update(touched)
             if to is PlanState.ACTIVE:
                 self.index.set_active(p.id)
                 if p.id in self.held:
                     self.held[p.id] = (replace(p, state=to), self.held[p.id][1])
                     self.held_version += 1
+                else:
+                    self._apply(replace(p, state=to), now)
             if to in (PlanState.COMPLETED, PlanState.CANCELLED) and p.id in self.held:
                 # the aircraft is still on the surveillance picture for a few seconds after landing;
                 # the monitor ends its track without a lost-contact alert (state tells which)
@@ -401,9 +629,10 @@ class FilingService:
                                                  now.timestamp())
             if not to.holds_airspace:
                 self._release(p.id)
-            for ev in events:
-                self.notifier.publish(ev)
-            return replace(p, state=to, decision=decision, updated_at=now)
+            self._advance(verified, new)
+        for ev in events:
+            self.notifier.publish(ev)
+        return replace(p, state=to, decision=decision, updated_at=now)
 
     # ------------------------------------------------------------------ emergency decide-by
 
@@ -447,8 +676,9 @@ class FilingService:
             self.notifier.publish(PlanEvent(p.id, p.organisation, p.state.value, p.state.value, "system", now,
                                             "escalated", details, kind="plan_escalated"))
 
-    async def _approve_checks(self, conn: Any, p: FlightPlan, by: Filer, comment: str, now: datetime
-                              ) -> tuple[dict[str, Any], list[PlanEvent], Callable[[], None]]:
+    async def _approve_checks(self, conn: Any, p: FlightPlan, by: Filer, comment: str, now: datetime,
+                              locked: set[int]) -> tuple[dict[str, Any], list[PlanEvent], Callable[[], None],
+                                                         dict[int, int], list[str]]:
         """The centre approves a referred plan: EVERY rule is re-run against today's picture
         (restrictions, slots, warnings, bookings, deconfliction; cut-offs at filing time).
         Any rule that now rejects refuses the approval with its reasons (zh + en)."""
@@ -460,8 +690,9 @@ class FilingService:
             raise ApprovalRefused(rejects)
         decision = {**p.decision, "verdict": "approved", "approved_by": by.name, "comment": comment,
                     "approved_at": iso(now), "approval_checks": d.as_dict()["checks"]}
-        events, undo = await self._take(conn, replace(p, state=PlanState.APPROVED), fp, d.preempts, now)
-        return decision, events, undo
+        events, undo, new, touched = await self._take(conn, replace(p, state=PlanState.APPROVED), fp, d.preempts,
+                                                      now, locked)
+        return decision, events, undo, new, touched
 
     async def approve(self, plan_id: str, by: Filer, comment: str) -> FlightPlan:
         return await self._transition(plan_id, by, PlanState.APPROVED, comment or "approved by the centre")
@@ -519,6 +750,7 @@ class FilingService:
                 plans = await filing_repo.plans_overlapping(
                     uow.conn, [PlanState.APPROVED.value, PlanState.REFERRED.value, PlanState.ACTIVE.value],
                     w.start, w.end)
+                cells = await self._lock_cells_of(uow.conn, [p for p in plans if warning_applies(w, p)])
                 for p in plans:
                     if not warning_applies(w, p):
                         continue
@@ -552,6 +784,9 @@ class FilingService:
                     events.append(PlanEvent(p.id, p.organisation, p.state.value, to.value, by.name, now, reason,
                                             details))
                     hit.append((p.id, p.state))
+                bump = sorted({c for pid, was in hit if was is PlanState.APPROVED for c in cells.get(pid, [])})
+                await filing_repo.bump_cells(uow.conn, bump, [pid for pid, _ in hit], self.node)
+                await filing_repo.notify(uow.conn, f"{self.node} weather")
                 await uow.commit()
             self.weather = weather  # only once PostGIS has it
             for pid, was in hit:
@@ -568,6 +803,7 @@ class FilingService:
             async with self.db.unit_of_work() as uow:
                 if not await filing_repo.end_weather_warning(uow.conn, warning_id, by.name, now):
                     raise WarningNotFound(warning_id)
+                await filing_repo.notify(uow.conn, f"{self.node} weather")
                 await uow.commit()
             w = next((x for x in self.weather if x.id == warning_id), None)
             self.weather = [x for x in self.weather if x.id != warning_id]
@@ -591,6 +827,8 @@ class FilingService:
             hit: list[str] = []
             async with self.db.unit_of_work() as uow:
                 held = await filing_repo.holding_plans(uow.conn, now)
+                cells = await self._lock_cells_of(uow.conn, [
+                    p for p in held if p.state is PlanState.APPROVED and p.end > r.start and p.start < r.end])
                 events = []
                 for p in held:
                     if p.state is not PlanState.APPROVED or p.end <= r.start or p.start >= r.end:
@@ -612,12 +850,26 @@ class FilingService:
                     events.append(PlanEvent(p.id, p.organisation, p.state.value, "withdrawn", by.name, now, reason,
                                             details))
                     hit.append(p.id)
+                await filing_repo.bump_cells(uow.conn, sorted({c for pid in hit for c in cells.get(pid, [])}), hit,
+                                             self.node)
                 await uow.commit()
             for pid in hit:
                 self._release(pid)
             for ev in events:
                 self.notifier.publish(ev)
             return hit
+
+
+async def _forever(wait: Callable[[], Awaitable[Any]], action: Callable[[], Awaitable[Any]], what: str) -> None:
+    """Wait, act, and again; a failure (database away) is logged and the next round tries again."""
+    while True:
+        await wait()
+        try:
+            await action()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(what, extra={"error": str(exc)[:200]})
 
 
 def _noop() -> None:

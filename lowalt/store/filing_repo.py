@@ -327,3 +327,79 @@ async def active_restriction_rows(conn: AsyncConnection, after: datetime) -> lis
         {"t": after})).mappings().all()
     return [{**dict(r), "polygon": shapely.from_wkb(bytes(r["wkb"]))} for r in rows]
 
+
+
+# ---------------------------------------------------------------- filing across nodes (0009)
+
+NOTIFY_CHANNEL = "lowalt_filing"
+"""``pg_notify`` channel: ``<node> cells <c1,c2,...>`` after held airspace changed, ``<node> weather``."""
+
+
+async def lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> None:
+    """``pg_advisory_xact_lock`` on every key, in the order given (callers sort: no deadlock)."""
+    if keys:
+        await conn.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:k AS bigint[])) "
+                                "WITH ORDINALITY AS u(k, o)"), {"k": list(keys)})
+
+
+async def try_lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> bool:
+    """Try-lock every key without waiting (taken out of order, so never blocking); False if any is held."""
+    if not keys:
+        return True
+    r = await conn.execute(text("SELECT bool_and(pg_try_advisory_xact_lock(k)) FROM unnest(CAST(:k AS bigint[])) "
+                                "AS u(k)"), {"k": list(keys)})
+    return bool(r.scalar_one())
+
+
+async def cell_versions(conn: AsyncConnection, cells: Sequence[int] | None = None) -> dict[int, int]:
+    """Current version of these cells (all cells when None); a cell never changed is absent (version 0)."""
+    if cells is None:
+        rows = await conn.execute(text("SELECT cell, version FROM filing_cells"))
+    else:
+        rows = await conn.execute(text("SELECT cell, version FROM filing_cells WHERE cell = ANY(CAST(:c AS bigint[]))"),
+                                  {"c": list(cells)})
+    return {int(c): int(v) for c, v in rows.all()}
+
+
+async def changed_plans(conn: AsyncConnection, since: dict[int, int], upto: dict[int, int]) -> set[str]:
+    """Ids of the plans changed in each cell after version ``since[cell]`` up to ``upto[cell]``."""
+    cells = [c for c in upto if upto[c] > since.get(c, 0)]
+    if not cells:
+        return set()
+    rows = await conn.execute(text(
+        "SELECT DISTINCT unnest(f.plan_ids) FROM filing_changes f "
+        "JOIN unnest(CAST(:c AS bigint[]), CAST(:lo AS bigint[]), CAST(:hi AS bigint[])) AS k(cell, lo, hi) "
+        "ON f.cell = k.cell AND f.version > k.lo AND f.version <= k.hi"),
+        {"c": cells, "lo": [since.get(c, 0) for c in cells], "hi": [upto[c] for c in cells]})
+    return {str(r[0]) for r in rows.all()}
+
+
+async def plans_by_id(conn: AsyncConnection, ids: Sequence[str]) -> list[FlightPlan]:
+    if not ids:
+        return []
+    q = _SELECT.where(plans.c.id.in_(list(ids)))
+    return [_plan(r) for r in (await conn.execute(q)).mappings().all()]
+
+
+async def bump_cells(conn: AsyncConnection, cells: Sequence[int], plan_ids: Sequence[str], node: str
+                     ) -> dict[int, int]:
+    """Bump the cells' versions, log which plans changed, and NOTIFY (delivered on commit). One round trip.
+
+    Callers hold each cell's advisory lock (or a try-lock on it). Returns the new versions.
+    """
+    if not cells:
+        return {}
+    rows = await conn.execute(text(
+        "WITH b AS (INSERT INTO filing_cells AS fc (cell, version) SELECT unnest(CAST(:c AS bigint[])), 1 "
+        "  ON CONFLICT (cell) DO UPDATE SET version = fc.version + 1 RETURNING cell, version), "
+        "l AS (INSERT INTO filing_changes (cell, version, plan_ids) SELECT cell, version, CAST(:ids AS text[]) "
+        "FROM b) "
+        "SELECT b.cell, b.version, n.x FROM b, (SELECT pg_notify(:ch, :msg) AS x) n"),
+        {"c": sorted(set(cells)), "ids": list(plan_ids), "ch": NOTIFY_CHANNEL,
+         "msg": f"{node} cells {','.join(str(c) for c in sorted(set(cells)))}"[:7900]})
+    return {int(c): int(v) for c, v, _ in rows.all()}
+
+
+async def notify(conn: AsyncConnection, message: str) -> None:
+    """A note to the other nodes, delivered when this transaction commits."""
+    await conn.execute(text("SELECT pg_notify(:ch, :msg)"), {"ch": NOTIFY_CHANNEL, "msg": message})

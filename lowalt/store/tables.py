@@ -246,9 +246,27 @@ weather_warnings = Table(
     CheckConstraint("ends_at > starts_at", name="weather_warnings_check"),
 )
 
+# Filing across nodes (0009): per-cell versions and their change log (``filing_repo``; docs/filing.md).
+filing_cells = Table(
+    "filing_cells",
+    metadata,
+    Column("cell", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+filing_changes = Table(
+    "filing_changes",
+    metadata,
+    Column("cell", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("plan_ids", ARRAY(Text), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Views created by migrations (not tables: autogenerate never compares them), for reference.
 VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
          "gis_plan_areas", "gis_plan_routes")
 
 __all__ = ["metadata", "users", "api_tokens", "aircraft", "airspace_features", "restrictions", "track_points",
-           "alert_events", "plans", "plan_events", "weather_warnings", "ROLES", "PLAN_STATES", "VIEWS"]
+           "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
+           "PLAN_STATES", "VIEWS"]

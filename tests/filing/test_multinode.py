@@ -1,0 +1,215 @@
+"""Filing on several nodes over one PostGIS: serialised per area by advisory locks, parallel elsewhere.
+
+Two apps on the same database are two nodes (each its own FilingService, index and asyncio loop
+state); a ``lowalt serve`` subprocess is a node that can be killed for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from lowalt.filing.deconfliction import cell_keys
+from lowalt.filing.model import footprint
+from lowalt.settings import Settings
+from lowalt.store import aircraft_repo, filing_repo
+from lowalt.store.db import Database
+from tests.conftest import Server, auth, serving, wait_until
+from tests.filing.conftest import plan_body, soon
+
+ORG = "多节点通航"
+SPREAD = [  # open W airspace south-east of Jingdezhen, each route > 4 km from the others
+    [[117.30 + 0.05 * i, 29.12 + 0.05 * j], [117.31 + 0.05 * i, 29.125 + 0.05 * j]] for i in range(5) for j in range(4)]
+
+
+async def _register(database: Database, n: int, prefix: str) -> list[str]:
+    ids = [f"{prefix}-{k:03d}" for k in range(n)]
+    async with database.unit_of_work() as uow:
+        for a in ids:
+            await aircraft_repo.add_aircraft(uow.conn, a, category="light_uav", organisation=ORG)
+        await uow.commit()
+    return ids
+
+
+async def _two_nodes(stack: AsyncExitStack, database: Database, settings: Settings) -> list[Server]:
+    from lowalt.api.app import create_app
+
+    return [await stack.enter_async_context(serving(create_app(replace(settings, tick_s=1.0), db=database)))
+            for _ in range(2)]
+
+
+async def _file_all(nodes: list[Server], headers: dict[str, str], bodies: list[dict[str, Any]]
+                    ) -> list[httpx.Response]:
+    async def one(k: int, body: dict[str, Any]) -> httpx.Response:
+        return await nodes[k % len(nodes)].http.post("/plans", json=body, headers=headers, timeout=120)
+
+    return list(await asyncio.gather(*(one(k, b) for k, b in enumerate(bodies))))
+
+
+async def _states(database: Database) -> Counter[str]:
+    async with database.unit_of_work() as uow:
+        rows = (await uow.conn.execute(text("SELECT state, count(*) FROM plans GROUP BY state"))).all()
+    return Counter({str(s): int(n) for s, n in rows})
+
+
+async def test_200_conflicting_filings_over_two_nodes_approve_exactly_one(
+        database: Database, settings: Settings, make_token: Any) -> None:
+    token = await make_token("operator", organisation=ORG)
+    aircraft = await _register(database, 200, "MN")
+    start = soon(30)
+    bodies = [plan_body(a, start=start) for a in aircraft]  # the same route, band and window: all conflict
+    async with AsyncExitStack() as stack:
+        nodes = await _two_nodes(stack, database, settings)
+        responses = await _file_all(nodes, auth(token), bodies)
+        assert all(r.status_code == 201 for r in responses), [r.text for r in responses if r.status_code != 201][:3]
+        plans = [r.json() for r in responses]
+        approved = [p for p in plans if p["state"] == "approved"]
+        assert len(approved) == 1, Counter(p["state"] for p in plans)
+        for p in plans:
+            if p["state"] != "approved":  # rejected (or referred) for the conflict, with the reason
+                codes = {r["code"] for r in p["decision"]["reasons"]}
+                assert p["state"] in ("rejected", "referred") and codes & {"conflict", "conflict_active_flight"}, p
+        assert (await _states(database))["approved"] == 1  # what PostGIS holds, not only what was answered
+        winner = approved[0]["id"]
+        # both nodes' pictures (live monitor, alternatives) hold the winner: the loser's by NOTIFY or catch-up
+        for n in nodes:
+            svc: Any = n.app.state.filing  # type: ignore[attr-defined]
+
+            async def held(svc: Any = svc) -> bool:
+                return winner in svc.held
+
+            await wait_until(held, 30, "both nodes hold the approved plan")
+
+
+async def test_without_the_locks_two_nodes_approve_the_same_airspace_twice(
+        database: Database, settings: Settings, make_token: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test above can fail: with the advisory locks taken away, conflicting filings both win."""
+    async def no_lock(conn: Any, keys: Any) -> None:
+        return None
+
+    monkeypatch.setattr(filing_repo, "lock_keys", no_lock)
+    token = await make_token("operator", organisation=ORG)
+    aircraft = await _register(database, 40, "NL")
+    start = soon(30)
+    async with AsyncExitStack() as stack:
+        nodes = await _two_nodes(stack, database, settings)
+        responses = await _file_all(nodes, auth(token), [plan_body(a, start=start) for a in aircraft])
+    assert sum(r.json()["state"] == "approved" for r in responses) > 1
+
+
+async def test_filings_over_different_areas_proceed_in_parallel_and_are_all_approved(
+        database: Database, settings: Settings, make_token: Any) -> None:
+    token = await make_token("operator", organisation=ORG)
+    aircraft = await _register(database, len(SPREAD), "PA")
+    start = soon(30)
+    bodies = [plan_body(a, start=start, coords=c) for a, c in zip(aircraft, SPREAD, strict=True)]
+    async with AsyncExitStack() as stack:
+        nodes = await _two_nodes(stack, database, settings)
+        svc: Any = nodes[0].app.state.filing  # type: ignore[attr-defined]
+        # different areas lock disjoint cells: nothing serialises them
+        cells = [set(cell_keys(footprint(_plan(svc, b), svc.view.terrain).area, svc.policy.h_buffer_m))
+                 for b in bodies]
+        assert all(not (cells[i] & cells[j]) for i in range(len(cells)) for j in range(i))
+        responses = await _file_all(nodes, auth(token), bodies)
+    states = [r.json()["state"] for r in responses]
+    assert states == ["approved"] * len(bodies), [(r.json()["state"], r.json()["decision"]["reasons"][:1])
+                                                  for r in responses if r.json()["state"] != "approved"]
+
+
+def _plan(svc: Any, body: dict[str, Any]) -> Any:
+    from datetime import datetime
+
+    from shapely.geometry import LineString, Point
+
+    from lowalt.airspace.model import AircraftCategory
+    from lowalt.filing.model import FlightPlan, MissionType
+    from lowalt.geo.altitude import agl
+
+    line = LineString(body["geometry"]["coordinates"])
+    return FlightPlan(id="x", organisation=ORG, submitted_by="t", aircraft_id=body["aircraft_id"],
+                      category=AircraftCategory.LIGHT_UAV, pilot="p", licence_id=None, mission=MissionType.TOURISM,
+                      geometry=line, half_width_m=50.0, floor=agl(0), ceiling=agl(100),
+                      takeoff=Point(line.coords[0]), landing=Point(line.coords[-1]),
+                      start=datetime.fromisoformat(body["start"]), end=datetime.fromisoformat(body["end"]))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_node_killed_under_filing_load_loses_no_acknowledged_plan(
+        database: Database, settings: Settings, make_token: Any, tmp_path: Path) -> None:
+    token = await make_token("operator", organisation=ORG)
+    aircraft = await _register(database, 400, "KL")
+    port = _free_port()
+    env = {**os.environ, "LOWALT_DATABASE_URL": database.url, "LOWALT_DATA_DIR": str(tmp_path / "state"),
+           "LOWALT_LOG_JSON": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    acked: dict[str, str] = {}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as killed, AsyncExitStack() as stack:
+            async def healthy() -> bool:
+                assert proc.poll() is None, f"server exited with {proc.returncode}"
+                try:
+                    return (await killed.get("/healthz", timeout=2)).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await wait_until(healthy, 90, "the subprocess node serves")
+            other = (await _two_nodes(stack, database, settings))[0]
+            start = soon(30)
+            # 20 filings over each of 20 areas, spread over both nodes: conflicts across nodes too
+            bodies = [plan_body(a, start=start, coords=SPREAD[k % len(SPREAD)]) for k, a in enumerate(aircraft)]
+            queue = list(enumerate(bodies))
+
+            async def filer() -> None:
+                while queue:
+                    k, body = queue.pop()
+                    c = killed if k % 2 else other.http
+                    try:
+                        r = await c.post("/plans", json=body, headers=auth(token), timeout=60)
+                    except httpx.HTTPError:
+                        continue  # the killed node: never acknowledged
+                    if r.status_code == 201:
+                        acked[r.json()["id"]] = r.json()["state"]
+
+            tasks = [asyncio.create_task(filer()) for _ in range(24)]
+
+            async def some_acked() -> bool:
+                return len(acked) >= 40
+
+            await wait_until(some_acked, 120, "filings acknowledged on both nodes")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            await asyncio.gather(*tasks)
+            # the dead node's locks went with its connections: the surviving node still files everywhere
+            fresh = await _register(database, len(SPREAD), "LT")
+            late = await _file_all([other], auth(token), [plan_body(a, start=start + timedelta(hours=3), coords=c)
+                                                          for a, c in zip(fresh, SPREAD, strict=True)])
+            assert all(r.status_code == 201 and r.json()["state"] == "approved" for r in late)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    async with database.unit_of_work() as uow:
+        rows = dict((await uow.conn.execute(text("SELECT id, state FROM plans WHERE id = ANY(:ids)"),
+                                            {"ids": list(acked)})).all())
+    assert len(acked) >= 40
+    assert {k: rows.get(k) for k in acked} == acked  # every acknowledged plan, in the state acknowledged
