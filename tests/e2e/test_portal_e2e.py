@@ -8,7 +8,9 @@ step in Chinese and in English under ``docs/screenshots/portal/`` (``docs/portal
 * the airport zone: draw an area in the Luojia runway core, get refused with the reason and its
   article and an alternative drawn on the map, refile the alternative with one click, get approved;
 * a referred plan: 150-200 m AGL two days ahead is referred; the centre approves it on its own map in
-  another browser context, and the operator's page shows the approval without a reload (/ws/plans).
+  another browser context, and the operator's page shows the approval without a reload (/ws/plans);
+* a thunderstorm warning withdraws an approved plan: a notification with the alternative time, refiled
+  in one click and approved.
 
 On every screenshot the visible text is checked for raw codes (``light_uav``, ``no_application``...).
 """
@@ -331,3 +333,44 @@ def _metres(p: list[float], q: tuple[float, float]) -> float:
 
     k = math.pi / 180 * 6371008.8
     return math.hypot((p[0] - q[0]) * k * math.cos(math.radians(q[1])), (p[1] - q[1]) * k)
+
+
+async def test_weather_warning_notice_offers_an_alternative_refiled_in_one_click(
+        server: Server, make_token: Any, portal: Portal) -> None:
+    op = await make_token("operator", organisation="浮梁文旅")
+    centre = await make_token("centre", organisation="景德镇通航协调运行中心")
+    r = await server.http.post("/aircraft", headers=auth(op), json={"id": "FL-501", "category": "light_uav"})
+    assert r.status_code == 201, r.text
+    lon, lat = OPEN_AREA
+    area = {"type": "Polygon", "coordinates": [[[lon - 0.003, lat - 0.003], [lon + 0.003, lat - 0.003],
+                                                [lon + 0.003, lat + 0.003], [lon - 0.003, lat + 0.003],
+                                                [lon - 0.003, lat - 0.003]]]}
+    start = datetime.now(SHANGHAI) + timedelta(minutes=40)
+    plan = (await server.http.post("/plans", headers=auth(op), json={
+        "aircraft_id": "FL-501", "category": "light_uav", "pilot": "张伟", "mission": "inspection", "geometry": area,
+        "altitude": {"floor": {"value_m": 0, "reference": "AGL"}, "ceiling": {"value_m": 100, "reference": "AGL"}},
+        "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()})).json()
+    assert plan["state"] == "approved", plan["decision"]
+    await portal.open(server, op)
+    pg = portal.page
+    await pg.wait_for_function("portal.planEvents.connected")
+
+    storm_end = start + timedelta(hours=1)
+    r = await server.http.post("/weather/warnings", headers=auth(centre), json={
+        "kind": "thunderstorm", "start": (start - timedelta(minutes=10)).isoformat(), "end": storm_end.isoformat(),
+        "area": {"type": "Polygon", "coordinates": [[[lon - 0.05, lat - 0.05], [lon + 0.05, lat - 0.05],
+                                                     [lon + 0.05, lat + 0.05], [lon - 0.05, lat + 0.05],
+                                                     [lon - 0.05, lat - 0.05]]]}})
+    assert r.status_code == 201 and r.json()["affected_plans"] == [plan["id"]], r.text
+    notice = pg.locator(f"#notices li[data-plan-id='{plan['id']}']")
+    await notice.locator("button.refile").wait_for()  # no reload: it came over /ws/plans
+    text = await notice.inner_text()
+    assert "雷暴" in text and "已撤销" in text and "改期" in text
+    await portal.shot("10-weather-notice")
+
+    await notice.locator("button.refile").click()
+    new_id = await portal.decision("approved")
+    assert new_id != plan["id"] and await pg.locator("#notices li").count() == 0
+    refiled = (await server.http.get(f"/plans/{new_id}", headers=auth(op))).json()
+    assert refiled["geometry"] == area and refiled["aircraft_id"] == "FL-501"
+    assert datetime.fromisoformat(refiled["start"]) >= storm_end  # clear of the storm

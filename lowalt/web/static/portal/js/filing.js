@@ -146,9 +146,10 @@ export class Filing {
     }
   }
 
-  /** Refile the last body as the alternative suggests, and put the changes into the form and map. */
-  async refile(alt) {
-    const body = applyAlternative(this.body, alt);
+  /** Refile a body (by default the last one filed) as the alternative suggests, and put the changes into
+   * the form and map. */
+  async refile(alt, from = this.body) {
+    const body = applyAlternative(from, alt);
     this.map.preview(null);
     this.map.setFootprint(body.geometry);
     if (body.half_width_m) this.map.halfWidth = body.half_width_m;

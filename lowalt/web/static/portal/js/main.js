@@ -8,6 +8,7 @@ import { PortalMap } from "./draw.js";
 import { Fleet } from "./fleet.js";
 import { Filing } from "./filing.js";
 import { Plans } from "./plans.js";
+import { Notices } from "./notices.js";
 
 const ROLES = ["operator", "centre", "admin"];
 
@@ -78,6 +79,10 @@ async function main() {
   const fleet = new Fleet({ report, onChange: (list) => filing && filing.setAircraft(list) });
   filing = new Filing({ map: pmap, fleet, report, onFiled: () => plans.load() });
   const plans = new Plans({ map: pmap, report });
+  const notices = new Notices({ refile: async (body, alt) => {
+    showTab("file");
+    await filing.refile(alt, body);
+  } });
 
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => showTab(b.dataset.tab);
   for (const b of document.querySelectorAll("[data-draw]")) {
@@ -105,7 +110,7 @@ async function main() {
 
   const events = new PlanEvents(async (ev) => {
     window.portal.events.push(ev);
-    await Promise.all([filing.onEvent(ev), plans.load()]);
+    await Promise.all([filing.onEvent(ev), plans.load(), notices.onEvent(ev)]);
   }, (state) => {
     $("feed").dataset.state = state;
     $("feed").textContent = t(`feed.${state}`);
@@ -116,6 +121,7 @@ async function main() {
     who();
     fleet.render();
     plans.render();
+    notices.render();
     filing.rerender();
     filing.refreshTouches();
     $("feed").textContent = t(`feed.${$("feed").dataset.state}`);
@@ -127,7 +133,7 @@ async function main() {
     fleet.onChange(fleet.aircraft);
   });
 
-  Object.assign(window.portal, { map: pmap.map, pmap, fleet, filing, plans, planEvents: events, me });
+  Object.assign(window.portal, { map: pmap.map, pmap, fleet, filing, plans, notices, planEvents: events, me });
   await Promise.all([fleet.load(), plans.load()]);
   showTab(fleet.aircraft.length ? "file" : "fleet");
   filing.refreshTouches();
