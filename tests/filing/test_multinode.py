@@ -130,6 +130,43 @@ async def test_filings_over_different_areas_proceed_in_parallel_and_are_all_appr
                                                   for r in responses if r.json()["state"] != "approved"]
 
 
+async def test_one_aircraft_filed_over_two_areas_on_two_nodes_is_booked_once(
+        database: Database, settings: Settings, make_token: Any) -> None:
+    """Bookings are read under the aircraft's lock: no two plans for one aircraft at one time, on any node."""
+    token = await make_token("operator", organisation=ORG)
+    (aid,) = await _register(database, 1, "BK")
+    start = soon(30)
+    bodies = [plan_body(aid, start=start, coords=c) for c in SPREAD[:12]]  # disjoint areas, one aircraft
+    async with AsyncExitStack() as stack:
+        nodes = await _two_nodes(stack, database, settings)
+        plans = [r.json() for r in await _file_all(nodes, auth(token), bodies)]
+    assert sum(p["state"] == "approved" for p in plans) == 1
+    assert all({r["code"] for r in p["decision"]["reasons"]} & {"aircraft_busy"} for p in plans
+               if p["state"] != "approved")
+
+
+async def test_centre_approvals_on_two_nodes_take_the_airspace_once(
+        database: Database, settings: Settings, make_token: Any) -> None:
+    """Referred plans hold nothing; approving ten conflicting ones at once over two nodes approves one."""
+    token = await make_token("operator", organisation=ORG)
+    centre = await make_token("centre", organisation="景德镇通航协调运行中心")
+    aircraft = await _register(database, 10, "CA")
+    start = soon(24 * 60 * 2)
+    bodies = [plan_body(a, start=start, floor=150, ceiling=200) for a in aircraft]  # above W: referred
+    async with AsyncExitStack() as stack:
+        nodes = await _two_nodes(stack, database, settings)
+        plans = [r.json() for r in await _file_all(nodes, auth(token), bodies)]
+        assert {p["state"] for p in plans} == {"referred"}
+        answers = await asyncio.gather(*(nodes[k % 2].http.post(f"/plans/{p['id']}/approve", headers=auth(centre),
+                                                                json={"comment": "ok"}, timeout=120)
+                                         for k, p in enumerate(plans)))
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 9
+    refused = [a.json()["error"] for a in answers if a.status_code == 409]
+    assert all(e["code"] == "approval_refused" and {r["code"] for r in e["reasons"]} & {"conflict"}
+               for e in refused), refused[:1]
+    assert (await _states(database))["approved"] == 1
+
+
 def _plan(svc: Any, body: dict[str, Any]) -> Any:
     from datetime import datetime
 
