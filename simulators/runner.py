@@ -487,6 +487,26 @@ class Runner:
                     await self.api.call("DELETE", f"/airspace/restrictions/{rid}", self.tokens["centre"], ok=(200, 404))
             await self.api.close()
 
+    async def _follow_plans(self) -> None:
+        """Land an aircraft whose plan the server ends while it flies (a medical flight preempted it, a
+        thunderstorm warning withdrew it), as an operator told over ``/ws/plans`` would: flying on
+        would be an unauthorised flight, and the monitor says so."""
+        import orjson
+        from websockets.asyncio.client import connect
+
+        ended = {"withdrawn", "cancelled", "rejected"}
+        async with connect(f"{self.opt.ws_url}/ws/plans", compression=None,
+                           additional_headers={"Authorization": f"Bearer {self.tokens['centre']}"}) as ws:
+            async for raw in ws:
+                ev = orjson.loads(raw)
+                if ev.get("type") != "plan_state" or ev.get("to_state") not in ended:
+                    continue
+                for c in self.crafts:
+                    if c.plan_id == ev.get("plan_id") and self.flying[c.idx]:
+                        c.plan_id = None  # nothing left to complete
+                        self.fig.plans[f"{ev['to_state']}_in_flight->landed"] += 1
+                        self._land(c, time.time())
+
     async def _fly(self, watcher: LiveWatcher) -> dict[str, Any]:
         sc, dt = self.sc, self.sc.tick_s
         duration = float(self.opt.duration_s or sc.duration_s)
@@ -497,6 +517,7 @@ class Runner:
             if c.state == "ready" and not (c.actor and c.actor.start_s > 0):
                 self._takeoff(c, t0)
         self._spawn(self._events(t0))
+        self._spawn(self._follow_plans())
         next_at = time.monotonic()
         last_print = 0.0
         ticks = 0
