@@ -62,6 +62,8 @@ from lowalt.surveillance.tracks import Snapshot, TrackTable, concat_snapshots
 log = logging.getLogger(__name__)
 
 SOURCE_WIRE = {int(s): s.name.lower() for s in Source}
+MAX_UNPUBLISHED = 100_000
+"""Reports whose publish failed that a resend may still bring (the oldest are forgotten first)."""
 LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
 HISTORY_BATCH_ROWS = 50_000
@@ -169,6 +171,8 @@ class LiveService:
         self.history_last_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._outgoing: list[ReportRows] = []
+        self._unpublished: dict[tuple[str, float], None] = {}
+        """(track id, report time) of reports the bus did not store (an ordered set, bounded)."""
         """Accepted rows of the frame being ingested, for the bus."""
         self.tick_count = 0
         self.before_tick: list[Callable[[float], None]] = []
@@ -251,12 +255,13 @@ class LiveService:
                 vz=batch.vz[idx], t=batch.t[idx], t_recv=now, battery=batch.battery[idx],
                 source=batch.source[idx], category=cats, landed=batch.landed[idx],
             )
-            for k in np.flatnonzero(res.duplicate):
+            resent = self._resent(ids, batch.t[idx], res.duplicate) if self._unpublished else None
+            for k in np.flatnonzero(res.duplicate if resent is None else res.duplicate & ~resent):
                 errors.append(ReportError("duplicate", "same report time as the one already held for this aircraft",
                                           "t", int(idx[k]), batch.ids[idx[k]]))
             if res.late.any():  # true positions of the past: history keeps them, the track does not move back
                 self.metrics.inc("lowalt_reports_out_of_order_total", int(res.late.sum()))
-            good = res.accepted | res.late
+            good = res.accepted | res.late if resent is None else res.accepted | res.late | resent
             accepted_total += int(good.sum())
             good_ids = [a for a, g in zip(ids, good.tolist(), strict=True) if g]
             if not self.bus.durable:  # one node: the history comes from this buffer
@@ -294,14 +299,30 @@ class LiveService:
         rows = parts[0] if len(parts) == 1 else _concat_rows(parts, self.node_id, now)
         fut = self.bus.publish_reports(rows)
         if fut is not None:
-            fut.add_done_callback(self._published)
+            fut.add_done_callback(lambda f: self._published(rows, f))
             hold(fut)  # the device's ack waits for the bus (see lowalt.bus.ackgate)
 
-    def _published(self, fut: asyncio.Future[None]) -> None:
+    def _published(self, rows: ReportRows, fut: asyncio.Future[None]) -> None:
         if fut.cancelled() or fut.exception() is not None:
             self.metrics.inc("lowalt_bus_publish_failed_total")
+            # the device is told accepted 0 and sends them again: take that resend although the
+            # track already holds these reports (it would be refused as a duplicate)
+            self._unpublished.update(dict.fromkeys(zip(rows.ids, rows.f64("t").tolist(), strict=True)))
+            while len(self._unpublished) > MAX_UNPUBLISHED:
+                del self._unpublished[next(iter(self._unpublished))]
         else:
             self.metrics.inc("lowalt_bus_published_total")
+
+    def _resent(self, ids: list[str], t: npt.NDArray[np.float64], duplicate: npt.NDArray[np.bool_]
+                ) -> npt.NDArray[np.bool_]:
+        """Which duplicates are resends of reports whose publish failed (taken once more)."""
+        out = np.zeros(len(ids), dtype=np.bool_)
+        for k in np.flatnonzero(duplicate):
+            key = (ids[k], float(t[k]))
+            if key in self._unpublished:
+                del self._unpublished[key]
+                out[k] = True
+        return out
 
     def apply_remote_reports(self, rows: ReportRows) -> None:
         """Another node's accepted batch (already validated there): into this node's track tables."""

@@ -96,11 +96,26 @@ async def test_ack_waits_for_jetstream(database: object, settings: Settings, nat
             await tele.send(orjson.dumps(_report("ACK-1", 0, 10, time.time())))
             assert (await _read_until(tele, lambda m: m["type"] == "ack", 10))["accepted"] == 1
             nats_server.stop()  # JetStream away: the device must not be told its report is safe
-            await tele.send(orjson.dumps(_report("ACK-1", 5, 10, time.time())))
+            lost = _report("ACK-1", 5, 10, time.time())
+            await tele.send(orjson.dumps(lost))
             error = await _read_until(tele, lambda m: True, 20)
             assert error["type"] == "error" and error["code"] == "unavailable", error
             ack = await _read_until(tele, lambda m: m["type"] == "ack", 5)
             assert ack == {"type": "ack", "accepted": 0, "rejected": 1}
-            nats_server.start()
+            nats_server.start()  # same store: the stream and the history consumer are still there
+
+            async def resent() -> bool:  # the device sends the refused report again until it is taken
+                await tele.send(orjson.dumps(lost))
+                return bool((await _read_until(tele, lambda m: m["type"] == "ack", 20))["accepted"] == 1)
+
+            await wait_until(resent, timeout=30, every=0.5, what="the resend to be acknowledged")
+
+        async def in_history() -> bool:
+            async with database.unit_of_work() as uow:
+                n = (await uow.conn.execute(text("SELECT count(*) FROM track_points WHERE aircraft_id = 'ACK-1' "
+                                                 "AND t_epoch = :t"), {"t": lost["t"]})).scalar_one()
+            return bool(n >= 1)
+
+        await wait_until(in_history, timeout=30, what="the resent report in track_points")
 
 
