@@ -208,7 +208,6 @@ class ConflictMonitor:
     def _assess(self, snap: Snapshot, now: float, gone: Snapshot | None) -> Assessment:
         findings: list[Finding] = []
         statuses: dict[str, str] = {}
-        n = snap.n
         pos = np.zeros((0, 3))
         mark = time.perf_counter()
         phases = self.last_phases_ms = {}
@@ -220,15 +219,19 @@ class ConflictMonitor:
             mark = t
 
         batches: list[FindingBatch | None] = []
-        if n:
-            pos, vel, t_pos = self.predict(snap, now)
-            codes = self._codes_of(snap.ids)
+        air = snap  # aircraft that said they are on the ground are not traffic: no airborne checks
+        if snap.landed is not None and snap.landed.any():
+            statuses.update((snap.ids[k], "landed") for k in np.flatnonzero(snap.landed).tolist())
+            air = snap.select(np.flatnonzero(~snap.landed))
+        if air.n:
+            pos, vel, t_pos = self.predict(air, now)
+            codes = self._codes_of(air.ids)
             lap("predict")
-            batches.append(self._conflicts(snap, pos, vel, codes))
+            batches.append(self._conflicts(air, pos, vel, codes))
             lap("conflicts")
-            batches.append(self._intrusions(snap, pos, vel, now, codes))
+            batches.append(self._intrusions(air, pos, vel, now, codes))
             lap("intrusions")
-            batches += self._conformance(snap, pos, t_pos, now, statuses, codes)
+            batches += self._conformance(air, pos, t_pos, now, statuses, codes)
             lap("conformance")
         if not snap.cooperative.all():
             statuses.update((snap.ids[k], "noncoop") for k in np.flatnonzero(~snap.cooperative).tolist())

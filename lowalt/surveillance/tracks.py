@@ -13,6 +13,7 @@ so ingest may go on while conflicts are computed in a worker thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,18 @@ class Snapshot:
     @property
     def n(self) -> int:
         return len(self.ids)
+
+    def select(self, rows: npt.NDArray[np.int64]) -> Snapshot:
+        """The given rows only (a copy)."""
+        def take(v: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
+            return None if v is None else v[rows]
+
+        return Snapshot(
+            ids=[self.ids[i] for i in rows.tolist()], lon=self.lon[rows], lat=self.lat[rows], alt=self.alt[rows],
+            vx=self.vx[rows], vy=self.vy[rows], vz=self.vz[rows], t=self.t[rows], t_recv=self.t_recv[rows],
+            battery=self.battery[rows], source=self.source[rows], category=self.category[rows],
+            cooperative=self.cooperative[rows], landed=take(self.landed), coasting=take(self.coasting),
+        )
 
 
 @dataclass(frozen=True)

@@ -235,3 +235,16 @@ def test_acknowledgement_during_ticks_is_never_lost() -> None:
     acked = {a["id"]: a["acknowledged_by"] for a in mon.current_alerts()}
     assert all(acked[aid] == "duty" for aid in ids if aid in acked)
     assert sum(aid in acked for aid in ids) == len(ids)
+
+
+def test_a_landed_aircraft_is_not_traffic_and_not_nonconforming() -> None:
+    # two aircraft on the same pad said they landed: no conflict, no unauthorised flight, status "landed"
+    plans = Plans({"A": "active"})
+    mon = ConflictMonitor(plan_source=plans)
+    on_pad = [{"id": "A", "alt": 0.0, "landed": True}, {"id": "B", "x": 5.0, "alt": 0.0, "landed": True}]
+    res = mon.assess(picture(on_pad), NOW, picture([]))
+    assert res.alerts_new == [] and res.statuses == {"A": "landed", "B": "landed"}
+    airborne = [{"id": "A", "alt": 0.0}, {"id": "B", "x": 5.0, "alt": 0.0}]  # the same, not said landed
+    kinds = {a["kind"] for a in ConflictMonitor(plan_source=plans).assess(picture(airborne), NOW,
+                                                                          picture([])).alerts_new}
+    assert kinds == {"conflict", "unauthorised"}
