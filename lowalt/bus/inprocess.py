@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from lowalt.bus.codec import ReportRows
-from lowalt.bus.port import FeedHandler, HistoryWriter, ReportHandler
+from lowalt.bus.port import FeedHandler, HistoryWriter, ReportHandler, RequestHandler
 
 
 class InProcessBus:
@@ -19,6 +19,7 @@ class InProcessBus:
     def __init__(self) -> None:
         self.report_handlers: list[ReportHandler] = []
         self.feed_handlers: list[FeedHandler] = []
+        self.request_handlers: dict[str, list[RequestHandler]] = {}
 
     async def start(self) -> None:
         return None
@@ -47,3 +48,13 @@ class InProcessBus:
 
     async def hold_lease(self, name: str, holder: str) -> bool:
         return True  # one process: nobody to share with
+
+    async def serve(self, kind: str, handler: RequestHandler) -> None:
+        self.request_handlers.setdefault(kind, []).append(handler)
+
+    async def request(self, kind: str, payload: bytes, timeout: float = 2.0) -> bytes | None:
+        for handler in list(self.request_handlers.get(kind, [])):
+            reply = await handler(payload)
+            if reply is not None:
+                return reply
+        return None

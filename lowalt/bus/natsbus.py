@@ -12,6 +12,8 @@ Subjects and consumers:
   writer that dies leaves it unacknowledged (redelivered after ``ACK_WAIT_S``) to another writer.
   Delivery is at least once: a writer killed between the commit and the ack writes those rows twice.
 * ``lowalt.feed.<kind>`` on core NATS (no persistence): live-feed messages (the monitor's assessment).
+* ``lowalt.rpc.<kind>`` on core NATS: requests one node answers (an alert acknowledged on any node is
+  applied by the monitor node).
 * leases in the KV bucket ``lowalt_leases`` (TTL ``LEASE_TTL_S``): ``monitor`` names the node that runs
   the conflict monitor; it renews it every second (compare-and-set on the revision it holds), and when
   it dies the key ages out and another candidate's ``create`` succeeds.
@@ -43,13 +45,14 @@ from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
 from lowalt.bus.codec import ReportRows, decode, encode, split_by_cell
-from lowalt.bus.port import FeedHandler, HistoryWriter, ReportHandler
+from lowalt.bus.port import FeedHandler, HistoryWriter, ReportHandler, RequestHandler
 
 log = logging.getLogger(__name__)
 
 STREAM = "LOWALT_REPORTS"
 REPORTS_SUBJECTS = "lowalt.reports.>"
 FEED_PREFIX = "lowalt.feed."
+RPC_PREFIX = "lowalt.rpc."
 HISTORY_DURABLE = "history"
 REPORTS_MAX_AGE_S = 24 * 3600.0
 """How long JetStream keeps reports: the longest PostGIS outage the history survives without loss."""
@@ -213,3 +216,23 @@ class NatsBus:
             return True
         except Exception:  # held by another node (or the bus is away)
             return False
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def serve(self, kind: str, handler: RequestHandler) -> None:
+        async def on_msg(msg: Msg) -> None:
+            try:
+                reply = await handler(msg.data)
+            except Exception:
+                log.exception("bus_request_handler_failed")
+                return
+            if reply is not None:
+                await msg.respond(reply)
+
+        self._subs.append(await self.nc.subscribe(RPC_PREFIX + kind, cb=on_msg))
+
+    async def request(self, kind: str, payload: bytes, timeout: float = 2.0) -> bytes | None:
+        try:
+            return (await self.nc.request(RPC_PREFIX + kind, payload, timeout=timeout)).data
+        except (TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            return None

@@ -10,6 +10,8 @@ from lowalt.bus.codec import ReportRows
 
 ReportHandler = Callable[[ReportRows], None]
 FeedHandler = Callable[[str, bytes], None]
+RequestHandler = Callable[[bytes], Awaitable[bytes | None]]
+"""Answers a request, or returns None to leave it to another node."""
 HistoryWriter = Callable[[list[tuple[object, ...]]], Awaitable[int]]
 """Writes COPY records to PostGIS and returns when committed (raises when it could not)."""
 
@@ -46,4 +48,13 @@ class Bus(Protocol):
     async def hold_lease(self, name: str, holder: str) -> bool:
         """Take or renew the lease ``name`` for ``holder``: True while ``holder`` holds it. A holder that
         stops renewing loses it after the bus's lease time (NATS KV), so another node takes over."""
+        ...
+
+    async def serve(self, kind: str, handler: RequestHandler) -> None:
+        """Answer requests of ``kind`` with ``handler`` (every node may serve; one that returns None
+        does not answer)."""
+        ...
+
+    async def request(self, kind: str, payload: bytes, timeout: float = 2.0) -> bytes | None:
+        """The first answer to a request of ``kind``, or None when no node answered in time."""
         ...

@@ -383,6 +383,14 @@ class LiveService:
         self.metrics.inc("lowalt_monitor_takeovers_total")
         log.info("monitor_lease_taken", extra={"node": self.node_id, "alerts": len(self.active_alerts)})
 
+    async def _serve_acknowledge(self, payload: bytes) -> bytes | None:
+        """Another node's ``POST /alerts/{id}/ack``: answered by the monitor node only."""
+        if not self.monitor_role:
+            return None
+        req = orjson.loads(payload)
+        alert = await self.acknowledge(str(req["id"]), str(req["by"]), float(req["at"]))
+        return orjson.dumps(alert, option=orjson.OPT_SERIALIZE_NUMPY)
+
     async def _write_bus_history(self, records: list[tuple[object, ...]]) -> int:
         with self.metrics.time("lowalt_history_write_seconds"):
             written = await self._write(records, [])
@@ -523,6 +531,12 @@ class LiveService:
         The monitor applies it under its lock in a worker thread, so it never races a tick
         running in another thread and never blocks the event loop while one runs.
         """
+        if not self.monitor_role:  # another node runs the monitor: it applies the acknowledgement
+            reply = await self.bus.request("alert-ack", orjson.dumps({"id": alert_id, "by": by, "at": at}))
+            forwarded: dict[str, Any] | None = orjson.loads(reply) if reply else None
+            if forwarded is not None:
+                self.active_alerts[alert_id] = forwarded
+            return forwarded
         alert = await asyncio.to_thread(self.monitor.acknowledge, alert_id, by, at)
         if alert is None:
             return None
@@ -683,6 +697,8 @@ class LiveService:
         # the bus's retained reports of the last lost_after_s rebuild the live picture of a (re)started node
         await self.bus.subscribe_reports(self.apply_remote_reports, since=time.time() - self.config.lost_after_s)
         await self.bus.subscribe_feed(self.apply_remote_feed)
+        if self.monitor_candidate and self.bus.durable:
+            await self.bus.serve("alert-ack", self._serve_acknowledge)
         if self.monitor_candidate and self.bus.durable:
             self._tasks.append(asyncio.create_task(self._every(LEASE_RENEW_S, self._hold_monitor_lease),
                                                    name="monitor-lease"))

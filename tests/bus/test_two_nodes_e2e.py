@@ -55,6 +55,17 @@ async def test_report_on_node_a_reaches_live_feed_on_node_b(
                 return any(x["id"] == conflict["id"] for x in r.json())
 
             await wait_until(b_lists_it, timeout=30, what="node B's /alerts to list A's conflict")
+            # acknowledged on B, applied by the monitor on A, seen on both
+            centre = await make_token("centre", name="duty-officer")
+            r = await b.http.post(f"/alerts/{conflict['id']}/ack", headers=auth(centre))
+            assert r.status_code == 200, r.text
+            assert r.json()["acknowledged_by"] == "duty-officer"
+
+            async def a_has_it() -> bool:
+                r = await a.http.get("/alerts", headers=auth(viewer))
+                return any(x["id"] == conflict["id"] and x["acknowledged_by"] == "duty-officer" for x in r.json())
+
+            await wait_until(a_has_it, timeout=30, what="the acknowledgement on node A")
 
         # an aircraft registered on A after B started may report through B
         async with connect(f"{b.ws_url}/ws/telemetry?token={device}") as tele_b:
