@@ -77,7 +77,7 @@ def _cell_sizes(lower: F64, upper: F64, scale: float | tuple[float, ...] | F64) 
     size = np.maximum(part[mid] * sc, part[q] / MAX_SPAN)
     # guard against zero-size boxes (all hovering at one point, zero separation)
     span = upper.max(axis=0) - lower.min(axis=0)
-    return np.maximum(size, np.maximum(span, 1.0) * 1e-5)
+    return np.asarray(np.maximum(size, np.maximum(span, 1.0) * 1e-5), dtype=np.float64)
 
 
 class _Strips:

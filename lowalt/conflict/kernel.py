@@ -81,7 +81,7 @@ def _pair_minima(sep: Minimum, i: I64, j: I64, sel: NDArray[np.intp] | None) -> 
     if callable(sep):
         return np.asarray(sep(i, j), dtype=np.float64)
     if np.ndim(sep) == 0:
-        return float(sep)  # type: ignore[arg-type]
+        return float(sep)
     arr = np.asarray(sep, dtype=np.float64)
     return arr if sel is None else np.take(arr, sel)
 

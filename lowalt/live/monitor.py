@@ -451,7 +451,7 @@ class ConflictMonitor:
             }))
         return out
 
-    def _on_ground(self, snap: Snapshot, silence_s: float) -> np.ndarray:
+    def _on_ground(self, snap: Snapshot, silence_s: float | np.ndarray) -> np.ndarray:
         """Per track: on the ground when it went silent: said so; or still and near the terrain; or
         slow and descending fast enough to have touched down within ``silence_s`` of its last report."""
         said = snap.landed if snap.landed is not None else np.zeros(snap.n, dtype=np.bool_)
