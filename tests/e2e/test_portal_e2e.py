@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import REPO, Server, auth
+from tests.conftest import REPO, Server, auth, wait_until
 
 SHOTS = REPO / "docs" / "screenshots" / "portal"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
@@ -374,3 +374,40 @@ async def test_weather_warning_notice_offers_an_alternative_refiled_in_one_click
     refiled = (await server.http.get(f"/plans/{new_id}", headers=auth(op))).json()
     assert refiled["geometry"] == area and refiled["aircraft_id"] == "FL-501"
     assert datetime.fromisoformat(refiled["start"]) >= storm_end  # clear of the storm
+
+
+async def test_own_aircraft_flying_now_on_the_map_and_in_the_fleet(server: Server, make_token: Any,
+                                                                   browser: Any) -> None:
+    """Telemetry from the organisation's fleet gateway: the aircraft shows as flying and on the map;
+    another organisation's aircraft never appears (tenancy: /tracks is filtered to one's own)."""
+    from tests.e2e.conftest import Flight, Traffic, lonlat, register
+
+    op, device = await register(server, make_token, "浮梁文旅", {"FL-701": "light_uav", "FL-702": "light_uav"})
+    _, other_device = await register(server, make_token, "别家公司", {"XX-1": "light_uav"})
+    ctx = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        portal = Portal(await ctx.new_page(), "desktop", [])
+        await portal.open(server, op)
+        pg = portal.page
+        await portal.tab("fleet")
+        async with Traffic(server, device) as mine, Traffic(server, other_device) as theirs:
+            mine.add(Flight("FL-701", 0, 0, 0, 0, alt=150))
+            theirs.add(Flight("XX-1", 300, 0, 0, 0, alt=150))
+            await pg.locator("#fleet-list li[data-id='FL-701'] .badge.flying").wait_for(timeout=20000)
+            assert await pg.locator("#fleet-list li[data-id='FL-702'] .badge.idle").count() == 1
+            centre = await make_token("centre", organisation="景德镇通航协调运行中心")
+
+            async def both_tracked() -> bool:
+                r = await server.http.get("/tracks", headers=auth(centre))
+                return {f["id"] for f in r.json()["features"]} >= {"FL-701", "XX-1"}
+
+            await wait_until(both_tracked, what="both aircraft tracked by the server")
+            await pg.evaluate("portal.fleet.poll()")  # one more poll now that the other one is tracked too
+            drawn = await pg.evaluate("portal.map.getSource('tracks')._data.features")
+            assert [f["properties"]["id"] for f in drawn] == ["FL-701"]
+            drawn = drawn[0]
+            lon, lat = lonlat(0, 0)
+            assert abs(drawn["geometry"]["coordinates"][0] - lon) < 1e-3
+            assert abs(drawn["geometry"]["coordinates"][1] - lat) < 1e-3
+    finally:
+        await ctx.close()

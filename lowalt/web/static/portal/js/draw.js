@@ -93,7 +93,7 @@ export class PortalMap {
     src("routes", airspace.routes);
     src("points", airspace.points);
     src("restrictions", airspace.restrictions);
-    for (const id of ["footprint", "sketch", "preview", "shown"]) src(id);
+    for (const id of ["footprint", "sketch", "preview", "shown", "tracks"]) src(id);
     m.addLayer({ id: "context-line", type: "line", source: "context", paint: { "line-color": "#868e96", "line-dasharray": [3, 2] } });
     m.addLayer({ id: "volumes-fill", type: "fill", source: "volumes", filter: ["!=", ["get", "kind"], "open"],
       paint: { "fill-color": KIND_COLOURS, "fill-opacity": 0.12 } });
@@ -114,6 +114,8 @@ export class PortalMap {
     m.addLayer({ id: "sketch-line", type: "line", source: "sketch", paint: { "line-color": "#e8590c", "line-width": 2 } });
     m.addLayer({ id: "sketch-points", type: "circle", source: "sketch", filter: ["==", ["geometry-type"], "Point"],
       paint: { "circle-radius": 5, "circle-color": "#e8590c", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+    m.addLayer({ id: "tracks", type: "circle", source: "tracks",
+      paint: { "circle-radius": 6, "circle-color": "#1e9e4a", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
     m.on("click", (e) => this.click([+e.lngLat.lng.toFixed(7), +e.lngLat.lat.toFixed(7)]));
     m.on("dblclick", (e) => {
       if (this.mode === "polygon" || this.mode === "route") {
@@ -197,6 +199,11 @@ export class PortalMap {
     const feats = pts.map((p) => ({ type: "Feature", geometry: { type: "Point", coordinates: p }, properties: {} }));
     if (pts.length >= 2) feats.push({ type: "Feature", geometry: { type: "LineString", coordinates: pts }, properties: {} });
     this.map.getSource("sketch").setData({ type: "FeatureCollection", features: feats });
+  }
+
+  /** The organisation's aircraft flying now (GET /tracks, GeoJSON points). */
+  setTracks(fc) {
+    this.map.getSource("tracks").setData(fc);
   }
 
   /** A suggested geometry, dashed (an alternative's detour or new location); null clears it. */

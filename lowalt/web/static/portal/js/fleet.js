@@ -1,12 +1,14 @@
 // Fleet: register an aircraft (POST /aircraft), list the organisation's aircraft (GET /aircraft) and
-// which of them are flying now (GET /tracks: an operator sees only its own aircraft).
+// which of them are flying now (GET /tracks every few seconds while the page is visible: an operator
+// sees only its own aircraft), drawn on the map.
 
 import { api } from "./api.js";
 import { $, el, resetList } from "./dom.js";
 import { code, fillSelect, t } from "./i18n.js";
 
 export class Fleet {
-  constructor({ onChange, report }) {
+  constructor({ onChange, report, map }) {
+    this.map = map;
     this.aircraft = [];
     this.flying = new Set();
     this.onChange = onChange;
@@ -37,11 +39,29 @@ export class Fleet {
   }
 
   async load() {
-    const [aircraft, tracks] = await Promise.all([api("/aircraft"), api("/tracks").catch(() => ({ features: [] }))]);
-    this.aircraft = aircraft;
-    this.flying = new Set((tracks.features || []).map((f) => f.properties && (f.properties.id || f.id)));
+    this.aircraft = await api("/aircraft");
+    await this.poll();
     this.render();
     this.onChange(this.aircraft);
+  }
+
+  /** Own aircraft flying now: on the map, and the list's badges when that changes. */
+  async poll() {
+    let tracks;
+    try {
+      tracks = await api("/tracks");
+    } catch {
+      return;
+    }
+    const flying = new Set(tracks.features.map((f) => f.properties.id));
+    this.map.setTracks(tracks);
+    const changed = flying.size !== this.flying.size || [...flying].some((id) => !this.flying.has(id));
+    this.flying = flying;
+    if (changed) this.render();
+  }
+
+  watch(everyMs = 3000) {
+    setInterval(() => document.visibilityState === "visible" && this.poll(), everyMs);
   }
 
   render() {

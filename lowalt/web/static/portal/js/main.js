@@ -76,7 +76,7 @@ async function main() {
   await pmap.init(airspace);
 
   let filing = null;
-  const fleet = new Fleet({ report, onChange: (list) => filing && filing.setAircraft(list) });
+  const fleet = new Fleet({ report, map: pmap, onChange: (list) => filing && filing.setAircraft(list) });
   filing = new Filing({ map: pmap, fleet, report, onFiled: () => plans.load() });
   const plans = new Plans({ map: pmap, report });
   const notices = new Notices({ refile: async (body, alt) => {
@@ -135,6 +135,7 @@ async function main() {
 
   Object.assign(window.portal, { map: pmap.map, pmap, fleet, filing, plans, notices, planEvents: events, me });
   await Promise.all([fleet.load(), plans.load()]);
+  fleet.watch();
   showTab(fleet.aircraft.length ? "file" : "fleet");
   filing.refreshTouches();
   window.portal.ready = true;
