@@ -119,3 +119,51 @@ def test_serve_sigkill_restart_keeps_committed_data(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         cluster.destroy()
+
+
+def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen([*LOWALT, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+
+
+def test_only_the_owner_stops_the_cluster(tmp_path: Path) -> None:
+    """Owned by whoever started it (`lowalt db start`, or the first `serve`); a server that only reused a
+    running cluster never stops it, so a second node keeps its database when the first one stops."""
+    env = {**os.environ, "LOWALT_DATA_DIR": str(tmp_path / "state"), "LOWALT_LOG_JSON": "0"}
+    env.pop("LOWALT_DATABASE_URL", None)
+    cluster = ManagedCluster(tmp_path / "state")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        out = subprocess.run([*LOWALT, "db", "start"], env=env, capture_output=True, text=True, check=True).stdout
+        assert out.startswith("started ")
+        reuser, url = _serve(env)
+        procs.append(reuser)
+        assert _wait_health(url, reuser)["database"] == "up"
+        _stop(reuser)
+        assert cluster.running()  # `db start` owns it: the server that reused it left it running
+        subprocess.run([*LOWALT, "db", "stop"], env=env, capture_output=True, check=True)
+        assert not cluster.running()
+
+        first, first_url = _serve(env)  # starts it: the owner
+        procs.append(first)
+        assert _wait_health(first_url, first)["database"] == "up"
+        second, second_url = _serve(env)  # reuses it
+        procs.append(second)
+        assert _wait_health(second_url, second)["database"] == "up"
+        _stop(second)
+        assert cluster.running()
+        assert _wait_health(first_url, first)["database"] == "up"
+        _stop(first)
+        assert not cluster.running()  # the owner's clean stop stops what it started
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        cluster.destroy()
