@@ -207,9 +207,10 @@ class AirspaceView:
         """A route admitting the category whose corridor contains the plan's footprint."""
         if plan.corridor_id:
             return self._routes.get(plan.corridor_id)
-        found = [self._routes[rid] for rid, poly in sorted(self._corridors.items())
-                 if plan.category in self._routes[rid].allowed_categories
-                 and poly.buffer(1.0).contains(fp.area.buffer(-1.0))]
+        inner = fp.area.buffer(-1.0)
+        grown = self._grown_corridors()
+        found = [self._routes[rid] for rid in sorted(grown)
+                 if plan.category in self._routes[rid].allowed_categories and grown[rid].contains(inner)]
 
         def fits(r: Route) -> bool:  # same references and the band inside the route's band
             return (r.floor.reference is plan.floor.reference and r.ceiling.reference is plan.ceiling.reference
@@ -218,7 +219,18 @@ class AirspaceView:
         return next((r for r in found if fits(r)), found[0] if found else None)
 
     def inside_corridor(self, route: Route, fp: Footprint) -> bool:
-        return bool(self._corridors[route.id].buffer(1.0).contains(fp.area.buffer(-0.5)))
+        return bool(self._grown_corridors()[route.id].contains(fp.area.buffer(-0.5)))
+
+    def _grown_corridors(self) -> dict[str, shapely.Geometry]:
+        """Corridors grown by 1 m (the tolerance of "inside"), built and prepared once: buffering
+        every corridor on every evaluation was a sixth of a filing decision."""
+        grown: dict[str, shapely.Geometry] | None = getattr(self, "_grown", None)
+        if grown is None or grown.keys() != self._corridors.keys():
+            grown = {rid: poly.buffer(1.0) for rid, poly in self._corridors.items()}
+            for g in grown.values():
+                shapely.prepare(g)
+            self._grown = grown
+        return grown
 
     def vertiport_near(self, p: Point, radius_m: float) -> Vertiport | None:
         if not self._ports:
