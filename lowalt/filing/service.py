@@ -283,6 +283,9 @@ class FilingService:
 
     def _apply(self, p: FlightPlan, now: datetime) -> None:
         """Make the index say what PostGIS says of this plan."""
+        was = self.held.get(p.id)
+        if was is not None and p.state in (PlanState.COMPLETED, PlanState.CANCELLED):  # as on the deciding node
+            self.recently_completed[p.id] = (p, was[1], now.timestamp())
         self._release(p.id)
         if p.state.holds_airspace and p.end > now:
             self._hold(p, footprint(p, self.view.terrain))

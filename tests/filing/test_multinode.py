@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -165,6 +166,45 @@ async def test_centre_approvals_on_two_nodes_take_the_airspace_once(
     assert all(e["code"] == "approval_refused" and {r["code"] for r in e["reasons"]} & {"conflict"}
                for e in refused), refused[:1]
     assert (await _states(database))["approved"] == 1
+
+
+@pytest.mark.parametrize("listen", [True, False], ids=["notify", "version-check"])
+async def test_other_nodes_picture_catches_up_by_notify_or_by_the_version_check(
+        database: Database, make_token: Any, listen: bool) -> None:
+    """Node B's in-memory picture (live monitor, alternatives) learns node A's approval and cancellation:
+    by LISTEN/NOTIFY at once, or, with notifications lost, by the periodic version check."""
+    from lowalt.airspace.geojson import load_airspace
+    from lowalt.filing.policy import load_policy
+    from lowalt.filing.service import Filer, FilingService
+    from lowalt.settings import DEFAULT_AIRSPACE
+
+    await make_token("operator", name="op-a", organisation=ORG)
+    (aid,) = await _register(database, 1, "CU")
+    aset, policy = load_airspace(DEFAULT_AIRSPACE), load_policy(DEFAULT_AIRSPACE / "policy.yaml")
+    a, b = FilingService(database, aset, policy), FilingService(database, aset, policy)
+    a.due_every_s = b.due_every_s = 0
+    a.sync_every_s, b.sync_every_s = 3600, (3600 if listen else 0.2)  # each mechanism alone
+    b.listen = listen
+    await a.start()
+    await b.start()
+    try:
+        body = plan_body(aid, start=soon(30))
+        plan, _ = await a.submit(replace(_plan(a, body), id=uuid4().hex), Filer("op-a", ORG))
+        assert plan.state.value == "approved"
+
+        async def b_holds() -> bool:
+            return plan.id in b.held
+
+        await wait_until(b_holds, 30, "node B holds A's approval")
+        await a.cancel(plan.id, Filer("op-a", ORG), "not flying")
+
+        async def b_released() -> bool:
+            return plan.id not in b.held and plan.id not in b.index
+
+        await wait_until(b_released, 30, "node B released A's cancelled plan")
+    finally:
+        await a.stop()
+        await b.stop()
 
 
 def _plan(svc: Any, body: dict[str, Any]) -> Any:
