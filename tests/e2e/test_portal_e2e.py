@@ -379,10 +379,28 @@ async def test_weather_warning_notice_offers_an_alternative_refiled_in_one_click
 async def test_own_aircraft_flying_now_on_the_map_and_in_the_fleet(server: Server, make_token: Any,
                                                                    browser: Any) -> None:
     """Telemetry from the organisation's fleet gateway: the aircraft shows as flying and on the map;
-    another organisation's aircraft never appears (tenancy: /tracks is filtered to one's own)."""
-    from tests.e2e.conftest import Flight, Traffic, lonlat, register
+    another organisation's aircraft never appears (tenancy: /tracks is filtered to one's own). The
+    active plan's flown track is drawn on the map and exported as a flight-log CSV."""
+    import numpy as np
+
+    from lowalt.geo.crs import to_local
+    from tests.e2e.conftest import CENTRE, Flight, Traffic, register
 
     op, device = await register(server, make_token, "浮梁文旅", {"FL-701": "light_uav", "FL-702": "light_uav"})
+    lon0, lat0 = OPEN_AREA
+    x, y = to_local(np.array([lon0, CENTRE[0]]), np.array([lat0, CENTRE[1]]))
+    dx, dy = float(x[0] - x[1]), float(y[0] - y[1])  # OPEN_AREA in metres off the traffic's origin
+    start = datetime.now(SHANGHAI) + timedelta(minutes=15)
+    ring = [[lon0 - 0.01, lat0 - 0.01], [lon0 + 0.01, lat0 - 0.01], [lon0 + 0.01, lat0 + 0.01],
+            [lon0 - 0.01, lat0 + 0.01], [lon0 - 0.01, lat0 - 0.01]]
+    plan = (await server.http.post("/plans", headers=auth(op), json={
+        "aircraft_id": "FL-701", "category": "light_uav", "pilot": "张伟", "mission": "inspection",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "altitude": {"floor": {"value_m": 0, "reference": "AGL"}, "ceiling": {"value_m": 120, "reference": "AGL"}},
+        "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()})).json()
+    assert plan["state"] == "approved", plan["decision"]
+    r = await server.http.post(f"/plans/{plan['id']}/activate", headers=auth(op))
+    assert r.json()["state"] == "active", r.text
     _, other_device = await register(server, make_token, "别家公司", {"XX-1": "light_uav"})
     ctx = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="zh-CN", timezone_id="Asia/Shanghai")
     try:
@@ -391,7 +409,7 @@ async def test_own_aircraft_flying_now_on_the_map_and_in_the_fleet(server: Serve
         pg = portal.page
         await portal.tab("fleet")
         async with Traffic(server, device) as mine, Traffic(server, other_device) as theirs:
-            mine.add(Flight("FL-701", 0, 0, 0, 0, alt=150))
+            mine.add(Flight("FL-701", dx, dy, 3, 0, alt=450))
             theirs.add(Flight("XX-1", 300, 0, 0, 0, alt=150))
             await pg.locator("#fleet-list li[data-id='FL-701'] .badge.flying").wait_for(timeout=20000)
             assert await pg.locator("#fleet-list li[data-id='FL-702'] .badge.idle").count() == 1
@@ -406,8 +424,23 @@ async def test_own_aircraft_flying_now_on_the_map_and_in_the_fleet(server: Serve
             drawn = await pg.evaluate("portal.map.getSource('tracks')._data.features")
             assert [f["properties"]["id"] for f in drawn] == ["FL-701"]
             drawn = drawn[0]
-            lon, lat = lonlat(0, 0)
-            assert abs(drawn["geometry"]["coordinates"][0] - lon) < 1e-3
-            assert abs(drawn["geometry"]["coordinates"][1] - lat) < 1e-3
+            assert abs(drawn["geometry"]["coordinates"][0] - lon0) < 2e-3
+            assert abs(drawn["geometry"]["coordinates"][1] - lat0) < 2e-3
+
+            async def history_written() -> bool:
+                h = await server.http.get("/tracks/FL-701/history", headers=auth(op))
+                return sum(f["properties"]["kind"] == "report" for f in h.json()["features"]) >= 3
+
+            await wait_until(history_written, what="FL-701's reports in the history")
+        await portal.tab("plans")
+        item = pg.locator(f"#plan-list li[data-id='{plan['id']}'][data-state=active]")
+        await item.locator("button.act-track").click()
+        await pg.wait_for_function("portal.map.getSource('shown')._data.geometry?.type === 'LineString'")
+        async with pg.expect_download() as dl_info:
+            await item.locator("button.act-log").click()
+        lines = Path(await (await dl_info.value).path()).read_text().splitlines()
+        assert lines[0].startswith("time_utc,time_beijing,lon,lat,alt_amsl_m") and len(lines) >= 4
+        first = lines[1].split(",")
+        assert abs(float(first[2]) - lon0) < 2e-3 and abs(float(first[3]) - lat0) < 2e-3 and first[-1] == "telemetry"
     finally:
         await ctx.close()

@@ -110,6 +110,8 @@ const UI = {
   "plans.complete": ["完成飞行", "Complete"],
   "plans.cancel": ["取消", "Cancel"],
   "plans.export": ["导出 GeoJSON", "Export GeoJSON"],
+  "plans.track": ["飞行轨迹", "Flown track"],
+  "plans.log": ["导出飞行记录 CSV", "Export flight log (CSV)"],
   "plans.show": ["在地图上查看", "Show on map"],
   "plans.done": ["已更新：{state}", "Updated: {state}"],
   "err.generic": ["出错了：{m}", "Something went wrong: {m}"],
@@ -223,14 +225,14 @@ export function toggleLang() {
 }
 
 /** An instant (ISO, any offset) as Beijing wall-clock time, e.g. "12-01 10:00". */
-export function localTime(iso, { date = true } = {}) {
+export function localTime(iso, { date = true, seconds = false } = {}) {
   if (!iso) return "";
   const d = new Date(iso);
   const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
     timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-    minute: "2-digit", hourCycle: "h23",
+    minute: "2-digit", second: "2-digit", hourCycle: "h23",
   }).formatToParts(d).map((p) => [p.type, p.value]));
-  const hm = `${parts.hour}:${parts.minute}`;
+  const hm = `${parts.hour}:${parts.minute}${seconds ? `:${parts.second}` : ""}`;
   return date ? `${parts.year}-${parts.month}-${parts.day} ${hm}` : hm;
 }
 

@@ -1,9 +1,36 @@
 // My flights: the organisation's plans (GET /plans with state and date filters), activate / complete /
-// cancel, show on the map, export one plan as GeoJSON (a Feature with the plan's properties).
+// cancel, show on the map, export one plan as GeoJSON (a Feature with the plan's properties); for a
+// flown plan, its track (GET /tracks/{aircraft}/history from activation to completion) drawn on the
+// map and exported as a flight-log CSV.
 
 import { api, qs } from "./api.js";
 import { $, el, resetList } from "./dom.js";
 import { bandText, code, fillSelect, localTime, t } from "./i18n.js";
+const FLOWN = new Set(["active", "completed"]);
+const SOURCES = ["telemetry", "adsb", "rid", "noncoop"]; // history's src (lowalt.surveillance.reports.Source)
+const CSV_HEADER = "time_utc,time_beijing,lon,lat,alt_amsl_m,vx_m_s,vy_m_s,vz_m_s,source";
+
+/** Flight-log CSV rows from a history FeatureCollection (its "report" points). */
+export function flightLogCSV(history) {
+  const rows = history.features.filter((f) => f.properties.kind === "report").map((f) => {
+    const p = f.properties;
+    const [lon, lat] = f.geometry.coordinates;
+    return [p.t, localTime(p.t, { seconds: true }), lon.toFixed(7), lat.toFixed(7), p.alt_amsl_m.toFixed(1),
+      p.vx.toFixed(2), p.vy.toFixed(2), p.vz.toFixed(2), SOURCES[p.src] ?? p.src].join(",");
+  });
+  return [CSV_HEADER, ...rows].join("\n") + "\n";
+}
+
+function download(name, type, text) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
 const ACTIONS = { approved: ["activate", "cancel"], referred: ["cancel"], active: ["complete", "cancel"] };
 
 /** A plan as a GeoJSON Feature (RFC 7946): its footprint with what was filed and decided. */
@@ -49,14 +76,35 @@ export class Plans {
   }
 
   exportGeoJSON(plan) {
-    const blob = new Blob([JSON.stringify(planFeature(plan), null, 1)], { type: "application/geo+json" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `plan-${plan.aircraft_id}-${plan.id.slice(0, 8)}.geojson`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    download(`plan-${plan.aircraft_id}-${plan.id.slice(0, 8)}.geojson`, "application/geo+json",
+      JSON.stringify(planFeature(plan), null, 1));
+  }
+
+  /** The aircraft's history while this plan was flown: from its activation to its completion (or now). */
+  async history(plan) {
+    const full = await api(`/plans/${encodeURIComponent(plan.id)}`);
+    const at = (state) => (full.events || []).find((e) => e.to_state === state)?.at;
+    const from = at("active") || plan.start;
+    const to = new Date(new Date(at("completed") || Date.now()).getTime() + 60000).toISOString();
+    return api(`/tracks/${encodeURIComponent(plan.aircraft_id)}/history${qs({ from, to })}`);
+  }
+
+  async showTrack(plan) {
+    try {
+      const h = await this.history(plan);
+      const line = h.features.find((f) => f.properties.kind === "track");
+      this.map.show(line ? line.geometry : plan.geometry);
+    } catch (e) {
+      this.report($("plans-msg"), e, "error");
+    }
+  }
+
+  async exportLog(plan) {
+    try {
+      download(`flight-log-${plan.aircraft_id}-${plan.id.slice(0, 8)}.csv`, "text/csv", flightLogCSV(await this.history(plan)));
+    } catch (e) {
+      this.report($("plans-msg"), e, "error");
+    }
   }
 
   render() {
@@ -80,6 +128,10 @@ export class Plans {
       for (const a of ACTIONS[p.state] || []) button(a, () => this.act(p, a), a === "cancel" ? "danger" : "primary");
       button("show", () => this.map.show(p.geometry));
       button("export", () => this.exportGeoJSON(p));
+      if (FLOWN.has(p.state)) {
+        button("track", () => this.showTrack(p));
+        button("log", () => this.exportLog(p));
+      }
       li.append(row, meta, acts);
       ul.append(li);
     }
