@@ -268,6 +268,10 @@ class Runner:
 
             self._spawn(later())
 
+    async def _file_later(self, c: Craft) -> None:
+        await asyncio.sleep(float(self.rng.uniform(30, 90)))
+        await self._file(c)
+
     async def _complete(self, c: Craft) -> None:
         if c.plan_id:
             pid, c.plan_id = c.plan_id, None
@@ -460,6 +464,7 @@ class Runner:
             setup_reg = time.time() - wall0
             watcher = LiveWatcher(self.opt.ws_url, self.tokens["viewer"], f"{self.tag}-")
             await watcher.start()
+            self._spawn(self._follow_plans())  # before filing: a plan can be withdrawn before take-off
             if any(float(e.get("at_s", 0)) <= 0 for e in self.sc.events):
                 await self._events(time.time(), setup=True)
             # named actors first: their plans are the ones the expectations are built on
@@ -502,10 +507,17 @@ class Runner:
                 if ev.get("type") != "plan_state" or ev.get("to_state") not in ended:
                     continue
                 for c in self.crafts:
-                    if c.plan_id == ev.get("plan_id") and self.flying[c.idx]:
-                        c.plan_id = None  # nothing left to complete
+                    if c.plan_id != ev.get("plan_id"):
+                        continue
+                    c.plan_id = None  # nothing left to complete
+                    if self.flying[c.idx]:
                         self.fig.plans[f"{ev['to_state']}_in_flight->landed"] += 1
                         self._land(c, time.time())
+                    elif c.state == "ready":  # not yet off the ground: stay there, file again later
+                        self.fig.plans[f"{ev['to_state']}_before_takeoff"] += 1
+                        c.state = "grounded"
+                        if self.sc.continuous and c.actor is None:
+                            self._spawn(self._file_later(c))
 
     async def _fly(self, watcher: LiveWatcher) -> dict[str, Any]:
         sc, dt = self.sc, self.sc.tick_s
@@ -517,7 +529,6 @@ class Runner:
             if c.state == "ready" and not (c.actor and c.actor.start_s > 0):
                 self._takeoff(c, t0)
         self._spawn(self._events(t0))
-        self._spawn(self._follow_plans())
         next_at = time.monotonic()
         last_print = 0.0
         ticks = 0
