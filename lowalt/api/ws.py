@@ -17,7 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from lowalt.api.auth import accept_websocket
 from lowalt.identity.model import Role
-from lowalt.live.hub import BBox
+from lowalt.live.hub import SLOW_CLOSE_CODE, BBox
 from lowalt.live.service import LiveService
 
 router = APIRouter()
@@ -84,7 +84,9 @@ async def live_feed(ws: WebSocket) -> None:
         while True:
             payload = await sub.queue.get()
             if payload is None:
-                await ws.close(code=4008, reason="too slow: dropped")
+                # a reader this slow may never take the close frame: do not wait on it for long
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.close(code=SLOW_CLOSE_CODE, reason="too slow: dropped"), 5.0)
                 return
             await ws.send_text(payload.decode())
 
