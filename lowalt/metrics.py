@@ -71,6 +71,12 @@ METRICS: dict[str, MetricSpec] = {
     "lowalt_reports_out_of_order_total": MetricSpec(
         "counter", "Reports older than their track's latest: history only"),
     "lowalt_history_rejected_total": MetricSpec("counter", "Track points PostGIS refused (bad data), set aside"),
+    # device feeds (lowalt.feeds): MAVLink gateways, ADS-B receivers
+    "lowalt_feed_packets_total": MetricSpec("counter", "Feed packets (MAVLink) or frames (ADS-B) received", ("feed",)),
+    "lowalt_feed_refused_total": MetricSpec(
+        "counter", "Feed packets refused: unsigned, bad_signature, unknown_system, malformed", ("feed", "reason")),
+    "lowalt_feed_reports_total": MetricSpec("counter", "Reports a feed handed to the report path", ("feed",)),
+    "lowalt_feed_connected": MetricSpec("gauge", "ADS-B receivers connected (1/0)", ("feed",)),
     # histograms
     "lowalt_http_request_duration_seconds": MetricSpec(
         "histogram", "HTTP request latency by method, route template and status class",

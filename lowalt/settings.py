@@ -71,6 +71,8 @@ class Settings:
     """This node's name on the bus and in the alert log; unset: a random one at each start."""
     node_roles: str = Field(default="monitor,history", pattern=r"^(none|(monitor|history)(,(monitor|history))?)$")
     """With `LOWALT_NATS_URL`: what this node does besides ingest and the live feed: `monitor` (conflicts and alerts: exactly one node), `history` (writes track history from the bus), both, or `none`."""
+    feeds_file: Path | None = None
+    """A YAML file of device feeds to listen to: MAVLink gateways (UDP, signed), ADS-B receivers (Beast/SBS over TCP) (docs/feeds.md); unset: none."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -46,6 +46,12 @@ async def start_services(app: FastAPI) -> None:
     app.state.filing = await build_filing_service(settings, app.state.db, getattr(app.state, "airspace", None))
     _connect_plans_to_monitor(app, terrain)
     await app.state.live.start()
+    if settings.feeds_file is not None:  # real device feeds (lowalt.feeds): off unless configured
+        from lowalt.feeds.config import load_feeds
+        from lowalt.feeds.endpoints import FeedEndpoints
+
+        app.state.feeds = FeedEndpoints(load_feeds(settings.feeds_file), app.state.live, app.state.metrics)
+        await app.state.feeds.start()
 
 
 def _connect_plans_to_monitor(app: FastAPI, terrain: object) -> None:
@@ -62,6 +68,8 @@ def _connect_plans_to_monitor(app: FastAPI, terrain: object) -> None:
 
 
 async def stop_services(app: FastAPI) -> None:
+    if getattr(app.state, "feeds", None) is not None:
+        await app.state.feeds.stop()
     if getattr(app.state, "auth", None) is not None:
         await app.state.auth.stop()
     if getattr(app.state, "filing", None) is not None:

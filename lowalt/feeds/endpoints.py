@@ -1,0 +1,140 @@
+"""The network shell around the pure decoders: a UDP endpoint per MAVLink gateway, a TCP client per
+ADS-B receiver. Each decoded batch enters :meth:`lowalt.live.service.LiveService.ingest` as a JSON
+frame, exactly like one from ``/ws/telemetry`` (physical envelope, authorisation, time alignment,
+history). Started by the app when ``LOWALT_FEEDS_FILE`` is set; nothing listens otherwise.
+
+Metrics: ``lowalt_feed_packets_total{feed}`` (datagrams' packets / Mode S frames received),
+``lowalt_feed_refused_total{feed,reason}`` (unsigned, bad_signature, unknown_system, malformed),
+``lowalt_feed_reports_total{feed}`` (reports handed to the report path) and
+``lowalt_feed_connected{feed}`` (ADS-B receivers connected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any, Protocol
+
+import orjson
+
+from lowalt.feeds.adsb import AdsbDecoder
+from lowalt.feeds.config import AdsbReceiver, FeedsConfig, MavlinkGateway
+from lowalt.feeds.mavlink import MavlinkDecoder
+from lowalt.identity.model import Principal, Role
+from lowalt.metrics import Metrics
+from lowalt.surveillance.reports import ReportError
+
+log = logging.getLogger(__name__)
+RECONNECT_S = (0.5, 10.0)
+"""First and longest wait before an ADS-B client connects again."""
+
+
+class ReportSink(Protocol):
+    def ingest(self, principal: Principal, data: bytes | str, now: float | None = None
+               ) -> tuple[int, list[ReportError]]: ...
+
+
+def unique(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest of several reports with the same aircraft and time in one batch (else: duplicates)."""
+    if len(reports) < 2:
+        return reports
+    return list({(r["id"], r["t"]): r for r in reports}.values())
+
+
+def gateway_principal(gw: MavlinkGateway) -> Principal:
+    """A MAVLink gateway reports as its organisation's fleet gateway (only that fleet's aircraft)."""
+    return Principal(user_id=-1, name=f"mavlink:{gw.gateway}", role=Role.DEVICE, organisation=gw.organisation,
+                     token_id=-1)
+
+
+def receiver_principal(rx: AdsbReceiver) -> Principal:
+    """A receiver the centre configured reports any crewed aircraft it hears (none is registered)."""
+    return Principal(user_id=-1, name=f"adsb:{rx.receiver}", role=Role.ADMIN, organisation=None, token_id=-1)
+
+
+class _MavlinkProtocol(asyncio.DatagramProtocol):
+    def __init__(self, gw: MavlinkGateway, sink: ReportSink, metrics: Metrics) -> None:
+        self.decoder = MavlinkDecoder({s: (m.aircraft, m.key) for s, m in gw.systems.items()})
+        self.principal = gateway_principal(gw)
+        self.sink, self.metrics, self.feed = sink, metrics, f"mavlink:{gw.gateway}"
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        try:
+            now = time.time()
+            res = self.decoder.feed(data, now)
+            self.metrics.inc("lowalt_feed_packets_total", res.packets, feed=self.feed)
+            for reason, n in res.refused.items():
+                self.metrics.inc("lowalt_feed_refused_total", n, feed=self.feed, reason=reason)
+            if res.reports:
+                self.sink.ingest(self.principal, orjson.dumps(unique(res.reports)), now)
+                self.metrics.inc("lowalt_feed_reports_total", len(res.reports), feed=self.feed)
+        except Exception:  # never fatal: count and go on
+            log.exception("mavlink_datagram_failed", extra={"feed": self.feed})
+            self.metrics.inc("lowalt_feed_refused_total", feed=self.feed, reason="malformed")
+
+
+class FeedEndpoints:
+    """All configured feeds of this node; ``start`` binds/connects, ``stop`` closes."""
+
+    def __init__(self, config: FeedsConfig, sink: ReportSink, metrics: Metrics) -> None:
+        self.config, self.sink, self.metrics = config, sink, metrics
+        self.mavlink: dict[str, tuple[str, int]] = {}
+        """Gateway name -> the bound UDP address (port 0 in the file: the one the OS chose)."""
+        self._transports: list[asyncio.DatagramTransport] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for gw in self.config.mavlink:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda gw=gw: _MavlinkProtocol(gw, self.sink, self.metrics),  # type: ignore[misc]
+                local_addr=(gw.host, gw.port))
+            self._transports.append(transport)
+            self.mavlink[gw.gateway] = transport.get_extra_info("sockname")[:2]
+            log.info("mavlink_listening", extra={"gateway": gw.gateway, "address": self.mavlink[gw.gateway]})
+        for rx in self.config.adsb:
+            self._tasks.append(asyncio.create_task(self._adsb_client(rx), name=f"adsb:{rx.receiver}"))
+
+    async def stop(self) -> None:
+        for t in self._transports:
+            t.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._transports, self._tasks = [], []
+
+    async def _adsb_client(self, rx: AdsbReceiver) -> None:
+        feed, wait = f"adsb:{rx.receiver}", RECONNECT_S[0]
+        decoder = AdsbDecoder(rx.location, fmt=rx.format, qnh_hpa=rx.qnh_hpa,
+                              geoid_undulation_m=rx.geoid_undulation_m)
+        principal = receiver_principal(rx)
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(rx.host, rx.port)
+            except OSError as exc:
+                log.warning("adsb_connect_failed", extra={"feed": feed, "error": str(exc)[:200]})
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RECONNECT_S[1])
+                continue
+            wait = RECONNECT_S[0]
+            self.metrics.set("lowalt_feed_connected", 1, feed=feed)
+            try:
+                while chunk := await reader.read(65536):
+                    now = time.time()
+                    res = decoder.feed(chunk, now)
+                    self.metrics.inc("lowalt_feed_packets_total", res.frames, feed=feed)
+                    if res.malformed:
+                        self.metrics.inc("lowalt_feed_refused_total", res.malformed, feed=feed, reason="malformed")
+                    if res.reports:
+                        self.sink.ingest(principal, orjson.dumps(unique(res.reports)), now)
+                        self.metrics.inc("lowalt_feed_reports_total", len(res.reports), feed=feed)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                log.warning("adsb_connection_lost", extra={"feed": feed, "error": str(exc)[:200]})
+            finally:
+                self.metrics.set("lowalt_feed_connected", 0, feed=feed)
+                writer.close()
+            await asyncio.sleep(wait)

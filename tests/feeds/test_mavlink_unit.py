@@ -1,0 +1,45 @@
+"""The pure MAVLink decoder, with packets built by pymavlink itself."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MAVLINK20", "1")
+from pymavlink.dialects.v20 import common as mav  # noqa: E402
+
+from lowalt.feeds.mavlink import MavlinkDecoder  # noqa: E402
+
+KEY = bytes(range(32))
+NOW = 1_790_000_000.0
+
+
+def _tx(sysid: int = 7, key: bytes | None = KEY) -> mav.MAVLink:
+    tx = mav.MAVLink(None, srcSystem=sysid, srcComponent=1)
+    if key is not None:
+        tx.signing.secret_key, tx.signing.sign_outgoing, tx.signing.timestamp = key, True, 1000
+    return tx
+
+
+def _pos(tx: mav.MAVLink, boot_ms: int = 5000) -> bytes:
+    return bytes(tx.global_position_int_encode(boot_ms, 292600000, 1172300000, 150000, 100000, 0, 0, 0, 0).pack(tx))
+
+
+def test_refusals_are_counted_by_reason_and_good_packets_in_the_same_datagram_survive() -> None:
+    d = MavlinkDecoder({7: ("A", KEY)})
+    datagram = _pos(_tx(key=None)) + _pos(_tx(sysid=9)) + _pos(_tx()) + b"\xfd\x40trunc"
+    res = d.feed(datagram, NOW)
+    assert res.refused == {"unsigned": 1, "unknown_system": 1, "malformed": 1}
+    assert [r["id"] for r in res.reports] == ["A"] and res.packets == 4
+    corrupt = bytearray(_pos(_tx()))
+    corrupt[15] ^= 0xFF  # payload byte: the CRC fails
+    assert d.feed(bytes(corrupt), NOW).refused == {"malformed": 1}
+
+
+def test_system_time_aligns_report_time_and_landing_is_sent_at_once() -> None:
+    d, tx = MavlinkDecoder({7: ("A", KEY)}), _tx()
+    d.feed(bytes(tx.system_time_encode(int((NOW - 1.0) * 1e6), 4000).pack(tx)), NOW)  # boot at NOW - 5 s
+    d.feed(bytes(tx.extended_sys_state_encode(0, mav.MAV_LANDED_STATE_IN_AIR).pack(tx)), NOW)
+    rep = d.feed(_pos(tx, boot_ms=4500), NOW).reports[0]
+    assert rep["t"] == NOW - 0.5 and rep["landed"] is False and rep["ref"] == "AMSL" and rep["alt"] == 150.0
+    landed = d.feed(bytes(tx.extended_sys_state_encode(0, mav.MAV_LANDED_STATE_ON_GROUND).pack(tx)), NOW).reports
+    assert len(landed) == 1 and landed[0]["landed"] is True and landed[0]["t"] == NOW
