@@ -13,6 +13,7 @@ which the routers apply to what they return.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -164,3 +165,20 @@ def device_binding_allowed(principal: Principal, device: Mapping[str, Any] | Non
     if principal.has_role(Role.CENTRE):
         return device.get("organisation") in (None, aircraft_org)
     return principal.organisation is not None and device.get("organisation") == principal.organisation
+
+
+PLAN_ID = re.compile(r"^[0-9a-f]{32}$")
+REDACTED_PLAN = "another-organisation"
+"""What an operator sees in place of another organisation's plan id (in reasons, preemptions, audit)."""
+
+
+def redact_foreign_plan_ids(doc: Any, keep: Callable[[str], bool]) -> Any:
+    """``doc`` with every plan id (32 hex digits) that ``keep`` refuses replaced by ``REDACTED_PLAN``:
+    a rejected plan tells its operator *that* it conflicts, never *which* plan of whom."""
+    if isinstance(doc, str):
+        return REDACTED_PLAN if PLAN_ID.match(doc) and not keep(doc) else doc
+    if isinstance(doc, dict):
+        return {k: redact_foreign_plan_ids(v, keep) for k, v in doc.items()}
+    if isinstance(doc, list | tuple):
+        return [redact_foreign_plan_ids(v, keep) for v in doc]
+    return doc

@@ -65,7 +65,7 @@ async def test_overlap_in_space_only_is_approved_in_both_is_rejected(client: htt
     body = clash.json()
     assert body["state"] == "rejected"
     conflict = next(x for x in body["decision"]["reasons"] if x["code"] == "conflict")
-    assert conflict["details"]["plans"] == [first.json()["id"]]
+    assert conflict["details"]["plans"] == ["another-organisation"]  # never whose plan (docs/security.md)
     kinds = {alt["kind"] for alt in body["decision"]["alternatives"]}
     assert "time" in kinds
     slot = next(alt for alt in body["decision"]["alternatives"] if alt["kind"] == "time")
@@ -89,7 +89,7 @@ async def test_emergency_flight_displaces_commercial_and_operator_is_notified(
                                              licence_id="CAAC-UAS-0001"))
         emergency = r.json()
         assert emergency["state"] == "approved", emergency["decision"]
-        assert emergency["decision"]["preempts"] == [commercial["id"]]
+        assert emergency["decision"]["preempts"] == ["another-organisation"]  # not whose (docs/security.md)
         events = [queue.get_nowait() for _ in range(queue.qsize())]
     to_tours = [e for e in events if e.organisation == "浮梁文旅"]
     assert [(e.plan_id, e.to_state) for e in to_tours] == [(commercial["id"], "withdrawn")]

@@ -167,7 +167,7 @@ async def test_emergency_referred_with_decide_by_displaced_told_then_decided_at_
         assert med["state"] == "referred", med["decision"]["reasons"]
         decide_by = datetime.fromisoformat(med["decide_by"])
         assert decide_by == start - timedelta(minutes=10)
-        assert med["decision"]["preempts"] == [commercial["id"]]
+        assert med["decision"]["preempts"] == ["another-organisation"]  # not whose (docs/security.md)
         risk = await _next(queue, lambda e: e.kind == "plan_at_risk")
     assert risk.plan_id == commercial["id"] and risk.organisation == "浮梁文旅"
     assert risk.details["decide_by"] == med["decide_by"]

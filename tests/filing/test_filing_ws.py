@@ -41,7 +41,7 @@ async def test_withdrawn_operator_is_notified_over_websocket(server: Server, mak
         assert r.json()["state"] == "approved"
         got = await _frames(ws_tours)
         assert [(f["plan_id"], f["to_state"]) for f in got] == [(commercial["id"], "withdrawn")]
-        assert got[0]["details"]["preempted_by"] == r.json()["id"]
+        assert got[0]["details"]["preempted_by"] == "another-organisation"  # not whose (docs/security.md)
         assert got[0]["details"]["alternatives"][0]["kind"] == "time"
         assert await _frames(ws_other, 0.5) == []
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from lowalt.api.authz import PLAN_EVENT_PUBLIC_KEYS
+from lowalt.api.authz import PLAN_EVENT_PUBLIC_KEYS, REDACTED_PLAN
 from tests.conftest import Server
 from tests.filing.conftest import plan_body
 from tests.security.conftest import User, UserFactory, wait_for
@@ -24,8 +25,9 @@ def _report(aid: str, lon: float, lat: float) -> dict[str, Any]:
     return {"id": aid, "t": time.time(), "lon": lon, "lat": lat, "alt": 150.0, "ref": "AMSL", "vx": 0.0, "vy": 0.0}
 
 
-async def _register(server: Server, op: User, aid: str, device: str | None = None) -> int:
-    body: dict[str, Any] = {"id": aid, "category": "small_uav"}
+async def _register(server: Server, op: User, aid: str, device: str | None = None,
+                    category: str = "small_uav") -> int:
+    body: dict[str, Any] = {"id": aid, "category": category}
     if device:
         body["device"] = device
     return (await server.http.post("/aircraft", headers=op.headers, json=body)).status_code
@@ -163,3 +165,26 @@ async def test_query_integers_are_bounded_422_naming_the_parameter(server: Serve
         r = await server.http.get(f"/plans?offset={value}", headers=op.headers)
         assert r.status_code == 422, r.text
         assert r.json()["error"]["fields"][0]["field"] == "query.offset"
+
+
+async def test_rejected_plan_never_reveals_another_organisations_plan_id(server: Server,
+                                                                          new_user: UserFactory) -> None:
+    op_a, op_b, centre = await new_user("operator", "org-a"), await new_user("operator", "org-b"), \
+        await new_user("centre")
+    assert await _register(server, op_a, "CLASH-A", category="light_uav") == 201
+    assert await _register(server, op_b, "CLASH-B", category="light_uav") == 201
+    start = datetime.now(UTC) + timedelta(minutes=20)
+    first = await server.http.post("/plans", headers=op_a.headers, json=plan_body("CLASH-A", start=start))
+    assert first.json()["state"] == "approved", first.text
+    a_id = first.json()["id"]
+    clash = await server.http.post("/plans", headers=op_b.headers,
+                                   json=plan_body("CLASH-B", start=start + timedelta(minutes=10)))
+    assert clash.json()["state"] == "rejected", clash.text
+    b_id = clash.json()["id"]
+    conflict = next(x for x in clash.json()["decision"]["reasons"] if x["code"] == "conflict")
+    assert conflict["details"]["plans"] == [REDACTED_PLAN]
+    for url in (f"/plans/{b_id}", "/plans"):
+        r = await server.http.get(url, headers=op_b.headers)
+        assert r.status_code == 200 and a_id not in r.text and b_id in r.text
+    seen = await server.http.get(f"/plans/{b_id}", headers=centre.headers)  # the centre sees whose it is
+    assert a_id in seen.text

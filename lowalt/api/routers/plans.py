@@ -369,7 +369,7 @@ async def submit_plan(request: Request, response: Response, principal: Operator,
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return plan_out(plan)
+    return _view(request, plan_out(plan))
 
 
 @router.get("/plans", summary="Plans: operators see their organisation's, the centre sees all")
@@ -388,7 +388,7 @@ async def list_plans(
         raise HTTPException(422, f"state: unknown {bad[0]!r}; one of {', '.join(PlanState)}")
     plans = await _svc(request).list_plans(_filer(principal), states=states, start=start, end=end,
                                      bbox=_parse_bbox(bbox), limit=limit, offset=offset)
-    return [plan_out(p) for p in plans]
+    return [_view(request, plan_out(p)) for p in plans]
 
 
 def _not_found(plan_id: str) -> HTTPException:
@@ -401,7 +401,23 @@ async def get_plan(plan_id: str, request: Request, principal: Operator) -> dict[
         plan, events = await _svc(request).get(plan_id, _filer(principal))
     except PlanNotFound:
         raise _not_found(plan_id) from None
-    return plan_out(plan, events)
+    return _view(request, plan_out(plan, events))
+
+
+def _view(request: Request | WebSocket, out: dict[str, Any]) -> dict[str, Any]:
+    """An operator's view: other organisations' plan ids (conflicts, preemptions) redacted (lowalt.api.authz)."""
+    principal = getattr(request.state, "principal", None)
+    if isinstance(principal, Principal) and principal.has_role(Role.CENTRE):
+        return out
+    svc, org = _svc(request), getattr(principal, "organisation", None)
+    public = {w.id for w in svc.weather}  # warning ids share the format and are public
+
+    def keep(plan_id: str) -> bool:
+        entry = svc.index.get(plan_id)
+        return plan_id in (out.get("id"), out.get("plan_id")) or plan_id in public or (
+            entry is not None and org is not None and entry.organisation == org)
+
+    return authz.redact_foreign_plan_ids(out, keep)  # type: ignore[no-any-return]
 
 
 async def _act(request: Request, plan_id: str, coro: Any) -> Any:
@@ -416,7 +432,7 @@ async def _act(request: Request, plan_id: str, coro: Any) -> Any:
         return JSONResponse(body, status_code=409)
     except TransitionRefused as exc:
         raise HTTPException(409, str(exc)) from None
-    return plan_out(plan)
+    return _view(request, plan_out(plan))
 
 
 @router.post("/plans/{plan_id}/approve", openapi_extra=_doc(Comment, False), summary="Centre approves a referred plan (re-deconflicted now)")
@@ -506,7 +522,7 @@ async def plan_events(ws: WebSocket) -> None:
                     break
                 view = authz.plan_event_view(principal, access_of(ws.scope), getter.result().as_dict())
                 if view is not None:  # operators: their organisation's; viewers: without free text
-                    await ws.send_json(view)
+                    await ws.send_json(_view(ws, view))
         except WebSocketDisconnect:
             pass
         finally:
