@@ -74,7 +74,8 @@ METRICS: dict[str, MetricSpec] = {
     # device feeds (lowalt.feeds): MAVLink gateways, ADS-B receivers
     "lowalt_feed_packets_total": MetricSpec("counter", "Feed packets (MAVLink) or frames (ADS-B) received", ("feed",)),
     "lowalt_feed_refused_total": MetricSpec(
-        "counter", "Feed packets refused: unsigned, bad_signature, unknown_system, malformed", ("feed", "reason")),
+        "counter", "Feed packets refused: unsigned, bad_signature, unknown_system, malformed, unavailable",
+        ("feed", "reason")),
     "lowalt_feed_reports_total": MetricSpec("counter", "Reports a feed handed to the report path", ("feed",)),
     "lowalt_feed_connected": MetricSpec("gauge", "ADS-B receivers connected (1/0)", ("feed",)),
     # histograms

@@ -76,6 +76,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/aircraft"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/tracks"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/tracks/{aircraft_id}/history"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("GET", "/rid/flights"): Rule({OP: OW, CEN: A, VIEW: A}),  # network Remote ID (F3411) display query
     ("GET", "/alerts"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("POST", "/alerts/{alert_id}/ack"): CENTRE_ONLY,
     ("WS", "/ws/telemetry"): Rule({DEV: OW}),

@@ -2,6 +2,7 @@
 
 Example (docs/feeds.md explains every field)::
 
+    geoid_undulation_m: 0.0           # N of the area (EGM2008), m: ellipsoid heights <-> AMSL
     mavlink:
       - gateway: fleet-a              # a name for logs and metrics
         listen: 0.0.0.0:14550         # UDP address the ground station / router sends to
@@ -15,7 +16,14 @@ Example (docs/feeds.md explains every field)::
         format: beast                 # beast | sbs
         location: [29.339, 117.176]   # receiver latitude, longitude (CPR reference)
         qnh_hpa: 1013.25              # barometric altitude -> AMSL when no GNSS height is known
-        geoid_undulation_m: 0.0       # WGS-84 ellipsoid height -> AMSL (N at the receiver)
+        geoid_undulation_m: 0.0       # N at the receiver (default: the top-level one)
+    rid:
+      - provider: uss-a               # a network Remote ID service provider (ASTM F3411-22a)
+        flights_url: https://uss-a.example/rid/v2/uss/flights
+        view: [29.20, 117.10, 29.23, 117.13]   # lat1, lng1, lat2, lng2 polled (diagonal <= 7 km)
+        every_s: 1.0
+        token_file: /etc/lowalt/uss-a.token    # optional bearer token (the DSS-issued access token)
+        category: small_uav           # lowalt category of its flights (F3411 does not class UAs)
 """
 
 from __future__ import annotations
@@ -55,9 +63,24 @@ class AdsbReceiver:
 
 
 @dataclass(frozen=True)
+class RidProvider:
+    provider: str
+    flights_url: str
+    view: tuple[float, float, float, float]
+    every_s: float = 1.0
+    token: str | None = field(default=None, repr=False)
+    category: str = "small_uav"
+    geoid_undulation_m: float = 0.0
+
+
+@dataclass(frozen=True)
 class FeedsConfig:
     mavlink: list[MavlinkGateway] = field(default_factory=list)
     adsb: list[AdsbReceiver] = field(default_factory=list)
+    rid: list[RidProvider] = field(default_factory=list)
+    geoid_undulation_m: float = 0.0
+    """N of the service area (EGM2008 geoid above the WGS-84 ellipsoid, m): the default of every
+    receiver and provider, and what ``/rid/flights`` adds to AMSL to give F3411's ellipsoid heights."""
 
 
 class FeedsConfigError(ValueError):
@@ -90,6 +113,7 @@ def _key(spec: dict[str, Any], where: str, base: Path) -> bytes:
 
 def parse_feeds(doc: dict[str, Any], base: Path = Path(".")) -> FeedsConfig:
     """Validate a feeds document; every problem names where it is."""
+    geoid = float(doc.get("geoid_undulation_m", 0.0))
     gateways = []
     for i, g in enumerate(doc.get("mavlink") or []):
         where = f"mavlink[{i}]"
@@ -114,8 +138,21 @@ def parse_feeds(doc: dict[str, Any], base: Path = Path(".")) -> FeedsConfig:
             raise FeedsConfigError(f"{where}.location: [latitude, longitude] of the receiver")
         receivers.append(AdsbReceiver(str(r.get("receiver") or f"rx{i}"), host, port, fmt,  # type: ignore[arg-type]
                                       (float(loc[0]), float(loc[1])), float(r.get("qnh_hpa", 1013.25)),
-                                      float(r.get("geoid_undulation_m", 0.0))))
-    return FeedsConfig(gateways, receivers)
+                                      float(r.get("geoid_undulation_m", geoid))))
+    providers = []
+    for i, p in enumerate(doc.get("rid") or []):
+        where = f"rid[{i}]"
+        view = p.get("view")
+        if not isinstance(view, list | tuple) or len(view) != 4:
+            raise FeedsConfigError(f"{where}.view: [lat1, lng1, lat2, lng2]")
+        if not str(p.get("flights_url", "")).startswith(("http://", "https://")):
+            raise FeedsConfigError(f"{where}.flights_url: the provider's F3411 /uss/flights URL")
+        token = (base / str(p["token_file"])).read_text().strip() if p.get("token_file") else None
+        providers.append(RidProvider(str(p.get("provider") or f"uss{i}"), str(p["flights_url"]),
+                                     (float(view[0]), float(view[1]), float(view[2]), float(view[3])),
+                                     float(p.get("every_s", 1.0)), token, str(p.get("category", "small_uav")),
+                                     float(p.get("geoid_undulation_m", geoid))))
+    return FeedsConfig(gateways, receivers, providers, geoid)
 
 
 def load_feeds(path: Path) -> FeedsConfig:

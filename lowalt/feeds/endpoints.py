@@ -20,8 +20,9 @@ from typing import Any, Protocol
 import orjson
 
 from lowalt.feeds.adsb import AdsbDecoder
-from lowalt.feeds.config import AdsbReceiver, FeedsConfig, MavlinkGateway
+from lowalt.feeds.config import AdsbReceiver, FeedsConfig, MavlinkGateway, RidProvider
 from lowalt.feeds.mavlink import MavlinkDecoder
+from lowalt.feeds.rid import flights_to_reports
 from lowalt.identity.model import Principal, Role
 from lowalt.metrics import Metrics
 from lowalt.surveillance.reports import ReportError
@@ -49,9 +50,10 @@ def gateway_principal(gw: MavlinkGateway) -> Principal:
                      token_id=-1)
 
 
-def receiver_principal(rx: AdsbReceiver) -> Principal:
-    """A receiver the centre configured reports any crewed aircraft it hears (none is registered)."""
-    return Principal(user_id=-1, name=f"adsb:{rx.receiver}", role=Role.ADMIN, organisation=None, token_id=-1)
+def receiver_principal(name: str) -> Principal:
+    """A receiver or Remote ID provider the centre configured reports any aircraft it sees (none is
+    registered here; their ids, ``ADSB-...`` and ``RID-...``, never name a registered aircraft)."""
+    return Principal(user_id=-1, name=name, role=Role.ADMIN, organisation=None, token_id=-1)
 
 
 class _MavlinkProtocol(asyncio.DatagramProtocol):
@@ -96,6 +98,8 @@ class FeedEndpoints:
             log.info("mavlink_listening", extra={"gateway": gw.gateway, "address": self.mavlink[gw.gateway]})
         for rx in self.config.adsb:
             self._tasks.append(asyncio.create_task(self._adsb_client(rx), name=f"adsb:{rx.receiver}"))
+        for sp in self.config.rid:
+            self._tasks.append(asyncio.create_task(self._rid_poller(sp), name=f"rid:{sp.provider}"))
 
     async def stop(self) -> None:
         for t in self._transports:
@@ -111,7 +115,7 @@ class FeedEndpoints:
         feed, wait = f"adsb:{rx.receiver}", RECONNECT_S[0]
         decoder = AdsbDecoder(rx.location, fmt=rx.format, qnh_hpa=rx.qnh_hpa,
                               geoid_undulation_m=rx.geoid_undulation_m)
-        principal = receiver_principal(rx)
+        principal = receiver_principal(feed)
         while True:
             try:
                 reader, writer = await asyncio.open_connection(rx.host, rx.port)
@@ -138,3 +142,35 @@ class FeedEndpoints:
                 self.metrics.set("lowalt_feed_connected", 0, feed=feed)
                 writer.close()
             await asyncio.sleep(wait)
+
+    async def _rid_poller(self, sp: RidProvider) -> None:
+        """Poll a Remote ID provider's F3411 ``/uss/flights`` for the configured view."""
+        import httpx
+
+        feed, principal = f"rid:{sp.provider}", receiver_principal(f"rid:{sp.provider}")
+        view = ",".join(f"{v:.7f}" for v in sp.view)
+        headers = {"Authorization": f"Bearer {sp.token}"} if sp.token else {}
+        last: dict[str, float] = {}
+        async with httpx.AsyncClient(timeout=max(sp.every_s * 2, 2.0), headers=headers) as http:
+            while True:
+                started = time.monotonic()
+                try:
+                    r = await http.get(sp.flights_url, params={"view": view})
+                    r.raise_for_status()
+                    reports, skipped = flights_to_reports(r.content, geoid_undulation_m=sp.geoid_undulation_m,
+                                                          category=sp.category)
+                    self.metrics.inc("lowalt_feed_packets_total", len(reports) + skipped, feed=feed)
+                    reports = [r for r in reports if r["t"] > last.get(r["id"], -1.0)]  # new states only
+                    last.update((r["id"], r["t"]) for r in reports)
+                    if len(last) > 100_000:
+                        last.clear()
+                    if reports:
+                        self.sink.ingest(principal, orjson.dumps(unique(reports)))
+                        self.metrics.inc("lowalt_feed_reports_total", len(reports), feed=feed)
+                except (httpx.HTTPError, OSError) as exc:  # a provider that is down: count, go on
+                    self.metrics.inc("lowalt_feed_refused_total", feed=feed, reason="unavailable")
+                    log.warning("rid_poll_failed", extra={"feed": feed, "error": str(exc)[:200]})
+                except Exception as exc:  # an answer that is not a GetFlightsResponse: count, go on
+                    self.metrics.inc("lowalt_feed_refused_total", feed=feed, reason="malformed")
+                    log.warning("rid_poll_failed", extra={"feed": feed, "error": str(exc)[:200]})
+                await asyncio.sleep(max(0.0, sp.every_s - (time.monotonic() - started)))
