@@ -57,24 +57,35 @@ def receiver_principal(name: str) -> Principal:
 
 
 class _MavlinkProtocol(asyncio.DatagramProtocol):
+    """Datagrams are decoded as they arrive; their reports are ingested once per event-loop pass (all
+    datagrams the loop read in that pass: one frame, no added delay), not one frame per datagram."""
+
     def __init__(self, gw: MavlinkGateway, sink: ReportSink, metrics: Metrics) -> None:
         self.decoder = MavlinkDecoder({s: (m.aircraft, m.key) for s, m in gw.systems.items()})
         self.principal = gateway_principal(gw)
         self.sink, self.metrics, self.feed = sink, metrics, f"mavlink:{gw.gateway}"
+        self.pending: list[dict[str, Any]] = []
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         try:
-            now = time.time()
-            res = self.decoder.feed(data, now)
+            res = self.decoder.feed(data, time.time())
             self.metrics.inc("lowalt_feed_packets_total", res.packets, feed=self.feed)
             for reason, n in res.refused.items():
                 self.metrics.inc("lowalt_feed_refused_total", n, feed=self.feed, reason=reason)
-            if res.reports:
-                self.sink.ingest(self.principal, orjson.dumps(unique(res.reports)), now)
-                self.metrics.inc("lowalt_feed_reports_total", len(res.reports), feed=self.feed)
         except Exception:  # never fatal: count and go on
             log.exception("mavlink_datagram_failed", extra={"feed": self.feed})
             self.metrics.inc("lowalt_feed_refused_total", feed=self.feed, reason="malformed")
+            return
+        if res.reports:
+            if not self.pending:
+                asyncio.get_running_loop().call_soon(self.flush)
+            self.pending += res.reports
+
+    def flush(self) -> None:
+        reports, self.pending = unique(self.pending), []
+        if reports:
+            self.sink.ingest(self.principal, orjson.dumps(reports))
+            self.metrics.inc("lowalt_feed_reports_total", len(reports), feed=self.feed)
 
 
 class FeedEndpoints:

@@ -12,10 +12,10 @@ import numpy as np
 import orjson
 from websockets.asyncio.client import connect
 
+from lowalt.feeds.modes_encode import beast, identification, position, velocity
 from lowalt.geo.crs import to_local, to_wgs84
 from tests.conftest import Server, auth, wait_until
 from tests.feeds.conftest import KEY_A, ORG, mavlink_doc, register
-from tests.feeds.modes_encode import beast, identification, position, velocity
 from tests.feeds.test_mavlink_e2e import Vehicle
 
 ORIGIN = (117.2300, 29.2600)

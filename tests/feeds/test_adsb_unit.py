@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lowalt.feeds.adsb import AdsbDecoder
-from tests.feeds.modes_encode import beast, identification, position, velocity
+from lowalt.feeds.modes_encode import beast, identification, position, velocity
 
 RX = (29.35, 117.20)
 

@@ -1,4 +1,4 @@
-"""DF17 extended squitters for tests (pyModeS decodes but cannot build messages).
+"""DF17 extended squitters for tests and ``lowalt bench feeds`` (pyModeS decodes but cannot build messages).
 
 Layouts per DO-260B / ICAO Doc 9871: identification (TC 1-4), airborne position with barometric
 altitude (TC 9-18, CPR even/odd), airborne velocity subtype 1 (ground speed). The parity is
