@@ -47,6 +47,8 @@ fi
 if [ "$WANT_BROWSER" = 1 ]; then
   command -v chromium >/dev/null || apt_install chromium
   command -v ogrinfo >/dev/null || apt_install gdal-bin
+  # a CJK font: the map (and a kiosk browser on this machine) renders Chinese labels with it, not boxes
+  dpkg -s fonts-noto-cjk >/dev/null 2>&1 || apt_install fonts-noto-cjk
 fi
 
 # 3. Virtualenv with the package and its dev extras

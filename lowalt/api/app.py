@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         description="Low-altitude airspace operations for the Jingdezhen / Fuliang coordination centre "
                     "(景德镇浮梁通航协调运行中心).",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served from bundled assets by lowalt.api.routers.web (offline)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db

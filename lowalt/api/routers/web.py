@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from lowalt import __version__
 
@@ -75,6 +76,28 @@ async def portal() -> FileResponse:
                         headers=NO_CACHE)
 
 
+@router.get("/docs", include_in_schema=False)
+async def swagger_ui() -> HTMLResponse:
+    """Swagger UI from the bundled assets (``static/vendor/swagger-ui``): it works on a closed network."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="lowalt API",
+                               swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                               swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                               swagger_favicon_url="data:,", oauth2_redirect_url="/docs/oauth2-redirect")
+
+
+@router.get("/docs/oauth2-redirect", include_in_schema=False)
+async def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+@router.get("/redoc", include_in_schema=False)
+async def redoc() -> HTMLResponse:
+    """ReDoc from the bundled standalone script (``static/vendor/redoc``), no web fonts fetched."""
+    return get_redoc_html(openapi_url="/openapi.json", title="lowalt API",
+                          redoc_js_url="/static/vendor/redoc/redoc.standalone.js", redoc_favicon_url="data:,",
+                          with_google_fonts=False)
+
+
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".json": "application/json",
           ".png": "image/png", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8", ".html": "text/html"}
 
@@ -87,9 +110,54 @@ async def static(path: str) -> FileResponse:
     return FileResponse(target, media_type=_TYPES.get(target.suffix, "application/octet-stream"), headers=NO_CACHE)
 
 
-@router.get("/web/config", summary="Map page configuration (basemap source and datum, initial view)")
+@router.get("/web/config", summary="Map page configuration (basemap source and datum, initial view, terrain grid)")
 async def web_config(request: Request) -> dict[str, Any]:
-    return {**asdict(_config(request)), "version": __version__}
+    settings = request.app.state.settings
+    terrain = _terrain_grid(Path(settings.airspace_dir), getattr(settings, "dem_path", None))
+    return {**asdict(_config(request)), "version": __version__, "terrain": terrain}
+
+
+TERRAIN_STEP_DEG = 0.02
+"""Spacing of the terrain grid sent to the page (about 2 km): enough to put AGL and AMSL on one scale."""
+
+
+@lru_cache(maxsize=4)
+def _terrain_grid(airspace_dir: Path, dem_path: Path | None) -> dict[str, Any] | None:
+    """Terrain heights (metres AMSL, whole metres, row 0 south) over the extent of the airspace data set.
+
+    The page converts between AGL and AMSL with it (altitude filter, aircraft card); None without data.
+    """
+    import numpy as np
+
+    from lowalt.services.airspace import load_terrain
+
+    path = airspace_dir / "volumes.geojson"
+    if not path.is_file():
+        return None
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(c: Any) -> None:
+        if c and isinstance(c[0], (int, float)):
+            xs.append(float(c[0]))
+            ys.append(float(c[1]))
+        else:
+            for x in c:
+                walk(x)
+
+    for f in json.loads(path.read_text(encoding="utf-8")).get("features", []):
+        walk(f["geometry"]["coordinates"])
+    if not xs:
+        return None
+    step = TERRAIN_STEP_DEG
+    w, s = np.floor(min(xs) / step) * step, np.floor(min(ys) / step) * step
+    nx = int(np.ceil((max(xs) - w) / step)) + 1
+    ny = int(np.ceil((max(ys) - s) / step)) + 1
+    lon, lat = np.meshgrid(w + step * np.arange(nx), s + step * np.arange(ny))
+    elev = np.asarray(load_terrain(dem_path).elevation(lon.ravel(), lat.ravel()), dtype=float)
+    values = [None if not np.isfinite(v) else round(float(v)) for v in elev]
+    return {"lon0": round(float(w), 6), "lat0": round(float(s), 6), "step": step, "nx": nx, "ny": ny,
+            "values": values}
 
 
 @lru_cache(maxsize=4)

@@ -5,6 +5,7 @@
 
 import { STATUS } from "./state.js";
 import { projectGeoJSON } from "./gcj02.js";
+import { Terrain, withBands } from "./terrain.js";
 
 export const STATUS_COLOURS = {
   conforming: "#1e9e4a",
@@ -130,10 +131,46 @@ export class MapLayers {
     this.name = "name_zh";
     this.base = {};
     this.alt = [0, 3000];
+    this.raw = {};
+    this.selection = null;
+    this.terrain = new Terrain(null);
+    this.datum = "amsl";
+  }
+
+  /** The feature of a volume or restriction by id (as the API sent it), or null. */
+  volumeFeature(id) {
+    for (const src of ["restrictions", "volumes"]) {
+      const f = this.raw[src]?.features?.find((x) => x.properties?.id === id);
+      if (f) return f;
+    }
+    return null;
+  }
+
+  /** Highlight an alert's aircraft (ringed, a pair joined) and its volume; null clears. Follows the aircraft. */
+  setSelection(sel) {
+    this.selection = sel;
+    this._drawSelection();
+  }
+
+  _drawSelection() {
+    const sel = this.selection;
+    const feats = [];
+    if (sel) {
+      if (sel.volume) {
+        const v = this.volumeFeature(sel.volume);
+        if (v) feats.push({ type: "Feature", geometry: v.geometry, properties: { id: sel.volume } });
+      }
+      const pos = (sel.aircraft || []).map((id) => this.store.position(id)).filter(Boolean);
+      for (const p of pos) feats.push({ type: "Feature", geometry: { type: "Point", coordinates: p }, properties: {} });
+      if (pos.length === 2) feats.push({ type: "Feature", geometry: { type: "LineString", coordinates: pos }, properties: {} });
+    }
+    this.map.getSource("selected").setData(projectGeoJSON({ type: "FeatureCollection", features: feats }, this.proj,
+      this.identity));
   }
 
   init(cfg) {
     const map = this.map;
+    this.terrain = new Terrain(cfg.terrain);
     map.addImage("arrow", arrowImage(), { sdf: true });
     if (cfg.basemap_url) {
       map.addSource("basemap", { type: "raster", tiles: [cfg.basemap_url], tileSize: 256,
@@ -144,7 +181,8 @@ export class MapLayers {
     map.addLayer({ id: "context-fill", type: "fill", source: "context", paint: { "fill-color": "#f8f9f4" } });
     map.addLayer({ id: "context-line", type: "line", source: "context",
       paint: { "line-color": "#adb5bd", "line-width": 1.5 } });
-    for (const s of ["volumes", "points", "routes", "restrictions", "plan", "trails", "conflicts", "alerted"]) {
+    for (const s of ["volumes", "points", "routes", "restrictions", "plan", "trails", "conflicts", "alerted",
+      "selected", "replay"]) {
       map.addSource(s, { type: "geojson", data: EMPTY });
     }
     // small tile buffer: a point near a tile edge is copied into fewer neighbours (less worker time)
@@ -204,6 +242,14 @@ export class MapLayers {
     map.addLayer({ id: "plan-line", type: "line", source: "plan",
       paint: { "line-color": "#0b7285", "line-width": 3, "line-dasharray": [2, 1] } });
 
+    // the selected alert or aircraft: its volume outlined, its aircraft ringed, a pair joined
+    map.addLayer({ id: "selected-fill", type: "fill", source: "selected", filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-color": "#f59f00", "fill-opacity": 0.18 } });
+    map.addLayer({ id: "selected-line", type: "line", source: "selected",
+      paint: { "line-color": "#f59f00", "line-width": 3.5 } });
+    map.addLayer({ id: "replay-line", type: "line", source: "replay", filter: ["==", ["geometry-type"], "LineString"],
+      paint: { "line-color": ["coalesce", ["get", "colour"], "#5f3dc4"], "line-width": 2.5, "line-opacity": 0.8 } });
+
     const stColour = ["match", ["get", "st"], ...Object.entries(STATUS_COLOURS).flat(), "#1c7ed6"];
     const coasting = ["case", ["==", ["get", "co"], 1], 0.4, 1]; // a coasting track is drawn faded
     this._add({ id: "trails", type: "line", source: "trails-src", minzoom: 8,
@@ -224,6 +270,16 @@ export class MapLayers {
         "icon-rotate": ["get", "hdg"], "icon-rotation-alignment": "map", "icon-allow-overlap": true,
         "icon-ignore-placement": true },
       paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1, "icon-opacity": coasting } });
+    map.addLayer({ id: "selected-ring", type: "circle", source: "selected", filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-radius": 17, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#f59f00",
+        "circle-stroke-width": 3.5 } });
+    map.addLayer({ id: "replay-dot", type: "circle", source: "replay", filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-radius": 7, "circle-color": ["coalesce", ["get", "colour"], "#5f3dc4"],
+        "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+    map.addLayer({ id: "replay-label", type: "symbol", source: "replay", filter: ["==", ["geometry-type"], "Point"],
+      layout: { "text-field": ["get", "lbl"], "text-size": 11, "text-anchor": "left", "text-offset": [1.2, 0],
+        "text-font": ["Noto Sans Regular"], "text-allow-overlap": true },
+      paint: { "text-color": "#5f3dc4", "text-halo-color": "#fff", "text-halo-width": 1.5 } });
     this._add({ id: "tracks-label", type: "symbol", source: "tracks", minzoom: 11,
       layout: { "text-field": ["get", "lbl"], "text-size": 10, "text-anchor": "left", "text-offset": [1.2, 0],
         "text-font": ["Noto Sans Regular"], "text-optional": true },
@@ -247,8 +303,10 @@ export class MapLayers {
   }
 
   _routeLabel() {
-    return ["concat", ["get", this.name], "  ", ["to-string", ["get", "floor_m"]], "–",
-      ["to-string", ["get", "ceiling_m"]], " m"];
+    const fr = ["coalesce", ["get", "floor_ref"], "AMSL"];
+    const cr = ["coalesce", ["get", "ceiling_ref"], "AMSL"];
+    return ["concat", ["get", this.name], "  ", ["to-string", ["get", "floor_m"]],
+      ["case", ["==", fr, cr], "", ["concat", " ", fr]], "–", ["to-string", ["get", "ceiling_m"]], " m ", cr];
   }
 
   setLanguage(lang) {
@@ -265,17 +323,32 @@ export class MapLayers {
     }
   }
 
-  /** Show volumes (and routes) whose band overlaps [lo, hi] metres (floor/ceiling values as filed). */
-  setAltitudeRange(lo, hi) {
+  /**
+   * Show airspace (volumes, routes, restrictions) whose band overlaps [lo, hi] and tracks inside it, all in one
+   * datum: "amsl" (altitude) or "agl" (height over the terrain grid). Bands filed in the other datum are
+   * converted with the lowest and highest ground under them (so a band is kept if any part may overlap).
+   */
+  setAltitudeRange(lo, hi, datum = this.datum) {
     this.alt = [lo, hi];
-    const band = ["all", ["<", ["get", "floor_m"], hi], [">", ["get", "ceiling_m"], lo]];
-    for (const id of [...GROUPS.volumes, ...GROUPS.routes]) {
+    this.datum = datum;
+    const d = datum === "agl" ? "agl" : "amsl";
+    const band = ["all", ["<", ["coalesce", ["get", `lo_${d}`], -1e9], hi],
+      [">", ["coalesce", ["get", `hi_${d}`], 1e9], lo]];
+    for (const id of [...GROUPS.volumes, ...GROUPS.routes, ...GROUPS.restrictions]) {
       const base = this.base[id];
       this.map.setFilter(id, base ? ["all", base, band] : band);
+    }
+    const key = d === "agl" ? "agl" : "alt";
+    const inBand = ["all", [">=", ["get", key], lo], ["<=", ["get", key], hi]];
+    for (const id of ["tracks", "tracks-dot", "tracks-label"]) {
+      const base = this.base[id];
+      this.map.setFilter(id, base ? ["all", base, inBand] : inBand);
     }
   }
 
   setStatic(source, fc) {
+    this.raw[source] = fc;
+    if (["volumes", "routes", "restrictions"].includes(source)) fc = withBands(fc, this.terrain);
     this.map.getSource(source).setData(projectGeoJSON(fc || EMPTY, this.proj, this.identity));
   }
 
@@ -306,6 +379,7 @@ export class MapLayers {
       type: "Feature",
       geometry: { type: "Point", coordinates: this.proj(s.lon[i], s.lat[i]) },
       properties: { id, st: STATUS[s.st[i]], co: s.co[i], hdg: s.hdg[i], alt, gs,
+        agl: Math.round(s.alt[i] - this.terrain.at(s.lon[i], s.lat[i])),
         lbl: `${id}\n${alt} m AMSL  ${gs} m/s` },
     };
   }
@@ -389,6 +463,7 @@ export class MapLayers {
   }
 
   _drawAlerts(now) {
+    if (this.selection) this._drawSelection();
     this.alertsVersion = this.alerts.version;
     this.alertsAt = now;
     const lines = [];

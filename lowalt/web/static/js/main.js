@@ -1,10 +1,13 @@
 // Composition root of the page: sign-in, map, feed, panels. Exposes window.lowalt for tests and the bench.
 
-import { applyI18n, currentLang, onLangChange, t, toggleLang } from "./i18n.js";
+import { applyI18n, currentLang, onLangChange, pick, t, toggleLang } from "./i18n.js";
 import { Feed, makeApi } from "./transport.js";
 import { AlertStore, TrackStore } from "./state.js";
 import { MapLayers, Perf, renderGlyphsLocally } from "./layers.js";
-import { AlertsPanel, PlansPanel, aircraftCard } from "./panels.js";
+import { AlertsPanel } from "./alerts.js";
+import { PlanIndex, PlansPanel } from "./plans.js";
+import { Registry, TrackTable, aircraftCard } from "./tracks.js";
+import { Replay } from "./replay.js";
 import { makeProjector } from "./gcj02.js";
 
 const TOKEN_KEY = "lowalt.token";
@@ -105,12 +108,72 @@ async function main() {
   layers.setLanguage(currentLang());
   $("toggle-basemap-row").hidden = !cfg.basemap_url;
 
-  const alertsPanel = new AlertsPanel($("alerts"), { alerts, store, layers, api, canAck: isCentre });
+  const registry = new Registry(api);
+  registry.load(true);
+  setInterval(() => registry.load(), 30000);
+  const planIndex = new PlanIndex(api, canReadPlans);
   const plansPanel = new PlansPanel($("plans"), { api, layers, canDecide: isCentre, canRead: canReadPlans });
+  const volumeName = (id) => {
+    const f = layers.volumeFeature(id);
+    return f ? pick(f.properties, "name") || t("alert.unnamed_volume") : t("alert.unnamed_volume");
+  };
+
+  // the aircraft card: a popup opened where the aircraft was (it stays put: a moving close button is hard to
+  // hit), refreshed once a second
+  const popup = new maplibregl.Popup({ closeButton: true, maxWidth: "320px", className: "ac-popup" });
+  const card = { id: null, extra: {} };
+  const drawCard = () => {
+    if (!card.id) return;
+    popup.setDOMContent(aircraftCard({ store, registry }, card.id, card.extra));
+  };
+  const openCard = async (id, fly = false) => {
+    const pos = store.position(id);
+    if (!pos) return;
+    card.id = id;
+    card.extra = {};
+    tracks.selected = id;
+    layers.setSelection({ aircraft: [id] });
+    if (fly) layers.flyTo(pos[0], pos[1], 13);
+    popup.setLngLat(proj(pos[0], pos[1]));
+    drawCard();
+    if (!popup.isOpen()) popup.addTo(map);
+    if (!registry.byId.has(id)) registry.load(true).then(drawCard);
+    const cat = registry.byId.get(id)?.category || "light_uav";
+    const qs = `lon=${pos[0]}&lat=${pos[1]}&alt=0&ref=AMSL&category=${encodeURIComponent(cat)}`;
+    const [plan, q] = await Promise.all([
+      canReadPlans() ? plansPanel.showFor(id, planIndex).catch(() => null) : Promise.resolve(null),
+      api(`/airspace/query?${qs}`).catch(() => null)]);
+    if (card.id !== id) return;
+    card.extra = { plan, terrain_m: q ? q.terrain_m : null };
+    drawCard();
+  };
+  popup.on("close", () => {
+    card.id = null;
+    tracks.selected = null;
+    if (!alertsPanel.selected) layers.setSelection(null);
+  });
+  setInterval(() => {
+    if (card.id && !document.hidden) drawCard();
+  }, 1000);
+
+  const replay = new Replay({ api, layers, proj });
+  const alertsPanel = new AlertsPanel($("alerts"), { alerts, store, layers, api, canAck: isCentre, volumeName,
+    onSelectAircraft: (id) => openCard(id, true),
+    onReplay: (a) => {
+      replay.prefill(a.aircraft || [], new Date((a.first_seen - 120) * 1000), new Date());
+      $("replay-panel").scrollIntoView({ block: "nearest" });
+      replay.load();
+    } });
+  const tracks = new TrackTable({ store, registry, plans: planIndex, onPick: (id) => openCard(id, true) });
+  Object.assign(window.lowalt, { replay, alertsPanel, plansPanel, tracks, registry, planIndex, openCard,
+    beeps: () => alertsPanel.beeper.count });
   onLangChange((lang) => {
     layers.setLanguage(lang);
     alertsPanel.render(true);
+    alertsPanel.renderCard();
     plansPanel.render();
+    tracks.render();
+    drawCard();
     showAt();
   });
 
@@ -122,9 +185,11 @@ async function main() {
     let lo = Number($("alt-min").value);
     let hi = Number($("alt-max").value);
     if (lo > hi) [lo, hi] = [hi, lo];
-    $("alt-label").textContent = `${lo}–${hi} m`;
-    layers.setAltitudeRange(lo, hi);
+    const datum = $("alt-datum").value;
+    $("alt-label").textContent = `${lo}–${hi} m ${datum === "agl" ? "AGL" : "AMSL"}`;
+    layers.setAltitudeRange(lo, hi, datum);
   };
+  $("alt-datum").onchange = altChanged;
   $("alt-min").oninput = altChanged;
   $("alt-max").oninput = altChanged;
   altChanged();
@@ -202,7 +267,10 @@ async function main() {
     const planFeed = new Feed("/ws/plans", token, {
       onMessage: () => {
         clearTimeout(planTimer);
-        planTimer = setTimeout(() => plansPanel.refresh(), 300);
+        planTimer = setTimeout(() => {
+          plansPanel.refresh();
+          planIndex.loadedAt = 0;
+        }, 300);
       },
       onOpen: () => plansPanel.refresh(),
     });
@@ -210,17 +278,7 @@ async function main() {
   }
 
   // click an aircraft: its card, and its plan drawn on the map
-  const popup = new maplibregl.Popup({ closeButton: true, maxWidth: "280px" });
-  const onTrackClick = async (e) => {
-    const id = e.features[0].properties.id;
-    popup.setLngLat(e.lngLat).setDOMContent(aircraftCard(store, id, undefined)).addTo(map);
-    try {
-      const plan = await plansPanel.showFor(id);
-      popup.setDOMContent(aircraftCard(store, id, canReadPlans() ? plan : undefined));
-    } catch {
-      /* card stays without the plan line */
-    }
-  };
+  const onTrackClick = (e) => openCard(e.features[0].properties.id);
   for (const layer of ["tracks", "tracks-dot"]) {
     map.on("click", layer, onTrackClick);
     map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));

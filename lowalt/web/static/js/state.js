@@ -5,6 +5,8 @@
 export const STATUS = ["unknown", "conforming", "deviating", "unauthorised", "noncoop", "lost"];
 const STATUS_CODE = Object.fromEntries(STATUS.map((s, k) => [s, k]));
 export const LOST = STATUS_CODE.lost;
+export const SOURCES = ["telemetry", "adsb", "rid", "noncoop"];
+const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, k) => [s, k]));
 
 export class TrackStore {
   /**
@@ -47,6 +49,7 @@ export class TrackStore {
     const st = new Uint8Array(cap);
     const coop = new Uint8Array(cap);
     const co = new Uint8Array(cap);
+    const src = new Uint8Array(cap);
     const trail = new Float64Array(cap * this.trailLen * 2);
     const head = new Uint16Array(cap);
     const count = new Uint16Array(cap);
@@ -54,12 +57,14 @@ export class TrackStore {
       st.set(old.st.subarray(0, this.n));
       coop.set(old.coop.subarray(0, this.n));
       co.set(old.co.subarray(0, this.n));
+      src.set(old.src.subarray(0, this.n));
       trail.set(old.trail.subarray(0, this.n * this.trailLen * 2));
       head.set(old.trailHead.subarray(0, this.n));
       count.set(old.trailCount.subarray(0, this.n));
     }
     this.st = st;
     this.coop = coop;
+    this.src = src; // index into SOURCES
     this.co = co; // 1: coasting (no report for a few seconds: drawn where last reported, faded)
     this.trail = trail;
     this.trailHead = head;
@@ -94,6 +99,7 @@ export class TrackStore {
       this.vs[i] = vs[k];
       this.tr[i] = tr[k];
       this.coop[i] = src[k] === "noncoop" ? 0 : 1;
+      this.src[i] = SOURCE_CODE[src[k]] ?? 0;
       this.st[i] = STATUS_CODE[st[k]] ?? 0;
       this.co[i] = co ? co[k] : 0;
       this.lostAt[i] = 0;
@@ -157,7 +163,7 @@ export class TrackStore {
     if (i !== last) {
       const lid = this.ids[last];
       for (const a of [this.lon, this.lat, this.tr, this.lostAt, this.alt, this.hdg, this.gs, this.vs, this.st,
-        this.coop, this.trailHead, this.trailCount]) a[i] = a[last];
+        this.coop, this.co, this.src, this.trailHead, this.trailCount]) a[i] = a[last];
       const L2 = this.trailLen * 2;
       this.trail.copyWithin(i * L2, last * L2, last * L2 + L2);
       this.ids[i] = lid;
@@ -206,15 +212,14 @@ export class AlertStore {
     this.version++;
   }
 
-  /** Sorted by severity (alarm first), then by time to loss of separation, then newest first. */
+  /** Sorted by severity (alarm first), then first seen (oldest first), then id: a stable order. */
   sorted() {
     return [...this.byId.values()].sort((a, b) => {
       const s = (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9);
       if (s) return s;
-      const ta = a.details?.t_in ?? Infinity;
-      const tb = b.details?.t_in ?? Infinity;
-      if (ta !== tb) return ta - tb;
-      return (b.first_seen || 0) - (a.first_seen || 0);
+      const f = (a.first_seen || 0) - (b.first_seen || 0);
+      if (f) return f;
+      return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     });
   }
 
