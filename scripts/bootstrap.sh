@@ -41,6 +41,9 @@ if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
   apt_install nats-server
 fi
 
+# 1c. ADS-B receiver software: tests/feeds drives a real dump1090 (Beast in, SBS out) for lowalt's client.
+command -v dump1090-mutability >/dev/null || apt_install dump1090-mutability
+
 # 2. The dev set. Map e2e tests: Debian's chromium, driven by the Python playwright package (dev extras);
 #    Playwright's own browser downloads are never used (tests launch /usr/bin/chromium). GIS checks:
 #    gdal-bin's ogrinfo reads the QGIS-facing PostGIS views.
