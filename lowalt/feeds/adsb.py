@@ -89,6 +89,10 @@ class AdsbDecoder:
         self.aircraft: dict[str, _Aircraft] = {}
         self._buf = b""
 
+    def new_connection(self) -> None:
+        """Forget a partial frame of a connection that ended (aircraft state is kept)."""
+        self._buf = b""
+
     def feed(self, chunk: bytes, now: float) -> AdsbResult:
         """Decode the bytes received at ``now`` (epoch s); an incomplete tail waits for the next chunk."""
         res = AdsbResult()

@@ -111,48 +111,60 @@ def _key(spec: dict[str, Any], where: str, base: Path) -> bytes:
     return key
 
 
+def _gateway(g: dict[str, Any], where: str, base: Path) -> MavlinkGateway:
+    host, port = _address(g.get("listen"), f"{where}.listen")
+    systems = {int(sysid): MavlinkSystem(str(s["aircraft"]), _key(s, f"{where}.systems.{sysid}", base))
+               for sysid, s in (g.get("systems") or {}).items()}
+    if not systems or not all(1 <= s <= 255 for s in systems):
+        raise FeedsConfigError(f"{where}.systems: at least one sysid in 1..255")
+    if not g.get("organisation"):
+        raise FeedsConfigError(f"{where}.organisation: required (whose fleet this gateway reports)")
+    return MavlinkGateway(str(g.get("gateway") or where), host, port, str(g["organisation"]), systems)
+
+
+def _receiver(r: dict[str, Any], where: str, geoid: float) -> AdsbReceiver:
+    host, port = _address(r.get("connect"), f"{where}.connect")
+    fmt = str(r.get("format", "beast"))
+    if fmt not in ("beast", "sbs"):
+        raise FeedsConfigError(f"{where}.format: beast or sbs, got {fmt!r}")
+    loc = r.get("location")
+    if not isinstance(loc, list | tuple) or len(loc) != 2:
+        raise FeedsConfigError(f"{where}.location: [latitude, longitude] of the receiver")
+    return AdsbReceiver(str(r.get("receiver") or where), host, port, fmt,  # type: ignore[arg-type]
+                        (float(loc[0]), float(loc[1])), float(r.get("qnh_hpa", 1013.25)),
+                        float(r.get("geoid_undulation_m", geoid)))
+
+
+def _provider(p: dict[str, Any], where: str, base: Path, geoid: float) -> RidProvider:
+    view = p.get("view")
+    if not isinstance(view, list | tuple) or len(view) != 4:
+        raise FeedsConfigError(f"{where}.view: [lat1, lng1, lat2, lng2]")
+    if not str(p.get("flights_url", "")).startswith(("http://", "https://")):
+        raise FeedsConfigError(f"{where}.flights_url: the provider's F3411 /uss/flights URL")
+    token = (base / str(p["token_file"])).read_text().strip() if p.get("token_file") else None
+    return RidProvider(str(p.get("provider") or where), str(p["flights_url"]),
+                       (float(view[0]), float(view[1]), float(view[2]), float(view[3])),
+                       float(p.get("every_s", 1.0)), token, str(p.get("category", "small_uav")),
+                       float(p.get("geoid_undulation_m", geoid)))
+
+
 def parse_feeds(doc: dict[str, Any], base: Path = Path(".")) -> FeedsConfig:
-    """Validate a feeds document; every problem names where it is."""
+    """Validate a feeds document; every problem names where it is (``mavlink[0].systems.7: ...``)."""
     geoid = float(doc.get("geoid_undulation_m", 0.0))
-    gateways = []
-    for i, g in enumerate(doc.get("mavlink") or []):
-        where = f"mavlink[{i}]"
-        host, port = _address(g.get("listen"), f"{where}.listen")
-        systems = {int(sysid): MavlinkSystem(str(s["aircraft"]), _key(s, f"{where}.systems.{sysid}", base))
-                   for sysid, s in (g.get("systems") or {}).items()}
-        if not systems or not all(1 <= s <= 255 for s in systems):
-            raise FeedsConfigError(f"{where}.systems: at least one sysid in 1..255")
-        if not g.get("organisation"):
-            raise FeedsConfigError(f"{where}.organisation: required (whose fleet this gateway reports)")
-        gateways.append(MavlinkGateway(str(g.get("gateway") or f"gw{i}"), host, port, str(g["organisation"]),
-                                       systems))
-    receivers = []
-    for i, r in enumerate(doc.get("adsb") or []):
-        where = f"adsb[{i}]"
-        host, port = _address(r.get("connect"), f"{where}.connect")
-        fmt = str(r.get("format", "beast"))
-        if fmt not in ("beast", "sbs"):
-            raise FeedsConfigError(f"{where}.format: beast or sbs, got {fmt!r}")
-        loc = r.get("location")
-        if not isinstance(loc, list | tuple) or len(loc) != 2:
-            raise FeedsConfigError(f"{where}.location: [latitude, longitude] of the receiver")
-        receivers.append(AdsbReceiver(str(r.get("receiver") or f"rx{i}"), host, port, fmt,  # type: ignore[arg-type]
-                                      (float(loc[0]), float(loc[1])), float(r.get("qnh_hpa", 1013.25)),
-                                      float(r.get("geoid_undulation_m", geoid))))
-    providers = []
-    for i, p in enumerate(doc.get("rid") or []):
-        where = f"rid[{i}]"
-        view = p.get("view")
-        if not isinstance(view, list | tuple) or len(view) != 4:
-            raise FeedsConfigError(f"{where}.view: [lat1, lng1, lat2, lng2]")
-        if not str(p.get("flights_url", "")).startswith(("http://", "https://")):
-            raise FeedsConfigError(f"{where}.flights_url: the provider's F3411 /uss/flights URL")
-        token = (base / str(p["token_file"])).read_text().strip() if p.get("token_file") else None
-        providers.append(RidProvider(str(p.get("provider") or f"uss{i}"), str(p["flights_url"]),
-                                     (float(view[0]), float(view[1]), float(view[2]), float(view[3])),
-                                     float(p.get("every_s", 1.0)), token, str(p.get("category", "small_uav")),
-                                     float(p.get("geoid_undulation_m", geoid))))
-    return FeedsConfig(gateways, receivers, providers, geoid)
+    parsers: dict[str, Any] = {"mavlink": lambda e, w: _gateway(e, w, base), "adsb": lambda e, w: _receiver(e, w, geoid),
+                               "rid": lambda e, w: _provider(e, w, base, geoid)}
+    out: dict[str, list[Any]] = {}
+    for section, parse in parsers.items():
+        out[section] = []
+        for i, entry in enumerate(doc.get(section) or []):
+            where = f"{section}[{i}]"
+            try:
+                out[section].append(parse(entry, where))
+            except FeedsConfigError:
+                raise
+            except (KeyError, TypeError, ValueError, AttributeError, OSError) as exc:
+                raise FeedsConfigError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    return FeedsConfig(out["mavlink"], out["adsb"], out["rid"], geoid)
 
 
 def load_feeds(path: Path) -> FeedsConfig:

@@ -136,6 +136,7 @@ class FeedEndpoints:
                 wait = min(wait * 2, RECONNECT_S[1])
                 continue
             wait = RECONNECT_S[0]
+            decoder.new_connection()
             self.metrics.set("lowalt_feed_connected", 1, feed=feed)
             try:
                 while chunk := await reader.read(65536):

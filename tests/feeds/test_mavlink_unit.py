@@ -43,3 +43,16 @@ def test_system_time_aligns_report_time_and_landing_is_sent_at_once() -> None:
     assert rep["t"] == NOW - 0.5 and rep["landed"] is False and rep["ref"] == "AMSL" and rep["alt"] == 150.0
     landed = d.feed(bytes(tx.extended_sys_state_encode(0, mav.MAV_LANDED_STATE_ON_GROUND).pack(tx)), NOW).reports
     assert len(landed) == 1 and landed[0]["landed"] is True and landed[0]["t"] == NOW
+
+
+def test_a_bad_feeds_file_names_the_place() -> None:
+    import pytest
+
+    from lowalt.feeds.config import FeedsConfigError, parse_feeds
+
+    gw = {"listen": "127.0.0.1:0", "organisation": "o", "systems": {7: {"aircraft": "A", "key_hex": "00" * 31}}}
+    with pytest.raises(FeedsConfigError, match=r"mavlink\[0\]\.systems\.7: a signing key is 32 bytes"):
+        parse_feeds({"mavlink": [gw]})
+    with pytest.raises(FeedsConfigError, match=r"mavlink\[0\]: KeyError"):
+        parse_feeds({"mavlink": [gw | {"systems": {7: {"key_hex": "00" * 32}}}]})
+    assert parse_feeds({"mavlink": [gw | {"systems": {7: {"aircraft": "A", "key_hex": "00" * 32}}}]}).mavlink[0].port == 0
