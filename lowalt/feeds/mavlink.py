@@ -22,6 +22,9 @@ Messages used (``common`` dialect):
   fused MSL altitude) -> ``"alt"`` with ``"ref": "AMSL"``; ``relative_alt`` (mm above the *home*
   position, not above the terrain under the aircraft) is not used; vx/vy/vz (cm/s north/east/down)
   -> ``vx`` east, ``vy`` north, ``vs`` up (m/s).
+* ``GPS_RAW_INT`` (only from a vehicle that sends no GLOBAL_POSITION_INT, and with a 3D fix):
+  lat/lon, ``alt`` (mm MSL) -> AMSL, ``vel``/``cog`` -> ``gs``/``trk`` (vertical rate unknown: 0);
+  ``time_usec`` is UNIX time when it looks like one, else time since boot.
 * ``SYSTEM_TIME``: ``time_unix_usec`` with ``time_boot_ms`` gives the boot epoch, so a position's
   ``t`` is the time it was true (``time_boot_ms`` of GLOBAL_POSITION_INT); before one arrives (or
   when the autopilot has no GPS time) ``t`` is the arrival time.
@@ -45,6 +48,8 @@ SIGNED = 0x01
 LANDED_ON_GROUND = mav.MAV_LANDED_STATE_ON_GROUND
 LANDED_UNDEFINED = mav.MAV_LANDED_STATE_UNDEFINED
 ARMED = mav.MAV_MODE_FLAG_SAFETY_ARMED
+GPS_FIX_3D = mav.GPS_FIX_TYPE_3D_FIX
+UINT16_UNKNOWN = 65535
 MAX_BOOT_SKEW_S = 3600.0
 """A SYSTEM_TIME whose epoch disagrees with the arrival clock by more is ignored (no GPS time yet)."""
 
@@ -57,6 +62,8 @@ class _Vehicle:
     parser: mav.MAVLink
     boot_epoch: float | None = None
     landed: bool | None = None
+    fused: bool = False
+    """GLOBAL_POSITION_INT seen: GPS_RAW_INT (the raw fix) is then not used."""
     extended_state: bool = False
     """EXTENDED_SYS_STATE seen: its landed state wins over the HEARTBEAT's armed flag."""
     battery: float | None = None
@@ -152,18 +159,24 @@ class MavlinkDecoder:
     def _apply(self, v: _Vehicle, msg: Any, now: float, res: MavlinkResult) -> None:
         kind = msg.get_type()
         if kind == "GLOBAL_POSITION_INT":
+            v.fused = True
             t = now if v.boot_epoch is None else v.boot_epoch + msg.time_boot_ms / 1000.0
-            rep: dict[str, Any] = {
-                "id": v.aircraft, "t": t, "lon": msg.lon / 1e7, "lat": msg.lat / 1e7, "alt": msg.alt / 1000.0,
-                "ref": "AMSL", "vx": msg.vy / 100.0, "vy": msg.vx / 100.0, "vs": -msg.vz / 100.0,
-                "src": "telemetry",
-            }
-            if v.battery is not None:
-                rep["bat"] = v.battery
-            if v.landed is not None:
-                rep["landed"] = v.landed
-            v.last = rep
-            res.reports.append(rep)
+            self._report(v, res, {"t": t, "lon": msg.lon / 1e7, "lat": msg.lat / 1e7, "alt": msg.alt / 1000.0,
+                                  "vx": msg.vy / 100.0, "vy": msg.vx / 100.0, "vs": -msg.vz / 100.0})
+        elif kind == "GPS_RAW_INT":
+            if v.fused or msg.fix_type < GPS_FIX_3D:  # the fused estimate wins; no 3D fix: no position
+                return
+            t = now
+            if msg.time_usec > 1e15:  # UNIX time (us); otherwise time since boot
+                t = msg.time_usec / 1e6
+            elif v.boot_epoch is not None:
+                t = v.boot_epoch + msg.time_usec / 1e6
+            fields: dict[str, Any] = {"t": t, "lon": msg.lon / 1e7, "lat": msg.lat / 1e7, "alt": msg.alt / 1000.0}
+            if msg.vel != UINT16_UNKNOWN and msg.cog != UINT16_UNKNOWN:
+                fields |= {"gs": msg.vel / 100.0, "trk": msg.cog / 100.0 % 360.0}
+            else:
+                fields |= {"vx": 0.0, "vy": 0.0}
+            self._report(v, res, fields)
         elif kind == "SYSTEM_TIME":
             if msg.time_unix_usec:
                 epoch = msg.time_unix_usec / 1e6 - msg.time_boot_ms / 1000.0
@@ -180,12 +193,23 @@ class MavlinkDecoder:
             v.battery = float(msg.battery_remaining)
 
     @staticmethod
+    def _report(v: _Vehicle, res: MavlinkResult, fields: dict[str, Any]) -> None:
+        rep: dict[str, Any] = {"id": v.aircraft, "ref": "AMSL", "src": "telemetry", **fields}
+        if v.battery is not None:
+            rep["bat"] = v.battery
+        if v.landed is not None:
+            rep["landed"] = v.landed
+        v.last = rep
+        res.reports.append(rep)
+
+    @staticmethod
     def _landed(v: _Vehicle, landed: bool, now: float, res: MavlinkResult) -> None:
         changed = v.landed is not None and v.landed != landed
         v.landed = landed
         if changed and v.last is not None:  # tell the picture now, not at the next position
             rep = dict(v.last, t=max(now, float(v.last["t"]) + 0.001), landed=landed)
             if landed:
+                rep.pop("gs", None), rep.pop("trk", None)
                 rep.update(vx=0.0, vy=0.0, vs=0.0)
             v.last = rep
             res.reports.append(rep)

@@ -56,3 +56,19 @@ def test_a_bad_feeds_file_names_the_place() -> None:
     with pytest.raises(FeedsConfigError, match=r"mavlink\[0\]: KeyError"):
         parse_feeds({"mavlink": [gw | {"systems": {7: {"key_hex": "00" * 32}}}]})
     assert parse_feeds({"mavlink": [gw | {"systems": {7: {"aircraft": "A", "key_hex": "00" * 32}}}]}).mavlink[0].port == 0
+
+
+def test_gps_raw_int_is_used_only_without_the_fused_position() -> None:
+    d, tx = MavlinkDecoder({7: ("A", KEY)}), _tx()
+    raw = bytes(tx.gps_raw_int_encode(int((NOW - 0.2) * 1e6), 3, 292600000, 1172300000, 150000, 100, 100, 1234,
+                                      9000, 10).pack(tx))
+    [rep] = d.feed(raw, NOW).reports
+    assert (rep["t"], rep["alt"], rep["ref"], rep["gs"], rep["trk"]) == (NOW - 0.2, 150.0, "AMSL", 12.34, 90.0)
+    no_fix = bytes(tx.gps_raw_int_encode(int(NOW * 1e6), 1, 0, 0, 0, 100, 100, 0, 0, 0).pack(tx))
+    assert d.feed(no_fix, NOW).reports == []
+    d.feed(_pos(tx), NOW)
+    again = bytes(tx.gps_raw_int_encode(int(NOW * 1e6), 3, 292600000, 1172300000, 150000, 100, 100, 1234, 9000,
+                                        10).pack(tx))
+    res = d.feed(again, NOW)
+    assert res.reports == [] and res.refused == {}  # GLOBAL_POSITION_INT seen: the raw fix is no second position
+    assert d.feed(again, NOW).refused == {"bad_signature": 1}  # the same signed packet again: a replay
