@@ -300,8 +300,11 @@ async def test_altitude_filter_in_one_datum_applies_to_tracks(server: Server, ma
     viewer = await make_token("viewer")
     async with Traffic(server, device) as traffic:
         traffic.add(Flight("LOW-1", 0, 0, 3, 0, alt=120), Flight("HIGH-1", 300, 0, 3, 0, alt=900))
-        await pg.goto(f"{server.url}/?token={viewer}")
+        # every feed frame parsed in the Web Worker here (by default only big ones are)
+        await pg.goto(f"{server.url}/?token={viewer}&worker_min=0")
         await wait_js(pg, "window.lowalt && window.lowalt.ready && lowalt.store.size >= 2", 30)
+        assert await pg.evaluate("lowalt.feed.workerFrames") >= 1
+        assert await pg.evaluate("lowalt.feed.workerFrames - lowalt.feed.pending.length === lowalt.messages")
         await pg.evaluate("lowalt.map.jumpTo({center: lowalt.store.position('LOW-1'), zoom: 13})")
         shown = "[...new Set(lowalt.map.queryRenderedFeatures({layers: ['tracks']}).map(f => f.properties.id))].sort().join()"
         await wait_js(pg, f"{shown} === 'HIGH-1,LOW-1'", 15)

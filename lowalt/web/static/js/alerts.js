@@ -10,6 +10,7 @@ import { el, fmtClock, reorder, setText } from "./dom.js";
 export const KIND_ORDER = ["conflict", "unauthorised", "intrusion", "nonconformance", "lost_contact"];
 const SEV_RANK = { alarm: 0, warning: 1, caution: 2 };
 const MUTE_KEY = "lowalt.mute";
+const MAX_PER_GROUP = 50; // rows drawn per kind (the count says how many there are); the DOM stays small
 
 /** The panel's order: severity, then first_seen (oldest first: it has waited longest), then id. */
 export function alertOrder(a, b) {
@@ -265,7 +266,7 @@ export class AlertsPanel {
       const unacked = list.filter((a) => !a.acknowledged_by).length;
       g.ack.hidden = !this.canAck() || unacked < 1;
       order.push(g.li);
-      for (const a of list) {
+      for (const a of list.slice(0, MAX_PER_GROUP)) {
         live.add(a.id);
         let r = this.rows.get(a.id);
         if (!r) {
@@ -279,12 +280,17 @@ export class AlertsPanel {
         this._update(r, a);
         order.push(r.li);
       }
+      if (list.length > MAX_PER_GROUP) {
+        if (!g.more) g.more = el("li", { class: "more" });
+        setText(g.more, t("alerts.more", { n: list.length - MAX_PER_GROUP }));
+        order.push(g.more);
+      }
     }
     for (const [id, r] of this.rows) {
       if (live.has(id)) continue;
       if (this.hover) {
         pending++;
-        r.li.classList.add("cleared");
+        if (!this.alerts.byId.has(id)) r.li.classList.add("cleared");
         continue;
       }
       this.rows.delete(id);

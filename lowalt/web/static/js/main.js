@@ -1,7 +1,7 @@
 // Composition root of the page: sign-in, map, feed, panels. Exposes window.lowalt for tests and the bench.
 
 import { applyI18n, currentLang, onLangChange, pick, t, toggleLang } from "./i18n.js";
-import { Feed, makeApi } from "./transport.js";
+import { Feed, WORKER_MIN_CHARS, makeApi } from "./transport.js";
 import { AlertStore, TrackStore } from "./state.js";
 import { MapLayers, Perf, renderGlyphsLocally } from "./layers.js";
 import { AlertsPanel } from "./alerts.js";
@@ -225,6 +225,9 @@ async function main() {
 
   // the live feed
   const feed = new Feed("/ws/live", token, {
+    parseInWorker: true,
+    // ?worker_min=N: frames of N characters and more are parsed in the worker (tests use 0: every frame)
+    workerMinChars: Number(new URL(location.href).searchParams.get("worker_min") ?? WORKER_MIN_CHARS),
     onStatus: (s) => {
       $("feed-status").dataset.state = s;
       $("feed-status").dataset.i18n = `feed.${s}`;
@@ -238,7 +241,7 @@ async function main() {
       if (msg.type === "tracks") {
         store.applyRows(msg.tracks);
         if (msg.lost?.length) store.markLost(msg.lost, Date.now());
-        applyPerf.record(performance.now() - tRecv); // parse + apply to the store, on the main thread
+        applyPerf.record(performance.now() - tRecv); // receipt to applied: parse (in the worker) + apply (main thread)
         layers.noteMessage(tRecv);
       } else if (msg.type === "snapshot") {
         store.replaceAll(msg.tracks);

@@ -24,6 +24,9 @@ export function makeApi(getToken) {
   };
 }
 
+/** Frames at least this long are parsed in the worker (about 2,000 track rows). */
+export const WORKER_MIN_CHARS = 200000;
+
 function wsUrl(path, token) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   return `${proto}//${location.host}${path}?token=${encodeURIComponent(token)}`;
@@ -32,10 +35,13 @@ function wsUrl(path, token) {
 /**
  * A websocket that reconnects with backoff (1 s doubling to 15 s) unless the server refused the token
  * (close code 4401/4403). onMessage(msg, tRecv) gets each parsed JSON frame and its receipt time
- * (performance.now(), taken before parsing: the map benchmark measures from here).
+ * (performance.now(), taken before parsing: the map benchmark measures from here). With parseInWorker the
+ * big frames are parsed in a Web Worker (feed-worker.js: numeric columns come back as transferred typed arrays),
+ * in order; the main thread only applies them.
  */
 export class Feed {
-  constructor(path, token, { onMessage, onStatus = () => {}, onOpen = () => {} }) {
+  constructor(path, token, { onMessage, onStatus = () => {}, onOpen = () => {}, parseInWorker = false,
+    workerMinChars = WORKER_MIN_CHARS }) {
     this.path = path;
     this.token = token;
     this.onMessage = onMessage;
@@ -45,6 +51,21 @@ export class Feed {
     this.backoff = 1000;
     this.closed = false;
     this.timer = null;
+    this.worker = null;
+    this.pending = []; // [tRecv, bytes] of frames handed to the worker, in order
+    this.workerMinChars = workerMinChars;
+    this.workerFrames = 0;
+    if (parseInWorker && typeof Worker !== "undefined") {
+      try {
+        this.worker = new Worker("/static/js/feed-worker.js");
+        this.worker.onmessage = (ev) => {
+          const [tRecv, bytes] = this.pending.shift() || [performance.now(), 0];
+          if (ev.data !== null) this.onMessage(ev.data, tRecv, bytes);
+        };
+      } catch {
+        this.worker = null; // parse on the main thread
+      }
+    }
   }
 
   connect() {
@@ -57,6 +78,14 @@ export class Feed {
     };
     ws.onmessage = (ev) => {
       const tRecv = performance.now();
+      // big frames (thousands of rows) go to the worker; small ones are cheaper parsed here than the extra
+      // hop back to the main thread; once one is in the worker, the next ones follow it (order kept)
+      if (this.worker && (this.pending.length || ev.data.length >= this.workerMinChars)) {
+        this.workerFrames++;
+        this.pending.push([tRecv, ev.data.length]);
+        this.worker.postMessage(ev.data);
+        return;
+      }
       let msg;
       try {
         msg = JSON.parse(ev.data);
@@ -84,6 +113,7 @@ export class Feed {
   close() {
     this.closed = true;
     clearTimeout(this.timer);
+    if (this.worker) this.worker.terminate();
     if (this.ws) this.ws.close();
   }
 }
