@@ -7,7 +7,7 @@ Importing does no work beyond importing shapely/pyproj/numpy.
 """
 
 from lowalt.airspace.geojson import AirspaceDataError, dump_airspace, load_airspace, to_geojson
-from lowalt.airspace.index import AirspaceIndex, Classification, IntrusionVolumes
+from lowalt.airspace.index import AirspaceIndex, Classification
 from lowalt.airspace.model import (
     AircraftCategory,
     AirspaceClass,
@@ -26,6 +26,7 @@ from lowalt.airspace.model import (
 from lowalt.airspace.rules import Reason, Verdict
 from lowalt.airspace.schedule import Schedule, TimeInterval, WeeklyWindow
 from lowalt.airspace.validate import Problem, validate_airspace
+from lowalt.conflict.intrusion import IntrusionVolumes  # re-exported (built by AirspaceIndex)
 
 __all__ = [
     "AircraftCategory", "AirspaceClass", "AirspaceDataError", "AirspaceIndex", "AirspaceSet", "Classification",

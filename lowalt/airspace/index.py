@@ -332,7 +332,7 @@ class AirspaceIndex:
         n = lo.shape[0]
         if la.shape != (n,) or a.shape != (n,):
             raise ValueError("lon, lat and alt must have the same shape (N,)")
-        codes = reference_codes(ref, n)  # type: ignore[arg-type]
+        codes = reference_codes(ref, n)
         cats = category_codes(category, n)
         ground = np.asarray(terrain.elevation(lo, la), dtype=np.float64)
         amsl = np.where(codes == AGL_CODE, a + ground, a)

@@ -84,7 +84,7 @@ class Problem:
 def _in_bbox(geom: BaseGeometry, bbox: tuple[float, float, float, float]) -> bool:
     x0, y0, x1, y1 = geom.bounds
     eps = 1e-6
-    return x0 >= bbox[0] - eps and y0 >= bbox[1] - eps and x1 <= bbox[2] + eps and y1 <= bbox[3] + eps
+    return bool(x0 >= bbox[0] - eps and y0 >= bbox[1] - eps and x1 <= bbox[2] + eps and y1 <= bbox[3] + eps)
 
 
 def _area_problem(geom: BaseGeometry, bbox: tuple[float, float, float, float]) -> str | None:

@@ -89,7 +89,7 @@ def _shift_by_terrain(
     """Add ``sign`` x terrain elevation to the altitudes whose reference code is ``where``; the
     terrain is queried only there."""
     a = np.atleast_1d(np.asarray(alt, dtype=np.float64))
-    codes = reference_codes(ref_codes, a.shape[0])  # type: ignore[arg-type]
+    codes = reference_codes(ref_codes, a.shape[0])
     out = a.copy()
     mask = codes == where
     if mask.any():

@@ -61,7 +61,7 @@ def _config(request: Request) -> WebConfig:
     cfg = getattr(request.app.state, "web_config", None)
     if cfg is None:
         cfg = request.app.state.web_config = WebConfig.from_env()
-    return cfg  # type: ignore[no-any-return]
+    return cfg
 
 
 @router.get("/", include_in_schema=False)
