@@ -2,7 +2,9 @@
 
 Starts the managed PostGIS (``DATA_DIR/cluster``), a ``nats-server`` with JetStream
 (``DATA_DIR/cluster-nats``), and N ``lowalt serve`` nodes on consecutive ports, all on the same
-database and bus: node 1 has the ``monitor`` and ``history`` roles, the others ``history``. With
+database and bus, every node with the ``monitor`` and ``history`` roles: one of them holds the
+monitor lease at a time (``GET /metrics``: ``lowalt_monitor_takeovers_total``), another takes over
+within seconds when it dies. With
 ``--aircraft N`` (> 0) the ``demo`` scenario flies against node 1. Prints each node's map URL with
 a centre token; Ctrl-C stops traffic, nodes, bus and database (in that order).
 """
@@ -93,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for k in range(args.nodes):
             port = args.port + k
             env = {**os.environ, "LOWALT_DATABASE_URL": pg.url(), "LOWALT_NATS_URL": nats_url,
-                   "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history" if k == 0 else "history",
+                   "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history",
                    "LOWALT_PORT": str(port)}
             procs.append(subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve"], env=env))
             urls.append(f"http://127.0.0.1:{port}")
@@ -101,8 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _wait_healthy(url, proc)
         print(f" lowalt cluster: {args.nodes} nodes on {nats_url} (JetStream in {store}) and {pg.url()}", flush=True)
         for k, url in enumerate(urls):
-            role = "monitor, history" if k == 0 else "history"
-            print(f"  node-{k + 1} ({role}): map {url}/?token={tokens['centre']}", flush=True)
+            print(f"  node-{k + 1} (monitor candidate, history): map {url}/?token={tokens['centre']}", flush=True)
         print(f" centre token: {tokens['centre']}\n admin token:  {tokens['admin']}", flush=True)
         if args.aircraft > 0:
             procs.append(subprocess.Popen([sys.executable, "-m", "lowalt.cli", "simulate", "demo", "--url", urls[0],
