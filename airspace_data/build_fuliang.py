@@ -401,7 +401,7 @@ def metadata(kind: str, items: list) -> dict[str, object]:  # type: ignore[type-
         "warning": "NOT FOR OPERATIONAL USE: no AIP/NAIP data; illustrative features are plausible placements only.",
         "sources": [
             "airspace_data/sources/landmarks.csv (OpenFlights/OurAirports, Wikipedia/Wikivoyage, gazetteers)",
-            "/work/shared/reference/regulations_cn.md sections A, B, C, F, I (国家空域基础分类方法; 条例 Art. 19, 62; "
+            "docs/reference/regulations_cn.md sections A, B, C, F, I (国家空域基础分类方法; 条例 Art. 19, 62; "
             "CCAR-92; 2017 Jiangxi airport protection notice)",
             "airspace_data/terrain/spot_heights.csv via lowalt.geo.terrain.default_terrain (approximate)",
         ],

@@ -1,6 +1,6 @@
 """Separation minima per category pair, category-aware detection, and right-of-way.
 
-Provenance of the defaults (``/work/shared/reference/regulations_cn.md`` section I). China
+Provenance of the defaults (``docs/reference/regulations_cn.md`` section I). China
 publishes no numeric UAV-UAV separation (I1: 条例 Art. 32 defers to the national ATM authority),
 so every number here is a *configurable default* taken from international references:
 
