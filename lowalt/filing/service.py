@@ -247,11 +247,10 @@ class FilingService:
         await _forever(lambda: asyncio.sleep(self.due_every_s), self.run_due, "due_actions_failed")
 
     async def stop(self) -> None:
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await t
+        for t in list(self._tasks):  # again until done: a wait_for finishing as it is cancelled eats the cancel
+            while not t.done():
+                t.cancel()
+                await asyncio.wait({t}, timeout=1.0)
 
     # ------------------------------------------------------------------ across nodes
 
@@ -326,8 +325,9 @@ class FilingService:
 
     async def _sync_loop(self) -> None:
         async def notified_or_due() -> None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), self.sync_every_s)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: never swallows a cancellation
+                async with asyncio.timeout(self.sync_every_s):
+                    await self._dirty.wait()
             self._dirty.clear()
 
         await _forever(notified_or_due, self.sync_all, "filing_sync_failed")
@@ -357,8 +357,9 @@ class FilingService:
                 await asyncio.sleep(self.sync_every_s)
             finally:
                 if conn is not None:
-                    with contextlib.suppress(BaseException):
-                        await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT_S)
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                            await conn.close()
 
     async def _lock_cells_of(self, conn: Any, plans: list[FlightPlan]) -> dict[str, list[int]]:
         """Lock (one sorted batch, none held before) the cells of plans a centre action may release."""
