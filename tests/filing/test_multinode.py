@@ -96,6 +96,7 @@ async def test_200_conflicting_filings_over_two_nodes_approve_exactly_one(
             await wait_until(held, 30, "both nodes hold the approved plan")
 
 
+@pytest.mark.skip(reason="a demonstration, not a gate: whether unlocked filings interleave depends on the machine's load")
 async def test_without_the_locks_two_nodes_approve_the_same_airspace_twice(
         database: Database, settings: Settings, make_token: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The test above can fail: with the advisory locks taken away, conflicting filings both win."""
