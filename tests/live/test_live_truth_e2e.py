@@ -21,7 +21,6 @@ import orjson
 import pytest
 from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from lowalt.api.app import create_app
 from lowalt.conflict.separation import Category, SeparationMatrix
@@ -291,9 +290,9 @@ async def test_a_map_subscriber_that_does_not_read_is_disconnected_and_counted(
             return metric_value(m, "lowalt_live_dropped_total") == 1
 
         await until(dropped, timeout=90, what="the slow subscriber dropped")
-        with pytest.raises(ConnectionClosed):
-            while True:
-                await asyncio.wait_for(slow.recv(), 20)
-        # 1008 (policy) when the close frame gets through; 1006 when the reader's backlog is so deep
-        # that the server gives up waiting for the close handshake and drops the connection
-        assert slow.close_code in (1008, 1006)
+
+        async def gone() -> bool:  # the server let go of it: no longer fed, its handler finished
+            return not live.hub.subscribers
+
+        await until(gone, timeout=30, what="the slow subscriber removed from the hub")
+        assert slow.close_code in (None, 1008, 1006)  # the close frame may sit behind its unread backlog
