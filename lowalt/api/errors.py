@@ -50,7 +50,7 @@ _DESCRIPTIONS = {401: "No, invalid, expired or revoked token", 403: "The role (o
                  503: "Database unavailable; retry after `Retry-After`"}
 
 
-def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
     """A pydantic JSON schema with its ``$defs`` inlined (usable anywhere in an OpenAPI document)."""
     defs = schema.pop("$defs", {})
 
@@ -65,7 +65,7 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema)  # type: ignore[no-any-return]
 
 
-_ERROR_SCHEMA = _inlined(ErrorBody.model_json_schema())
+_ERROR_SCHEMA = inline_defs(ErrorBody.model_json_schema())
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
     for status, text in _DESCRIPTIONS.items()}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ import pytest
 from lowalt.identity.model import Role
 from lowalt.store import identity_repo
 from lowalt.store.db import Database
+from tests.conftest import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,15 +52,8 @@ async def new_user(database: Database) -> UserFactory:
 
 
 async def wait_for(condition: Callable[[], Awaitable[Any]], timeout: float, what: str, every: float = 0.1) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(every)
+    """The suite's one condition wait (``tests.conftest.wait_until``), under the name these tests use."""
+    return await wait_until(condition, timeout, what, every)
 
 
 @dataclass

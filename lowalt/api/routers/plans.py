@@ -34,7 +34,7 @@ from starlette.websockets import WebSocketDisconnect
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api import authz
 from lowalt.api.auth import accept_websocket, require
-from lowalt.api.errors import error_body
+from lowalt.api.errors import error_body, inline_defs
 from lowalt.api.guard import access_of
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.rules import WeatherWarning
@@ -328,27 +328,9 @@ def _parse_bbox(v: str | None) -> tuple[float, float, float, float] | None:
 
 # ------------------------------------------------------------------ endpoints
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """The model's JSON schema with its ``$defs`` inlined (the body is read by hand, so FastAPI
-    does not register the models under components)."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(dict(defs[ref.rsplit("/", 1)[1]]))
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return walk(schema)  # type: ignore[no-any-return]
-
-
 def _doc(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
     return {"requestBody": {"required": required, "content": {"application/json": {
-        "schema": _inline(model.model_json_schema())}}}}
+        "schema": inline_defs(model.model_json_schema())}}}}  # read by hand: not in components
 
 
 _PLAN_SCHEMA = _doc(PlanIn)
