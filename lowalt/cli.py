@@ -33,13 +33,13 @@ T = TypeVar("T")
 
 # subcommand path -> "module:function" taking the remaining argv and returning an exit code
 DELEGATED: dict[tuple[str, ...], str] = {
-    ("bench", "cd"): "lowalt.conflict.bench:main",
-    ("bench", "filing"): "lowalt.filing.bench:main",
-    ("bench", "airspace"): "lowalt.airspace.bench:main",
-    ("bench", "pipeline"): "lowalt.live.bench:main",
+    ("bench", "cd"): "lowalt.bench.cd:main",
+    ("bench", "filing"): "lowalt.bench.filing:main",
+    ("bench", "airspace"): "lowalt.bench.airspace:main",
+    ("bench", "pipeline"): "lowalt.bench.pipeline:main",
     ("bench", "map"): "lowalt.web.bench:main",
-    ("bench", "tick"): "lowalt.live.tick_bench:main",
-    ("bench", "feeds"): "lowalt.feeds.bench:main",
+    ("bench", "tick"): "lowalt.bench.tick:main",
+    ("bench", "feeds"): "lowalt.bench.feeds:main",
     ("simulate",): "simulators.cli:main",
     ("airspace", "check"): "lowalt.airspace.check:main",
     ("cluster",): "lowalt.bus.cluster:main",

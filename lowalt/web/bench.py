@@ -70,7 +70,7 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from lowalt.live import bench as pipe
+    from lowalt.bench import pipeline as pipe
 
     data_dir = Path(args.data_dir)
     fleet = pipe.make_fleet(args.tracks, seed=args.seed)

@@ -195,7 +195,7 @@ def _reference(idx: AirspaceIndex, lon, lat, alt, ref, cat, t, terrain):  # type
 
 @pytest.mark.parametrize("use_tree", [False, True])
 def test_vectorized_equals_reference(fuliang: AirspaceSet, use_tree: bool) -> None:
-    from lowalt.airspace.bench import traffic
+    from lowalt.bench.airspace import traffic
     from lowalt.geo.terrain import default_terrain
 
     idx = AirspaceIndex(fuliang, default_terrain())

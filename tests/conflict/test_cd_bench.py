@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from lowalt.bench.cd import main
 from lowalt.conflict import generate_traffic
-from lowalt.conflict.bench import main
 
 
 def test_bench_json_and_check(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lowalt.feeds import bench
+from lowalt.bench import feeds as bench
 
 
 def test_bench_feeds_small(capsys: pytest.CaptureFixture[str]) -> None:

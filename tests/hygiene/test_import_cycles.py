@@ -10,8 +10,6 @@ from __future__ import annotations
 import grimp
 
 KNOWN_PART_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"lowalt.api", "lowalt.filing"}):
-        "lowalt.filing.bench starts the app (benchmark code inside the runtime package)",
     frozenset({"lowalt.filing", "lowalt.store"}):
         "lowalt.store.filing_repo builds filing's domain objects; lowalt.filing.service opens the database",
 }

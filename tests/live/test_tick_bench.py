@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lowalt.live.tick_bench import main, run
+from lowalt.bench.tick import main, run
 
 
 def test_tick_bench_reports_every_phase_of_the_production_configuration(capsys: object) -> None:

@@ -30,8 +30,8 @@ import numpy as np
 def build(n: int, seed: int = 7) -> tuple[Any, Any, float]:
     """(monitor, snapshot-at(t) function, t0) for the pipeline bench's picture."""
     from lowalt.airspace import AirspaceIndex, load_airspace
+    from lowalt.bench.pipeline import make_fleet
     from lowalt.geo.terrain import default_terrain
-    from lowalt.live.bench import make_fleet
     from lowalt.live.monitor import ConflictMonitor, category_code
     from lowalt.live.plans import EMPTY
     from lowalt.live.wiring import IntrusionCache
