@@ -5,7 +5,7 @@ unauthorised flights; building one Python object per finding per tick cost more 
 engine itself. Here a tick hands each kind's findings over as a :class:`FindingBatch` (integer
 subject keys, severities and detail columns) and the table applies the lifecycle with sorted-key
 lookups (``np.searchsorted``): escalation, delayed downgrade, clearing after absent ticks or
-seconds. Python objects (ids, subjects, :class:`~lowalt.conflict.alerts.Alert`) are built only for
+seconds. Python objects (ids, subjects, :class:`~lowalt.conflict.alert_model.Alert`) are built only for
 alerts that are new, changed severity, cleared, or that somebody asks for.
 
 Subject keys are any int64 that is the same for the same subject on every tick (the caller's
@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from lowalt.conflict.alerts import Alert, FindingKind
+from lowalt.conflict.alert_model import Alert, AlertState, FindingKind, Severity
 
 Render = Callable[[dict[str, Any], tuple[str, ...]], dict[str, Any]]
 """(one row's detail column values, subject) -> the alert's ``details``."""
@@ -45,7 +44,7 @@ class FindingBatch:
     keys : ndarray of int64, shape (K,)
         Subject key per row (the same subject has the same key on every tick).
     severity : ndarray of int8, shape (K,)
-        Severity code per row (:class:`~lowalt.conflict.alerts.Severity`).
+        Severity code per row (:class:`~lowalt.conflict.alert_model.Severity`).
     subject : callable
         ``subject(row) -> tuple of ids``; called only for rows that raise a new alert.
     columns : mapping of name -> ndarray, shape (K,)
@@ -110,9 +109,7 @@ class KindTable:
         r = int(np.searchsorted(self.keys, key))
         return r if r < len(self) and self.keys[r] == key else None
 
-    def alert(self, row: int, *, state: Any = None, cleared_at: float | None = None) -> Alert:
-        from lowalt.conflict.alerts import Alert, AlertState, Severity
-
+    def alert(self, row: int, *, state: AlertState | None = None, cleared_at: float | None = None) -> Alert:
         subject: tuple[str, ...] = self.subjects[row]
         adopted = self.adopted.get(self.ids[row]) if self.adopted else None
         details = dict(adopted) if adopted is not None else \
@@ -133,8 +130,6 @@ class KindTable:
 
     def update(self, batch: FindingBatch | None, now: float, *, clear_ticks: int, clear_s: float | None,
                down_ticks: int, new_id: Callable[[FindingKind, tuple[str, ...], int], str]) -> TableDiff:
-        from lowalt.conflict.alerts import AlertState
-
         a = len(self)
         bkeys = np.zeros(0, dtype=np.int64) if batch is None else np.asarray(batch.keys, dtype=np.int64)
         bsev = np.zeros(0, dtype=np.int8) if batch is None else np.asarray(batch.severity, dtype=np.int8)

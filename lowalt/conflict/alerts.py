@@ -23,39 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from lowalt.conflict.alert_model import Alert as Alert
+from lowalt.conflict.alert_model import AlertState as AlertState
+from lowalt.conflict.alert_model import FindingKind as FindingKind
+from lowalt.conflict.alert_model import Severity as Severity
 from lowalt.conflict.alert_table import FindingBatch, KindTable
-
-
-class FindingKind(StrEnum):
-    CONFLICT = "conflict"
-    INTRUSION = "intrusion"
-    NONCONFORMANCE = "nonconformance"
-    UNAUTHORISED = "unauthorised"
-    LOST_CONTACT = "lost_contact"
-
-
-class Severity(IntEnum):
-    """Ordered severities (higher is worse)."""
-
-    CAUTION = 1
-    """Conflict predicted within the lookahead."""
-    WARNING = 2
-    """Predicted loss of separation within ``warning_s`` (default 30 s)."""
-    ALARM = 3
-    """Separation already lost."""
-
-
-class AlertState(StrEnum):
-    NEW = "new"
-    ONGOING = "ongoing"
-    CLEARED = "cleared"
 
 
 def severity_from_t_in(t_in: ArrayLike, *, warning_s: float = 30.0) -> NDArray[np.int8]:
@@ -101,23 +79,6 @@ class Finding(NamedTuple):
     @property
     def key(self) -> tuple[FindingKind, tuple[str, ...]]:
         return (self.kind, self.subject)
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """Snapshot of an alert."""
-
-    alert_id: str
-    kind: FindingKind
-    subject: tuple[str, ...]
-    severity: Severity
-    state: AlertState
-    first_seen: float
-    last_seen: float
-    details: Mapping[str, Any]
-    acknowledged_by: str | None = None
-    acknowledged_at: float | None = None
-    cleared_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
