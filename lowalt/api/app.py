@@ -137,4 +137,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     from lowalt.api.routers import rid  # network Remote ID display-provider query (lowalt.feeds.rid)
 
     app.include_router(rid.router, responses=ERROR_RESPONSES)
+    from lowalt.api.routers import pilots  # the operator portal's pilot register (issue #22)
+
+    app.include_router(pilots.router, responses=ERROR_RESPONSES)
     return app

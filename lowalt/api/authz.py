@@ -74,6 +74,11 @@ RULES: dict[tuple[str, str], Rule] = {
     # aircraft, the live picture, history, alerts
     ("POST", "/aircraft"): Rule({OP: OW, CEN: A}),
     ("GET", "/aircraft"): Rule({OP: OW, CEN: A, VIEW: A}),
+    # the operator portal's pilot register and fleet edits (issue #22; lowalt.api.routers.pilots, .fleet)
+    ("GET", "/pilots"): Rule({OP: OW, CEN: A}),
+    ("POST", "/pilots"): Rule({OP: OW, CEN: A}),
+    ("PATCH", "/pilots/{pilot_id}"): Rule({OP: OW, CEN: A}),
+    ("DELETE", "/pilots/{pilot_id}"): Rule({OP: OW, CEN: A}),
     ("GET", "/tracks"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/tracks/{aircraft_id}/history"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/rid/flights"): Rule({OP: OW, CEN: A, VIEW: A}),  # network Remote ID (F3411) display query

@@ -50,12 +50,13 @@ from lowalt.filing.deconfliction import (
 )
 from lowalt.filing.messages import text, zh
 from lowalt.filing.model import FlightPlan, Footprint, PlanState, footprint
+from lowalt.filing.pilot_rules import with_pilot_check
 from lowalt.filing.policy import Policy
 from lowalt.filing.rules import Booking, Outcome, Registry, WeatherWarning, iso, rule_weather, warning_applies
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.geo.crs import geometry_to_local
 from lowalt.geo.terrain import TerrainModel, default_terrain
-from lowalt.store import filing_repo
+from lowalt.store import filing_repo, pilot_repo
 from lowalt.store.db import CONNECT_TIMEOUT_S, Database
 
 log = logging.getLogger(__name__)
@@ -472,6 +473,8 @@ class FilingService:
             reg = await filing_repo.registry(uow.conn, plan.aircraft_id, by.name)
             bookings = await self._bookings(uow.conn, plan)
             decision, fp = decide(plan, self._facts(reg, now, bookings))
+            decision = with_pilot_check(decision, plan, await pilot_repo.register_of(uow.conn, plan.organisation),
+                                        self.policy)  # issue #22: the pilot register (lowalt.filing.pilot_rules)
             state = PlanState(decision.verdict.value)
             plan = replace(plan, state=state, decision=decision.as_dict(), created_at=now, updated_at=now)
             try:
@@ -689,6 +692,7 @@ class FilingService:
         reg = await filing_repo.registry(conn, p.aircraft_id, p.submitted_by)
         facts = self._facts(reg, now, await self._bookings(conn, p), filed_at=p.created_at)
         d, fp = evaluate(p, facts)
+        d = with_pilot_check(d, p, await pilot_repo.register_of(conn, p.organisation), self.policy)
         rejects = [r.as_dict() for r in d.reasons if r.outcome is Outcome.REJECT]
         if rejects:
             raise ApprovalRefused(rejects)

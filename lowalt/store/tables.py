@@ -24,6 +24,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -263,10 +264,32 @@ filing_changes = Table(
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Pilots and their licences per organisation (0011; ``pilot_repo``, ``lowalt.filing.pilot_rules``).
+PILOT_LICENCE_CLASSES = ("uas_small", "uas_medium", "uas_large", "evtol", "helicopter", "aeroplane")
+pilots = Table(
+    "pilots",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("organisation", String(200), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("id_number", String(18), nullable=False),
+    Column("licence_number", String(64), nullable=True),
+    Column("licence_class", String(16), nullable=True),
+    Column("licence_expiry", Date, nullable=True),
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("organisation", "licence_number", name="pilots_org_licence"),
+    UniqueConstraint("organisation", "id_number", name="pilots_org_person"),
+    CheckConstraint("(licence_number IS NULL) = (licence_class IS NULL) AND "
+                    "(licence_number IS NULL) = (licence_expiry IS NULL)", name="pilots_licence_whole"),
+    CheckConstraint(f"licence_class IN ({', '.join(repr(c) for c in PILOT_LICENCE_CLASSES)})",
+                    name="pilots_licence_class"),
+)
+
 # Views created by migrations (not tables: autogenerate never compares them), for reference.
 VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
          "gis_plan_areas", "gis_plan_routes")
 
 __all__ = ["metadata", "users", "api_tokens", "aircraft", "airspace_features", "restrictions", "track_points",
            "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
-           "PLAN_STATES", "VIEWS"]
+           "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES"]
