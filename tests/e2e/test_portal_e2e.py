@@ -444,3 +444,55 @@ async def test_own_aircraft_flying_now_on_the_map_and_in_the_fleet(server: Serve
         assert abs(float(first[2]) - lon0) < 2e-3 and abs(float(first[3]) - lat0) < 2e-3 and first[-1] == "telemetry"
     finally:
         await ctx.close()
+
+
+async def test_pilot_register_and_licence_expiry_day_inclusive(server: Server, make_token: Any,
+                                                               portal: Portal) -> None:
+    """Fleet: register a pilot with a licence valid until D (the identity number shown masked); File:
+    pick the pilot; a flight on D is approved, the same flight on D+1 is refused with the licence's
+    expiry and the article (the expiry day is inclusive)."""
+    from tests.portal.conftest import id_number
+
+    op = await make_token("operator", organisation="浮梁文旅")
+    r = await server.http.post("/aircraft", headers=auth(op), json={"id": "FL-801", "category": "small_uav"})
+    assert r.status_code == 201, r.text
+    await portal.open(server, op)
+    pg = portal.page
+    d = (datetime.now(SHANGHAI) + timedelta(days=1)).date()
+    ident = id_number(801)
+
+    await portal.tab("fleet")
+    await pg.locator("#pl-name").fill("张伟")
+    await pg.locator("#pl-id").fill(ident)
+    await pg.locator("#pl-licence").fill("CAAC-UAS-0801")
+    await pg.locator("#pl-class").select_option("uas_small")
+    await pg.locator("#pl-expiry").fill(d.isoformat())
+    await pg.locator("#pilot-form button[type=submit]").click()
+    card = pg.locator("#pilot-list li.pilot")
+    await card.wait_for()
+    text = await card.inner_text()
+    assert "张伟" in text and "CAAC-UAS-0801" in text and "小型无人驾驶航空器操控员执照" in text, text
+    assert ident not in text and f"{ident[:3]}***********{ident[-4:]}" in text and "执照有效" in text
+    await portal.shot("11-pilots")
+
+    await portal.draw_square(OPEN_AREA)
+    await pg.locator("#pilot-pick-row").wait_for()
+    pick = await pg.locator("#f-pilot-pick option", has_text="CAAC-UAS-0801").get_attribute("value")
+    await pg.locator("#f-pilot-pick").select_option(pick)
+    assert await pg.locator("#f-licence").input_value() == "CAAC-UAS-0801"
+    await pg.locator("#f-aircraft").select_option("FL-801")
+    await pg.locator("#f-date").fill(d.isoformat())
+    await pg.locator("#f-start").fill("10:00")
+    await pg.locator("#f-end").fill("10:30")
+    on_d = await portal.submit()
+    await portal.decision("approved")
+    filed = (await server.http.get(f"/plans/{on_d}", headers=auth(op))).json()
+    assert filed["pilot"] == "张伟" and filed["licence_id"] == "CAAC-UAS-0801"
+
+    await pg.locator("#f-date").fill((d + timedelta(days=1)).isoformat())
+    await _submit_new(pg, on_d)
+    await portal.decision("rejected")
+    text = await pg.locator("#decision").inner_text()
+    assert "CAAC-UAS-0801" in text and f"有效期至 {d.isoformat()}" in text and "已过期" in text, text
+    assert "条例 Art. 16" in text
+    await portal.shot("12-licence-expired")

@@ -35,6 +35,26 @@ const UI = {
   "fleet.on_ground": ["未在飞行", "not flying"],
   "fleet.bound": ["已绑定设备", "device bound"],
   "fleet.no_reg": ["无登记号", "no registration number"],
+  "pilots.add": ["登记驾驶员", "Register a pilot"],
+  "pilots.name": ["姓名", "Name"],
+  "pilots.id_number": ["身份证号（仅显示部分）", "Identity number (shown masked)"],
+  "pilots.licence_number": ["执照编号（可选）", "Licence number (optional)"],
+  "pilots.class": ["执照类别", "Licence class"],
+  "pilots.expiry": ["有效期至（含当日）", "Valid until (inclusive)"],
+  "pilots.submit": ["登记", "Register"],
+  "pilots.list": ["驾驶员名册", "Pilot register"],
+  "pilots.none": ["尚未登记驾驶员（登记后，申报须选择名册中的驾驶员）", "No pilots registered (once you register one, plans must name a registered pilot)"],
+  "pilots.added": ["已登记驾驶员 {name}", "Registered pilot {name}"],
+  "pilots.no_licence": ["无执照（仅微型、轻型）", "No licence (micro and light only)"],
+  "pilots.licence": ["执照 {n} · {c} · 有效期至 {d}", "Licence {n} · {c} · valid until {d}"],
+  "pilots.until": ["有效期至 {d}", "valid until {d}"],
+  "pilots.valid": ["执照有效", "licence valid"],
+  "pilots.expired": ["执照已过期", "licence expired"],
+  "pilots.unlicensed": ["无执照", "no licence"],
+  "pilots.id": ["身份证", "ID"],
+  "pilots.remove": ["移出名册", "Remove"],
+  "file.pick_pilot": ["从名册选择驾驶员…", "Pick a registered pilot…"],
+  "file.pilot_pick": ["名册中的驾驶员", "Registered pilot"],
   "draw.polygon": ["多边形", "Polygon"],
   "draw.circle": ["圆形", "Circle"],
   "draw.route": ["航线", "Route"],
@@ -155,6 +175,14 @@ const CODES = {
     location: ["移至附近", "move nearby"],
   },
   ref: { AGL: ["真高", "AGL"], AMSL: ["海拔", "AMSL"] },
+  licence: {
+    uas_small: ["小型无人驾驶航空器操控员执照", "small UAS operator licence"],
+    uas_medium: ["中型无人驾驶航空器操控员执照", "medium UAS operator licence"],
+    uas_large: ["大型无人驾驶航空器操控员执照", "large UAS operator licence"],
+    evtol: ["电动垂直起降航空器驾驶员执照", "eVTOL pilot licence"],
+    helicopter: ["直升机驾驶员执照", "helicopter pilot licence"],
+    aeroplane: ["飞机驾驶员执照", "aeroplane pilot licence"],
+  },
   verdict: { approved: ["已批准", "Approved"], referred: ["待中心审批", "Referred to the centre"], rejected: ["未批准", "Rejected"] },
 };
 
@@ -196,10 +224,11 @@ export function scrub(text) {
 }
 
 /** Options for a <select> of one code group (value = code, label = translation). */
-export function fillSelect(select, group, { all = false } = {}) {
+export function fillSelect(select, group, { all = false, none = null } = {}) {
   const keep = select.value;
   select.textContent = "";
   if (all) select.append(new Option(t("plans.all"), ""));
+  if (none !== null) select.append(new Option(none, ""));
   for (const value of Object.keys(CODES[group])) select.append(new Option(code(group, value), value));
   if (keep) select.value = keep;
 }

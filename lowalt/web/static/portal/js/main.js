@@ -9,6 +9,7 @@ import { Fleet } from "./fleet.js";
 import { Filing } from "./filing.js";
 import { Plans } from "./plans.js";
 import { Notices } from "./notices.js";
+import { fillPilotPicker, Pilots } from "./pilots.js";
 
 const ROLES = ["operator", "centre", "admin"];
 
@@ -79,6 +80,7 @@ async function main() {
   const fleet = new Fleet({ report, map: pmap, onChange: (list) => filing && filing.setAircraft(list) });
   filing = new Filing({ map: pmap, fleet, report, onFiled: () => plans.load() });
   const plans = new Plans({ map: pmap, report });
+  const pilots = new Pilots({ report, onChange: fillPilotPicker });
   const notices = new Notices({ refile: async (body, alt) => {
     showTab("file");
     await filing.refile(alt, body);
@@ -120,6 +122,8 @@ async function main() {
   onLangChange(() => {
     who();
     fleet.render();
+    pilots.render();
+    fillPilotPicker(pilots.pilots);
     plans.render();
     notices.render();
     filing.rerender();
@@ -133,8 +137,8 @@ async function main() {
     fleet.onChange(fleet.aircraft);
   });
 
-  Object.assign(window.portal, { map: pmap.map, pmap, fleet, filing, plans, notices, planEvents: events, me });
-  await Promise.all([fleet.load(), plans.load()]);
+  Object.assign(window.portal, { map: pmap.map, pmap, fleet, filing, plans, notices, pilots, planEvents: events, me });
+  await Promise.all([fleet.load(), plans.load(), pilots.load()]);
   fleet.watch();
   showTab(fleet.aircraft.length ? "file" : "fleet");
   filing.refreshTouches();
