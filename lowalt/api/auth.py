@@ -48,6 +48,8 @@ MESSAGES: dict[Refusal, tuple[str, str]] = {
     Refusal.REVOKED: ("invalid, expired or revoked token", "访问令牌无效、已过期或已吊销"),
     Refusal.EXPIRED: ("invalid, expired or revoked token", "访问令牌无效、已过期或已吊销"),
     Refusal.SUSPENDED: ("this account is suspended", "该账户已被暂停"),
+    Refusal.AIRCRAFT_SUSPENDED: ("the aircraft bound to this device token are suspended by the coordination centre",
+                                 "该设备绑定的航空器已被管制中心暂停使用"),
 }
 
 

@@ -74,6 +74,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # aircraft, the live picture, history, alerts
     ("POST", "/aircraft"): Rule({OP: OW, CEN: A}),
     ("GET", "/aircraft"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("POST", "/aircraft/{aircraft_id}/suspend"): CENTRE_ONLY,
+    ("POST", "/aircraft/{aircraft_id}/reinstate"): CENTRE_ONLY,
+    ("GET", "/aircraft/{aircraft_id}/audit"): CENTRE_ONLY,
     # the operator portal's pilot register and fleet edits (issue #22; lowalt.api.routers.pilots, .fleet)
     ("GET", "/pilots"): Rule({OP: OW, CEN: A}),
     ("POST", "/pilots"): Rule({OP: OW, CEN: A}),

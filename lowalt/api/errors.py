@@ -72,6 +72,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 """The error responses every protected route may give, for OpenAPI (``responses=`` on routers)."""
 
 
+class ApiError(StarletteHTTPException):
+    """A refusal with a stable ``code``, the field it is about and a Chinese message (the map and the portal
+    show ``message_zh`` first)."""
+
+    def __init__(self, status: int, message: str, message_zh: str, *, code: str | None = None,
+                 field: str | None = None) -> None:
+        super().__init__(status, message)
+        self.message, self.message_zh, self.code, self.field = message, message_zh, code, field
+
+
 def error_body(status: int, message: str, *, code: str | None = None,
                fields: list[dict[str, str]] | None = None) -> dict[str, object]:
     err: dict[str, object] = {"status": status, "code": code or _CODES.get(status, "error"), "message": message}
@@ -87,6 +97,11 @@ def _field_path(loc: tuple[object, ...] | list[object]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, ApiError):
+            body = error_body(exc.status_code, exc.message, code=exc.code,
+                              fields=[{"field": exc.field, "message": exc.message}] if exc.field else None)
+            body["error"]["message_zh"] = exc.message_zh  # type: ignore[index]
+            return JSONResponse(body, status_code=exc.status_code)
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))

@@ -85,7 +85,8 @@ def _authorise(rule: authz.Rule | None, method: str, path: str, result: Principa
     if result is None or isinstance(result, Refusal):
         refusal = result or Refusal.MISSING
         en, zh = MESSAGES[refusal]
-        raise Refused(refusal.status, en, zh, headers={"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None)
+        raise Refused(refusal.status, en, zh, code="aircraft_suspended" if refusal is Refusal.AIRCRAFT_SUSPENDED else None,
+                      headers={"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None)
     if rule.access(result) is None:
         raise Refused(403, f"role {result.role.value!r} may not do this; needs one of: {authz.roles_admitted(rule)}",
                       f"角色 {result.role.value!r} 无权执行此操作")

@@ -45,12 +45,15 @@ class Refusal(StrEnum):
     EXPIRED = "expired"
     SUSPENDED = "suspended"
     """The token is valid but its user is suspended (disabled): 403, websocket close 4403."""
+    AIRCRAFT_SUSPENDED = "aircraft_suspended"
+    """A device token whose bound aircraft are all suspended by the centre: 403, websocket close 4403
+    (a device that reports for no aircraft in service has nothing to do)."""
 
     @property
     def status(self) -> int:
         """The HTTP status for this refusal (401: present a valid token; 403: the account may not act)."""
-        return 403 if self is Refusal.SUSPENDED else 401
+        return 403 if self in (Refusal.SUSPENDED, Refusal.AIRCRAFT_SUSPENDED) else 401
 
     @property
     def ws_close_code(self) -> int:
-        return 4403 if self is Refusal.SUSPENDED else 4401
+        return 4403 if self.status == 403 else 4401

@@ -80,6 +80,8 @@ class AircraftInfo:
     category: str
     organisation: str | None
     device_user_id: int | None
+    suspended: bool = False
+    """Suspended by the centre: its reports are refused (an error frame naming it)."""
 
 
 @dataclass
@@ -187,7 +189,8 @@ class LiveService:
         self.aircraft[info.id] = info
         if announce and self.share_assessments:
             payload = orjson.dumps({"node": self.node_id, "id": info.id, "category": info.category,
-                                    "organisation": info.organisation, "device_user_id": info.device_user_id})
+                                    "organisation": info.organisation, "device_user_id": info.device_user_id,
+                                    "suspended": info.suspended})
             self._feed_soon("aircraft", payload)
 
     def _feed_soon(self, kind: str, payload: bytes) -> None:
@@ -221,10 +224,14 @@ class LiveService:
             if sensor[k]:
                 continue
             info = registry.get(aid)
-            if info is not None and (info.device_user_id == uid or (org is not None and info.organisation == org)):
+            if info is not None and not info.suspended and (
+                    info.device_user_id == uid or (org is not None and info.organisation == org)):
                 continue
             ok[k] = False
-            if info is None:
+            if info is not None and info.suspended and (info.device_user_id == uid or info.organisation == org):
+                errors.append(ReportError("aircraft_suspended", f"aircraft {aid!r} is suspended by the coordination "
+                                          "centre; its reports are refused (航空器已被暂停使用)", "id", k, aid))
+            elif info is None:
                 errors.append(ReportError("unknown_aircraft", f"aircraft {aid!r} is not registered", "id", k, aid))
             else:
                 errors.append(ReportError("not_your_aircraft",
@@ -350,7 +357,7 @@ class LiveService:
             return
         if kind == "aircraft":
             self.register_aircraft(AircraftInfo(msg["id"], msg["category"], msg["organisation"],
-                                                msg["device_user_id"]), announce=False)
+                                                msg["device_user_id"], bool(msg.get("suspended"))), announce=False)
             return
         if kind != "assessment" or self.monitor_role:
             return

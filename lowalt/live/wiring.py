@@ -44,7 +44,8 @@ class IntrusionCache:
 async def load_registry(db: Database) -> list[AircraftInfo]:
     async with db.unit_of_work() as uow:
         rows = (await uow.conn.execute(select(aircraft))).mappings().all()
-    return [AircraftInfo(r["id"], r["category"], r["organisation"], r["device_user_id"]) for r in rows]
+    return [AircraftInfo(r["id"], r["category"], r["organisation"], r["device_user_id"], bool(r["suspended"]))
+            for r in rows]
 
 
 async def build_live_service(

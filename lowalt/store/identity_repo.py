@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lowalt.identity.model import Principal, Refusal, Role
 from lowalt.identity.tokens import display_prefix, hash_token, new_token
-from lowalt.store.tables import api_tokens, users
+from lowalt.store.tables import aircraft, api_tokens, users
 
 
 class DuplicateUser(ValueError):
@@ -114,13 +114,17 @@ async def revoke_token(conn: AsyncConnection, prefix: str) -> int:
 
 async def check_tokens(conn: AsyncConnection, hashes: Sequence[bytes], now: datetime
                        ) -> dict[bytes, Principal | Refusal]:
-    """Each token digest's principal, or why it does not authenticate (one query for all of them)."""
+    """Each token digest's principal, or why it does not authenticate (one query for all of them).
+    A device token is refused (``AIRCRAFT_SUSPENDED``) when aircraft are bound to it and all are suspended."""
     if not hashes:
         return {}
+    # a device's aircraft: NULL when none is bound to it, else whether every one is suspended
+    grounded = (select(func.bool_and(aircraft.c.suspended)).where(aircraft.c.device_user_id == users.c.id)
+                .scalar_subquery())
     rows = (await conn.execute(
         select(users.c.id, users.c.name, users.c.role, users.c.organisation, users.c.disabled,
                api_tokens.c.id.label("token_id"), api_tokens.c.token_hash, api_tokens.c.expires_at,
-               api_tokens.c.revoked_at)
+               api_tokens.c.revoked_at, grounded.label("grounded"))
         .join(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.token_hash.in_(list(hashes))))).all()
     out: dict[bytes, Principal | Refusal] = dict.fromkeys(hashes, Refusal.UNKNOWN)
@@ -132,6 +136,8 @@ async def check_tokens(conn: AsyncConnection, hashes: Sequence[bytes], now: date
             out[key] = Refusal.EXPIRED
         elif row.disabled:
             out[key] = Refusal.SUSPENDED
+        elif row.role == Role.DEVICE.value and row.grounded:
+            out[key] = Refusal.AIRCRAFT_SUSPENDED
         else:
             out[key] = Principal(user_id=int(row.id), name=row.name, role=Role(row.role),
                                  organisation=row.organisation, token_id=int(row.token_id))

@@ -83,6 +83,21 @@ aircraft = Table(
     Column("device_user_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("suspended", Boolean, nullable=False, server_default="false"),
+    Index("aircraft_device_user_idx", "device_user_id"),  # 0010: a device token's aircraft at authentication
+)
+
+# Who suspended or reinstated an aircraft, when and why (0010); one row per change.
+aircraft_audit = Table(
+    "aircraft_audit",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("aircraft_id", String(64), ForeignKey("aircraft.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("by_user", String(120), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("action IN ('suspend', 'reinstate')", name="aircraft_audit_action"),
+    Index("aircraft_audit_aircraft_idx", "aircraft_id", "id"),
 )
 
 airspace_features = Table(
@@ -290,6 +305,6 @@ pilots = Table(
 VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
          "gis_plan_areas", "gis_plan_routes")
 
-__all__ = ["metadata", "users", "api_tokens", "aircraft", "airspace_features", "restrictions", "track_points",
+__all__ = ["metadata", "users", "api_tokens", "aircraft", "aircraft_audit", "airspace_features", "restrictions", "track_points",
            "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
            "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES"]

@@ -207,8 +207,9 @@ async def test_unregistered_or_suspended_aircraft_is_rejected(client: httpx.Asyn
     async with database.unit_of_work() as uow:
         await filing_repo.set_suspended(uow.conn, aircraft_id="FL-001")
         await uow.commit()
-    r = (await client.post("/plans", headers=op.headers, json=plan_body("FL-001"))).json()
-    assert r["state"] == "rejected" and "aircraft_suspended" in {x["code"] for x in r["decision"]["reasons"]}
+    refused = await client.post("/plans", headers=op.headers, json=plan_body("FL-001"))  # refused unfiled (#15)
+    assert refused.status_code == 409 and refused.json()["error"]["fields"][0]["field"] == "aircraft_id"
+    r = {"submitted_by": (await client.get("/me", headers=op.headers)).json()["name"]}
     async with database.unit_of_work() as uow:
         await filing_repo.set_suspended(uow.conn, aircraft_id="FL-001", suspended=False)
         await filing_repo.set_suspended(uow.conn, user_name=r["submitted_by"])

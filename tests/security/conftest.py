@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from lowalt.identity.model import Role
 from lowalt.store import identity_repo
@@ -54,6 +58,21 @@ async def new_user(database: Database) -> UserFactory:
 async def wait_for(condition: Callable[[], Awaitable[Any]], timeout: float, what: str, every: float = 0.1) -> Any:
     """The suite's one condition wait (``tests.conftest.wait_until``), under the name these tests use."""
     return await wait_until(condition, timeout, what, every)
+
+
+async def read_until_closed(ws: ClientConnection, timeout: float = 10.0) -> tuple[int | None, list[dict[str, Any]]]:
+    """Read until the server closes the socket (fail after ``timeout``): (close code, frames seen)."""
+    frames: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        try:
+            async for raw in ws:
+                frames.append(orjson.loads(raw))
+        except ConnectionClosed:
+            pass
+
+    await asyncio.wait_for(read(), timeout)
+    return ws.close_code, frames
 
 
 @dataclass

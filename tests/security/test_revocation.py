@@ -9,28 +9,12 @@ import sys
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from lowalt.store import identity_repo
 from lowalt.store.db import Database
 from tests.conftest import Server
-from tests.security.conftest import REPO, User, UserFactory, wait_for
-
-
-async def _closed(ws: ClientConnection, timeout: float = 10.0) -> tuple[int | None, list[dict[str, Any]]]:
-    """Read until the server closes the socket (fail after ``timeout``): (close code, frames seen)."""
-    frames: list[dict[str, Any]] = []
-
-    async def read() -> None:
-        try:
-            async for raw in ws:
-                frames.append(orjson.loads(raw))
-        except ConnectionClosed:
-            pass
-
-    await asyncio.wait_for(read(), timeout)
-    return ws.close_code, frames
+from tests.security.conftest import REPO, User, UserFactory, read_until_closed, wait_for
 
 
 async def _revoke(database: Database, user: User) -> None:
@@ -55,7 +39,7 @@ async def test_revoked_token_closes_every_open_socket_4401_and_rest_401(
     for user in (device, viewer, operator):
         await _revoke(database, user)
     for ws in (tele, live, plans):
-        code, frames = await _closed(ws)
+        code, frames = await read_until_closed(ws)
         assert code == 4401
         assert frames[-1]["type"] == "error" and frames[-1]["code"] == "unauthorized"
 
@@ -73,7 +57,7 @@ async def test_suspended_user_gets_4403_on_open_socket_and_403_on_rest_and_reins
     assert orjson.loads(await live.recv())["type"] == "snapshot"
     r = await server.http.post(f"/admin/users/{viewer.name}/suspend", headers=admin.headers)
     assert r.status_code == 200 and r.json() == {"name": viewer.name, "suspended": True}
-    code, frames = await _closed(live)
+    code, frames = await read_until_closed(live)
     assert code == 4403 and frames[-1]["code"] == "forbidden"
 
     async def status() -> int:
@@ -83,7 +67,7 @@ async def test_suspended_user_gets_4403_on_open_socket_and_403_on_rest_and_reins
     r = await server.http.get("/me", headers=viewer.headers)
     assert r.json()["error"]["message"] == "this account is suspended" and r.json()["error"]["message_zh"]
     async with connect(f"{server.ws_url}/ws/live?token={viewer.token}") as ws:  # suspended at authentication
-        code, frames = await _closed(ws)
+        code, frames = await read_until_closed(ws)
         assert code == 4403 and frames[0]["code"] == "forbidden"
     assert (await server.http.post(f"/admin/users/{viewer.name}/reinstate", headers=admin.headers)).status_code == 200
     await wait_for(lambda: _eq(status(), 200), 10, "REST to accept the reinstated user")
@@ -103,7 +87,7 @@ async def test_subprotocol_alone_is_echoed_and_bad_subprotocol_token_refused(ser
         assert ws.subprotocol == proto
         assert orjson.loads(await ws.recv())["type"] == "snapshot"
     async with connect(f"{server.ws_url}/ws/live", subprotocols=["lowalt", "lowalt.token.lwt_wrong"]) as ws:  # type: ignore[list-item]
-        code, frames = await _closed(ws)
+        code, frames = await read_until_closed(ws)
         assert code == 4401 and frames[0]["code"] == "unauthorized"
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lowalt.api import authz
 from lowalt.api.auth import CurrentPrincipal, require
+from lowalt.api.errors import ApiError
 from lowalt.api.guard import access_of
 from lowalt.api.media import GeoJSONResponse
 from lowalt.identity.model import Principal, Role
@@ -19,6 +21,7 @@ from lowalt.live.service import AircraftInfo, LiveService
 from lowalt.store import aircraft_repo, identity_repo, live_repo
 
 router = APIRouter(tags=["live"])
+log = logging.getLogger(__name__)
 
 WIRE_CATEGORIES = ("micro_uav", "light_uav", "small_uav", "medium_uav", "large_uav", "evtol", "helicopter",
                    "crewed_ga")
@@ -71,6 +74,79 @@ async def list_aircraft(request: Request, principal: Viewer) -> list[dict[str, A
     async with request.app.state.db.unit_of_work() as uow:
         rows = await aircraft_repo.list_aircraft(uow.conn, org)
     return [{**r, "created_at": r["created_at"].isoformat()} for r in rows]
+
+
+class SuspensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S",
+                                 description="Why (kept in the aircraft's audit trail)")]
+
+
+class AircraftAuditEntry(BaseModel):
+    id: int
+    aircraft_id: str
+    action: Literal["suspend", "reinstate"]
+    reason: str
+    by_user: str
+    at: datetime
+
+
+class AircraftSuspension(BaseModel):
+    id: str
+    suspended: bool
+    audit: AircraftAuditEntry = Field(description="The audit row this change added")
+
+
+AircraftId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
+
+
+async def _suspend(request: Request, aircraft_id: str, suspended: bool, reason: str, by: Principal
+                   ) -> AircraftSuspension:
+    """Set the flag and audit it in one transaction; then tell this node's live picture (and, through
+    the bus, the others) and drop cached token checks so the aircraft's device token is refused at once
+    here and within the cache time (2 s) on other nodes."""
+    async with request.app.state.db.unit_of_work() as uow:
+        try:
+            audit = await aircraft_repo.set_suspended(uow.conn, aircraft_id, suspended, by_user=by.name, reason=reason)
+        except aircraft_repo.UnknownAircraft:
+            raise ApiError(404, f"aircraft_id: no aircraft {aircraft_id!r}", f"aircraft_id：没有航空器 {aircraft_id!r}",
+                           field="aircraft_id") from None
+        row = await aircraft_repo.get_aircraft(uow.conn, aircraft_id)
+        await uow.commit()
+    assert row is not None
+    _live(request).register_aircraft(AircraftInfo(row["id"], row["category"], row["organisation"],
+                                                  row["device_user_id"], suspended))
+    request.app.state.auth.forget()
+    log.info("aircraft_suspended" if suspended else "aircraft_reinstated",
+             extra={"aircraft": aircraft_id, "by": by.name})
+    return AircraftSuspension(id=aircraft_id, suspended=suspended, audit=AircraftAuditEntry(**audit))
+
+
+@router.post("/aircraft/{aircraft_id}/suspend", response_model=AircraftSuspension,
+             summary="Suspend an aircraft (centre): its device token is refused (403, open sockets close 4403), "
+                     "its reports get an error frame, filing for it is refused (409); audited")
+async def suspend_aircraft(aircraft_id: AircraftId, body: SuspensionIn, request: Request, principal: Centre
+                           ) -> AircraftSuspension:
+    return await _suspend(request, aircraft_id, True, body.reason, principal)
+
+
+@router.post("/aircraft/{aircraft_id}/reinstate", response_model=AircraftSuspension,
+             summary="Lift an aircraft's suspension (centre); audited")
+async def reinstate_aircraft(aircraft_id: AircraftId, body: SuspensionIn, request: Request, principal: Centre
+                             ) -> AircraftSuspension:
+    return await _suspend(request, aircraft_id, False, body.reason, principal)
+
+
+@router.get("/aircraft/{aircraft_id}/audit", response_model=list[AircraftAuditEntry],
+            summary="Who suspended or reinstated an aircraft, when and why (centre)")
+async def aircraft_audit(aircraft_id: AircraftId, request: Request, _: Centre) -> list[AircraftAuditEntry]:
+    async with request.app.state.db.unit_of_work() as uow:
+        if await aircraft_repo.get_aircraft(uow.conn, aircraft_id) is None:
+            raise ApiError(404, f"aircraft_id: no aircraft {aircraft_id!r}", f"aircraft_id：没有航空器 {aircraft_id!r}",
+                           field="aircraft_id")
+        rows = await aircraft_repo.audit_trail(uow.conn, aircraft_id)
+    return [AircraftAuditEntry(**r) for r in rows]
 
 
 def _org_of(request: Request) -> authz.OrgOf:

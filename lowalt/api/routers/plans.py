@@ -34,7 +34,7 @@ from starlette.websockets import WebSocketDisconnect
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api import authz
 from lowalt.api.auth import accept_websocket, require
-from lowalt.api.errors import error_body, inline_defs
+from lowalt.api.errors import ApiError, error_body, inline_defs
 from lowalt.api.guard import access_of
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.rules import WeatherWarning
@@ -50,6 +50,7 @@ from lowalt.filing.service import (
 )
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.identity.model import Principal, Role
+from lowalt.store import aircraft_repo
 
 router = APIRouter(tags=["plans"])
 
@@ -336,13 +337,28 @@ def _doc(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
 _PLAN_SCHEMA = _doc(PlanIn)
 
 
+async def _refuse_suspended_aircraft(request: Request, plan: FlightPlan) -> None:
+    """A plan for an aircraft the centre has suspended is refused before it is filed (409 naming
+    ``aircraft_id``), and no plan is recorded. Only the owner learns of the suspension: another
+    organisation's aircraft goes on to the registration rule (rejected as not registered to it)."""
+    async with request.app.state.db.unit_of_work() as uow:
+        row = await aircraft_repo.get_aircraft(uow.conn, plan.aircraft_id)
+    if row is not None and row["suspended"] and row["organisation"] == plan.organisation:
+        raise ApiError(409, f"aircraft_id: aircraft {plan.aircraft_id!r} is suspended by the coordination centre; "
+                            "no plan can be filed for it until it is reinstated",
+                       f"aircraft_id：航空器 {plan.aircraft_id!r} 已被管制中心暂停使用，恢复前不能为其申报飞行计划",
+                       code="aircraft_suspended", field="aircraft_id")
+
+
 @router.post("/plans", status_code=201, openapi_extra=_PLAN_SCHEMA,
              summary="File a flight plan; the decision (approved/referred/rejected) is returned once committed")
 async def submit_plan(request: Request, response: Response, principal: Operator,
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict[str, Any]:
     body: PlanIn = await _body(request, PlanIn)
+    plan_in = to_plan(body, principal)
+    await _refuse_suspended_aircraft(request, plan_in)
     try:
-        plan, replayed = await _svc(request).submit(to_plan(body, principal), _filer(principal), idempotency_key,
+        plan, replayed = await _svc(request).submit(plan_in, _filer(principal), idempotency_key,
                                                     request_hash(body) if idempotency_key else None)
     except IdempotencyMismatch as exc:
         raise RequestValidationError([{"loc": ("header", "Idempotency-Key"), "type": "idempotency_key_reused",
