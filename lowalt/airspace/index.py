@@ -31,6 +31,7 @@ from shapely import STRtree
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
+from lowalt import aircraft_category
 from lowalt.airspace.model import (
     AircraftCategory,
     AirspaceSet,
@@ -53,8 +54,8 @@ from lowalt.geo.altitude import AGL_CODE, AltitudeReference, reference_codes
 from lowalt.geo.crs import geometry_to_local, to_local, to_wgs84
 from lowalt.geo.terrain import TerrainModel, default_terrain
 
-CATEGORIES: tuple[AircraftCategory, ...] = tuple(AircraftCategory)
-"""Array code of a category = its position here."""
+CATEGORIES: tuple[AircraftCategory, ...] = aircraft_category.CATEGORIES
+"""Array code of a category = its position here = its separation code."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]

@@ -16,6 +16,7 @@ from typing import TypeAlias
 
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
+from lowalt.aircraft_category import AircraftCategory as AircraftCategory
 from lowalt.airspace.schedule import Schedule, is_active
 from lowalt.geo.altitude import Altitude
 from lowalt.geo.crs import geometry_to_local, geometry_to_wgs84
@@ -61,25 +62,6 @@ class VolumeKind(StrEnum):
     """Prohibited area (禁区/禁飞区): forbidden for everyone."""
     CORRIDOR = "corridor"
     """A released route corridor; allowed for its categories while released."""
-
-
-class AircraftCategory(StrEnum):
-    """Aircraft categories: UAV classes of 条例 Art. 62 (regulations_cn.md B1) plus crewed/eVTOL."""
-
-    MICRO_UAV = "micro_uav"
-    """微型: < 0.25 kg, <= 40 km/h, design true height <= 50 m."""
-    LIGHT_UAV = "light_uav"
-    """轻型: empty <= 4 kg, MTOW <= 7 kg, <= 100 km/h."""
-    SMALL_UAV = "small_uav"
-    """小型: empty <= 15 kg, MTOW <= 25 kg."""
-    MEDIUM_UAV = "medium_uav"
-    """中型: MTOW <= 150 kg."""
-    LARGE_UAV = "large_uav"
-    """大型: MTOW > 150 kg."""
-    EVTOL = "evtol"
-    """Passenger eVTOL (unmanned ones, e.g. EH216-S, are large UAVs in law; B2)."""
-    HELICOPTER = "helicopter"
-    """Crewed helicopter (GA rules, D9)."""
 
 
 ALL_CATEGORIES: frozenset[AircraftCategory] = frozenset(AircraftCategory)

@@ -19,8 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from lowalt.aircraft_category import AircraftCategory as C
 from lowalt.airspace.geojson import load_airspace
-from lowalt.airspace.index import CATEGORIES, AirspaceIndex
+from lowalt.airspace.index import AirspaceIndex
 from lowalt.airspace.model import AirspaceSet
 from lowalt.geo.altitude import AGL_CODE, AMSL_CODE
 from lowalt.geo.terrain import airspace_data_dir, default_terrain
@@ -33,8 +34,8 @@ CLUSTERS = [  # lon, lat, sigma_deg, weight
     (117.1600, 29.2550, 0.015, 0.07),  # logistics hub
     (117.3300, 29.3000, 0.02, 0.05),  # Fuliang GA (illustrative)
 ]
-CATEGORY_WEIGHTS = {"micro_uav": 0.2, "light_uav": 0.3, "small_uav": 0.2, "medium_uav": 0.12, "large_uav": 0.05,
-                    "evtol": 0.08, "helicopter": 0.05}
+CATEGORY_WEIGHTS = {C.MICRO_UAV: 0.2, C.LIGHT_UAV: 0.3, C.SMALL_UAV: 0.2, C.MEDIUM_UAV: 0.12, C.LARGE_UAV: 0.05,
+                    C.EVTOL: 0.08, C.HELICOPTER: 0.05}
 
 
 def traffic(aset: AirspaceSet, n: int, seed: int) -> tuple[npt.NDArray[np.generic], ...]:
@@ -62,10 +63,8 @@ def traffic(aset: AirspaceSet, n: int, seed: int) -> tuple[npt.NDArray[np.generi
     alt = np.where(u < 0.6, rng.uniform(0, 150, n), np.where(u < 0.85, rng.uniform(150, 600, n),
                                                              rng.uniform(200, 2300, n)))
     ref = np.where(u < 0.85, AGL_CODE, AMSL_CODE).astype(np.int8)
-    names = list(CATEGORY_WEIGHTS)
-    cat_name = rng.choice(names, size=n, p=np.array(list(CATEGORY_WEIGHTS.values())))
-    lookup = {c.value: i for i, c in enumerate(CATEGORIES)}
-    cat = np.array([lookup[s] for s in cat_name], dtype=np.intp)
+    codes = np.array([c.separation_code for c in CATEGORY_WEIGHTS], dtype=np.intp)  # = the index's codes
+    cat = codes[rng.choice(len(codes), size=n, p=np.array(list(CATEGORY_WEIGHTS.values())))]
     perm = rng.permutation(n)
     return lon[perm], lat[perm], alt[perm], ref[perm], cat[perm]
 

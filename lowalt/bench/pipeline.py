@@ -61,11 +61,8 @@ class Fleet:
         return to_wgs84(self.x0[sl] + self.vx[sl] * t, self.y0[sl] + self.vy[sl] * t)
 
 
-WIRE_BY_CODE = ["micro_uav", "light_uav", "small_uav", "medium_uav", "large_uav", "evtol", "helicopter",
-                "crewed_ga", "micro_uav"]
-
-
 def make_fleet(n: int, seed: int = 7) -> Fleet:
+    from lowalt.aircraft_category import CATEGORIES
     from lowalt.conflict.traffic import generate_traffic
     from lowalt.geo.crs import to_local
 
@@ -75,7 +72,7 @@ def make_fleet(n: int, seed: int = 7) -> Fleet:
     y0 = tr.pos[:, 1] - 40_000.0 + cy[0]
     # level flight keeps altitudes plausible over a long run
     return Fleet([f"B{k:06d}" for k in range(n)], x0, y0, tr.pos[:, 2] + 50.0, tr.vel[:, 0], tr.vel[:, 1],
-                 np.zeros(n), [WIRE_BY_CODE[int(c)] for c in tr.category])
+                 np.zeros(n), [CATEGORIES[int(c)].value for c in tr.category])  # traffic has no unknowns
 
 
 @dataclass

@@ -30,8 +30,6 @@ from lowalt.conflict.engine import (
 )
 from lowalt.conflict.intrusion import Intrusions, IntrusionVolumes, predict_intrusions
 from lowalt.conflict.separation import (
-    CATEGORIES,
-    Category,
     GiveWay,
     SeparationMatrix,
     category_minima,
@@ -42,12 +40,10 @@ from lowalt.conflict.separation import (
 from lowalt.conflict.traffic import Traffic, generate_traffic
 
 __all__ = [
-    "CATEGORIES",
     "Alert",
     "AlertBook",
     "AlertDiff",
     "AlertState",
-    "Category",
     "ConformancePlans",
     "ConformanceStatus",
     "Conflicts",

@@ -23,12 +23,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from lowalt.aircraft_category import (
+    CATEGORIES,
+    SEPARATION_KEYS,
+    UNKNOWN_SEPARATION_CODE,
+    UNKNOWN_SEPARATION_KEY,
+    AircraftCategory,
+    LegalClass,
+)
 from lowalt.conflict._validate import as_points, as_scalar, as_vector
 from lowalt.conflict.broadphase import CELL_SCALE
 from lowalt.conflict.engine import Conflicts, DetectionStats, PairwiseMinimum, detect_conflicts_with_stats
@@ -38,43 +46,22 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-class Category(StrEnum):
-    """Aircraft category; ``code`` is the row/column in a :class:`SeparationMatrix`."""
-
-    MICRO = "micro"
-    """条例 Art. 62 微型 UAV (< 0.25 kg)."""
-    LIGHT = "light"
-    """轻型 UAV."""
-    SMALL = "small"
-    """小型 UAV."""
-    MEDIUM = "medium"
-    """中型 UAV."""
-    LARGE = "large"
-    """大型 UAV (other than passenger eVTOL)."""
-    EVTOL = "evtol"
-    """Passenger eVTOL; unmanned ones (e.g. EH216-S) are large UAVs (B2), treated as UAV here."""
-    HELICOPTER = "helicopter"
-    """Crewed helicopter."""
-    CREWED_GA = "crewed_ga"
-    """Crewed fixed-wing general aviation."""
-    UNKNOWN = "unknown"
-    """Non-cooperative or unidentified target (radar/RF detection)."""
-
-    @property
-    def code(self) -> int:
-        return CATEGORIES.index(self)
-
-    @property
-    def is_crewed(self) -> bool:
-        """Crewed for right-of-way; ``unknown`` is treated as crewed (conservative)."""
-        return self in (Category.HELICOPTER, Category.CREWED_GA, Category.UNKNOWN)
+ROWS = len(SEPARATION_KEYS)
+"""Rows (and columns) of a separation matrix: one per category by separation code, then ``unknown``."""
 
 
-CATEGORIES: tuple[Category, ...] = tuple(Category)
-"""Category by code."""
+def separation_row(name: AircraftCategory | str) -> int:
+    """Matrix row of a category (wire value or separation key) or of ``unknown``; anything else raises."""
+    if name == UNKNOWN_SEPARATION_KEY:
+        return UNKNOWN_SEPARATION_CODE
+    return AircraftCategory.parse(name).separation_code
 
-_SMALL_DRONES = (Category.MICRO, Category.LIGHT, Category.SMALL)
-_CREWED = (Category.HELICOPTER, Category.CREWED_GA)
+
+_SMALL_DRONES = tuple(c.separation_code for c in CATEGORIES
+                      if c.legal_class in (LegalClass.MICRO, LegalClass.LIGHT, LegalClass.SMALL))
+_CREWED = tuple(c.separation_code for c in CATEGORIES if c.is_crewed)
+CREWED_ROWS: NDArray[np.bool_] = np.array([c.is_crewed for c in CATEGORIES] + [True])
+"""Crewed per row, for right-of-way; ``unknown`` counts as crewed (conservative)."""
 
 NMAC_H_M = 152.4
 NMAC_V_M = 30.48
@@ -84,37 +71,31 @@ NONCOOP_H_M = 670.56
 SMALL_DRONE_H_M = 50.0  # ASSUMED (regulations_cn.md I4)
 SMALL_DRONE_V_M = 15.0  # ASSUMED (regulations_cn.md I4)
 
-PRIORITY: dict[Category, int] = {
-    Category.MICRO: 0,
-    Category.LIGHT: 1,
-    Category.SMALL: 2,
-    Category.MEDIUM: 3,
-    Category.LARGE: 4,
-    Category.EVTOL: 5,
-    Category.UNKNOWN: 6,
-    Category.HELICOPTER: 7,
-    Category.CREWED_GA: 7,
+_PRIORITY = {
+    AircraftCategory.MICRO_UAV: 0, AircraftCategory.LIGHT_UAV: 1, AircraftCategory.SMALL_UAV: 2,
+    AircraftCategory.MEDIUM_UAV: 3, AircraftCategory.LARGE_UAV: 4, AircraftCategory.EVTOL: 5,
+    AircraftCategory.HELICOPTER: 7, AircraftCategory.CREWED_GA: 7,
 }
-"""Default right-of-way priority (higher has the right of way); an ASSUMED ordering used only
+UNKNOWN_PRIORITY = 6
+PRIORITY: tuple[int, ...] = (*(_PRIORITY[c] for c in CATEGORIES), UNKNOWN_PRIORITY)
+"""Default right-of-way priority by row (higher has the right of way); an ASSUMED ordering used only
 after the 条例 Art. 33 rules (crewed, swarm, micro) have not decided."""
 
 
 def _default_tables() -> tuple[F64, F64]:
-    n = len(CATEGORIES)
-    h = np.full((n, n), NMAC_H_M)
-    v = np.full((n, n), NMAC_V_M)
-    codes = {c: c.code for c in CATEGORIES}
+    h = np.full((ROWS, ROWS), NMAC_H_M)
+    v = np.full((ROWS, ROWS), NMAC_V_M)
     for a in _SMALL_DRONES:
         for b in _SMALL_DRONES:
-            h[codes[a], codes[b]] = SMALL_DRONE_H_M
-            v[codes[a], codes[b]] = SMALL_DRONE_V_M
-    for c in CATEGORIES:
-        if c.is_crewed:
+            h[a, b] = SMALL_DRONE_H_M
+            v[a, b] = SMALL_DRONE_V_M
+    for c in range(ROWS):
+        if CREWED_ROWS[c]:
             continue
         for k in _CREWED:
-            h[codes[c], codes[k]] = h[codes[k], codes[c]] = WELL_CLEAR_H_M
-            v[codes[c], codes[k]] = v[codes[k], codes[c]] = WELL_CLEAR_V_M
-    u = codes[Category.UNKNOWN]
+            h[c, k] = h[k, c] = WELL_CLEAR_H_M
+            v[c, k] = v[k, c] = WELL_CLEAR_V_M
+    u = UNKNOWN_SEPARATION_CODE
     h[u, :] = h[:, u] = np.maximum(h[u, :], NONCOOP_H_M)
     v[u, :] = v[:, u] = np.maximum(v[u, :], WELL_CLEAR_V_M)
     return h, v
@@ -127,14 +108,16 @@ class SeparationMatrix:
     Build with ``SeparationMatrix()`` for the documented defaults, or :meth:`from_dict` /
     :meth:`from_json` to override pairs::
 
-        {"pairs": [{"a": "micro", "b": "light", "h_m": 60, "v_m": 20}, ...]}
+        {"pairs": [{"a": "micro_uav", "b": "light_uav", "h_m": 60, "v_m": 20}, ...]}
+
+    ``a`` and ``b`` are wire values (``micro_uav``), separation keys (``micro``) or ``unknown``.
     """
 
     h: F64 = field(default_factory=lambda: _default_tables()[0])
     v: F64 = field(default_factory=lambda: _default_tables()[1])
 
     def __post_init__(self) -> None:
-        n = len(CATEGORIES)
+        n = ROWS
         for name in ("h", "v"):
             m = np.array(getattr(self, name), dtype=np.float64)
             if m.shape != (n, n):
@@ -153,9 +136,9 @@ class SeparationMatrix:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def minima(self, a: Category | str, b: Category | str) -> tuple[float, float]:
-        """``(h_m, v_m)`` for one category pair."""
-        ca, cb = Category(a).code, Category(b).code
+    def minima(self, a: AircraftCategory | str, b: AircraftCategory | str) -> tuple[float, float]:
+        """``(h_m, v_m)`` for one category pair (wire values, separation keys or ``unknown``)."""
+        ca, cb = separation_row(a), separation_row(b)
         return float(self.h[ca, cb]), float(self.v[ca, cb])
 
     @classmethod
@@ -169,9 +152,9 @@ class SeparationMatrix:
             raise ValueError("pairs must be a list")
         for k, item in enumerate(pairs):
             try:
-                a, b = Category(item["a"]).code, Category(item["b"]).code
+                a, b = separation_row(item["a"]), separation_row(item["b"])
             except (KeyError, ValueError) as exc:
-                raise ValueError(f"pairs[{k}]: a and b must be categories {[c.value for c in CATEGORIES]}") from exc
+                raise ValueError(f"pairs[{k}]: a and b must be categories {list(SEPARATION_KEYS)}") from exc
             if "h_m" in item:
                 h[a, b] = h[b, a] = as_scalar(item["h_m"], f"pairs[{k}].h_m")
             if "v_m" in item:
@@ -183,12 +166,13 @@ class SeparationMatrix:
         return cls.from_dict(json.loads(text))
 
     def to_dict(self) -> dict[str, Any]:
-        """Every pair (a <= b by code) as ``{"pairs": [...]}``; round-trips through :meth:`from_dict`."""
+        """Every pair (a <= b by code, named by separation key) as ``{"pairs": [...]}``; round-trips
+        through :meth:`from_dict`."""
         out = []
-        for x in range(len(CATEGORIES)):
-            for y in range(x, len(CATEGORIES)):
+        for x in range(ROWS):
+            for y in range(x, ROWS):
                 out.append(
-                    {"a": CATEGORIES[x].value, "b": CATEGORIES[y].value,
+                    {"a": SEPARATION_KEYS[x], "b": SEPARATION_KEYS[y],
                      "h_m": float(self.h[x, y]), "v_m": float(self.v[x, y])}
                 )
         return {"pairs": out}
@@ -220,8 +204,8 @@ def _codes(cat_codes: ArrayLike, n: int | None = None) -> NDArray[np.intp]:
     if n is None:
         n = np.asarray(cat_codes).shape[0] if np.ndim(cat_codes) else 0
     codes = as_vector(cat_codes, "cat_codes", n, dtype=np.intp)
-    if ((codes < 0) | (codes >= len(CATEGORIES))).any():
-        raise ValueError(f"cat_codes must be in [0, {len(CATEGORIES)})")
+    if ((codes < 0) | (codes >= ROWS)).any():
+        raise ValueError(f"cat_codes must be in [0, {ROWS})")
     return codes
 
 
@@ -233,7 +217,7 @@ def _lookup(table: F64, codes: NDArray[np.intp]) -> TableMinimum:
 def category_minima(cat_codes: ArrayLike, matrix: SeparationMatrix) -> tuple[PairwiseMinimum, PairwiseMinimum]:
     """Per-pair horizontal and vertical minima for aircraft with the given category codes."""
     codes = _codes(cat_codes)
-    counts = np.bincount(codes, minlength=len(CATEGORIES))
+    counts = np.bincount(codes, minlength=ROWS)
     return (
         PairwiseMinimum(_lookup(matrix.h, codes), _radii(matrix.h, counts)[codes]),
         PairwiseMinimum(_lookup(matrix.v, codes), _radii(matrix.v, counts)[codes]),
@@ -280,7 +264,8 @@ def detect_conflicts_by_category(
     pos, vel : array_like, shape (N, 3)
         Positions (m) and velocities (m/s), local ENU.
     cat_codes : array_like of int, shape (N,)
-        ``Category.code`` per aircraft.
+        Separation code per aircraft (:attr:`AircraftCategory.separation_code`, or
+        :data:`~lowalt.aircraft_category.UNKNOWN_SEPARATION_CODE`).
     matrix : SeparationMatrix
         Minima per category pair.
     lookahead : float
@@ -325,7 +310,7 @@ def right_of_way(
     i, j : array_like of int, shape (P,)
         Aircraft rows of each pair.
     cat_codes : array_like of int, shape (N,)
-        Category code per aircraft.
+        Separation code per aircraft.
     swarm : array_like of bool, shape (N,), optional
         True for members of a swarm (集群).
     priority : array_like of int, shape (N,), optional
@@ -344,12 +329,11 @@ def right_of_way(
         raise ValueError("i and j must be 1-D arrays of equal length")
     sw = np.zeros(n, dtype=bool) if swarm is None else as_vector(swarm, "swarm", n, dtype=bool)
     if priority is None:
-        table = np.array([PRIORITY[c] for c in CATEGORIES], dtype=np.int64)
-        prio = table[codes]
+        prio = np.array(PRIORITY, dtype=np.int64)[codes]
     else:
         prio = as_vector(priority, "priority", n, dtype=np.int64)
-    crewed_tab = np.array([c.is_crewed for c in CATEGORIES])
-    micro_code = Category.MICRO.code
+    crewed_tab = CREWED_ROWS
+    micro_code = AircraftCategory.MICRO_UAV.separation_code
 
     ci, cj = codes[ii], codes[jj]
     cr_i, cr_j = crewed_tab[ci], crewed_tab[cj]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lowalt.conflict.separation import Category
+from lowalt.aircraft_category import AircraftCategory as C
 
 F64 = NDArray[np.float64]
 
@@ -44,10 +44,10 @@ class Traffic:
 
 _TYPES = (
     # share, speed lo, hi, alt lo, hi, band step, categories (uniform choice)
-    (0.60, 5.0, 15.0, 30.0, 120.0, 15.0, (Category.MICRO, Category.LIGHT, Category.SMALL)),
-    (0.22, 20.0, 35.0, 120.0, 300.0, 30.0, (Category.MEDIUM, Category.LARGE)),
-    (0.12, 40.0, 60.0, 300.0, 600.0, 60.0, (Category.EVTOL,)),
-    (0.06, 50.0, 70.0, 150.0, 600.0, 150.0, (Category.HELICOPTER,)),
+    (0.60, 5.0, 15.0, 30.0, 120.0, 15.0, (C.MICRO_UAV, C.LIGHT_UAV, C.SMALL_UAV)),
+    (0.22, 20.0, 35.0, 120.0, 300.0, 30.0, (C.MEDIUM_UAV, C.LARGE_UAV)),
+    (0.12, 40.0, 60.0, 300.0, 600.0, 60.0, (C.EVTOL,)),
+    (0.06, 50.0, 70.0, 150.0, 600.0, 150.0, (C.HELICOPTER,)),
 )
 
 
@@ -106,7 +106,7 @@ def generate_traffic(
         speed[mt] = rng.uniform(slo, shi, size=k)
         bands = np.arange(alo, ahi + 1e-9, step)
         alt[mt] = rng.choice(bands, size=k) + rng.normal(0.0, 3.0, size=k)
-        cat[mt] = np.array([c.code for c in cats], dtype=np.int8)[rng.integers(0, len(cats), size=k)]
+        cat[mt] = np.array([c.separation_code for c in cats], dtype=np.int8)[rng.integers(0, len(cats), size=k)]
     hover = (kind == 0) & (rng.random(n) < 0.10)
     speed[hover] = 0.0
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from lowalt.aircraft_category import AircraftCategory
 from lowalt.geo.altitude import Altitude, AltitudeReference
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -134,9 +135,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "approval_refused": ("无法批准：{reasons_zh}", "cannot approve: {reasons_en}"),
 }
 
-CATEGORY_ZH = {"micro_uav": "微型无人机", "light_uav": "轻型无人机", "small_uav": "小型无人机",
-               "medium_uav": "中型无人机", "large_uav": "大型无人机", "evtol": "电动垂直起降航空器",
-               "helicopter": "直升机"}
+CATEGORY_ZH = {c.value: c.label_zh for c in AircraftCategory}
 MISSION_ZH = {"tourism": "旅游观光", "logistics": "物流配送", "inspection": "巡检", "agriculture": "农业植保",
               "survey": "测绘", "training": "训练", "police": "警务", "emergency_rescue": "应急救援",
               "medical": "医疗救护"}

@@ -65,11 +65,6 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                      "pilot {pilot!r} holds no registered licence, which the category {category} needs"),
 }
 
-_CATEGORY_ZH = {"micro_uav": "微型无人机", "light_uav": "轻型无人机", "small_uav": "小型无人机",
-                "medium_uav": "中型无人机", "large_uav": "大型无人机", "evtol": "电动垂直起降飞行器",
-                "helicopter": "直升机", "crewed_ga": "有人驾驶通用航空器"}
-
-
 @dataclass(frozen=True)
 class RegisteredPilot:
     """One row of an organisation's pilot register (the licence is optional: micro/light need none)."""
@@ -111,7 +106,7 @@ def rule_pilot(plan: FlightPlan, register: Sequence[RegisteredPilot], policy: Po
         return None
     name = plan.pilot.strip()
     cat = plan.category
-    fmt = {"pilot": name, "category": cat.value, "category_zh": _CATEGORY_ZH.get(cat.value, cat.value)}
+    fmt = {"pilot": name, "category": cat.value, "category_zh": cat.label_zh}
     if plan.licence_id:
         held = next((p for p in register if p.licence_number == plan.licence_id), None)
         if held is None:

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from lowalt.aircraft_category import SEPARATION_KEYS, separation_code
 from lowalt.conflict.alert_table import FindingBatch
 from lowalt.conflict.alerts import (
     Alert,
@@ -53,8 +54,6 @@ from lowalt.conflict.alerts import (
 from lowalt.conflict.conformance import ConformancePlans, ConformanceStatus, check_conformance
 from lowalt.conflict.intrusion import IntrusionVolumes, predict_intrusions
 from lowalt.conflict.separation import (
-    CATEGORIES,
-    Category,
     GiveWay,
     SeparationMatrix,
     detect_conflicts_by_category,
@@ -64,11 +63,6 @@ from lowalt.geo.crs import to_local
 from lowalt.live.service import Assessment
 from lowalt.surveillance.tracks import Snapshot
 
-WIRE_TO_CATEGORY = {
-    "micro_uav": Category.MICRO, "light_uav": Category.LIGHT, "small_uav": Category.SMALL,
-    "medium_uav": Category.MEDIUM, "large_uav": Category.LARGE, "evtol": Category.EVTOL,
-    "helicopter": Category.HELICOPTER, "crewed_ga": Category.CREWED_GA, "unknown": Category.UNKNOWN,
-}
 SEVERITY_WIRE = {Severity.CAUTION: "caution", Severity.WARNING: "warning", Severity.ALARM: "alarm"}
 WIRE_SEVERITY = {v: k for k, v in SEVERITY_WIRE.items()}
 ENDED_PLAN_STATES = frozenset({"completed", "cancelled"})
@@ -96,7 +90,7 @@ _SEVERITIES = {int(s): s for s in Severity}
 
 def category_code(wire: str) -> int:
     """Wire category (``small_uav``...) -> code in the separation matrix; unknown names -> ``unknown``."""
-    return WIRE_TO_CATEGORY.get(wire, Category.UNKNOWN).code
+    return separation_code(wire)
 
 
 @dataclass(frozen=True)
@@ -467,7 +461,7 @@ class ConflictMonitor:
         return said | (still & (height <= ON_GROUND_MAX_HEIGHT_M)) | touched
 
 
-_CATEGORY_NAMES = [c.value for c in CATEGORIES]
+_CATEGORY_NAMES = SEPARATION_KEYS
 _STATUS_NAMES = np.array([STATUS_WIRE[ConformanceStatus(k)] for k in range(len(ConformanceStatus))], dtype=object)
 _REASON_NAMES = {int(k): v for k, v in REASON_WIRE.items()}
 

@@ -13,17 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lowalt.aircraft_category import AircraftCategory
 from lowalt.conflict import (
-    CATEGORIES,
-    Category,
     Conflicts,
     SeparationMatrix,
     detect_conflicts_bruteforce,
     detect_conflicts_by_category,
 )
-from lowalt.conflict.separation import detect_conflicts_by_category_with_stats
+from lowalt.conflict.separation import ROWS, detect_conflicts_by_category_with_stats
 
-C = len(CATEGORIES)
+C = ROWS
 FIELDS = ("i", "j", "t_in", "t_out", "t_cpa", "d_cpa")
 
 
@@ -128,7 +127,8 @@ def test_result_does_not_depend_on_strip_width(seed: int, scale: tuple[float, fl
 
 
 def test_helicopter_among_drones_uses_each_pairs_own_minimum() -> None:
-    heli, drone, evtol = Category.HELICOPTER.code, Category.SMALL.code, Category.EVTOL.code
+    heli, drone, evtol = (AircraftCategory.HELICOPTER.separation_code, AircraftCategory.SMALL_UAV.separation_code,
+                          AircraftCategory.EVTOL.separation_code)
     m = SeparationMatrix()
     assert m.minima("small", "small") == (50.0, 15.0) and m.minima("small", "evtol") == (152.4, 30.48)
     assert m.minima("small", "helicopter") == m.minima("evtol", "helicopter") == (1219.2, 137.16)

@@ -20,7 +20,7 @@ from lowalt.conflict import (
     detect_conflicts_by_category,
 )
 from lowalt.conflict.broadphase import overlapping_pairs
-from lowalt.conflict.separation import CATEGORIES, category_minima
+from lowalt.conflict.separation import ROWS, category_minima
 
 
 def same(a, b) -> None:  # type: ignore[no-untyped-def]
@@ -144,7 +144,7 @@ def test_by_category_equals_bruteforce(seed: int, n: int) -> None:
     pos[:, 2] = rng.uniform(0, 400, n)
     vel = rng.normal(0, 20, (n, 3))
     vel[:, 2] *= 0.1
-    codes = rng.integers(0, len(CATEGORIES), n)
+    codes = rng.integers(0, ROWS, n)
     if rng.random() < 0.5:
         codes = np.minimum(codes, 2)  # drones only: small radii
     matrix = SeparationMatrix()

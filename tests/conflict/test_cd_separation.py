@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from lowalt.conflict import CATEGORIES, Category, GiveWay, SeparationMatrix, right_of_way
-from lowalt.conflict.separation import _radii
+from lowalt.aircraft_category import AircraftCategory
+from lowalt.conflict import GiveWay, SeparationMatrix, right_of_way
+from lowalt.conflict.separation import ROWS, _radii, separation_row
 
 
 def test_default_matrix_provenance_values() -> None:
@@ -39,19 +40,19 @@ def test_matrix_from_dict_json_roundtrip_and_errors() -> None:
 def test_pruning_radii_cover_every_pair() -> None:
     m = SeparationMatrix()
     rng = np.random.default_rng(0)
-    cases = [np.full(len(CATEGORIES), 5), np.array([900, 500, 300, 0, 0, 0, 4, 0, 0])]
-    cases += [rng.integers(0, 4, len(CATEGORIES)) for _ in range(20)]
+    cases = [np.full(ROWS, 5), np.array([900, 500, 300, 0, 0, 0, 4, 0, 0])]
+    cases += [rng.integers(0, 4, ROWS) for _ in range(20)]
     for counts in cases:
         for table in (m.h, m.v):
             r = _radii(table, counts)
             idx = np.flatnonzero(counts > 0)
             assert np.all(r[idx, None] + r[None, idx] >= table[np.ix_(idx, idx)] - 1e-9)
     r = _radii(m.h, cases[1])
-    assert r[Category.MICRO.code] == 25.0  # drones stay cheap to prune next to crewed traffic
+    assert r[AircraftCategory.MICRO_UAV.separation_code] == 25.0  # drones stay cheap to prune next to crewed traffic
 
 
 def c(name: str) -> int:
-    return Category(name).code
+    return separation_row(name)
 
 
 def test_right_of_way_rules() -> None:

@@ -22,8 +22,9 @@ import pytest
 from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
 
+from lowalt.aircraft_category import AircraftCategory
 from lowalt.api.app import create_app
-from lowalt.conflict.separation import Category, SeparationMatrix
+from lowalt.conflict.separation import SeparationMatrix
 from lowalt.settings import Settings
 from lowalt.store.db import Database
 from tests.conftest import Server, auth, serving, wait_until
@@ -81,7 +82,7 @@ async def test_late_reports_are_predicted_to_tick_time(server: Server, make_toke
         ack = await send(tele, [rep("LATE-A", 0, 20, t_rep), rep("LATE-B", 2000, -20, t_rep)])
         assert ack[-1]["accepted"] == 2
         found = await until(lambda: _conflict(server, centre), what="conflict alert")
-    h_sep = SeparationMatrix().minima(Category.SMALL, Category.SMALL)[0]
+    h_sep = SeparationMatrix().minima(AircraftCategory.SMALL_UAV, AircraftCategory.SMALL_UAV)[0]
     # where they are at the tick that raised it, not where they were reported
     gap = 2000 - 40 * (found["first_seen"] - t_rep)
     assert found["details"]["t_in"] == pytest.approx((gap - h_sep) / 40, abs=0.3)

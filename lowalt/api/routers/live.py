@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from lowalt.aircraft_category import AircraftCategory
 from lowalt.api import authz
 from lowalt.api.auth import CurrentPrincipal, require
 from lowalt.api.errors import ApiError
@@ -23,16 +24,13 @@ from lowalt.store import aircraft_repo, identity_repo, live_repo
 router = APIRouter(tags=["live"])
 log = logging.getLogger(__name__)
 
-WIRE_CATEGORIES = ("micro_uav", "light_uav", "small_uav", "medium_uav", "large_uav", "evtol", "helicopter",
-                   "crewed_ga")
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER, Role.CENTRE, Role.OPERATOR))]
 Centre = Annotated[Principal, Depends(require(Role.CENTRE))]
 
 
 class NewAircraft(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
-    category: Annotated[str, Field(description="micro_uav | light_uav | small_uav | medium_uav | large_uav | "
-                                               "evtol | helicopter | crewed_ga")]
+    category: Annotated[AircraftCategory, Field(description="the category in law and for separation")]
     registration: Annotated[str | None, Field(max_length=64)] = None
     organisation: Annotated[str | None, Field(max_length=200, description="centre/admin only; operators "
                                                                           "register for their own")] = None
@@ -47,8 +45,6 @@ def _live(request: Request) -> LiveService:
 async def register_aircraft(body: NewAircraft, request: Request,
                             principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.CENTRE))]
                             ) -> dict[str, Any]:
-    if body.category not in WIRE_CATEGORIES:
-        raise HTTPException(422, f"category: unknown {body.category!r}; one of {', '.join(WIRE_CATEGORIES)}")
     org = principal.organisation if principal.role is Role.OPERATOR else (body.organisation or principal.organisation)
     async with request.app.state.db.unit_of_work() as uow:
         device_id = None
@@ -59,13 +55,13 @@ async def register_aircraft(body: NewAircraft, request: Request,
                 raise HTTPException(422, f"device: no device user {body.device!r} in organisation {org!r}")
             device_id = int(device["id"])  # type: ignore[call-overload]
         try:
-            await aircraft_repo.add_aircraft(uow.conn, body.id, category=body.category, organisation=org,
+            await aircraft_repo.add_aircraft(uow.conn, body.id, category=body.category.value, organisation=org,
                                              registration=body.registration, device_user_id=device_id)
         except aircraft_repo.DuplicateAircraft:
             raise HTTPException(409, f"id: aircraft id {body.id!r} is not available; choose another") from None
         await uow.commit()
-    _live(request).register_aircraft(AircraftInfo(body.id, body.category, org, device_id))
-    return {"id": body.id, "category": body.category, "organisation": org, "device": body.device}
+    _live(request).register_aircraft(AircraftInfo(body.id, body.category.value, org, device_id))
+    return {"id": body.id, "category": body.category.value, "organisation": org, "device": body.device}
 
 
 @router.get("/aircraft", summary="Registered aircraft (operators see their own organisation's)")
