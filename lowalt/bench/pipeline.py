@@ -3,7 +3,8 @@
 Starts ``lowalt serve`` on the managed PostGIS (its own data folder, ``.lowalt/bench`` by
 default), registers N aircraft for one fleet, then drives them over ``--gateways`` fleet-gateway
 websockets (each sends its share of the fleet in batches every 100 ms) while one ``/ws/live``
-subscriber measures report-to-feed latency: the report's own timestamp versus the moment the
+subscriber, in a process of its own so the load generator cannot delay its reads,
+measures report-to-feed latency: the report's own timestamp versus the moment the
 row carrying it arrives on the feed. Positions come from the seeded traffic picture of
 ``lowalt.conflict.traffic`` laid over Jingdezhen and flown in straight lines.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -34,6 +36,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +183,17 @@ async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmu
                     res.per_second.append((now, float(np.percentile(lat_ms, 99)), len(tr["ids"])))
 
 
+def _subscriber_process(ws_url: str, token: str, until: float, warmup_until: float, conn: Connection) -> None:
+    """Run :func:`_subscriber` in this (separate) process and send its results back through ``conn``."""
+    res = Results()
+    try:
+        asyncio.run(_subscriber(ws_url, token, until, res, warmup_until))
+    finally:
+        res.latencies = [np.concatenate(res.latencies)] if res.latencies else []
+        conn.send(res)
+        conn.close()
+
+
 @asynccontextmanager
 async def serving(data_dir: Path, *, quiet: bool = True,
                   extra_env: dict[str, str] | None = None) -> AsyncIterator[tuple[str, str]]:
@@ -270,11 +284,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         warmup = start + min(5.0, args.duration / 4)
         g = max(1, args.gateways)
         bounds = np.linspace(0, args.tracks, g + 1).astype(int)
-        tasks = [asyncio.create_task(_subscriber(ws_url, tokens["viewer"], until + 1.0, res, warmup))]
-        tasks += [asyncio.create_task(_gateway(nodes[k % len(nodes)][1], tokens["gateway"], fleet,
+        # the subscriber measures in a process of its own: the load generator's event loop (building
+        # and sending 10,000 reports a second) must not delay the moment a feed message is read
+        ctx = multiprocessing.get_context("spawn")
+        receiver, sender = ctx.Pipe(duplex=False)
+        measurer = ctx.Process(target=_subscriber_process, args=(ws_url, tokens["viewer"], until + 1.0, warmup, sender),
+                               name="bench-subscriber", daemon=True)
+        measurer.start()
+        sender.close()
+        tasks = [asyncio.create_task(_gateway(nodes[k % len(nodes)][1], tokens["gateway"], fleet,
                                                slice(int(a), int(b)), args.rate, until, res, start))
                   for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)) if b > a]
         await asyncio.gather(*tasks)
+        measured: Results = await asyncio.to_thread(receiver.recv)
+        await asyncio.to_thread(measurer.join, 10.0)
+        res.latencies, res.per_second, res.tracks_seen = measured.latencies, measured.per_second, measured.tracks_seen
         async with httpx.AsyncClient(timeout=10) as http:
             per_node = [(await http.get(f"{url}/metrics")).text for url, _ in nodes]
     lat = np.concatenate(res.latencies) if res.latencies else np.array([np.nan])
