@@ -82,6 +82,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/pilots"): Rule({OP: OW, CEN: A}),
     ("PATCH", "/pilots/{pilot_id}"): Rule({OP: OW, CEN: A}),
     ("DELETE", "/pilots/{pilot_id}"): Rule({OP: OW, CEN: A}),
+    ("PATCH", "/aircraft/{aircraft_id}"): Rule({OP: OW, CEN: A}),
     ("GET", "/tracks"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/tracks/{aircraft_id}/history"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/rid/flights"): Rule({OP: OW, CEN: A, VIEW: A}),  # network Remote ID (F3411) display query

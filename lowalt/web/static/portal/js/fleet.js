@@ -1,10 +1,22 @@
-// Fleet: register an aircraft (POST /aircraft), list the organisation's aircraft (GET /aircraft) and
-// which of them are flying now (GET /tracks every few seconds while the page is visible: an operator
+// Fleet: register an aircraft (POST /aircraft), edit one (PATCH /aircraft/{id}: category, registration
+// number, device binding to one of the organisation's device users), list the organisation's aircraft
+// (GET /aircraft) and which of them are flying now (GET /tracks every few seconds while the page is visible: an operator
 // sees only its own aircraft), drawn on the map.
 
 import { api } from "./api.js";
 import { $, el, resetList } from "./dom.js";
 import { code, fillSelect, t } from "./i18n.js";
+
+/** The PATCH body for an edit form's values against the aircraft as listed (only what changed). */
+export function editBody(a, { category, registration, device, unbind }) {
+  const body = {};
+  if (category && category !== a.category) body.category = category;
+  const reg = registration.trim();
+  if (reg !== (a.registration || "")) body.registration = reg || null;
+  if (unbind) body.device = null;
+  else if (device.trim()) body.device = device.trim();
+  return body;
+}
 
 export class Fleet {
   constructor({ onChange, report, map }) {
@@ -76,8 +88,62 @@ export class Fleet {
         t(flying ? "fleet.flying" : "fleet.on_ground")));
       const meta = el("small", "", [code("category", a.category), a.registration || t("fleet.no_reg"),
         a.device_user_id ? t("fleet.bound") : ""].filter(Boolean).join(" · "));
-      li.append(head, meta);
+      const acts = el("div", "actions");
+      const edit = el("button", "act-edit", t("fleet.edit"));
+      edit.type = "button";
+      edit.onclick = () => this.openEditor(li, a);
+      acts.append(edit);
+      li.append(head, meta, acts);
       ul.append(li);
     }
+  }
+
+  /** An inline form on the aircraft's card: category, registration number, device (bind / unbind). */
+  openEditor(li, a) {
+    if (li.querySelector("form.edit")) return;
+    const form = el("form", "edit grid");
+    const field = (key, input) => {
+      const label = el("label");
+      label.append(el("span", "", t(key)), input);
+      form.append(label);
+      return input;
+    };
+    const cat = field("fleet.category", el("select", "e-category"));
+    fillSelect(cat, "category");
+    cat.value = a.category;
+    const reg = field("fleet.registration", el("input", "e-registration"));
+    reg.value = a.registration || "";
+    reg.maxLength = 64;
+    const dev = field("fleet.device", el("input", "e-device"));
+    dev.placeholder = t(a.device_user_id ? "fleet.device_change" : "fleet.device_ph");
+    dev.maxLength = 120;
+    let unbind = null;
+    if (a.device_user_id) {
+      unbind = el("input", "e-unbind");
+      unbind.type = "checkbox";
+      const l = el("label", "check");
+      l.append(unbind, el("span", "", t("fleet.unbind")));
+      form.append(l);
+    }
+    const save = el("button", "primary e-save", t("fleet.save"));
+    save.type = "submit";
+    const cancel = el("button", "e-cancel", t("fleet.cancel"));
+    cancel.type = "button";
+    cancel.onclick = () => form.remove();
+    form.append(save, cancel);
+    form.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const body = editBody(a, { category: cat.value, registration: reg.value, device: dev.value,
+        unbind: unbind && unbind.checked });
+      if (!Object.keys(body).length) return form.remove();
+      try {
+        await api(`/aircraft/${encodeURIComponent(a.id)}`, { method: "PATCH", body });
+        this.report($("fleet-msg"), t("fleet.saved", { id: a.id }), "ok");
+        await this.load();
+      } catch (e) {
+        this.report($("fleet-msg"), e, "error");
+      }
+    };
+    li.append(form);
   }
 }
