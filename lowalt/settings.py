@@ -16,7 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, FilePath, create_model
 from pydantic.dataclasses import dataclass
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -57,6 +57,8 @@ class Settings:
     """Logs as JSON lines (true) or human-readable text (false); unset: text on a terminal, JSON otherwise."""
     access_log: bool = False
     """uvicorn's access log (every line scrubbed of tokens)."""
+    ws_compression: bool = False
+    """Offer permessage-deflate on websockets. Off by default: each connection compresses every feed message on its own, which at 10,000 aircraft costs the server more CPU than the feed itself (docs/BENCHMARKS.md); turn it on for map clients on slow links."""
     tick_s: float = Field(default=1.0, gt=0, le=60)
     """Period of the surveillance/conflict tick loop in seconds."""
     lookahead_s: float = Field(default=60.0, gt=0, le=600)
@@ -71,6 +73,8 @@ class Settings:
     """This node's name on the bus and in the alert log; unset: a random one at each start."""
     node_roles: str = Field(default="monitor,history", pattern=r"^(none|(monitor|history)(,(monitor|history))?)$")
     """With `LOWALT_NATS_URL`: what this node does besides ingest and the live feed: `monitor` (conflicts and alerts: exactly one node), `history` (writes track history from the bus), both, or `none`."""
+    basemap_pmtiles: FilePath | None = None
+    """A PMTiles archive drawn under the map (a Protomaps vector extract, any vector or raster archive: docs/map.md); unset: the built-in service-area basemap only."""
     feeds_file: Path | None = None
     """A YAML file of device feeds to listen to: MAVLink gateways (UDP, signed), ADS-B receivers (Beast/SBS over TCP) (docs/feeds.md); unset: none."""
 

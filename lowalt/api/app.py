@@ -143,4 +143,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     from lowalt.api.routers import fleet  # the operator portal's aircraft edits (issue #22)
 
     app.include_router(fleet.router, responses=ERROR_RESPONSES)
+    from lowalt.api.routers import replay  # replay by area (issue 17)
+
+    app.include_router(replay.router, responses=ERROR_RESPONSES)
     return app

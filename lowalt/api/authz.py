@@ -61,6 +61,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/static/{path:path}"): PUBLIC,
     ("GET", "/web/config"): PUBLIC,
     ("GET", "/web/context.geojson"): PUBLIC,
+    ("GET", "/web/basemap.pmtiles"): PUBLIC,  # the LOWALT_BASEMAP_PMTILES archive (a map, like /static)
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
@@ -87,6 +88,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/tracks/{aircraft_id}/history"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/rid/flights"): Rule({OP: OW, CEN: A, VIEW: A}),  # network Remote ID (F3411) display query
     ("GET", "/alerts"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("GET", "/replay/area"): Rule({OP: OW, CEN: A, VIEW: A}),  # history + alerts of an area and window
     ("POST", "/alerts/{alert_id}/ack"): CENTRE_ONLY,
     ("WS", "/ws/telemetry"): Rule({DEV: OW}),
     ("WS", "/ws/live"): Rule({CEN: A, VIEW: A}),

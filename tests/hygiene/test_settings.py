@@ -29,9 +29,11 @@ def test_every_field_is_read_from_the_environment(tmp_path: Path) -> None:
     env = {"LOWALT_DATABASE_URL": "postgresql+asyncpg://u:p@h/db", "LOWALT_DATA_DIR": str(tmp_path),
            "LOWALT_HOST": "0.0.0.0", "LOWALT_PORT": "9001", "LOWALT_AIRSPACE_DIR": str(tmp_path / "air"),
            "LOWALT_DEM_PATH": str(tmp_path / "dem.tif"), "LOWALT_LOG_LEVEL": "debug", "LOWALT_LOG_JSON": "false",
-           "LOWALT_ACCESS_LOG": "1", "LOWALT_TICK_S": "0.5", "LOWALT_LOOKAHEAD_S": "90",
+           "LOWALT_ACCESS_LOG": "1", "LOWALT_WS_COMPRESSION": "1", "LOWALT_TICK_S": "0.5", "LOWALT_LOOKAHEAD_S": "90",
            "LOWALT_COAST_AFTER_S": "2", "LOWALT_LOST_AFTER_S": "20", "LOWALT_NATS_URL": "nats://127.0.0.1:4222",
-           "LOWALT_NODE_ID": "node-2", "LOWALT_NODE_ROLES": "history", "LOWALT_FEEDS_FILE": str(tmp_path / "feeds.yaml")}
+           "LOWALT_NODE_ID": "node-2", "LOWALT_NODE_ROLES": "history", "LOWALT_FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+           "LOWALT_BASEMAP_PMTILES": str(tmp_path / "area.pmtiles")}
+    (tmp_path / "area.pmtiles").write_bytes(b"PMTiles")  # an existing file: the setting checks that
     s = Settings.from_env(env)
     defaults = Settings()
     for f in fields(Settings):  # a new field without an environment test fails here
@@ -52,6 +54,8 @@ def test_bad_values_are_refused_naming_the_field() -> None:
         Settings.from_env({"LOWALT_PORT": "eighty"})
     with pytest.raises(ValidationError, match="tick_s"):
         Settings.from_env({"LOWALT_TICK_S": "-1"})
+    with pytest.raises(ValidationError, match="basemap_pmtiles"):
+        Settings.from_env({"LOWALT_BASEMAP_PMTILES": "/no/such/file.pmtiles"})  # refused at start-up, not at the first tile
     with pytest.raises(ValidationError, match="lookahead_s"):
         replace(Settings(), lookahead_s=0)  # overrides are validated too
     with pytest.raises(ValidationError):

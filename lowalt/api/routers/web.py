@@ -12,6 +12,9 @@ Configuration, read once per app from the environment (``app.state.web_config`` 
 * ``LOWALT_BASEMAP_CRS``: ``wgs84`` (default; OSM, Tianditu) or ``gcj02`` (AMap/Tencent style tiles):
   with ``gcj02`` the page converts every overlay coordinate so that it lines up with the tiles.
 * ``LOWALT_BASEMAP_ATTRIBUTION``: attribution text shown on the map for the raster source.
+* ``LOWALT_BASEMAP_PMTILES`` (``Settings.basemap_pmtiles``): a PMTiles archive served at
+  ``/web/basemap.pmtiles`` (HTTP range requests) and drawn under the overlays. The built-in service-area
+  archives (``static/basemap/``, built by ``lowalt.web.basemap``) are drawn in any case.
 """
 
 from __future__ import annotations
@@ -114,7 +117,19 @@ async def static(path: str) -> FileResponse:
 async def web_config(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
     terrain = _terrain_grid(Path(settings.airspace_dir), getattr(settings, "dem_path", None))
-    return {**asdict(_config(request)), "version": __version__, "terrain": terrain}
+    pmtiles = {"builtin": "/static/basemap/fuliang.pmtiles", "hillshade": "/static/basemap/hillshade.pmtiles",
+               "custom": "/web/basemap.pmtiles" if getattr(settings, "basemap_pmtiles", None) else None}
+    return {**asdict(_config(request)), "version": __version__, "terrain": terrain, "basemap_pmtiles": pmtiles}
+
+
+@router.get("/web/basemap.pmtiles", include_in_schema=False)
+async def basemap_pmtiles(request: Request) -> FileResponse:
+    """The archive of ``LOWALT_BASEMAP_PMTILES``; MapLibre's pmtiles protocol reads it by HTTP range requests
+    (Starlette's ``FileResponse`` answers ``Range`` with 206), so a planet-sized extract is never sent whole."""
+    path = getattr(request.app.state.settings, "basemap_pmtiles", None)
+    if not path:
+        raise HTTPException(404, "no basemap archive configured (LOWALT_BASEMAP_PMTILES)")
+    return FileResponse(path, media_type="application/vnd.pmtiles", headers=NO_CACHE)
 
 
 TERRAIN_STEP_DEG = 0.02

@@ -6,6 +6,7 @@
 import { STATUS } from "./state.js";
 import { projectGeoJSON } from "./gcj02.js";
 import { Terrain, withBands } from "./terrain.js";
+import { addPmtilesBasemap, setBasemapLanguage } from "./basemap.js";
 
 export const STATUS_COLOURS = {
   conforming: "#1e9e4a",
@@ -181,6 +182,14 @@ export class MapLayers {
     map.addLayer({ id: "context-fill", type: "fill", source: "context", paint: { "fill-color": "#f8f9f4" } });
     map.addLayer({ id: "context-line", type: "line", source: "context",
       paint: { "line-color": "#adb5bd", "line-width": 1.5 } });
+    // PMTiles basemap (built-in and/or LOWALT_BASEMAP_PMTILES) between the land fill and the overlays
+    this.basemapReady = addPmtilesBasemap(map, cfg, "context-line", this.lang || "zh").then((ids) => {
+      GROUPS.basemap.push(...ids);
+      return ids;
+    }).catch((e) => {
+      console.warn("basemap", e);
+      return [];
+    });
     for (const s of ["volumes", "points", "routes", "restrictions", "plan", "trails", "conflicts", "alerted",
       "selected", "replay"]) {
       map.addSource(s, { type: "geojson", data: EMPTY });
@@ -247,6 +256,8 @@ export class MapLayers {
       paint: { "fill-color": "#f59f00", "fill-opacity": 0.18 } });
     map.addLayer({ id: "selected-line", type: "line", source: "selected",
       paint: { "line-color": "#f59f00", "line-width": 3.5 } });
+    map.addLayer({ id: "replay-area", type: "line", source: "replay", filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "line-color": "#5f3dc4", "line-width": 2, "line-dasharray": [3, 2] } });
     map.addLayer({ id: "replay-line", type: "line", source: "replay", filter: ["==", ["geometry-type"], "LineString"],
       paint: { "line-color": ["coalesce", ["get", "colour"], "#5f3dc4"], "line-width": 2.5, "line-opacity": 0.8 } });
 
@@ -310,7 +321,9 @@ export class MapLayers {
   }
 
   setLanguage(lang) {
+    this.lang = lang;
     this.name = lang === "en" ? "name_en" : "name_zh";
+    setBasemapLanguage(this.map, lang);
     for (const id of ["volumes-label", "restrictions-label", "points-label"]) {
       this.map.setLayoutProperty(id, "text-field", ["get", this.name]);
     }

@@ -104,9 +104,10 @@ async function main() {
     msgStats: { bytes: 0 }, config: cfg, me };
 
   await new Promise((resolve) => map.once("load", resolve));
+  layers.lang = currentLang();
   layers.init(cfg);
   layers.setLanguage(currentLang());
-  $("toggle-basemap-row").hidden = !cfg.basemap_url;
+  $("toggle-basemap-row").hidden = !cfg.basemap_url && !cfg.basemap_pmtiles;
 
   const registry = new Registry(api);
   registry.load(true);

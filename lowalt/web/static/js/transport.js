@@ -19,7 +19,10 @@ export function makeApi(getToken) {
     } catch {
       data = text;
     }
-    if (!r.ok) throw new ApiError(r.status, (data && data.detail) || data || r.statusText);
+    // lowalt's error body is {"error": {message, message_zh?}}: the message in the page's language
+    const err = data && data.error;
+    const msg = err && ((document.documentElement.lang || "zh").startsWith("zh") && err.message_zh || err.message);
+    if (!r.ok) throw new ApiError(r.status, msg || (data && data.detail) || data || r.statusText);
     return data;
   };
 }
