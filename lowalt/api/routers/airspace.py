@@ -18,6 +18,7 @@ from lowalt.airspace.model import AircraftCategory, Restriction, RestrictionReas
 from lowalt.airspace.validate import SERVICE_AREA_BBOX
 from lowalt.api.auth import CurrentPrincipal, require
 from lowalt.api.media import GeoJSONResponse
+from lowalt.api.schemas import ED269, AirspaceVerdict, Deleted, Feature, FeatureCollection, documented
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.identity.model import Principal, Role
 from lowalt.services.airspace import AirspaceService, DuplicateRestriction
@@ -69,7 +70,8 @@ def _collection(items: list[Any], geoms: list[Any], flags: list[tuple[str, bool]
     return {"type": "FeatureCollection", "metadata": {"at": at.isoformat()}, "features": feats}
 
 
-@router.get("/volumes", response_class=GeoJSONResponse, summary="Airspace volumes (layers, controlled/restricted/no-fly areas) as GeoJSON")
+@router.get("/volumes", response_class=GeoJSONResponse, response_model=None, responses=documented(FeatureCollection),
+            summary="Airspace volumes (layers, controlled/restricted/no-fly areas) as GeoJSON")
 async def volumes(request: Request, _: CurrentPrincipal, at: str | None = None,
                   bbox: str | None = None) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
@@ -77,7 +79,8 @@ async def volumes(request: Request, _: CurrentPrincipal, at: str | None = None,
     return _collection(vols, [v.polygon for v in vols], [("active", v.is_active(t)) for v in vols], b, t)
 
 
-@router.get("/points", response_class=GeoJSONResponse, summary="Take-off/landing points (起降点) as GeoJSON")
+@router.get("/points", response_class=GeoJSONResponse, response_model=None, responses=documented(FeatureCollection),
+            summary="Take-off/landing points (起降点) as GeoJSON")
 async def points(request: Request, _: CurrentPrincipal, at: str | None = None,
                  bbox: str | None = None) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
@@ -85,7 +88,8 @@ async def points(request: Request, _: CurrentPrincipal, at: str | None = None,
     return _collection(pts, [p.point for p in pts], [("open", p.is_open(t)) for p in pts], b, t)
 
 
-@router.get("/routes", response_class=GeoJSONResponse, summary="Routes: centrelines (or corridor polygons with ?geometry=corridor) as GeoJSON")
+@router.get("/routes", response_class=GeoJSONResponse, response_model=None, responses=documented(FeatureCollection),
+            summary="Routes: centrelines (or corridor polygons with ?geometry=corridor) as GeoJSON")
 async def routes(request: Request, _: CurrentPrincipal, at: str | None = None, bbox: str | None = None,
                  geometry: Literal["centreline", "corridor"] = "centreline") -> dict[str, Any]:
     from lowalt.airspace.schedule import is_active
@@ -100,7 +104,8 @@ async def routes(request: Request, _: CurrentPrincipal, at: str | None = None, b
     return fc
 
 
-@router.get("/restrictions", response_class=GeoJSONResponse, summary="Temporary restrictions active at ?at= (default now), or all current ones")
+@router.get("/restrictions", response_class=GeoJSONResponse, response_model=None,
+            responses=documented(FeatureCollection), summary="Temporary restrictions active at ?at= (default now), or all current ones")
 async def list_restrictions(request: Request, _: CurrentPrincipal, at: str | None = None,
                             bbox: str | None = None, all: bool = False) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
@@ -143,7 +148,8 @@ def _restriction_geometry(raw: dict[str, Any]) -> shapely.Geometry:
     return geom
 
 
-@router.post("/restrictions", status_code=201, summary="Issue a temporary restriction (centre); effective at once")
+@router.post("/restrictions", status_code=201, response_model=None, responses=documented(Feature, 201),
+            summary="Issue a temporary restriction (centre); effective at once")
 async def create_restriction(body: NewRestriction, request: Request, principal: Centre) -> dict[str, Any]:
     geom = _restriction_geometry(body.geometry)
     start = body.start or datetime.now(UTC)
@@ -168,14 +174,16 @@ async def create_restriction(body: NewRestriction, request: Request, principal: 
     return to_feature(r)
 
 
-@router.delete("/restrictions/{restriction_id}", summary="Lift a temporary restriction (centre)")
+@router.delete("/restrictions/{restriction_id}", response_model=Deleted,
+            summary="Lift a temporary restriction (centre)")
 async def delete_restriction(restriction_id: str, request: Request, _: Centre) -> dict[str, Any]:
     if not await _service(request).remove_restriction(restriction_id):
         raise HTTPException(404, f"no current restriction {restriction_id!r}")
     return {"id": restriction_id, "deleted": True}
 
 
-@router.get("/query", summary="What is allowed at a point, altitude and time for a category")
+@router.get("/query", response_model=AirspaceVerdict,
+            summary="What is allowed at a point, altitude and time for a category")
 async def query(
     request: Request, _: CurrentPrincipal,
     lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float, Query(ge=-90, le=90)],
@@ -194,7 +202,8 @@ async def query(
     }
 
 
-@router.get("/ed269", summary="Volumes and restrictions as EUROCAE ED-269 UAS geographical zones")
+@router.get("/ed269", response_model=None, responses=documented(ED269),
+            summary="Volumes and restrictions as EUROCAE ED-269 UAS geographical zones")
 async def ed269(request: Request, _: CurrentPrincipal) -> dict[str, Any]:
     index = _service(request).index
     return to_ed269(index.airspace.volumes, index.restrictions)

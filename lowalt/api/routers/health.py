@@ -6,11 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from lowalt import __version__
+from lowalt.api.schemas import Health, documented
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Server and database health")
+@router.get("/healthz", summary="Server and database health", response_model=None,
+            responses={**documented(Health), **documented(Health, 503, "The database is down")})
 async def healthz(request: Request) -> JSONResponse:
     """200 with ``database: up`` when PostGIS answers; 503 with ``database: down`` otherwise.
 

@@ -17,6 +17,7 @@ from lowalt.api.auth import CurrentPrincipal, require
 from lowalt.api.errors import ApiError
 from lowalt.api.guard import access_of
 from lowalt.api.media import GeoJSONResponse
+from lowalt.api.schemas import AircraftOut, Alert, FeatureCollection, RegisteredAircraft, documented
 from lowalt.identity.model import Principal, Role
 from lowalt.live.service import AircraftInfo, LiveService
 from lowalt.store import aircraft_repo, identity_repo, live_repo
@@ -41,7 +42,8 @@ def _live(request: Request) -> LiveService:
     return request.app.state.live  # type: ignore[no-any-return]
 
 
-@router.post("/aircraft", status_code=201, summary="Register an aircraft (operator: for its own organisation)")
+@router.post("/aircraft", status_code=201, response_model=RegisteredAircraft,
+             summary="Register an aircraft (operator: for its own organisation)")
 async def register_aircraft(body: NewAircraft, request: Request,
                             principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.CENTRE))]
                             ) -> dict[str, Any]:
@@ -64,7 +66,7 @@ async def register_aircraft(body: NewAircraft, request: Request,
     return {"id": body.id, "category": body.category.value, "organisation": org, "device": body.device}
 
 
-@router.get("/aircraft", summary="Registered aircraft (operators see their own organisation's)")
+@router.get("/aircraft", response_model=list[AircraftOut], summary="Registered aircraft (operators see their own organisation's)")
 async def list_aircraft(request: Request, principal: Viewer) -> list[dict[str, Any]]:
     org = principal.organisation if principal.role is Role.OPERATOR else None
     async with request.app.state.db.unit_of_work() as uow:
@@ -155,7 +157,8 @@ def _org_of(request: Request) -> authz.OrgOf:
     return org_of
 
 
-@router.get("/tracks", response_class=GeoJSONResponse, summary="Current live tracks (GeoJSON points); operators: their own aircraft")
+@router.get("/tracks", response_class=GeoJSONResponse, response_model=None, responses=documented(FeatureCollection),
+            summary="Current live tracks (GeoJSON points); operators: their own aircraft")
 async def current_tracks(request: Request, principal: Viewer) -> dict[str, Any]:
     live = _live(request)
     snap = live._full_snapshot()
@@ -183,7 +186,8 @@ def _parse_time(value: str | None, field: str, default: datetime) -> datetime:
     return dt
 
 
-@router.get("/tracks/{aircraft_id}/history", response_class=GeoJSONResponse,
+@router.get("/tracks/{aircraft_id}/history", response_class=GeoJSONResponse, response_model=None,
+            responses=documented(FeatureCollection),
             summary="Track history from PostGIS as GeoJSON; operators: their own aircraft only")
 async def track_history(
     aircraft_id: Annotated[str, Path(max_length=120)], request: Request, principal: Viewer,
@@ -213,7 +217,8 @@ async def track_history(
     return {"type": "FeatureCollection", "features": features}
 
 
-@router.get("/alerts", summary="Active alerts (from memory), or the alert log (?log=true, from PostGIS)")
+@router.get("/alerts", response_model=None, responses=documented(list[Alert]),
+            summary="Active alerts (from memory), or the alert log (?log=true, from PostGIS)")
 async def alerts(request: Request, principal: Viewer, log: bool = False,
                  state: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None) -> list[dict[str, Any]]:
     access, org_of = access_of(request.scope), _org_of(request)
@@ -225,7 +230,7 @@ async def alerts(request: Request, principal: Viewer, log: bool = False,
     return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in shown]
 
 
-@router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert (centre)")
+@router.post("/alerts/{alert_id}/ack", response_model=None, responses=documented(Alert), summary="Acknowledge an alert (centre)")
 async def acknowledge(alert_id: str, request: Request, principal: Centre) -> dict[str, Any]:
     live = _live(request)
     alert = await live.acknowledge(alert_id, principal.name, time.time())

@@ -36,6 +36,7 @@ from lowalt.api import authz
 from lowalt.api.auth import accept_websocket, require
 from lowalt.api.errors import ApiError, error_body, inline_defs
 from lowalt.api.guard import access_of
+from lowalt.api.schemas import PlanOut, WarningOut, documented
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.rules import WeatherWarning
 from lowalt.filing.service import (
@@ -335,6 +336,7 @@ def _doc(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
 
 
 _PLAN_SCHEMA = _doc(PlanIn)
+_PLAN_ACTION: dict[str, Any] = {"response_model": None, "responses": documented(PlanOut)}
 
 
 async def _refuse_suspended_aircraft(request: Request, plan: FlightPlan) -> None:
@@ -350,7 +352,8 @@ async def _refuse_suspended_aircraft(request: Request, plan: FlightPlan) -> None
                        code="aircraft_suspended", field="aircraft_id")
 
 
-@router.post("/plans", status_code=201, openapi_extra=_PLAN_SCHEMA,
+@router.post("/plans", status_code=201, openapi_extra=_PLAN_SCHEMA, response_model=None,
+             responses={**documented(PlanOut, 201), **documented(PlanOut, 200, "A replay of an Idempotency-Key")},
              summary="File a flight plan; the decision (approved/referred/rejected) is returned once committed")
 async def submit_plan(request: Request, response: Response, principal: Operator,
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict[str, Any]:
@@ -370,7 +373,7 @@ async def submit_plan(request: Request, response: Response, principal: Operator,
     return _view(request, plan_out(plan))
 
 
-@router.get("/plans", summary="Plans: operators see their organisation's, the centre sees all")
+@router.get("/plans", response_model=None, responses=documented(list[PlanOut]), summary="Plans: operators see their organisation's, the centre sees all")
 async def list_plans(
     request: Request, principal: Operator,
     state: Annotated[str | None, Query(description="comma-separated states")] = None,
@@ -393,7 +396,7 @@ def _not_found(plan_id: str) -> HTTPException:
     return HTTPException(404, f"plan {plan_id!r} not found")
 
 
-@router.get("/plans/{plan_id}", summary="One plan with its decision, reasons and audit trail")
+@router.get("/plans/{plan_id}", response_model=None, responses=documented(PlanOut), summary="One plan with its decision, reasons and audit trail")
 async def get_plan(plan_id: str, request: Request, principal: Operator) -> dict[str, Any]:
     try:
         plan, events = await _svc(request).get(plan_id, _filer(principal))
@@ -433,35 +436,39 @@ async def _act(request: Request, plan_id: str, coro: Any) -> Any:
     return _view(request, plan_out(plan))
 
 
-@router.post("/plans/{plan_id}/approve", openapi_extra=_doc(Comment, False), summary="Centre approves a referred plan (re-deconflicted now)")
+@router.post("/plans/{plan_id}/approve", openapi_extra=_doc(Comment, False), **_PLAN_ACTION,
+             summary="Centre approves a referred plan (re-deconflicted now)")
 async def approve_plan(plan_id: str, request: Request, principal: Centre) -> Any:
     body: Comment = await _body(request, Comment)
     return await _act(request, plan_id, _svc(request).approve(plan_id, _filer(principal), body.comment))
 
 
-@router.post("/plans/{plan_id}/reject", openapi_extra=_doc(Comment, False), summary="Centre rejects a referred plan")
+@router.post("/plans/{plan_id}/reject", openapi_extra=_doc(Comment, False), **_PLAN_ACTION,
+             summary="Centre rejects a referred plan")
 async def reject_plan(plan_id: str, request: Request, principal: Centre) -> Any:
     body: Comment = await _body(request, Comment)
     return await _act(request, plan_id, _svc(request).reject(plan_id, _filer(principal), body.comment))
 
 
-@router.post("/plans/{plan_id}/cancel", openapi_extra=_doc(CancelIn, False), summary="Cancel a plan (its operator or the centre)")
+@router.post("/plans/{plan_id}/cancel", openapi_extra=_doc(CancelIn, False), **_PLAN_ACTION,
+             summary="Cancel a plan (its operator or the centre)")
 async def cancel_plan(plan_id: str, request: Request, principal: Operator) -> Any:
     body: CancelIn = await _body(request, CancelIn)
     return await _act(request, plan_id, _svc(request).cancel(plan_id, _filer(principal), body.reason))
 
 
-@router.post("/plans/{plan_id}/activate", summary="Confirm readiness and activate (条例 Art. 30, within 1 h)")
+@router.post("/plans/{plan_id}/activate", **_PLAN_ACTION, summary="Confirm readiness and activate (条例 Art. 30, within 1 h)")
 async def activate_plan(plan_id: str, request: Request, principal: Operator) -> Any:
     return await _act(request, plan_id, _svc(request).activate(plan_id, _filer(principal)))
 
 
-@router.post("/plans/{plan_id}/complete", summary="Mark an active plan completed (landed)")
+@router.post("/plans/{plan_id}/complete", **_PLAN_ACTION, summary="Mark an active plan completed (landed)")
 async def complete_plan(plan_id: str, request: Request, principal: Operator) -> Any:
     return await _act(request, plan_id, _svc(request).complete(plan_id, _filer(principal)))
 
 
-@router.post("/weather/warnings", status_code=201, openapi_extra=_doc(WarningIn),
+@router.post("/weather/warnings", status_code=201, openapi_extra=_doc(WarningIn), response_model=None,
+             responses=documented(WarningOut, 201),
              summary="Centre posts a weather warning; approved/referred plans in its area and window are re-evaluated")
 async def post_warning(request: Request, principal: Centre) -> dict[str, Any]:
     body: WarningIn = await _body(request, WarningIn)
@@ -485,17 +492,19 @@ async def _end_warning(request: Request, warning_id: str, principal: Principal) 
     return {**_warning_out(w), "ended": True}
 
 
-@router.post("/weather/warnings/{warning_id}/end", summary="Centre ends a weather warning early")
+@router.post("/weather/warnings/{warning_id}/end", response_model=None, responses=documented(WarningOut),
+             summary="Centre ends a weather warning early")
 async def end_warning(warning_id: str, request: Request, principal: Centre) -> dict[str, Any]:
     return await _end_warning(request, warning_id, principal)
 
 
-@router.delete("/weather/warnings/{warning_id}", summary="Centre withdraws a weather warning (same as .../end)")
+@router.delete("/weather/warnings/{warning_id}", response_model=None, responses=documented(WarningOut),
+               summary="Centre withdraws a weather warning (same as .../end)")
 async def delete_warning(warning_id: str, request: Request, principal: Centre) -> dict[str, Any]:
     return await _end_warning(request, warning_id, principal)
 
 
-@router.get("/weather/warnings", summary="Weather warnings in force or ahead")
+@router.get("/weather/warnings", response_model=None, responses=documented(list[WarningOut]), summary="Weather warnings in force or ahead")
 async def list_warnings(request: Request, _: Anyone) -> list[dict[str, Any]]:
     now = datetime.now(tz=UTC)
     return [_warning_out(w) for w in _svc(request).weather if w.end > now]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from lowalt.api import authz
 from lowalt.api.auth import require
 from lowalt.api.guard import access_of
+from lowalt.api.schemas import RIDFlights, documented
 from lowalt.feeds.rid import flights_response, parse_view
 from lowalt.identity.model import Principal, Role
 from lowalt.live.service import LiveService
@@ -21,7 +22,8 @@ Viewer = Annotated[Principal, Depends(require(Role.VIEWER, Role.CENTRE, Role.OPE
 DRONE_SOURCES = (int(Source.TELEMETRY), int(Source.RID))
 
 
-@router.get("/rid/flights", summary="Remote ID flights in a view (F3411-22a GetFlightsResponse; drones only)")
+@router.get("/rid/flights", response_model=None, responses=documented(RIDFlights),
+            summary="Remote ID flights in a view (F3411-22a GetFlightsResponse; drones only)")
 async def rid_flights(request: Request, principal: Viewer,
                       view: Annotated[str, Query(max_length=120, description="lat1,lng1,lat2,lng2")]) -> dict[str, Any]:
     try:

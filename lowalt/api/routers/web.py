@@ -31,6 +31,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagge
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from lowalt import __version__
+from lowalt.api.schemas import FeatureCollection, MapConfig, documented
 
 router = APIRouter(tags=["web"])
 
@@ -113,7 +114,8 @@ async def static(path: str) -> FileResponse:
     return FileResponse(target, media_type=_TYPES.get(target.suffix, "application/octet-stream"), headers=NO_CACHE)
 
 
-@router.get("/web/config", summary="Map page configuration (basemap source and datum, initial view, terrain grid)")
+@router.get("/web/config", response_model=None, responses=documented(MapConfig),
+            summary="Map page configuration (basemap source and datum, initial view, terrain grid)")
 async def web_config(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
     terrain = _terrain_grid(Path(settings.airspace_dir), getattr(settings, "dem_path", None))
@@ -191,7 +193,8 @@ def _context(airspace_dir: Path) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False).encode()
 
 
-@router.get("/web/context.geojson", summary="Offline basemap context (service area outline)")
+@router.get("/web/context.geojson", response_model=None, responses=documented(FeatureCollection),
+            summary="Offline basemap context (service area outline)")
 async def context(request: Request) -> JSONResponse:
     body = _context(Path(request.app.state.settings.airspace_dir))
     return JSONResponse(content=json.loads(body))
