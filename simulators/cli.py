@@ -12,10 +12,14 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from simulators.client import ApiError
+from simulators.feeds import FeedSetup, FeedSetupError
 from simulators.report import write_report
 from simulators.runner import Runner, RunOptions
 from simulators.scenario import ALERT_KINDS, ScenarioError, library, load
@@ -35,6 +39,8 @@ def _print_human(out: dict[str, Any]) -> None:
     print(f"report-to-feed  p50 {lm['p50']} ms, p95 {lm['p95']} ms, p99 {lm['p99']} ms, max {lm['max']} ms "
           f"({lm['samples']} samples)")
     print(f"drops           {out['drops']}")
+    if "feeds" in out:
+        print(f"feeds           {out['feeds']}")
     print(f"alerts seen     {out['alerts_seen']}")
     for e in out["alerts_expected"]:
         mark = "ok " if e["seen"] >= e["min_count"] else "MISSING"
@@ -89,6 +95,13 @@ def main(argv: list[str]) -> int:
         return 2
     kinds = tuple(k for k in args.kinds.split(",") if k)
     server = None
+    feeds = None
+    if FeedSetup.needed(sc):  # MAVLink / ADS-B actors: the server must start with their feeds file
+        if args.url:
+            print(f"error: scenario {sc.name!r} flies aircraft on MAVLink/ADS-B feeds, which a server reads "
+                  "from its feeds file at start-up: run it without --url", file=sys.stderr)
+            return 2
+        feeds = FeedSetup(sc, f"{sc.name[:10]}{uuid.uuid4().hex[:4]}")
     if args.url:
         token = args.token or os.environ.get("LOWALT_TOKEN")
         if not token:
@@ -101,10 +114,20 @@ def main(argv: list[str]) -> int:
 
         data_dir = policy_data_dir(Path(args.data_dir)) if sc.sim_policy else Path(args.data_dir)
         print(f"starting a server on the managed PostGIS in {data_dir} ...", file=sys.stderr)
+        if feeds is not None:
+            try:
+                feeds.start_receiver()
+            except FeedSetupError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            feeds_file = data_dir.resolve() / f"feeds-{feeds.tag}.yaml"
+            data_dir.mkdir(parents=True, exist_ok=True)
+            feeds_file.write_text(yaml.safe_dump(feeds.doc(), allow_unicode=True), encoding="utf-8")
+            os.environ["LOWALT_FEEDS_FILE"] = str(feeds_file)  # the server inherits this process's environment
         server = start_local_server(data_dir, sim_policy=sc.sim_policy, quiet=not args.show_server_log)
         url, ws_url, token = server.url, server.ws_url, server.admin_token
     opt = RunOptions(url, ws_url, token, duration_s=args.duration, aircraft=args.aircraft, kinds=kinds,
-                     progress=not args.quiet)
+                     progress=not args.quiet, feeds=feeds)
     try:
         out = asyncio.run(Runner(sc, opt).run())
     except KeyboardInterrupt:
@@ -116,6 +139,8 @@ def main(argv: list[str]) -> int:
     finally:
         if server is not None:
             server.stop()
+        if feeds is not None:
+            feeds.stop_receiver()
     if args.report:
         write_report(args.report, out)
     public = {k: v for k, v in out.items() if k != "_series"}

@@ -25,6 +25,9 @@ import orjson
 
 from lowalt.client import AsyncClient, LowaltError, Plan, PlanRequest
 from simulators.airspace import Airspace
+from simulators.scenario import SEVERITIES
+
+SEVERITY_RANK = {s: k for k, s in enumerate(SEVERITIES)}
 
 
 class ApiError(RuntimeError):
@@ -255,7 +258,9 @@ class LiveWatcher:
                 self.alerts.setdefault(a["id"], a)
         elif kind == "alerts":
             for a in (*msg.get("new", []), *msg.get("updated", [])):
-                self.alerts.setdefault(a["id"], a)
+                first = self.alerts.setdefault(a["id"], a)
+                first["peak_severity"] = max(first.get("peak_severity", first.get("severity")), a.get("severity"),
+                                             key=lambda s: SEVERITY_RANK.get(str(s), -1))
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):

@@ -21,7 +21,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +31,10 @@ from simulators.airspace import Airspace
 from simulators.client import Api, ApiError, LiveWatcher, SendStats, TelemetryLink, metric
 from simulators.geo import to_lonlat, to_xy
 from simulators.models import ENVELOPES, Envelope, KinState, Params, step
-from simulators.scenario import ALERT_KINDS, Actor, Group, Scenario, judge
+from simulators.scenario import ALERT_KINDS, FEED_TRANSPORTS, Actor, Group, Scenario, judge
+
+if TYPE_CHECKING:
+    from simulators.feeds import AdsbLink, FeedSetup, MavlinkLink
 
 F64 = npt.NDArray[np.float64]
 
@@ -79,6 +82,9 @@ class RunOptions:
     """Called with the tokens once users exist (the demo prints the map URL)."""
     stop: asyncio.Event | None = None
     """Set to end a ``forever`` run cleanly (the demo's Ctrl-C)."""
+    feeds: FeedSetup | None = None
+    """Actors on ``mavlink``/``adsb`` transports: the server was started with ``feeds.doc()`` as its
+    feeds file (its tag is this run's tag)."""
 
 
 @dataclass
@@ -99,13 +105,13 @@ class Runner:
         self.sc = sc.scaled(opt.aircraft)
         self.opt = opt
         self.rng = np.random.default_rng(self.sc.seed)
-        self.tag = opt.tag or f"{self.sc.name[:10]}{uuid.uuid4().hex[:4]}"
+        self.tag = opt.feeds.tag if opt.feeds else opt.tag or f"{self.sc.name[:10]}{uuid.uuid4().hex[:4]}"
         self.api = Api(opt.url)
         self.fig = Figures()
         self.stats = SendStats()
         self.tokens: dict[str, str] = {}
         self.crafts: list[Craft] = []
-        self.links: dict[str, TelemetryLink] = {}
+        self.links: dict[str, TelemetryLink | MavlinkLink | AdsbLink] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.origin = self.sc.centre
         ox, oy = to_xy(np.array([self.origin[0]]), np.array([self.origin[1]]))
@@ -121,9 +127,15 @@ class Runner:
     def _fleet(self) -> None:
         k = 0
         for a in self.sc.actors:
-            noncoop = "noncoop" in a.misbehaviour
-            self.crafts.append(Craft(k, f"{self.tag}-{a.id}", a.id, ENVELOPES[a.model], a.org, a.transport,
-                                     not noncoop, a.well_behaved, False, a.plan != "none", actor=a,
+            coop = "noncoop" not in a.misbehaviour and a.transport != "adsb"  # crewed: not registered here
+            sid = f"{self.tag}-{a.id}"
+            if a.transport in FEED_TRANSPORTS:
+                if self.opt.feeds is None:
+                    raise ApiError(f"actor {a.id!r} flies on {a.transport}: the scenario needs a server started "
+                                   f"with its feeds file (lowalt simulate without --url starts one)")
+                sid = self.opt.feeds.server_id(a.id)
+            self.crafts.append(Craft(k, sid, a.id, ENVELOPES[a.model], a.org, a.transport,
+                                     coop, a.well_behaved, False, a.plan != "none", actor=a,
                                      lost_link=a.lost_link))
             k += 1
         for g in self.sc.groups:
@@ -167,6 +179,18 @@ class Runner:
         coop = [c for c in self.crafts if c.cooperative]
         await asyncio.gather(*(self.api.register(self.tokens[f"op:{c.org}"], c.server_id, c.env.category)
                                for c in coop))
+        if self.opt.feeds is not None:
+            await self._feed_terrain(self.opt.feeds)
+
+    async def _feed_terrain(self, feeds: FeedSetup) -> None:
+        """The ground height under each feed actor's start (the feeds send AMSL, the scenario flies AGL)."""
+        for c in self.crafts:
+            if c.actor is None or c.transport not in FEED_TRANSPORTS:
+                continue
+            lon, lat = to_lonlat(*self._local([c.actor.path[0]])[:, :2].T)
+            q = await self.api.call("GET", f"/airspace/query?lon={float(lon[0]):.7f}&lat={float(lat[0]):.7f}&alt=0"
+                                    f"&category={c.env.category}", self.tokens["viewer"])
+            feeds.terrain_m[c.server_id] = float(q.get("terrain_m") or 0.0)
 
     # -- missions and plans ------------------------------------------------------------------
 
@@ -388,12 +412,10 @@ class Runner:
                  "vx": x, "vy": y, "vs": z}
             if c.cooperative:
                 r["bat"] = b
-                key = f"dev:{c.server_id}" if c.transport == "device" else f"gw:{c.org}"
-            else:
+            elif c.transport not in FEED_TRANSPORTS:
                 r["src"] = "noncoop"
                 r["cat"] = "unknown"
-                key = "sensor"
-            out.setdefault(key, []).append(r)
+            out.setdefault(self._key(c), []).append(r)
         return out
 
     def _landed_reports(self, now: float) -> dict[str, list[dict[str, Any]]]:
@@ -402,15 +424,27 @@ class Runner:
         for i in landed:
             c = self.crafts[i]
             lon, lat = to_lonlat(self.kin.x[i:i + 1], self.kin.y[i:i + 1])
-            key = f"dev:{c.server_id}" if c.transport == "device" else f"gw:{c.org}"
-            out.setdefault(key, []).append({
+            out.setdefault(self._key(c), []).append({
                 "id": c.server_id, "t": now, "lon": round(float(lon[0]), 7), "lat": round(float(lat[0]), 7),
                 "alt": 0.0, "ref": "AGL", "vx": 0.0, "vy": 0.0, "vs": 0.0, "landed": True,
                 "bat": round(float(self.kin.battery[i]), 1)})
         return out
 
-    def _link(self, key: str, c_org: str | None = None) -> TelemetryLink:
+    @staticmethod
+    def _key(c: Craft) -> str:
+        """The link an aircraft's reports go through: its feed, its device socket, its organisation's
+        gateway socket, or the ground sensor's (non-cooperative)."""
+        if c.transport in FEED_TRANSPORTS:
+            return f"{c.transport}:{c.server_id}"
+        if not c.cooperative:
+            return "sensor"
+        return f"dev:{c.server_id}" if c.transport == "device" else f"gw:{c.org}"
+
+    def _link(self, key: str, c_org: str | None = None) -> TelemetryLink | MavlinkLink | AdsbLink:
         link = self.links.get(key)
+        if link is None and key.split(":", 1)[0] in FEED_TRANSPORTS:
+            assert self.opt.feeds is not None
+            link = self.links[key] = self.opt.feeds.link(key, self.by_id[key.split(":", 1)[1]].env.model)
         if link is None:
             if key == "sensor":
                 tok = self.tokens["sensor"]
@@ -474,9 +508,7 @@ class Runner:
             for c in self.crafts:
                 if c.state != "ready":
                     continue
-                key = "sensor" if not c.cooperative else (f"dev:{c.server_id}" if c.transport == "device"
-                                                          else f"gw:{c.org}")
-                self._link(key, c.org)
+                self._link(self._key(c), c.org)
             await asyncio.gather(*(lk.open() for lk in self.links.values()))
             result = await self._fly(watcher)
             result["setup_s"] = round(setup_s, 1)
@@ -577,7 +609,7 @@ class Runner:
             p = self.phases[key] = (len(self.phases) * 0.618034) % 1.0  # golden-ratio spread
         return p
 
-    async def _send_at(self, link: TelemetryLink, reports: list[dict[str, Any]], delay: float) -> None:
+    async def _send_at(self, link: TelemetryLink | MavlinkLink | AdsbLink, reports: list[dict[str, Any]], delay: float) -> None:
         """Send ``delay`` s into the tick; timestamps are send time, positions moved on by velocity."""
         if delay > 0.01:
             await asyncio.sleep(delay)
@@ -609,7 +641,10 @@ class Runner:
         text = ""
         with contextlib.suppress(Exception):
             text = await self.api.metrics()
-        return figures(self, w, elapsed, t0, text)
+        out = figures(self, w, elapsed, t0, text)
+        if self.opt.feeds is not None:
+            out["feeds"] = self.opt.feeds.figures(text)
+        return out
 
 
 def figures(run: Runner, w: LiveWatcher, elapsed: float, t0: float, text: str) -> dict[str, Any]:

@@ -16,7 +16,13 @@ Layout (local metres are east/north of ``centre``)::
                             plan: auto | none | {path, floor, ceiling, window_s, start_in_s}, misbehaviour,
                 lost_link: [after_s, for_s], overstay_s, mission, urgent}]
     events:   [{at_s, action: weather_warning | restriction, x, y, half_m, for_s}]  (at_s <= 0: before filing)
-    expected_alerts: [{kind, aircraft: [actor ids], min_count, volume?}]
+    expected_alerts: [{kind, aircraft: [actor ids], min_count, volume?, severity?}]
+
+Transports: ``device`` (one ``/ws/telemetry`` per aircraft), ``gateway`` (one per organisation), and
+for actors the real device feeds (``simulators/feeds.py``): ``mavlink`` (signed MAVLink 2 over UDP
+to the server's gateway) and ``adsb`` (a crewed aircraft heard by its ADS-B squitters through
+dump1090; it files nothing with lowalt and is never well-behaved in the judge's sense). An
+expectation's ``severity`` (caution < warning < alarm) is the least the alert must reach.
 
 Alerts are judged like this: an alert *matches* an expectation when kinds agree and its aircraft
 are exactly the expectation's; *missing* = an expectation with fewer matches than ``min_count``;
@@ -41,6 +47,8 @@ ALERT_KINDS = ("conflict", "intrusion", "nonconformance", "unauthorised", "lost_
 MISBEHAVIOURS = ("deviate", "altitude_bust", "overstay", "early", "no_plan", "noncoop", "lost_link", "ignore_closure")
 MISSIONS = ("tourism_loop", "corridor", "delivery", "survey", "orbit", "spray", "hospital_run", "random_transit")
 TRANSPORTS = ("device", "gateway")
+FEED_TRANSPORTS = ("mavlink", "adsb")
+SEVERITIES = ("caution", "warning", "alarm")
 CAUSES = {  # alert kind -> misbehaviours that can cause it on the named aircraft (None: any aircraft)
     "unauthorised": {"no_plan", "ignore_closure"},
     "nonconformance": {"deviate", "altitude_bust", "overstay", "early"},
@@ -74,7 +82,8 @@ class Actor:
 
     @property
     def well_behaved(self) -> bool:
-        return not self.misbehaviour
+        """Filed, approved and conforming by design; crewed ADS-B traffic flies outside lowalt's plans."""
+        return not self.misbehaviour and self.transport != "adsb"
 
 
 @dataclass
@@ -96,6 +105,8 @@ class Expectation:
     aircraft: list[str]
     min_count: int = 1
     volume: str | None = None
+    severity: str | None = None
+    """The least severity the alert must reach (``caution`` < ``warning`` < ``alarm``)."""
 
     def label(self) -> str:
         v = f"@{self.volume}" if self.volume else ""
@@ -182,6 +193,14 @@ def parse(d: Any, source: str = "<scenario>") -> Scenario:
             raise ScenarioError(f"{where}: path needs >= 2 points [x_m, y_m, alt_m]")
         mis = a.get("misbehaviour") or []
         mis = [mis] if isinstance(mis, str) else list(mis)
+        transport = str(a.get("transport", "device"))
+        if transport not in TRANSPORTS + FEED_TRANSPORTS:
+            raise ScenarioError(f"{where}: transport must be one of {', '.join(TRANSPORTS + FEED_TRANSPORTS)}")
+        if transport == "adsb":
+            if mis or a.get("plan", "none") != "none":
+                raise ScenarioError(f"{where}: an adsb (crewed) aircraft files nothing with lowalt: "
+                                    f"give it plan: none and no misbehaviour")
+            a = {**a, "plan": "none"}
         for m in mis:
             if m not in MISBEHAVIOURS:
                 raise ScenarioError(f"{where}: unknown misbehaviour {m!r}; one of {', '.join(MISBEHAVIOURS)}")
@@ -190,7 +209,7 @@ def parse(d: Any, source: str = "<scenario>") -> Scenario:
             if plan not in ("none", "auto"):
                 raise ScenarioError(f"{where}: a {mis[0]} aircraft files no plan; drop its 'plan'")
             plan = "none"
-        if plan == "none" and not ({"no_plan", "noncoop", "ignore_closure"} & set(mis)):
+        if plan == "none" and not ({"no_plan", "noncoop", "ignore_closure"} & set(mis)) and transport != "adsb":
             raise ScenarioError(f"{where}: plan: none needs misbehaviour no_plan (it will be unauthorised)")
         if ("deviate" in mis or "altitude_bust" in mis) and not isinstance(plan, dict):
             raise ScenarioError(f"{where}: a {mis[0]} aircraft needs a 'plan' it then leaves (path/floor/ceiling)")
@@ -199,7 +218,7 @@ def parse(d: Any, source: str = "<scenario>") -> Scenario:
         ll = a.get("lost_link")
         if ("lost_link" in mis) != (ll is not None):
             raise ScenarioError(f"{where}: misbehaviour lost_link and lost_link: [after_s, for_s] go together")
-        actors.append(Actor(aid, model, str(a.get("org", "sim-actors")), str(a.get("transport", "device")),
+        actors.append(Actor(aid, model, str(a.get("org", "sim-actors")), transport,
                             [[float(v) for v in p] for p in path], float(a.get("speed", ENVELOPES[model].cruise_ms)),
                             float(a.get("start_s", 0.0)), plan, mis, tuple(ll) if ll else None,  # type: ignore[arg-type]
                             float(a.get("overstay_s", 0.0)), str(a.get("mission", "inspection")),
@@ -234,7 +253,10 @@ def parse(d: Any, source: str = "<scenario>") -> Scenario:
         if kind == "conflict" and all(by_id[w].well_behaved for w in who):
             raise ScenarioError(f"{where}: a conflict between two well-behaved aircraft cannot be expected: "
                                 f"their approved plans are strategically deconflicted; make one misbehave")
-        expected.append(Expectation(kind, who, int(e.get("min_count", 1)), e.get("volume")))
+        sev = e.get("severity")
+        if sev is not None and sev not in SEVERITIES:
+            raise ScenarioError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {sev!r}")
+        expected.append(Expectation(kind, who, int(e.get("min_count", 1)), e.get("volume"), sev))
     for k, ev in enumerate(d.get("events") or []):
         if ev.get("action") not in ("weather_warning", "restriction"):
             raise ScenarioError(f"{source}: events[{k}]: action must be weather_warning or restriction")
@@ -297,6 +319,9 @@ def judge(sc: Scenario, alerts: dict[str, dict[str, Any]], local_of: dict[str, s
             if e.kind != a.get("kind") or sorted(e.aircraft) != sorted(x for x in local if x):
                 continue
             if e.volume and (a.get("details") or {}).get("volume") != e.volume:
+                continue
+            peak = str(a.get("peak_severity", a.get("severity")))
+            if e.severity and (SEVERITIES.index(peak) if peak in SEVERITIES else -1) < SEVERITIES.index(e.severity):
                 continue
             matched[k].append(aid)
             hit = True

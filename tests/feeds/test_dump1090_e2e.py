@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 from lowalt.feeds.modes_encode import beast, identification, position, velocity
+from simulators.feeds import dump1090_argv, receiver_ports
 from tests.conftest import auth, wait_until
 from tests.feeds.test_adsb_e2e import _lonlat, _metres
 
@@ -23,19 +23,10 @@ pytestmark = pytest.mark.skipif(DUMP1090 is None, reason="dump1090-mutability no
 HEX = "7C1234"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def dump1090() -> Iterator[dict[str, int]]:
-    ports = {name: _free_port() for name in ("bi", "bo", "sbs", "ri", "ro")}
-    proc = subprocess.Popen(
-        [str(DUMP1090), "--net-only", "--net-bind-address", "127.0.0.1", "--net-heartbeat", "0", "--quiet",
-         *[a for name, p in ports.items() for a in (f"--net-{name}-port", str(p))]],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ports = receiver_ports()
+    proc = subprocess.Popen(dump1090_argv(ports, "--net-only"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield ports
     finally:
