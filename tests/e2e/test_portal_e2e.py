@@ -540,3 +540,53 @@ async def test_aircraft_edited_category_registration_and_device(server: Server, 
     await card.locator("button.e-save").click()
     await pg.locator("#fleet-msg.ok").wait_for()
     assert (await server.http.get("/aircraft", headers=auth(op))).json()[0]["device_user_id"] is None
+
+
+async def test_published_route_and_take_off_point_picked_and_filed(server: Server, make_token: Any,
+                                                                   portal: Portal) -> None:
+    """File a plan: pick the published Yaoli sightseeing route (its line, width and band; the airspace
+    it touches listed before submitting), filed with its corridor id and approved; then pick the Yaoli
+    vertiport as the take-off point: a circle around it, filed taking off and landing there."""
+    op = await make_token("operator", organisation="浮梁文旅")
+    for aid in ("FL-601", "FL-602"):
+        r = await server.http.post("/aircraft", headers=auth(op), json={"id": aid, "category": "light_uav"})
+        assert r.status_code == 201, r.text
+    await portal.open(server, op)
+    pg = portal.page
+    await portal.tab("file")
+    day = (datetime.now(SHANGHAI) + timedelta(days=2)).date().isoformat()
+    await pg.locator("#f-published").select_option("route:T-YAOLI")
+    route = await pg.evaluate("portal.pmap.footprint")
+    assert route["type"] == "LineString" and len(route["coordinates"]) == 5
+    hint = await pg.locator("#published-hint").inner_text()
+    assert "瑶里古镇观光航线" in hint and "宽 400 米" in hint and "30–120 米 真高" in hint and "08:00–17:30" in hint, hint
+    assert await pg.locator("#f-ceiling").input_value() == "120"
+    await pg.locator("#f-aircraft").select_option("FL-601")
+    await pg.locator("#f-pilot").fill("张伟")
+    await pg.locator("#f-date").fill(day)
+    await pg.locator("#f-start").fill("10:00")
+    await pg.locator("#f-end").fill("10:30")
+    await pg.locator("#f-end").dispatch_event("change")
+    await pg.locator("#touches[data-state=ready]").wait_for()
+    touched = await pg.locator("#touches li").all_inner_texts()
+    assert any("瑶里古镇观光航线" in x for x in touched), touched
+    await portal.shot("14-published-route")
+    on_route = await portal.submit()
+    await portal.decision("approved")
+    filed = (await server.http.get(f"/plans/{on_route}", headers=auth(op))).json()
+    assert filed["corridor_id"] == "T-YAOLI" and filed["geometry"] == route and filed["half_width_m"] == 200
+
+    await pg.locator("#f-published").select_option("point:pad_yaoli")
+    await pg.locator("#radius").fill("250")
+    await pg.locator("#radius").dispatch_event("change")
+    circle = await pg.evaluate("portal.pmap.footprint")
+    assert circle["type"] == "Polygon" and len(circle["coordinates"][0]) == 65
+    assert "瑶里" in await pg.locator("#published-hint").inner_text()
+    await pg.locator("#f-aircraft").select_option("FL-602")
+    await pg.locator("#f-ceiling").fill("100")
+    at_pad = await _submit_new(pg, on_route)
+    filed = (await server.http.get(f"/plans/{at_pad}", headers=auth(op))).json()
+    pad = [117.5588598, 29.506311]
+    assert filed["takeoff"]["coordinates"][:2] == pad and filed["landing"]["coordinates"][:2] == pad
+    assert all(abs(_metres(p, (pad[0], pad[1])) - 250) < 5 for p in filed["geometry"]["coordinates"][0])
+    assert filed.get("corridor_id") is None

@@ -5,7 +5,8 @@
 import { api } from "./api.js";
 import { lookUp, renderTouches } from "./airspace.js";
 import { $, el } from "./dom.js";
-import { code, currentLang, fillSelect, localTime, message, t } from "./i18n.js";
+import { circlePolygon } from "./draw.js";
+import { bandText, code, currentLang, fillSelect, localTime, message, t } from "./i18n.js";
 const pad = (n) => String(n).padStart(2, "0");
 
 /** Today's date and the time in Beijing, as the inputs want them ("YYYY-MM-DD", "HH:MM"). */
@@ -49,6 +50,9 @@ export class Filing {
     this.body = null;
     this.note = null; // [key, {vars}] of a line shown over the decision, translated when drawn
     this.lookupSeq = 0;
+    this.routes = [];
+    this.points = [];
+    this.published = null; // {kind: "route" | "point", feature}: filed with its corridor id / as take-off point
     fillSelect($("f-mission"), "mission");
     $("f-mission").value = "inspection";
     $("f-pilot").value = localStorage.getItem("lowalt.portal.pilot") || "";
@@ -64,6 +68,71 @@ export class Filing {
     $("f-date").value = s.date;
     $("f-start").value = s.time;
     $("f-end").value = beijingParts(new Date(start.getTime() + 30 * 60000)).time;
+  }
+
+  /** The published routes and take-off points (GeoJSON features from /airspace/routes and /points). */
+  setPublished(routes, points) {
+    this.routes = routes.features;
+    this.points = points.features;
+    this.renderPublished();
+    $("f-published").onchange = () => this.usePublished($("f-published").value);
+  }
+
+  renderPublished() {
+    const sel = $("f-published");
+    const keep = sel.value;
+    const name = (p) => (currentLang() === "en" ? p.name_en || p.name_zh : p.name_zh || p.name_en) || p.id;
+    sel.textContent = "";
+    sel.append(new Option(t("file.published_none"), ""));
+    for (const [key, list, kind] of [["file.routes", this.routes, "route"], ["file.points", this.points, "point"]]) {
+      const g = document.createElement("optgroup");
+      g.label = t(key);
+      for (const f of list) g.append(new Option(name(f.properties), `${kind}:${f.properties.id}`));
+      sel.append(g);
+    }
+    sel.value = keep;
+    const pub = this.published;
+    if (!pub) return ($("published-hint").textContent = "");
+    const p = pub.feature.properties;
+    const hours = p.schedule || p.opening_hours;
+    const w = hours && hours.weekly && hours.weekly[0];
+    const vars = { name: name(p), hours: w ? t("file.pub_hours", { h: `${w.start}–${w.end}` }) : "",
+      cats: (p.allowed_categories || []).map((c) => code("category", c)).join(currentLang() === "en" ? ", " : "、") };
+    $("published-hint").textContent = pub.kind === "route"
+      ? t("file.pub_route", { ...vars, w: Math.round(p.half_width_m * 2),
+        band: bandText({ value_m: p.floor_m, reference: p.floor_ref }, { value_m: p.ceiling_m, reference: p.ceiling_ref }) })
+      : t("file.pub_point", { ...vars, r: Number($("radius").value) });
+  }
+
+  /** Use a published route (its line, half-width and band; filed with its corridor id) or take-off point
+   * (a circle of the radius given around it, taking off and landing there); "" goes back to drawing. */
+  usePublished(value) {
+    const [kind, id] = value.split(/:(.*)/s);
+    const feature = (kind === "route" ? this.routes : this.points).find((f) => f.properties.id === id);
+    if (!feature) return this.clearPublished();
+    const p = feature.properties;
+    if (kind === "route") {
+      this.map.halfWidth = p.half_width_m;
+      $("half-width").value = String(p.half_width_m);
+      $("f-floor").value = String(p.floor_m);
+      $("f-ceiling").value = String(p.ceiling_m);
+      $("f-ref").value = p.ceiling_ref;
+      this.published = { kind, feature };
+      this.map.setFootprint(feature.geometry, "route");
+    } else {
+      this.published = { kind, feature };
+      this.map.setFootprint(circlePolygon(feature.geometry.coordinates, Number($("radius").value)), "polygon");
+    }
+    $("radius-row").hidden = kind !== "point";
+    $("width-row").hidden = kind !== "route";
+    this.map.fit(this.map.footprint);
+    this.renderPublished();
+  }
+
+  clearPublished() {
+    this.published = null;
+    $("f-published").value = "";
+    this.renderPublished();
   }
 
   setAircraft(list) {
@@ -119,6 +188,9 @@ export class Filing {
     if (fp.type === "LineString") body.half_width_m = this.map.halfWidth;
     const lic = $("f-licence").value.trim();
     if (lic) body.licence_id = lic;
+    const pub = this.published;
+    if (pub && pub.kind === "route") body.corridor_id = pub.feature.properties.id;
+    if (pub && pub.kind === "point") body.takeoff = body.landing = { type: "Point", coordinates: pub.feature.geometry.coordinates };
     return body;
   }
 

@@ -87,8 +87,10 @@ async function main() {
   } });
 
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => showTab(b.dataset.tab);
+  filing.setPublished(airspace.routes, airspace.points);
   for (const b of document.querySelectorAll("[data-draw]")) {
     b.onclick = () => {
+      filing.clearPublished();
       pmap.start(b.dataset.draw);
       for (const x of document.querySelectorAll("[data-draw]")) x.classList.toggle("on", x === b);
       $("draw-hint").textContent = t(`draw.hint.${b.dataset.draw}`);
@@ -106,8 +108,14 @@ async function main() {
       for (const x of document.querySelectorAll("[data-draw]")) x.classList.remove("on");
     }
   };
-  $("draw-clear").onclick = () => pmap.clear();
-  $("radius").onchange = () => pmap.setRadius(Number($("radius").value));
+  $("draw-clear").onclick = () => {
+    filing.clearPublished();
+    pmap.clear();
+  };
+  $("radius").onchange = () => {
+    pmap.setRadius(Number($("radius").value));
+    if (filing.published && filing.published.kind === "point") filing.usePublished($("f-published").value);
+  };
   $("half-width").onchange = () => pmap.setHalfWidth(Number($("half-width").value));
 
   const events = new PlanEvents(async (ev) => {
@@ -127,6 +135,7 @@ async function main() {
     plans.render();
     notices.render();
     filing.rerender();
+    filing.renderPublished();
     filing.refreshTouches();
     $("feed").textContent = t(`feed.${$("feed").dataset.state}`);
     if ($("draw-hint").dataset.key) $("draw-hint").textContent = t($("draw-hint").dataset.key);
