@@ -1,0 +1,289 @@
+"""The measures as PostGIS SQL: pure builders, one per measure, returning :class:`Query` (text + binds).
+
+Why SQL and not Python: history grows to tens of millions of track points a day; the database reads
+them where they lie (BRIN on ``track_points.t``, the GiST index on ``geom``, ``(aircraft_id, t)``) and
+returns a few hundred rows. Every builder takes the window ``[start, end)`` and a scope: ``org=None``
+for every organisation (the centre) or one organisation's name (an operator sees only its own plans,
+aircraft and alerts). Buckets use ``date_bin`` with the epoch as origin, so a time exactly on an edge
+(10:15:00) starts the bucket it names, never ends the previous one.
+
+Conventions shared with filing (so the measures count what filing counts):
+
+- a movement is a plan's take-off (at ``starts_at``) or landing (at ``ends_at``) at the take-off point
+  nearest its take-off/landing point in EPSG:4548 metres, when within ``radius_m``
+  (policy.yaml ``vertiports.match_radius_m``);
+- a plan holds its slots while approved or active; completed plans held them (they count as booked).
+
+Track-derived time: each report counts the time to the same aircraft's next report in the window, at
+most ``MAX_GAP_S`` (a longer gap is lost contact, not flight).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+MAX_GAP_S = 10.0
+"""Longest gap between two reports of one aircraft counted as flight time (seconds)."""
+CELL_M = 1000
+"""Grid cell side in EPSG:4548 metres."""
+ORIGIN = "1970-01-01 00:00:00+00"
+BOOKED = ("approved", "active", "completed")
+FLOWN = ("active", "completed")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One SQL statement and its bind parameters (named ``:x``)."""
+
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # constants of this module, never user input
+
+
+_PORTS = """
+ports AS (
+    SELECT id AS point_id, coalesce(properties->>'name_zh', id) AS name_zh,
+           coalesce((properties->>'capacity_per_15min')::int, 0) AS capacity, ST_Transform(geom, 4548) AS g
+    FROM airspace_features WHERE collection = 'points')"""
+
+_MATCH = """
+matched AS (
+    SELECT m.*, n.point_id, n.name_zh, n.capacity
+    FROM moves m
+    CROSS JOIN LATERAL (
+        SELECT point_id, name_zh, capacity, ST_Distance(ST_Transform(m.pt, 4548), ports.g) AS d
+        FROM ports ORDER BY d, point_id LIMIT 1) n
+    WHERE n.d <= :radius)"""
+
+
+def _moves(states: tuple[str, ...] | None, org: str | None) -> str:
+    where = (f" AND state IN {_in(states)}" if states else "") + (" AND organisation = :org" if org else "")
+    return f"""
+moves AS (
+    SELECT id, state, ends_at AS plan_end, starts_at AS at, takeoff AS pt FROM plans
+    WHERE starts_at >= :start AND starts_at < :end{where}
+    UNION ALL
+    SELECT id, state, ends_at, ends_at, landing FROM plans
+    WHERE ends_at >= :start AND ends_at < :end{where})"""
+
+
+def slot_use(start: datetime, end: datetime, *, org: str | None, radius_m: float, as_of: datetime) -> Query:
+    """Take-off points: movements booked, flown and no-shows per 15-minute slot, with the capacity.
+
+    Only slots with at least one booked movement are returned (zeros are implied). ``as_of``: a plan
+    still approved whose window ended before it is a no-show."""
+    sql = f"""
+WITH {_PORTS},{_moves(BOOKED, org)},{_MATCH}
+SELECT point_id, name_zh, date_bin('15 minutes', at, TIMESTAMPTZ '{ORIGIN}') AS slot, capacity,
+       count(*) AS booked,
+       count(*) FILTER (WHERE state IN {_in(FLOWN)}) AS flown,
+       count(*) FILTER (WHERE state = 'approved' AND plan_end <= :as_of) AS no_shows
+FROM matched GROUP BY point_id, name_zh, slot, capacity ORDER BY point_id, slot"""
+    return Query(sql, {"start": start, "end": end, "org": org, "radius": radius_m, "as_of": as_of})
+
+
+def demand_slots(start: datetime, end: datetime, *, radius_m: float) -> Query:
+    """Take-off points: movements of approved and active plans per slot in ``[start, end)`` (every
+    organisation's: saturation is a fact about the point, whoever booked it)."""
+    sql = f"""
+WITH {_PORTS},{_moves(("approved", "active"), None)},{_MATCH}
+SELECT point_id, name_zh, date_bin('15 minutes', at, TIMESTAMPTZ '{ORIGIN}') AS slot, capacity,
+       count(*) AS booked
+FROM matched GROUP BY point_id, name_zh, slot, capacity ORDER BY point_id, slot"""
+    return Query(sql, {"start": start, "end": end, "radius": radius_m})
+
+
+def demand_corridors(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """Approved and active plans filed under a corridor (``attrs.corridor_id``) per starting hour."""
+    own = " AND organisation = :org" if org else ""
+    sql = f"""
+SELECT attrs->>'corridor_id' AS route_id, date_bin('1 hour', starts_at, TIMESTAMPTZ '{ORIGIN}') AS hour,
+       count(*) AS plans
+FROM plans
+WHERE state IN ('approved', 'active') AND starts_at >= :start AND starts_at < :end
+      AND attrs->>'corridor_id' IS NOT NULL{own}
+GROUP BY route_id, hour ORDER BY route_id, hour"""
+    return Query(sql, {"start": start, "end": end, "org": org})
+
+
+def _own_points(org: str | None) -> str:
+    return " AND tp.aircraft_id IN (SELECT id FROM aircraft WHERE organisation = :org)" if org else ""
+
+
+def corridor_hours(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """Corridors: distinct aircraft per hour and the most inside in one second, from track history.
+
+    Inside = within the route's half width of its centreline (EPSG:4548), altitude not considered (the
+    band is AGL and needs terrain; see docs/analytics.md). The box test on ``geom`` uses its GiST index."""
+    sql = f"""
+WITH corr AS (
+    SELECT id AS route_id, coalesce(properties->>'name_zh', id) AS name_zh,
+           ST_Transform(geom, 4548) AS line, (properties->>'half_width_m')::float8 AS hw,
+           ST_Transform(ST_Expand(ST_Transform(geom, 4548), (properties->>'half_width_m')::float8 + 50), 4326) AS box
+    FROM airspace_features WHERE collection = 'routes'),
+inside AS (
+    SELECT c.route_id, c.name_zh, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s
+    FROM corr c JOIN track_points tp ON tp.geom && c.box
+    WHERE tp.t >= :start AND tp.t < :end{_own_points(org)}
+      AND ST_DWithin(ST_Transform(ST_Force2D(tp.geom), 4548), c.line, c.hw)),
+per_second AS (
+    SELECT route_id, name_zh, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY route_id, name_zh, s),
+peaks AS (
+    SELECT route_id, name_zh, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, max(n) AS peak
+    FROM per_second GROUP BY route_id, name_zh, hour),
+flights AS (
+    SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour,
+           count(DISTINCT aircraft_id) AS flights
+    FROM inside GROUP BY route_id, hour)
+SELECT p.route_id, p.name_zh, p.hour, f.flights, p.peak AS peak_simultaneous
+FROM peaks p JOIN flights f USING (route_id, hour) ORDER BY p.route_id, p.hour"""
+    return Query(sql, {"start": start, "end": end, "org": org})
+
+
+def _dwell(org: str | None, select_extra: str) -> str:
+    """Track points of the window with their dwell time (to the aircraft's next report, capped)."""
+    return f"""
+dwell AS (
+    SELECT tp.aircraft_id, tp.t_epoch{select_extra},
+           least(coalesce(lead(tp.t_epoch) OVER (PARTITION BY tp.aircraft_id ORDER BY tp.t_epoch) - tp.t_epoch, 0),
+                 :max_gap) AS dt
+    FROM track_points tp WHERE tp.t >= :start AND tp.t < :end{_own_points(org)})"""
+
+
+def cell_use(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """1 km cells (EPSG:4548): flight hours, occupancy, and where conflict and intrusion alerts were raised.
+
+    An alert has no position of its own: it is placed at its first aircraft's report nearest its
+    ``first_seen`` (within ``MAX_GAP_S``). Alerts count when raised in the window (operators: alerts that
+    involve one of their aircraft)."""
+    xy = ", ST_X(ST_Transform(ST_Force2D(tp.geom), 4548)) AS x, ST_Y(ST_Transform(ST_Force2D(tp.geom), 4548)) AS y"
+    own_alert = (" AND a.aircraft && ARRAY(SELECT id FROM aircraft WHERE organisation = :org)::text[]"
+                 if org else "")
+    sql = f"""
+WITH {_dwell(org, xy)},
+occ AS (
+    SELECT floor(x / {CELL_M})::int AS cx, floor(y / {CELL_M})::int AS cy, sum(dt) / 3600.0 AS flight_hours
+    FROM dwell GROUP BY cx, cy),
+raised AS (
+    SELECT a.kind, a.first_seen, a.aircraft[1] AS ac FROM alert_events a
+    WHERE a.event = 'raised' AND a.kind IN ('conflict', 'intrusion')
+      AND a.first_seen >= :start AND a.first_seen < :end{own_alert}),
+placed AS (
+    SELECT r.kind, floor(ST_X(q.g) / {CELL_M})::int AS cx, floor(ST_Y(q.g) / {CELL_M})::int AS cy
+    FROM raised r CROSS JOIN LATERAL (
+        SELECT ST_Transform(ST_Force2D(tp.geom), 4548) AS g FROM track_points tp
+        WHERE tp.aircraft_id = r.ac
+          AND tp.t >= r.first_seen - make_interval(secs => :max_gap)
+          AND tp.t <= r.first_seen + make_interval(secs => :max_gap)
+        ORDER BY abs(tp.t_epoch - extract(epoch FROM r.first_seen)), tp.t_epoch LIMIT 1) q),
+hot AS (
+    SELECT cx, cy, count(*) FILTER (WHERE kind = 'conflict') AS conflicts,
+           count(*) FILTER (WHERE kind = 'intrusion') AS intrusions
+    FROM placed GROUP BY cx, cy),
+cells AS (
+    SELECT coalesce(o.cx, h.cx) AS cx, coalesce(o.cy, h.cy) AS cy, coalesce(o.flight_hours, 0) AS flight_hours,
+           coalesce(h.conflicts, 0) AS conflicts, coalesce(h.intrusions, 0) AS intrusions
+    FROM occ o FULL JOIN hot h ON o.cx = h.cx AND o.cy = h.cy)
+SELECT cx, cy, ST_X(c.ll) AS lon, ST_Y(c.ll) AS lat, flight_hours,
+       flight_hours / :hours AS occupancy,
+       conflicts, intrusions
+FROM cells CROSS JOIN LATERAL (
+    SELECT ST_Transform(ST_SetSRID(ST_MakePoint((cx + 0.5) * {CELL_M}, (cy + 0.5) * {CELL_M}), 4548), 4326) AS ll) c
+ORDER BY cx, cy"""
+    return Query(sql, {"start": start, "end": end, "org": org, "max_gap": MAX_GAP_S,
+                       "hours": (end - start).total_seconds() / 3600.0})
+
+
+_DECISIONS = """
+decisions AS (
+    SELECT e.plan_id, e.at, e.to_state AS verdict,
+           CASE WHEN e.by = 'system' THEN 'automatic' ELSE 'centre' END AS decider,
+           coalesce(p.decision->>'pathway', 'unknown') AS pathway,
+           (SELECT min(f.at) FROM plan_events f WHERE f.plan_id = e.plan_id AND f.to_state = 'submitted') AS filed
+    FROM plan_events e JOIN plans p ON p.id = e.plan_id
+    WHERE e.at >= :start AND e.at < :end{own}
+      AND ((e.from_state = 'submitted' AND e.to_state IN ('approved', 'referred', 'rejected'))
+           OR (e.from_state = 'referred' AND e.to_state IN ('approved', 'rejected'))))"""
+
+
+def decision_counts(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """Filing: decisions made in the window by decider, pathway and verdict.
+
+    A decision is filing's verdict on a submitted plan (automatic) or the centre's approval or
+    rejection of a referred one; a suspension (approved -> referred) is not a decision."""
+    own = " AND p.organisation = :org" if org else ""
+    sql = f"""
+WITH {_DECISIONS.format(own=own)}
+SELECT decider, pathway, verdict, count(*) AS decisions FROM decisions
+GROUP BY decider, pathway, verdict ORDER BY decider, pathway, verdict"""
+    return Query(sql, {"start": start, "end": end, "org": org})
+
+
+def decision_times(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """Filing: median seconds from filing to each decision, automatic and centre apart."""
+    own = " AND p.organisation = :org" if org else ""
+    sql = f"""
+WITH {_DECISIONS.format(own=own)}
+SELECT decider, count(*) AS decisions,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM at - filed)) AS median_s
+FROM decisions GROUP BY decider ORDER BY decider"""
+    return Query(sql, {"start": start, "end": end, "org": org})
+
+
+def referral_reasons(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """Filing: plans referred to the centre in the window, by reason code (a plan with two reasons counts
+    under each)."""
+    own = " AND p.organisation = :org" if org else ""
+    sql = f"""
+SELECT c.code, count(DISTINCT e.plan_id) AS plans
+FROM plan_events e JOIN plans p ON p.id = e.plan_id
+CROSS JOIN LATERAL jsonb_array_elements_text(coalesce(e.details->'codes', '[]'::jsonb)) AS c(code)
+WHERE e.at >= :start AND e.at < :end AND e.from_state = 'submitted' AND e.to_state = 'referred'{own}
+GROUP BY c.code ORDER BY plans DESC, c.code"""
+    return Query(sql, {"start": start, "end": end, "org": org})
+
+
+def operator_use(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """Operators: flights, flight hours, alerts and nonconformance per flight hour, conformance rate.
+
+    Every organisation with an aircraft, a flown plan or a flight hour in the window (or just ``org``)."""
+    own_org = " WHERE organisation = :org" if org else ""
+    sql = f"""
+WITH {_dwell(org, "")},
+hours AS (
+    SELECT ac.organisation, sum(d.dt) / 3600.0 AS flight_hours
+    FROM dwell d JOIN aircraft ac ON ac.id = d.aircraft_id WHERE ac.organisation IS NOT NULL
+    GROUP BY ac.organisation),
+flown AS (
+    SELECT p.organisation, p.id, p.aircraft_id, p.starts_at, p.ends_at FROM plans p
+    WHERE p.state IN {_in(FLOWN)} AND p.starts_at >= :start AND p.starts_at < :end),
+raised AS (
+    SELECT a.alert_id, a.kind, a.first_seen, a.aircraft FROM alert_events a
+    WHERE a.event = 'raised' AND a.first_seen >= :start AND a.first_seen < :end),
+org_alerts AS (
+    SELECT ac.organisation, count(DISTINCT r.alert_id) AS alerts,
+           count(DISTINCT r.alert_id) FILTER (WHERE r.kind = 'nonconformance') AS deviations
+    FROM raised r JOIN aircraft ac ON ac.id = ANY(r.aircraft) WHERE ac.organisation IS NOT NULL
+    GROUP BY ac.organisation),
+conform AS (
+    SELECT f.organisation, count(*) AS flights,
+           count(*) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM alert_events a WHERE a.event = 'raised' AND a.kind = 'nonconformance'
+                 AND f.aircraft_id = ANY(a.aircraft) AND a.first_seen >= f.starts_at
+                 AND a.first_seen < f.ends_at)) AS conforming
+    FROM flown f GROUP BY f.organisation),
+orgs AS (
+    SELECT organisation FROM hours UNION SELECT organisation FROM conform
+    UNION SELECT organisation FROM org_alerts)
+SELECT o.organisation, coalesce(c.flights, 0) AS flights, coalesce(h.flight_hours, 0) AS flight_hours,
+       coalesce(a.alerts, 0) AS alerts, coalesce(a.deviations, 0) AS deviations,
+       coalesce(c.conforming, 0) AS conforming
+FROM (SELECT organisation FROM orgs{own_org}) o
+LEFT JOIN hours h USING (organisation) LEFT JOIN conform c USING (organisation)
+LEFT JOIN org_alerts a USING (organisation) ORDER BY o.organisation"""
+    return Query(sql, {"start": start, "end": end, "org": org, "max_gap": MAX_GAP_S})

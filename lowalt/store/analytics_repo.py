@@ -1,0 +1,95 @@
+"""Runs the analytics measures (``lowalt.analytics.measures``) and maps their rows to typed rows.
+
+The only I/O of the analytics: the SQL is built by pure functions, the derivations (peak hours, next
+free slot) are pure; this module executes and converts (numbers to int/float, times stay aware UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from lowalt.analytics import measures
+from lowalt.analytics.model import (
+    CellUse,
+    CorridorDemand,
+    CorridorHour,
+    DecisionCount,
+    DecisionTime,
+    Demand,
+    DemandSlot,
+    FilingSummary,
+    OperatorUse,
+    ReferralReason,
+    SlotUse,
+    with_next_free,
+)
+
+
+async def _rows(conn: AsyncConnection, q: measures.Query) -> list[dict[str, Any]]:
+    result = await conn.execute(text(q.sql), q.params)
+    return [dict(r._mapping) for r in result]
+
+
+def _per_hour(n: int, hours: float) -> float | None:
+    return n / hours if hours > 0 else None
+
+
+async def slot_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None, radius_m: float,
+                   as_of: datetime) -> list[SlotUse]:
+    rows = await _rows(conn, measures.slot_use(start, end, org=org, radius_m=radius_m, as_of=as_of))
+    return [SlotUse(r["point_id"], r["name_zh"], r["slot"], int(r["capacity"]), int(r["booked"]), int(r["flown"]),
+                    int(r["no_shows"])) for r in rows]
+
+
+async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
+                         ) -> list[CorridorHour]:
+    rows = await _rows(conn, measures.corridor_hours(start, end, org=org))
+    return [CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]))
+            for r in rows]
+
+
+async def cell_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None) -> list[CellUse]:
+    rows = await _rows(conn, measures.cell_use(start, end, org=org))
+    return [CellUse(int(r["cx"]), int(r["cy"]), float(r["lon"]), float(r["lat"]), float(r["flight_hours"]),
+                    float(r["occupancy"]), int(r["conflicts"]), int(r["intrusions"])) for r in rows]
+
+
+async def filing_summary(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
+                         ) -> FilingSummary:
+    counts = await _rows(conn, measures.decision_counts(start, end, org=org))
+    times = await _rows(conn, measures.decision_times(start, end, org=org))
+    reasons = await _rows(conn, measures.referral_reasons(start, end, org=org))
+    return FilingSummary(
+        decisions=[DecisionCount(r["decider"], r["pathway"], r["verdict"], int(r["decisions"])) for r in counts],
+        times=[DecisionTime(r["decider"], int(r["decisions"]),
+                            None if r["median_s"] is None else float(r["median_s"])) for r in times],
+        referrals=[ReferralReason(r["code"], int(r["plans"])) for r in reasons])
+
+
+async def operator_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
+                       ) -> list[OperatorUse]:
+    out = []
+    for r in await _rows(conn, measures.operator_use(start, end, org=org)):
+        hours, flights = float(r["flight_hours"]), int(r["flights"])
+        alerts, deviations = int(r["alerts"]), int(r["deviations"])
+        out.append(OperatorUse(r["organisation"], flights, hours, alerts, _per_hour(alerts, hours), deviations,
+                               _per_hour(deviations, hours),
+                               int(r["conforming"]) / flights if flights else None))
+    return out
+
+
+async def demand(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None, radius_m: float
+                 ) -> Demand:
+    """Approved and active plans' movements per take-off point slot in ``[start, end)``, saturated slots
+    with the next free one, and plans per corridor and hour (``org``: that organisation's corridor plans;
+    slot saturation is always every organisation's, as filing sees it)."""
+    rows = await _rows(conn, measures.demand_slots(start, end, radius_m=radius_m))
+    slots = [DemandSlot(r["point_id"], r["name_zh"], r["slot"], int(r["capacity"]), int(r["booked"]),
+                        int(r["booked"]) >= int(r["capacity"]), None) for r in rows]
+    corr = await _rows(conn, measures.demand_corridors(start, end, org=org))
+    return Demand(start, end, with_next_free(slots, start, end),
+                  [CorridorDemand(r["route_id"], r["hour"], int(r["plans"])) for r in corr])

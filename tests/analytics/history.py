@@ -1,0 +1,404 @@
+"""A generated history of known shape, and every measure computed from it in plain Python/numpy.
+
+The database computes the measures in SQL (``lowalt.analytics.measures``); the functions here compute
+the same definitions independently (pyproj distances, numpy sums, sorting by hand), so a test compares
+two implementations of docs/analytics.md on the same data.
+
+Layout (EPSG:4548 metres, origin ``X0, Y0`` at a 1 km grid corner near Fuliang):
+
+- take-off points P1 (capacity 2) and P2 (capacity 3) at cell centres, 5 km apart;
+- corridor R1: a 10 km east-west centreline at ``Y0 + 3000``, half width 200 m;
+- aircraft A1, A2 (org-a), B1 (org-b), X1 (registered to nobody), reporting at 1 Hz with gaps;
+- plans of every state at both points (and off them), with boundary starts (hh:15:00 and hh:14:59);
+- filing events (automatic and centre decisions with known delays, referral codes);
+- alerts (conflict, intrusion, nonconformance) raised at known reports.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from lowalt.geo.crs import to_local, to_wgs84
+from lowalt.store import live_repo
+
+_x, _y = to_local([117.25], [29.40])
+X0 = float(np.floor(_x[0] / 1000) * 1000)
+Y0 = float(np.floor(_y[0] / 1000) * 1000)
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+"""10:00 Beijing time."""
+PORTS = {"P1": (X0 + 500, Y0 + 500, 2, "一号起降点"), "P2": (X0 + 5500, Y0 + 500, 3, "二号起降点")}
+RADIUS = 150.0
+ROUTE_Y = Y0 + 3000
+ROUTE_X = (X0, X0 + 10_000)
+HALF_WIDTH = 200.0
+ORG_OF = {"A1": "org-a", "A2": "org-a", "B1": "org-b", "X1": None}
+MAX_GAP = 10.0
+STATES = ("submitted", "approved", "referred", "rejected", "active", "completed", "cancelled", "withdrawn")
+
+
+def ll(x: float, y: float) -> tuple[float, float]:
+    lon, lat = to_wgs84([x], [y])
+    return float(lon[0]), float(lat[0])
+
+
+@dataclass
+class Plan:
+    id: str
+    organisation: str
+    aircraft: str
+    state: str
+    start: datetime
+    end: datetime
+    takeoff: tuple[float, float]
+    """EPSG:4548 metres."""
+    landing: tuple[float, float]
+    corridor: str | None
+    pathway: str
+    events: list[tuple[str | None, str, str, datetime, list[str]]] = field(default_factory=list)
+    """(from, to, by, at, codes)."""
+
+
+@dataclass
+class Alert:
+    id: str
+    kind: str
+    aircraft: list[str]
+    first_seen: datetime
+    extra_updates: int = 1
+
+
+@dataclass
+class History:
+    plans: list[Plan]
+    points: dict[str, np.ndarray]
+    """aircraft -> (n, 3) array of t_epoch, x, y (metres)."""
+    alerts: list[Alert]
+
+
+def _points() -> dict[str, np.ndarray]:
+    """Tracks at 1 Hz: A1 along the corridor centreline, A2 along its edge (190 m inside then 230 m
+    outside), B1 across the grid with a 30 s gap, X1 parked on P1. Every position is at least 5 m from a
+    cell edge or the corridor edge, so rounding through lon/lat cannot move it across."""
+    t0 = T0.timestamp()
+    out: dict[str, np.ndarray] = {}
+    t = t0 + np.arange(0, 1800.0)  # 10:00:00 - 10:29:59
+    out["A1"] = np.column_stack([t, X0 + 7.0 + 5.0 * np.arange(t.size), np.full(t.size, ROUTE_Y + 10.0)])
+    t2 = t0 + 600 + np.arange(0, 1200.0)  # 10:10 - 10:29:59
+    y2 = np.where(np.arange(t2.size) < 600, ROUTE_Y - 190.0, ROUTE_Y + 230.0)
+    out["A2"] = np.column_stack([t2, X0 + 2007.0 + 4.0 * np.arange(t2.size), y2])
+    t3 = np.concatenate([t0 + 3000 + np.arange(0, 900.0), t0 + 3930 + np.arange(0, 1500.0)])  # 30 s gap
+    i = np.arange(t3.size)
+    out["B1"] = np.column_stack([t3, X0 + 10.5 + (i * 3.0) % 4980, Y0 + 1010.0 + (i // 800) * 1000.0])
+    t4 = t0 + 3600 - 5 + np.arange(0, 3610.0)  # 10:59:55 - 12:00:04: crosses the 11:00 and 12:00 edges
+    out["X1"] = np.column_stack([t4, np.full(t4.size, PORTS["P1"][0]), np.full(t4.size, PORTS["P1"][1])])
+    # B1 also flies the corridor for a while (in the corridor hour with A1? no: 10:50 onwards) -- and A1
+    # comes back along it 11:00:00 - 11:04:59, so an hour edge splits a corridor visit
+    back = t0 + 3600 + np.arange(0, 300.0)
+    out["A1"] = np.vstack([out["A1"], np.column_stack([back, X0 + 8997.0 - 5.0 * np.arange(300),
+                                                       np.full(300, ROUTE_Y - 50.0)])])
+    return out
+
+
+def build(seed: int = 20) -> History:
+    rng = random.Random(seed)
+    plans: list[Plan] = []
+    spots = [PORTS["P1"][:2], PORTS["P2"][:2], (X0 + 2500.0, Y0 + 2500.0)]  # the last matches no point
+
+    def near(spot: tuple[float, float]) -> tuple[float, float]:
+        a, r = rng.uniform(0, 2 * np.pi), rng.uniform(0, 120)  # inside the 150 m match radius
+        return spot[0] + r * np.cos(a), spot[1] + r * np.sin(a)
+
+    aircraft = ["A1", "A2", "B1"]
+    for k in range(60):
+        ac = rng.choice(aircraft)
+        start = T0 + timedelta(seconds=rng.randrange(0, 5 * 3600, 60) + rng.choice([0, 0, 59]))
+        plans.append(Plan(uuid.uuid4().hex, ORG_OF[ac] or "", ac, STATES[k % len(STATES)], start,
+                          start + timedelta(minutes=rng.choice([14, 15, 20, 45])), near(rng.choice(spots)),
+                          near(rng.choice(spots)), rng.choice([None, "R1"]),
+                          rng.choice(["standard", "long_term_corridor", "no_application"])))
+    # bucket edges: exactly 10:15:00 is the 10:15 slot, 10:14:59 the 10:00 slot; P1 holds 2 per slot
+    for sec, st in ((900, "approved"), (900, "completed"), (899, "active"), (900, "approved")):
+        s = T0 + timedelta(seconds=sec)
+        plans.append(Plan(uuid.uuid4().hex, "org-a", "A1", st, s, s + timedelta(minutes=30), PORTS["P1"][:2],
+                          spots[2], None, "standard"))
+    # a plan just off the radius (160 m) matches nothing
+    s = T0 + timedelta(minutes=30)
+    plans.append(Plan(uuid.uuid4().hex, "org-b", "B1", "approved", s, s + timedelta(minutes=10),
+                      (PORTS["P2"][0] + 160.0, PORTS["P2"][1]), spots[2], None, "standard"))
+    for p in plans:
+        _decide(p, rng)
+    pts = _points()
+    alerts = [
+        Alert("c1", "conflict", ["A1", "A2"], T0 + timedelta(seconds=700)),
+        Alert("c2", "conflict", ["B1", "X1"], T0 + timedelta(seconds=3100, milliseconds=400)),
+        Alert("i1", "intrusion", ["B1"], T0 + timedelta(seconds=4000)),
+        Alert("i2", "intrusion", ["X1"], T0 + timedelta(seconds=7000)),  # X1's reports end at 7204
+        Alert("n1", "nonconformance", ["A1"], T0 + timedelta(seconds=1000)),
+        Alert("n2", "nonconformance", ["B1"], T0 + timedelta(seconds=5000)),
+        Alert("l1", "lost_contact", ["B1"], T0 + timedelta(seconds=3905)),
+        Alert("old", "conflict", ["A1", "B1"], T0 - timedelta(hours=2)),  # before every window used
+    ]
+    return History(plans, pts, alerts)
+
+
+def _decide(p: Plan, rng: random.Random) -> None:
+    """Filing events of a plan ending in ``p.state``: filed 1-3 h before start; automatic decisions take
+    0-2 s, the centre's 1-60 min after filing."""
+    filed = p.start - timedelta(seconds=rng.randrange(3600, 3 * 3600))
+    auto = filed + timedelta(seconds=rng.uniform(0, 2))
+    centre = filed + timedelta(seconds=rng.uniform(60, 3600))
+    codes = rng.sample(["night_flight", "over_crowds", "visibility_low"], rng.choice([1, 2]))
+    ev = p.events
+    ev.append((None, "submitted", "op-user", filed, []))
+    if p.state == "submitted":
+        return
+    via_centre = p.state == "referred" or rng.random() < 0.4
+    if p.state == "rejected" and not via_centre:
+        ev.append(("submitted", "rejected", "system", auto, ["vertiport_full"]))
+        return
+    if via_centre:
+        ev.append(("submitted", "referred", "system", auto, codes))
+        if p.state == "referred":
+            return
+        if p.state == "rejected":
+            ev.append(("referred", "rejected", "centre-user", centre, []))
+            return
+        ev.append(("referred", "approved", "centre-user", centre, []))
+    else:
+        ev.append(("submitted", "approved", "system", auto, []))
+    after = centre if via_centre else auto
+    if p.state in ("active", "completed"):
+        ev.append(("approved", "active", "system", p.start, []))
+    if p.state == "completed":
+        ev.append(("active", "completed", "op-user", p.end, []))
+    if p.state in ("cancelled", "withdrawn"):
+        ev.append(("approved", p.state, "op-user", after + timedelta(seconds=5), []))
+    if p.state == "approved" and rng.random() < 0.2:  # a suspension (approved -> referred) is no decision
+        ev.append(("approved", "referred", "system", after + timedelta(seconds=9), []))
+        ev.append(("referred", "approved", "centre-user", after + timedelta(seconds=99), []))
+
+
+# ------------------------------------------------------------------ writing it to PostGIS
+
+
+async def store(conn: AsyncConnection, h: History) -> None:
+    for pid, (x, y, cap, name) in PORTS.items():
+        lon, lat = ll(x, y)
+        await conn.execute(text(
+            "INSERT INTO airspace_features (collection, id, geom, properties) VALUES "
+            "('points', :id, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:p AS jsonb))"),
+            {"id": pid, "lon": lon, "lat": lat, "p": json.dumps({"name_zh": name, "capacity_per_15min": cap})})
+    a, b = ll(ROUTE_X[0], ROUTE_Y), ll(ROUTE_X[1], ROUTE_Y)
+    await conn.execute(text(
+        "INSERT INTO airspace_features (collection, id, geom, properties) VALUES ('routes', 'R1', "
+        "ST_SetSRID(ST_MakeLine(ST_MakePoint(:x0, :y0), ST_MakePoint(:x1, :y1)), 4326), CAST(:p AS jsonb))"),
+        {"x0": a[0], "y0": a[1], "x1": b[0], "y1": b[1],
+         "p": json.dumps({"name_zh": "一号航线", "half_width_m": HALF_WIDTH})})
+    for ac, org in ORG_OF.items():
+        await conn.execute(text("INSERT INTO aircraft (id, category, organisation) VALUES (:id, 'light_uav', :o)"),
+                           {"id": ac, "o": org})
+    for p in h.plans:
+        (tx, ty), (lx, ly) = ll(*p.takeoff), ll(*p.landing)
+        await conn.execute(text(
+            "INSERT INTO plans (id, organisation, submitted_by, aircraft_id, category, pilot, mission, priority, "
+            "geom, floor_m, floor_ref, ceiling_m, ceiling_ref, takeoff, landing, starts_at, ends_at, state, "
+            "decision, attrs) VALUES (:id, :org, 'op-user', :ac, 'light_uav', 'pilot', 'survey', 1, "
+            "ST_SetSRID(ST_MakeLine(ST_MakePoint(:tx, :ty), ST_MakePoint(:lx, :ly)), 4326), 0, 'AGL', 100, 'AGL', "
+            "ST_SetSRID(ST_MakePoint(:tx, :ty), 4326), ST_SetSRID(ST_MakePoint(:lx, :ly), 4326), :s, :e, :state, "
+            "CAST(:d AS jsonb), CAST(:a AS jsonb))"),
+            {"id": p.id, "org": p.organisation, "ac": p.aircraft, "tx": tx, "ty": ty, "lx": lx, "ly": ly,
+             "s": p.start, "e": p.end, "state": p.state, "d": json.dumps({"pathway": p.pathway}),
+             "a": json.dumps({"corridor_id": p.corridor})})
+        for f, t, by, at, codes in p.events:
+            await conn.execute(text(
+                "INSERT INTO plan_events (plan_id, from_state, to_state, by, at, reason, details) "
+                "VALUES (:p, :f, :t, :by, :at, '', CAST(:d AS jsonb))"),
+                {"p": p.id, "f": f, "t": t, "by": by, "at": at, "d": json.dumps({"codes": codes} if codes else {})})
+    records = []
+    for ac, arr in h.points.items():
+        lon, lat = to_wgs84(arr[:, 1], arr[:, 2])
+        records += [(ac, float(t), float(x), float(y), 120.0, 0.0, 0.0, 0.0, 0)
+                    for t, x, y in zip(arr[:, 0], lon, lat, strict=True)]
+    await live_repo.copy_track_points(conn, records)
+    events: list[tuple[str, dict[str, Any]]] = []
+    for al in h.alerts:
+        doc = {"id": al.id, "kind": al.kind, "severity": "warning", "state": "new", "aircraft": al.aircraft,
+               "first_seen": al.first_seen.timestamp(), "last_seen": al.first_seen.timestamp()}
+        events.append(("raised", doc))
+        events += [("updated", {**doc, "state": "ongoing"})] * al.extra_updates
+    await live_repo.append_alert_events(conn, events)
+
+
+# ------------------------------------------------------------------ the measures, independently
+
+
+def _port_of(xy: tuple[float, float]) -> str | None:
+    best = min(PORTS, key=lambda k: (np.hypot(PORTS[k][0] - xy[0], PORTS[k][1] - xy[1]), k))
+    return best if np.hypot(PORTS[best][0] - xy[0], PORTS[best][1] - xy[1]) <= RADIUS else None
+
+
+def _floor(t: datetime, seconds: int) -> datetime:
+    e = int(t.timestamp())
+    return datetime.fromtimestamp(e - e % seconds, tz=UTC)
+
+
+def _moves(h: History, start: datetime, end: datetime, states: tuple[str, ...], org: str | None
+           ) -> list[tuple[Plan, str, datetime]]:
+    out = []
+    for p in h.plans:
+        if p.state not in states or (org and p.organisation != org):
+            continue
+        for xy, at in ((p.takeoff, p.start), (p.landing, p.end)):
+            port = _port_of(xy)
+            if port and start <= at < end:
+                out.append((p, port, at))
+    return out
+
+
+def expected_slots(h: History, start: datetime, end: datetime, org: str | None, as_of: datetime
+                   ) -> dict[tuple[str, datetime], tuple[int, int, int, int]]:
+    """(point, slot) -> (capacity, booked, flown, no_shows)."""
+    acc: dict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for p, port, at in _moves(h, start, end, ("approved", "active", "completed"), org):
+        c = acc[(port, _floor(at, 900))]
+        c[0] += 1
+        c[1] += p.state in ("active", "completed")
+        c[2] += p.state == "approved" and p.end <= as_of
+    return {k: (PORTS[k[0]][2], *v) for k, v in acc.items()}  # type: ignore[misc]
+
+
+def expected_demand(h: History, start: datetime, end: datetime) -> dict[tuple[str, datetime], int]:
+    acc: dict[tuple[str, datetime], int] = defaultdict(int)
+    for _p, port, at in _moves(h, start, end, ("approved", "active"), None):
+        acc[(port, _floor(at, 900))] += 1
+    return dict(acc)
+
+
+def _window(h: History, start: datetime, end: datetime, org: str | None) -> dict[str, np.ndarray]:
+    out = {}
+    for ac, arr in h.points.items():
+        if org and ORG_OF[ac] != org:
+            continue
+        m = (arr[:, 0] >= start.timestamp()) & (arr[:, 0] < end.timestamp())
+        out[ac] = arr[m][np.argsort(arr[m][:, 0])]
+    return out
+
+
+def dwell(arr: np.ndarray) -> np.ndarray:
+    """Seconds each report counts: to the next report, at most MAX_GAP; the last counts 0."""
+    dt = np.zeros(len(arr))
+    if len(arr) > 1:
+        dt[:-1] = np.minimum(np.diff(arr[:, 0]), MAX_GAP)
+    return dt
+
+
+def expected_cells(h: History, start: datetime, end: datetime, org: str | None
+                   ) -> dict[tuple[int, int], tuple[float, int, int]]:
+    """(cx, cy) -> (flight hours, conflicts, intrusions)."""
+    hours: dict[tuple[int, int], float] = defaultdict(float)
+    for arr in _window(h, start, end, org).values():
+        for (_, x, y), d in zip(arr, dwell(arr), strict=True):
+            hours[(int(np.floor(x / 1000)), int(np.floor(y / 1000)))] += d / 3600
+    hot: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for al in h.alerts:
+        if al.kind not in ("conflict", "intrusion") or not start <= al.first_seen < end:
+            continue
+        if org and not any(ORG_OF[a] == org for a in al.aircraft):
+            continue
+        arr = h.points[al.aircraft[0]]
+        d = np.abs(arr[:, 0] - al.first_seen.timestamp())
+        if d.min() > MAX_GAP:
+            continue
+        k = int(np.lexsort((arr[:, 0], d))[0])
+        cell = (int(np.floor(arr[k, 1] / 1000)), int(np.floor(arr[k, 2] / 1000)))
+        hot[cell][0 if al.kind == "conflict" else 1] += 1
+    cells = set(hours) | set(hot)
+    return {c: (hours.get(c, 0.0), hot[c][0] if c in hot else 0, hot[c][1] if c in hot else 0) for c in cells}
+
+
+def _in_corridor(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    cx = np.clip(x, *ROUTE_X)
+    return np.hypot(x - cx, y - ROUTE_Y) <= HALF_WIDTH
+
+
+def expected_corridor(h: History, start: datetime, end: datetime, org: str | None
+                      ) -> dict[datetime, tuple[int, int]]:
+    """hour -> (flights, peak simultaneous) for R1."""
+    seen: dict[datetime, set[str]] = defaultdict(set)
+    per_second: dict[int, set[str]] = defaultdict(set)
+    for ac, arr in _window(h, start, end, org).items():
+        inside = arr[_in_corridor(arr[:, 1], arr[:, 2])]
+        for t in inside[:, 0]:
+            seen[datetime.fromtimestamp(t - t % 3600, tz=UTC)].add(ac)
+            per_second[int(np.floor(t))].add(ac)
+    peak: dict[datetime, int] = defaultdict(int)
+    for s, acs in per_second.items():
+        hour = datetime.fromtimestamp(s - s % 3600, tz=UTC)
+        peak[hour] = max(peak[hour], len(acs))
+    return {hr: (len(acs), peak[hr]) for hr, acs in seen.items()}
+
+
+def _decisions(h: History, start: datetime, end: datetime, org: str | None
+               ) -> list[tuple[Plan, str, str, float]]:
+    """(plan, decider, verdict, seconds since filing) of each decision in the window."""
+    out = []
+    for p in h.plans:
+        if org and p.organisation != org:
+            continue
+        filed = min(at for _f, t, _b, at, _c in p.events if t == "submitted")
+        for f, t, by, at, _codes in p.events:
+            decision = (f == "submitted" and t in ("approved", "referred", "rejected")) or (
+                f == "referred" and t in ("approved", "rejected"))
+            if decision and start <= at < end:
+                out.append((p, "automatic" if by == "system" else "centre", t, (at - filed).total_seconds()))
+    return out
+
+
+def expected_filing(h: History, start: datetime, end: datetime, org: str | None
+                    ) -> tuple[dict[tuple[str, str, str], int], dict[str, tuple[int, float]], dict[str, int]]:
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    secs: dict[str, list[float]] = defaultdict(list)
+    for p, decider, verdict, s in _decisions(h, start, end, org):
+        counts[(decider, p.pathway, verdict)] += 1
+        secs[decider].append(s)
+    times = {d: (len(v), float(np.median(v))) for d, v in secs.items()}
+    reasons: dict[str, set[str]] = defaultdict(set)
+    for p in h.plans:
+        if org and p.organisation != org:
+            continue
+        for f, t, _by, at, codes in p.events:
+            if f == "submitted" and t == "referred" and start <= at < end:
+                for c in codes:
+                    reasons[c].add(p.id)
+    return dict(counts), times, {c: len(ids) for c, ids in reasons.items()}
+
+
+def expected_operators(h: History, start: datetime, end: datetime, org: str | None
+                       ) -> dict[str, tuple[int, float, int, int, int]]:
+    """organisation -> (flights, flight hours, alerts, deviations, conforming flights)."""
+    orgs = {o for o in ORG_OF.values() if o and (org is None or o == org)}
+    hours = {o: 0.0 for o in orgs}
+    for ac, arr in _window(h, start, end, org).items():
+        if ORG_OF[ac] in hours:
+            hours[ORG_OF[ac]] += float(dwell(arr).sum()) / 3600  # type: ignore[index]
+    out = {}
+    for o in sorted(orgs):
+        flown = [p for p in h.plans if p.organisation == o and p.state in ("active", "completed")
+                 and start <= p.start < end]
+        raised = [a for a in h.alerts if start <= a.first_seen < end and any(ORG_OF[x] == o for x in a.aircraft)]
+        conforming = sum(not any(a.kind == "nonconformance" and p.aircraft in a.aircraft
+                                 and p.start <= a.first_seen < p.end for a in h.alerts) for p in flown)
+        row = (len(flown), hours[o], len(raised), sum(a.kind == "nonconformance" for a in raised), conforming)
+        if any(row[:3]) or row[1] > 0:
+            out[o] = row
+    return out
