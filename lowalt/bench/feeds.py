@@ -3,8 +3,9 @@
 Each feed is timed the way its endpoint runs it, in one thread: MAVLink, one signed
 GLOBAL_POSITION_INT per datagram (pymavlink packed them beforehand, out of the timing), split,
 signature-checked and decoded for the vehicle's key, then handed to the live service's
-``ingest`` as a JSON frame (envelope, authorisation as the gateway's organisation, track table,
-history buffer); ADS-B, a Beast byte stream (velocity + even + odd airborne position per aircraft
+``ingest_reports`` as the typed reports the decoder built (envelope, authorisation as the gateway's
+organisation, track table, history buffer; ``--via-json`` instead encodes them to a JSON frame for
+``ingest``, the path before the feeds handed structs over); ADS-B, a Beast byte stream (velocity + even + odd airborne position per aircraft
 per round, DF17 built per DO-260B) cut into 1,460-byte TCP reads, framed and CRC-checked by
 pyModeS, CPR-decoded against the receiver and ingested. ``decode_only`` rates leave out ``ingest``.
 
@@ -89,16 +90,22 @@ def adsb_stream(aircraft: int, rounds: int) -> tuple[bytes, int]:
 class _Ingest:
     """Hands decoded reports to a live service as the endpoints do, counting what it accepts."""
 
+    via_json = False
+    """Encode the reports to a JSON frame and ``ingest`` it (the path before typed reports)."""
+
     def __init__(self, live: Any, principal: Any) -> None:
         self.live, self.principal, self.accepted, self.rejected = live, principal, 0, 0
 
-    def __call__(self, reports: list[dict[str, Any]]) -> None:
-        import orjson
+    def __call__(self, reports: list[Any]) -> None:
+        import msgspec
 
         from lowalt.feeds.endpoints import unique
 
         if reports:
-            a, errs = self.live.ingest(self.principal, orjson.dumps(unique(reports)))
+            if self.via_json:
+                a, errs = self.live.ingest(self.principal, msgspec.json.encode(unique(reports)))
+            else:
+                a, errs = self.live.ingest_reports(self.principal, unique(reports))
             self.accepted, self.rejected = self.accepted + a, self.rejected + len(errs)
 
 
@@ -167,11 +174,14 @@ def main(argv: list[str]) -> int:
                    "one event-loop pass read: 1 at a trickle, tens under load)")
     p.add_argument("--aircraft", type=int, default=100, help="ADS-B aircraft")
     p.add_argument("--messages", type=int, default=30_000, help="ADS-B messages to time")
+    p.add_argument("--via-json", action="store_true", help="hand reports over as a JSON frame (the old path) "
+                   "instead of typed structs")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    _Ingest.via_json = args.via_json
     if not 1 <= args.vehicles <= 250:
         p.error("--vehicles: 1..250 (one gateway's sysids)")
-    out: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    out: dict[str, Any] = {"cpu_count": os.cpu_count(), "via_json": args.via_json}
     out |= bench_mavlink(args.vehicles, args.packets, max(1, args.batch))
     out |= bench_adsb(args.aircraft, args.messages)
     if args.json:

@@ -42,6 +42,8 @@ from typing import Any, Literal
 import pyModeS
 from pyModeS.cli._source import _parse_beast_buffer
 
+from lowalt.surveillance.reports import RawReport
+
 FT = 0.3048
 KT = 1852.0 / 3600.0
 FPM = FT / 60.0
@@ -73,7 +75,8 @@ class _Aircraft:
 
 @dataclass
 class AdsbResult:
-    reports: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[RawReport] = field(default_factory=list)
+    """Typed reports, handed to the live service as they are (no JSON in between)."""
     frames: int = 0
     malformed: int = 0
     ignored: int = 0
@@ -197,8 +200,8 @@ class AdsbDecoder:
             res.ignored += 1
             return
         fresh = now - ac.t_vel <= VELOCITY_VALID_S
-        res.reports.append({
-            "id": f"ADSB-{icao}", "t": now, "lon": lon, "lat": lat, "alt": alt, "ref": "AMSL",
-            "vx": ac.vx if fresh else 0.0, "vy": ac.vy if fresh else 0.0, "vs": ac.vs if fresh else 0.0,
-            "src": "adsb", "cat": ac.category,
-        })
+        res.reports.append(RawReport(
+            id=f"ADSB-{icao}", t=now, lon=lon, lat=lat, alt=alt, ref="AMSL",
+            vx=ac.vx if fresh else 0.0, vy=ac.vy if fresh else 0.0, vs=ac.vs if fresh else 0.0,
+            src="adsb", cat=ac.category,
+        ))

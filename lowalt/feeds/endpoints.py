@@ -1,7 +1,9 @@
 """The network shell around the pure decoders: a UDP endpoint per MAVLink gateway, a TCP client per
-ADS-B receiver. Each decoded batch enters :meth:`lowalt.live.service.LiveService.ingest` as a JSON
-frame, exactly like one from ``/ws/telemetry`` (physical envelope, authorisation, time alignment,
-history). Started by the app when ``LOWALT_FEEDS_FILE`` is set; nothing listens otherwise.
+ADS-B receiver, a poller per Remote ID provider. Each decoded batch enters
+:meth:`lowalt.live.service.LiveService.ingest_reports` as the typed reports the decoders built
+(``RawReport`` structs: no JSON encoded and parsed back), through the same checks as a frame from
+``/ws/telemetry`` (physical envelope, authorisation, time alignment, history). Started by the app
+when ``LOWALT_FEEDS_FILE`` is set; nothing listens otherwise.
 
 Metrics: ``lowalt_feed_packets_total{feed}`` (datagrams' packets / Mode S frames received),
 ``lowalt_feed_refused_total{feed,reason}`` (unsigned, bad_signature, unknown_system, malformed),
@@ -15,9 +17,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
-
-import orjson
 
 from lowalt.feeds.adsb import AdsbDecoder
 from lowalt.feeds.config import AdsbReceiver, FeedsConfig, MavlinkGateway, RidProvider
@@ -25,7 +26,7 @@ from lowalt.feeds.mavlink import MavlinkDecoder
 from lowalt.feeds.rid import flights_to_reports
 from lowalt.identity.model import Principal, Role
 from lowalt.metrics import Metrics
-from lowalt.surveillance.reports import ReportError
+from lowalt.surveillance.reports import RawReport, ReportError
 
 log = logging.getLogger(__name__)
 RECONNECT_S = (0.5, 10.0)
@@ -33,15 +34,15 @@ RECONNECT_S = (0.5, 10.0)
 
 
 class ReportSink(Protocol):
-    def ingest(self, principal: Principal, data: bytes | str, now: float | None = None
-               ) -> tuple[int, list[ReportError]]: ...
+    def ingest_reports(self, principal: Principal, reports: Sequence[RawReport], now: float | None = None
+                       ) -> tuple[int, list[ReportError]]: ...
 
 
-def unique(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def unique(reports: list[RawReport]) -> list[RawReport]:
     """The latest of several reports with the same aircraft and time in one batch (else: duplicates)."""
     if len(reports) < 2:
         return reports
-    return list({(r["id"], r["t"]): r for r in reports}.values())
+    return list({(r.id, r.t): r for r in reports}.values())
 
 
 def gateway_principal(gw: MavlinkGateway) -> Principal:
@@ -64,7 +65,7 @@ class _MavlinkProtocol(asyncio.DatagramProtocol):
         self.decoder = MavlinkDecoder({s: (m.aircraft, m.key) for s, m in gw.systems.items()})
         self.principal = gateway_principal(gw)
         self.sink, self.metrics, self.feed = sink, metrics, f"mavlink:{gw.gateway}"
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[RawReport] = []
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         try:
@@ -84,7 +85,7 @@ class _MavlinkProtocol(asyncio.DatagramProtocol):
     def flush(self) -> None:
         reports, self.pending = unique(self.pending), []
         if reports:
-            self.sink.ingest(self.principal, orjson.dumps(reports))
+            self.sink.ingest_reports(self.principal, reports)
             self.metrics.inc("lowalt_feed_reports_total", len(reports), feed=self.feed)
 
 
@@ -146,7 +147,7 @@ class FeedEndpoints:
                     if res.malformed:
                         self.metrics.inc("lowalt_feed_refused_total", res.malformed, feed=feed, reason="malformed")
                     if res.reports:
-                        self.sink.ingest(principal, orjson.dumps(unique(res.reports)), now)
+                        self.sink.ingest_reports(principal, unique(res.reports), now)
                         self.metrics.inc("lowalt_feed_reports_total", len(res.reports), feed=feed)
             except (OSError, asyncio.IncompleteReadError) as exc:
                 log.warning("adsb_connection_lost", extra={"feed": feed, "error": str(exc)[:200]})
@@ -172,12 +173,12 @@ class FeedEndpoints:
                     reports, skipped = flights_to_reports(r.content, geoid_undulation_m=sp.geoid_undulation_m,
                                                           category=sp.category)
                     self.metrics.inc("lowalt_feed_packets_total", len(reports) + skipped, feed=feed)
-                    reports = [r for r in reports if r["t"] > last.get(r["id"], -1.0)]  # new states only
-                    last.update((r["id"], r["t"]) for r in reports)
+                    reports = [r for r in reports if float(r.t) > last.get(r.id, -1.0)]  # new states only
+                    last.update((r.id, float(r.t)) for r in reports)
                     if len(last) > 100_000:
                         last.clear()
                     if reports:
-                        self.sink.ingest(principal, orjson.dumps(unique(reports)))
+                        self.sink.ingest_reports(principal, unique(reports))
                         self.metrics.inc("lowalt_feed_reports_total", len(reports), feed=feed)
                 except (httpx.HTTPError, OSError) as exc:  # a provider that is down: count, go on
                     self.metrics.inc("lowalt_feed_refused_total", feed=feed, reason="unavailable")

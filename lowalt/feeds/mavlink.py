@@ -41,7 +41,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 os.environ.setdefault("MAVLINK20", "1")
+import msgspec  # noqa: E402
 from pymavlink.dialects.v20 import common as mav  # noqa: E402 (MAVLINK20 must be set first)
+
+from lowalt.surveillance.reports import RawReport  # noqa: E402
 
 STX_V1, STX_V2 = 0xFE, 0xFD
 SIGNED = 0x01
@@ -67,14 +70,14 @@ class _Vehicle:
     extended_state: bool = False
     """EXTENDED_SYS_STATE seen: its landed state wins over the HEARTBEAT's armed flag."""
     battery: float | None = None
-    last: dict[str, Any] | None = None
+    last: RawReport | None = None
 
 
 @dataclass
 class MavlinkResult:
-    """What one datagram gave: report dicts for the live service and refused packets by reason."""
+    """What one datagram gave: typed reports for the live service and refused packets by reason."""
 
-    reports: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[RawReport] = field(default_factory=list)
     packets: int = 0
     refused: dict[str, int] = field(default_factory=dict)
 
@@ -194,11 +197,7 @@ class MavlinkDecoder:
 
     @staticmethod
     def _report(v: _Vehicle, res: MavlinkResult, fields: dict[str, Any]) -> None:
-        rep: dict[str, Any] = {"id": v.aircraft, "ref": "AMSL", "src": "telemetry", **fields}
-        if v.battery is not None:
-            rep["bat"] = v.battery
-        if v.landed is not None:
-            rep["landed"] = v.landed
+        rep = RawReport(id=v.aircraft, ref="AMSL", src="telemetry", bat=v.battery, landed=v.landed, **fields)
         v.last = rep
         res.reports.append(rep)
 
@@ -207,9 +206,8 @@ class MavlinkDecoder:
         changed = v.landed is not None and v.landed != landed
         v.landed = landed
         if changed and v.last is not None:  # tell the picture now, not at the next position
-            rep = dict(v.last, t=max(now, float(v.last["t"]) + 0.001), landed=landed)
+            rep = msgspec.structs.replace(v.last, t=max(now, float(v.last.t) + 0.001), landed=landed)
             if landed:
-                rep.pop("gs", None), rep.pop("trk", None)
-                rep.update(vx=0.0, vy=0.0, vs=0.0)
+                rep = msgspec.structs.replace(rep, gs=None, trk=None, vx=0.0, vy=0.0, vs=0.0)
             v.last = rep
             res.reports.append(rep)

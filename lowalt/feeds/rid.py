@@ -30,6 +30,8 @@ from typing import Any
 
 import msgspec
 
+from lowalt.surveillance.reports import RawReport
+
 MAX_DIAGONAL_M = 7000.0
 """F3411 NetMaxDisplayAreaDiagonal (km 7): a larger view is refused (413)."""
 UNKNOWN_ALT, UNKNOWN_SPEED, UNKNOWN_TRACK, UNKNOWN_VS = -1000.0, 255.0, 361.0, 63.0
@@ -67,10 +69,10 @@ _decode = msgspec.json.Decoder(_Flights)
 
 
 def flights_to_reports(body: bytes, *, geoid_undulation_m: float = 0.0, category: str = "small_uav"
-                       ) -> tuple[list[dict[str, Any]], int]:
-    """A ``GetFlightsResponse`` body -> (rid reports, flights skipped). Raises ``msgspec.DecodeError``
+                       ) -> tuple[list[RawReport], int]:
+    """A ``GetFlightsResponse`` body -> (typed rid reports, flights skipped). Raises ``msgspec.DecodeError``
     when the body is not one."""
-    reports: list[dict[str, Any]] = []
+    reports: list[RawReport] = []
     skipped = 0
     for f in _decode.decode(body).flights or []:
         s = f.current_state
@@ -85,12 +87,12 @@ def flights_to_reports(body: bytes, *, geoid_undulation_m: float = 0.0, category
         speed = s.speed if s.speed is not None and s.speed < UNKNOWN_SPEED else 0.0
         track = s.track if s.track is not None and s.track < 360.0 else 0.0
         vs = s.vertical_speed if s.vertical_speed is not None and abs(s.vertical_speed) < UNKNOWN_VS else 0.0
-        reports.append({
-            "id": f"RID-{f.id}"[:64], "t": t, "lon": s.position.lng, "lat": s.position.lat,
-            "alt": float(s.position.alt) - geoid_undulation_m,
-            "ref": "AMSL", "gs": speed, "trk": track, "vs": vs, "src": "rid", "cat": category,
-            "landed": s.operational_status == "Ground",
-        })
+        reports.append(RawReport(
+            id=f"RID-{f.id}"[:64], t=t, lon=s.position.lng, lat=s.position.lat,
+            alt=float(s.position.alt) - geoid_undulation_m,
+            ref="AMSL", gs=speed, trk=track, vs=vs, src="rid", cat=category,
+            landed=s.operational_status == "Ground",
+        ))
     return reports, skipped
 
 

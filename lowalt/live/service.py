@@ -38,7 +38,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -56,7 +56,14 @@ from lowalt.metrics import Metrics
 from lowalt.store import live_repo
 from lowalt.store.db import Database
 from lowalt.store.live_repo import is_data_error
-from lowalt.surveillance.reports import ReportBatch, ReportError, Source, decode_frame
+from lowalt.surveillance.reports import (
+    RawReport,
+    ReportBatch,
+    ReportError,
+    Source,
+    decode_frame,
+    validate_reports,
+)
 from lowalt.surveillance.tracks import Snapshot, TrackTable, concat_snapshots
 
 log = logging.getLogger(__name__)
@@ -202,8 +209,17 @@ class LiveService:
     def ingest(self, principal: Principal, data: bytes | str, now: float | None = None) -> tuple[int, list[ReportError]]:
         """Validate, authorise and store one frame. Returns (accepted, errors); never raises on bad input."""
         now = time.time() if now is None else now
+        return self._ingest(principal, decode_frame(data, now=now, service_bbox=self.config.service_bbox), now)
+
+    def ingest_reports(self, principal: Principal, reports: Sequence[RawReport], now: float | None = None
+                       ) -> tuple[int, list[ReportError]]:
+        """Typed reports from the device feeds (``lowalt.feeds``): the same path as a frame, with no JSON
+        encoded and parsed back in between."""
+        now = time.time() if now is None else now
+        return self._ingest(principal, validate_reports(reports, now=now, service_bbox=self.config.service_bbox), now)
+
+    def _ingest(self, principal: Principal, batch: ReportBatch, now: float) -> tuple[int, list[ReportError]]:
         self.metrics.inc("lowalt_frames_total")
-        batch = decode_frame(data, now=now, service_bbox=self.config.service_bbox)
         errors = list(batch.errors)
         if len(batch):
             batch = self._authorise(principal, batch, errors)

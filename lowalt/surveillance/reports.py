@@ -27,6 +27,7 @@ with its index, aircraft id and field. Range, time and area checks are vectorize
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -206,6 +207,16 @@ def decode_frame(
     if len(reports) > MAX_REPORTS_PER_FRAME:
         return _empty([ReportError("too_many_reports", f"{len(reports)} reports in one frame; max {MAX_REPORTS_PER_FRAME}")])
     return _validate(reports, errors, now=now, service_bbox=service_bbox)
+
+
+def validate_reports(
+    reports: Sequence[RawReport], *, now: float, service_bbox: tuple[float, float, float, float]
+) -> ReportBatch:
+    """Reports already built as typed structs (the device feeds, ``lowalt.feeds``): the same checks as
+    :func:`decode_frame` gives a frame's reports, without encoding them to JSON and parsing it back."""
+    if len(reports) > MAX_REPORTS_PER_FRAME:
+        return _empty([ReportError("too_many_reports", f"{len(reports)} reports in one frame; max {MAX_REPORTS_PER_FRAME}")])
+    return _validate(list(enumerate(reports)), [], now=now, service_bbox=service_bbox)
 
 
 def _empty(errors: list[ReportError]) -> ReportBatch:

@@ -115,6 +115,6 @@ async def test_dump1090_fed_iq_puts_the_aircraft_on_the_picture(feeds_server: An
     res = AdsbDecoder(RECEIVER).feed(frames, 0.0)
     assert res.malformed == 0 and res.reports, res
     for r in res.reports:
-        bx, by = _metres(r["lon"], r["lat"])
+        bx, by = _metres(r.lon, r.lat)
         assert np.hypot(bx - TRUTH[0], by - TRUTH[1]) < 50.0, (bx, by)
-        assert r["cat"] == "helicopter" and r["id"] == f"ADSB-{HEX}"
+        assert r.cat == "helicopter" and r.id == f"ADSB-{HEX}"

@@ -29,7 +29,7 @@ def test_refusals_are_counted_by_reason_and_good_packets_in_the_same_datagram_su
     datagram = _pos(_tx(key=None)) + _pos(_tx(sysid=9)) + _pos(_tx()) + b"\xfd\x40trunc"
     res = d.feed(datagram, NOW)
     assert res.refused == {"unsigned": 1, "unknown_system": 1, "malformed": 1}
-    assert [r["id"] for r in res.reports] == ["A"] and res.packets == 4
+    assert [r.id for r in res.reports] == ["A"] and res.packets == 4
     corrupt = bytearray(_pos(_tx()))
     corrupt[15] ^= 0xFF  # payload byte: the CRC fails
     assert d.feed(bytes(corrupt), NOW).refused == {"malformed": 1}
@@ -40,9 +40,9 @@ def test_system_time_aligns_report_time_and_landing_is_sent_at_once() -> None:
     d.feed(bytes(tx.system_time_encode(int((NOW - 1.0) * 1e6), 4000).pack(tx)), NOW)  # boot at NOW - 5 s
     d.feed(bytes(tx.extended_sys_state_encode(0, mav.MAV_LANDED_STATE_IN_AIR).pack(tx)), NOW)
     rep = d.feed(_pos(tx, boot_ms=4500), NOW).reports[0]
-    assert rep["t"] == NOW - 0.5 and rep["landed"] is False and rep["ref"] == "AMSL" and rep["alt"] == 150.0
+    assert rep.t == NOW - 0.5 and rep.landed is False and rep.ref == "AMSL" and rep.alt == 150.0
     landed = d.feed(bytes(tx.extended_sys_state_encode(0, mav.MAV_LANDED_STATE_ON_GROUND).pack(tx)), NOW).reports
-    assert len(landed) == 1 and landed[0]["landed"] is True and landed[0]["t"] == NOW
+    assert len(landed) == 1 and landed[0].landed is True and landed[0].t == NOW
 
 
 def test_a_bad_feeds_file_names_the_place() -> None:
@@ -63,7 +63,7 @@ def test_gps_raw_int_is_used_only_without_the_fused_position() -> None:
     raw = bytes(tx.gps_raw_int_encode(int((NOW - 0.2) * 1e6), 3, 292600000, 1172300000, 150000, 100, 100, 1234,
                                       9000, 10).pack(tx))
     [rep] = d.feed(raw, NOW).reports
-    assert (rep["t"], rep["alt"], rep["ref"], rep["gs"], rep["trk"]) == (NOW - 0.2, 150.0, "AMSL", 12.34, 90.0)
+    assert (rep.t, rep.alt, rep.ref, rep.gs, rep.trk) == (NOW - 0.2, 150.0, "AMSL", 12.34, 90.0)
     no_fix = bytes(tx.gps_raw_int_encode(int(NOW * 1e6), 1, 0, 0, 0, 100, 100, 0, 0, 0).pack(tx))
     assert d.feed(no_fix, NOW).reports == []
     d.feed(_pos(tx), NOW)
