@@ -62,7 +62,7 @@ matched AS (
 
 
 def _moves(states: tuple[str, ...] | None, org: str | None) -> str:
-    where = (f" AND state IN {_in(states)}" if states else "") + (" AND organisation = :org" if org else "")
+    where = (f" AND state IN {_in(states)}" if states else "") + (" AND organisation = :org" if org is not None else "")
     return f"""
 moves AS (
     SELECT id, state, ends_at AS plan_end, starts_at AS at, takeoff AS pt FROM plans
@@ -100,7 +100,7 @@ FROM matched GROUP BY point_id, name_zh, slot, capacity ORDER BY point_id, slot"
 
 def demand_corridors(start: datetime, end: datetime, *, org: str | None) -> Query:
     """Approved and active plans filed under a corridor (``attrs.corridor_id``) per starting hour."""
-    own = " AND organisation = :org" if org else ""
+    own = " AND organisation = :org" if org is not None else ""
     sql = f"""
 SELECT attrs->>'corridor_id' AS route_id, date_bin('1 hour', starts_at, TIMESTAMPTZ '{ORIGIN}') AS hour,
        count(*) AS plans
@@ -112,7 +112,7 @@ GROUP BY route_id, hour ORDER BY route_id, hour"""
 
 
 def _own_points(org: str | None) -> str:
-    return " AND tp.aircraft_id IN (SELECT id FROM aircraft WHERE organisation = :org)" if org else ""
+    return " AND tp.aircraft_id IN (SELECT id FROM aircraft WHERE organisation = :org)" if org is not None else ""
 
 
 def corridor_hours(start: datetime, end: datetime, *, org: str | None) -> Query:
@@ -163,7 +163,7 @@ def cell_use(start: datetime, end: datetime, *, org: str | None) -> Query:
     involve one of their aircraft)."""
     xy = ", ST_X(ST_Transform(ST_Force2D(tp.geom), 4548)) AS x, ST_Y(ST_Transform(ST_Force2D(tp.geom), 4548)) AS y"
     own_alert = (" AND a.aircraft && ARRAY(SELECT id FROM aircraft WHERE organisation = :org)::text[]"
-                 if org else "")
+                 if org is not None else "")
     sql = f"""
 WITH {_dwell(org, xy)},
 occ AS (
@@ -216,7 +216,7 @@ def decision_counts(start: datetime, end: datetime, *, org: str | None) -> Query
 
     A decision is filing's verdict on a submitted plan (automatic) or the centre's approval or
     rejection of a referred one; a suspension (approved -> referred) is not a decision."""
-    own = " AND p.organisation = :org" if org else ""
+    own = " AND p.organisation = :org" if org is not None else ""
     sql = f"""
 WITH {_DECISIONS.format(own=own)}
 SELECT decider, pathway, verdict, count(*) AS decisions FROM decisions
@@ -226,7 +226,7 @@ GROUP BY decider, pathway, verdict ORDER BY decider, pathway, verdict"""
 
 def decision_times(start: datetime, end: datetime, *, org: str | None) -> Query:
     """Filing: median seconds from filing to each decision, automatic and centre apart."""
-    own = " AND p.organisation = :org" if org else ""
+    own = " AND p.organisation = :org" if org is not None else ""
     sql = f"""
 WITH {_DECISIONS.format(own=own)}
 SELECT decider, count(*) AS decisions,
@@ -238,7 +238,7 @@ FROM decisions GROUP BY decider ORDER BY decider"""
 def referral_reasons(start: datetime, end: datetime, *, org: str | None) -> Query:
     """Filing: plans referred to the centre in the window, by reason code (a plan with two reasons counts
     under each)."""
-    own = " AND p.organisation = :org" if org else ""
+    own = " AND p.organisation = :org" if org is not None else ""
     sql = f"""
 SELECT c.code, count(DISTINCT e.plan_id) AS plans
 FROM plan_events e JOIN plans p ON p.id = e.plan_id
@@ -252,7 +252,7 @@ def operator_use(start: datetime, end: datetime, *, org: str | None) -> Query:
     """Operators: flights, flight hours, alerts and nonconformance per flight hour, conformance rate.
 
     Every organisation with an aircraft, a flown plan or a flight hour in the window (or just ``org``)."""
-    own_org = " WHERE organisation = :org" if org else ""
+    own_org = " WHERE organisation = :org" if org is not None else ""
     sql = f"""
 WITH {_dwell(org, "")},
 hours AS (

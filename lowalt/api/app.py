@@ -140,6 +140,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     from lowalt.api.routers import pilots  # the operator portal's pilot register (issue #22)
 
     app.include_router(pilots.router, responses=ERROR_RESPONSES)
+    from lowalt.api.routers import analytics  # capacity and utilisation analytics (issue #20)
+
+    app.include_router(analytics.router, responses=ERROR_RESPONSES)
     from lowalt.api.routers import fleet  # the operator portal's aircraft edits (issue #22)
 
     app.include_router(fleet.router, responses=ERROR_RESPONSES)

@@ -101,6 +101,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/airspace/restrictions/{restriction_id}"): CENTRE_ONLY,
     ("GET", "/airspace/query"): EVERY_ROLE,
     ("GET", "/airspace/ed269"): EVERY_ROLE,
+    # capacity and utilisation analytics (issue #20; lowalt.api.routers.analytics, docs/analytics.md): the
+    # airspace measures name no operator (viewers see them); filing and operators rate organisations
+    ("GET", "/analytics/takeoff-points"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("GET", "/analytics/corridors"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("GET", "/analytics/cells"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("GET", "/analytics/demand"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("GET", "/analytics/filing"): Rule({OP: OW, CEN: A}),
+    ("GET", "/analytics/operators"): Rule({OP: OW, CEN: A}),
     # flight plans and their events
     ("POST", "/plans"): OWN_PLANS,
     ("GET", "/plans"): OWN_PLANS,
