@@ -1,7 +1,7 @@
 """A small typed client for operators who integrate with lowalt from code (httpx, asyncio).
 
 It speaks the public API only (the same one the operator portal and the simulators use): register
-aircraft, file a plan and read its decision, act on an alternative, list/get/cancel/activate/complete
+and edit aircraft, keep the pilot register, file a plan and read its decision, act on an alternative, list/get/cancel/activate/complete
 plans, read the airspace, and follow ``/ws/plans``. Results are the API's JSON, typed with
 ``TypedDict`` (``Plan``, ``Decision``, ``Reason``, ``Alternative``...); errors raise
 :class:`LowaltError` with the API's error code and message in English and Chinese::
@@ -34,7 +34,7 @@ import copy
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -165,6 +165,29 @@ class Aircraft(TypedDict, total=False):
     device: str | None
     device_user_id: int | None
     created_at: str
+
+
+class Pilot(TypedDict, total=False):
+    """One row of the organisation's pilot register (``/pilots``); the identity number comes back masked."""
+
+    id: int
+    organisation: str
+    name: str
+    id_number_masked: str
+    licence_number: str | None
+    licence_class: str | None
+    licence_class_zh: str | None
+    licence_expiry: str | None
+    """Last day valid, Beijing date (inclusive)."""
+    covers: list[str]
+    created_at: str
+
+
+class _Unset:
+    """Marks an argument left out (``None`` means "clear it")."""
+
+
+UNSET: Any = _Unset()
 
 
 class LowaltError(Exception):
@@ -300,6 +323,39 @@ class AsyncClient:
 
     async def aircraft(self) -> list[Aircraft]:
         return await self.request("GET", "/aircraft")  # type: ignore[no-any-return]
+
+    async def edit_aircraft(self, aircraft_id: str, *, category: str = UNSET, registration: str | None = UNSET,
+                            device: str | None = UNSET) -> Aircraft:
+        """Change what is given: ``registration=None`` clears it, ``device=None`` unbinds the device. The
+        category cannot change while a plan holds the aircraft (:class:`LowaltError` 409)."""
+        body = {k: v for k, v in (("category", category), ("registration", registration), ("device", device))
+                if v is not UNSET}
+        return await self.request("PATCH", f"/aircraft/{aircraft_id}", json_body=body)  # type: ignore[no-any-return]
+
+    async def pilots(self) -> list[Pilot]:
+        return await self.request("GET", "/pilots")  # type: ignore[no-any-return]
+
+    async def add_pilot(self, name: str, id_number: str, *, licence_number: str | None = None,
+                        licence_class: str | None = None, licence_expiry: date | str | None = None) -> Pilot:
+        """Register a pilot; a licence is given whole (number, class and expiry, the last day valid) or not
+        at all. Once the organisation has a register, every plan must name one of its pilots."""
+        body: dict[str, Any] = {"name": name, "id_number": id_number}
+        if licence_number is not None or licence_class is not None or licence_expiry is not None:
+            body |= {"licence_number": licence_number, "licence_class": licence_class,
+                     "licence_expiry": str(licence_expiry) if licence_expiry is not None else None}
+        return await self.request("POST", "/pilots", json_body=body)  # type: ignore[no-any-return]
+
+    async def edit_pilot(self, pilot_id: int, *, name: str | None = None, licence_number: str | None = None,
+                         licence_class: str | None = None, licence_expiry: date | str | None = None) -> Pilot:
+        """Rename, or renew/replace the licence (all three licence fields together)."""
+        body: dict[str, Any] = {k: v for k, v in (("name", name), ("licence_number", licence_number),
+                                                  ("licence_class", licence_class)) if v is not None}
+        if licence_expiry is not None:
+            body["licence_expiry"] = str(licence_expiry)
+        return await self.request("PATCH", f"/pilots/{pilot_id}", json_body=body)  # type: ignore[no-any-return]
+
+    async def remove_pilot(self, pilot_id: int) -> None:
+        await self.request("DELETE", f"/pilots/{pilot_id}")
 
     # -- plans -----------------------------------------------------------------------------
 

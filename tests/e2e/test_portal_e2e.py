@@ -590,3 +590,53 @@ async def test_published_route_and_take_off_point_picked_and_filed(server: Serve
     assert filed["takeoff"]["coordinates"][:2] == pad and filed["landing"]["coordinates"][:2] == pad
     assert all(abs(_metres(p, (pad[0], pad[1])) - 250) < 5 for p in filed["geometry"]["coordinates"][0])
     assert filed.get("corridor_id") is None
+
+
+async def test_announced_warning_notice_and_own_alerts(server: Server, make_token: Any, portal: Portal) -> None:
+    """A wind warning under the aircraft's limit withdraws nothing, but the operator is told that it
+    overlaps an approved plan, with "after it ends" refiled in one click; My flights lists the alerts
+    that involve the organisation's aircraft (another organisation's aircraft named as the other party)."""
+    from tests.e2e.conftest import Flight, Traffic, register
+
+    op, device = await register(server, make_token, "浮梁文旅", {"FL-A1": "light_uav", "FL-A2": "light_uav"})
+    _, other_device = await register(server, make_token, "别家公司", {"XX-9": "light_uav"})
+    centre = await make_token("centre", organisation="景德镇通航协调运行中心")
+    lon, lat = OPEN_AREA
+    area = {"type": "Polygon", "coordinates": [[[lon - 0.003, lat - 0.003], [lon + 0.003, lat - 0.003],
+                                                [lon + 0.003, lat + 0.003], [lon - 0.003, lat + 0.003],
+                                                [lon - 0.003, lat - 0.003]]]}
+    start = (datetime.now(SHANGHAI) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    plan = (await server.http.post("/plans", headers=auth(op), json={
+        "aircraft_id": "FL-A1", "category": "light_uav", "pilot": "张伟", "mission": "inspection", "geometry": area,
+        "altitude": {"floor": {"value_m": 0, "reference": "AGL"}, "ceiling": {"value_m": 100, "reference": "AGL"}},
+        "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()})).json()
+    assert plan["state"] == "approved", plan["decision"]
+    wind_end = start + timedelta(hours=2)
+    r = await server.http.post("/weather/warnings", headers=auth(centre), json={
+        "kind": "wind", "value": 6, "start": (start - timedelta(hours=1)).isoformat(), "end": wind_end.isoformat()})
+    assert r.status_code == 201 and r.json()["affected_plans"] == [], r.text  # 6 m/s: under the light UAV limit
+
+    await portal.open(server, op)
+    pg = portal.page
+    notice = pg.locator(f"#notices li[data-plan-id='{plan['id']}']")
+    await notice.locator("button.refile").wait_for()
+    text = await notice.inner_text()
+    assert "大风预警" in text and "计划仍有效" in text and "改在预警结束后" in text, text
+    assert (await server.http.get(f"/plans/{plan['id']}", headers=auth(op))).json()["state"] == "approved"
+
+    await portal.tab("plans")
+    async with Traffic(server, device) as mine, Traffic(server, other_device) as theirs:
+        mine.add(Flight("FL-A2", -150, 0, 10, 0, alt=150))
+        theirs.add(Flight("XX-9", 150, 0, -10, 0, alt=150))
+        card = pg.locator("#alert-list li.alert", has_text="他方 XX-9")
+        await card.first.wait_for(timeout=30000)
+        await pg.evaluate("portal.alerts.load()")
+        rows = await pg.locator("#alert-list li.alert").all_inner_texts()
+        assert rows and all("FL-A2" in x for x in rows), rows
+        assert any("冲突" in x for x in rows), rows
+        await portal.shot("15-alerts-and-notice")
+    await notice.locator("button.refile").click()
+    new_id = await portal.decision("approved")
+    refiled = (await server.http.get(f"/plans/{new_id}", headers=auth(op))).json()
+    assert new_id != plan["id"] and datetime.fromisoformat(refiled["start"]) >= wind_end
+    assert refiled["geometry"] == area and refiled["aircraft_id"] == "FL-A1"

@@ -133,6 +133,11 @@ const UI = {
   "notice.plan_at_risk": ["一项应急飞行可能占用此计划的空域", "An emergency flight may take this plan's airspace"],
   "notice.plan_advisory": ["飞行中提示", "Advisory for a flight in progress"],
   "notice.dismiss": ["知道了", "Dismiss"],
+  "alerts.title": ["我的告警", "My alerts"],
+  "alerts.none": ["目前没有涉及本单位航空器的告警", "No alert involves your aircraft now"],
+  "alerts.other": ["他方 {id}", "other party {id}"],
+  "alerts.since": ["开始于 {t}", "since {t}"],
+  "notice.plan_announced": ["天气预警或临时管制与计划重叠", "A warning or restriction overlaps the plan"],
   "plans.state": ["状态", "State"],
   "plans.all": ["全部", "All"],
   "plans.from": ["自", "From"],
@@ -188,6 +193,13 @@ const CODES = {
     location: ["移至附近", "move nearby"],
   },
   ref: { AGL: ["真高", "AGL"], AMSL: ["海拔", "AMSL"] },
+  weather: { thunderstorm: ["雷暴", "thunderstorm"], wind: ["大风", "wind"], visibility: ["低能见度", "low visibility"],
+    precipitation: ["降水", "precipitation"] },
+  restriction: { event: ["活动", "event"], emergency: ["应急", "emergency"], police: ["警务", "police"],
+    weather: ["天气", "weather"], other: ["其他", "other"] },
+  alertkind: { conflict: ["冲突", "conflict"], intrusion: ["闯入", "intrusion"], nonconformance: ["偏离计划", "non-conformance"],
+    unauthorised: ["未经批准飞行", "unauthorised flight"], lost_contact: ["失联", "lost contact"] },
+  severity: { alarm: ["紧急", "alarm"], warning: ["警告", "warning"], caution: ["注意", "caution"] },
   licence: {
     uas_small: ["小型无人驾驶航空器操控员执照", "small UAS operator licence"],
     uas_medium: ["中型无人驾驶航空器操控员执照", "medium UAS operator licence"],
@@ -218,6 +230,12 @@ export function code(group, value) {
   const pair = CODES[group] && CODES[group][value];
   if (pair) return pair[idx()];
   return humanise(String(value ?? ""));
+}
+
+/** Both labels of a code, [zh, en] (for text kept in both languages, like a notice's message). */
+export function codePair(group, value) {
+  const pair = CODES[group] && CODES[group][value];
+  return pair ? [...pair] : [humanise(String(value ?? "")), humanise(String(value ?? ""))];
 }
 
 function humanise(s) {

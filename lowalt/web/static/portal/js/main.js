@@ -10,6 +10,8 @@ import { Filing } from "./filing.js";
 import { Plans } from "./plans.js";
 import { Notices } from "./notices.js";
 import { fillPilotPicker, Pilots } from "./pilots.js";
+import { OwnAlerts } from "./alerts.js";
+import { Announcements } from "./announce.js";
 
 const ROLES = ["operator", "centre", "admin"];
 
@@ -81,10 +83,12 @@ async function main() {
   filing = new Filing({ map: pmap, fleet, report, onFiled: () => plans.load() });
   const plans = new Plans({ map: pmap, report });
   const pilots = new Pilots({ report, onChange: fillPilotPicker });
+  const alerts = new OwnAlerts({ fleet });
   const notices = new Notices({ refile: async (body, alt) => {
     showTab("file");
     await filing.refile(alt, body);
   } });
+  const announcements = new Announcements({ notices });
 
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => showTab(b.dataset.tab);
   filing.setPublished(airspace.routes, airspace.points);
@@ -131,6 +135,7 @@ async function main() {
     who();
     fleet.render();
     pilots.render();
+    alerts.render();
     fillPilotPicker(pilots.pilots);
     plans.render();
     notices.render();
@@ -146,9 +151,13 @@ async function main() {
     fleet.onChange(fleet.aircraft);
   });
 
-  Object.assign(window.portal, { map: pmap.map, pmap, fleet, filing, plans, notices, pilots, planEvents: events, me });
+  Object.assign(window.portal, { map: pmap.map, pmap, fleet, filing, plans, notices, pilots, planEvents: events, me,
+    alerts, announcements });
   await Promise.all([fleet.load(), plans.load(), pilots.load()]);
+  await Promise.all([alerts.load(), announcements.check()]);
   fleet.watch();
+  alerts.watch();
+  announcements.watch();
   showTab(fleet.aircraft.length ? "file" : "fleet");
   filing.refreshTouches();
   window.portal.ready = true;

@@ -1,7 +1,8 @@
 // Notifications: what /ws/plans says about the organisation's plans after filing — withdrawn (a
 // weather warning, a restriction, an emergency flight), suspended back to the centre, at risk, or an
 // advisory over a flight in progress — each with its message and, when offered, the alternatives as
-// one-click refiles (the plan as filed, changed as the alternative suggests).
+// one-click refiles (the plan as filed, changed as the alternative suggests). announce.js adds notices
+// of its own (warnings and restrictions only announced) through add().
 
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
@@ -41,6 +42,12 @@ export class Notices {
     } catch {
       plan = null;
     }
+    this.items.unshift({ ev, plan });
+    this.render();
+  }
+
+  /** A notice made here (an announced warning or restriction), with the plan it concerns. */
+  add(ev, plan) {
     this.items.unshift({ ev, plan });
     this.render();
   }
