@@ -21,24 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from lowalt.launch import ServerProcess, start_serve
+
 AIRSPACE_DIR = Path(__file__).resolve().parent.parent / "airspace_data" / "fuliang"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def policy_data_dir(data_dir: Path) -> Path:
@@ -96,21 +87,22 @@ async def seed_admin(data_dir: Path, name: str = "sim-admin") -> str:
 
 @dataclass
 class LocalServer:
-    url: str
-    ws_url: str
+    server: ServerProcess
     admin_token: str
-    process: subprocess.Popen[bytes]
     data_dir: Path
     cluster_started: bool
 
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def ws_url(self) -> str:
+        return self.server.ws_url
+
     def stop(self, *, stop_cluster: bool = True) -> None:
         """SIGTERM the server (graceful), then stop the cluster if this run started it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        self.server.stop()
         if stop_cluster and self.cluster_started:
             from lowalt.store.cluster import ManagedCluster
 
@@ -125,14 +117,11 @@ def start_local_server(data_dir: Path, *, port: int | None = None, host: str = "
     data_dir.mkdir(parents=True, exist_ok=True)
     was_running = ManagedCluster(data_dir).running()
     token = asyncio.run(seed_admin(data_dir))
-    port = port or free_port()
-    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
-    env.pop("LOWALT_DATABASE_URL", None)
+    env = {"LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING"}
     if sim_policy:
         env["LOWALT_AIRSPACE_DIR"] = str(sim_policy_dir(data_dir))
     if tick_s:
         env["LOWALT_TICK_S"] = str(tick_s)
-    proc = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--host", host, "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None,
-                            start_new_session=True)  # Ctrl-C reaches us; we stop the server in order
-    return LocalServer(f"http://{host}:{port}", f"ws://{host}:{port}", token, proc, data_dir, not was_running)
+    # its own session: a terminal's Ctrl-C reaches the simulator, which stops the server in order
+    server = start_serve(env, port=port, host=host, quiet=quiet, own_session=True)
+    return LocalServer(server, token, data_dir, not was_running)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -20,8 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from lowalt.launch import serve_app
 from lowalt.settings import Settings
 from lowalt.store.cluster import ManagedCluster
 from lowalt.store.db import Database, make_engine, migrate
@@ -133,22 +132,8 @@ async def wait_until(condition: Callable[[], Awaitable[Any]], timeout: float = 2
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[Server]:
     """Serve ``app`` with uvicorn on a free loopback port in this event loop until the block ends."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
-                                        ws_max_size=16 * 1024 * 1024))
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app, http)
-    finally:
-        srv.should_exit = True
-        await asyncio.wait_for(task, 60)  # a bound for a broken run; a loaded machine may need it all
+    async with serve_app(app, ws_max_size=16 * 1024 * 1024) as url, httpx.AsyncClient(base_url=url) as http:
+        yield Server(url, "ws" + url.removeprefix("http"), app, http)
 
 
 @pytest.fixture

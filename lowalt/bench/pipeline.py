@@ -24,13 +24,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -43,6 +37,8 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
+
+from lowalt.launch import nats_process, start_serve
 
 CENTRE_LON_LAT = (117.20, 29.33)  # between Jingdezhen and Fuliang
 
@@ -86,12 +82,6 @@ class Results:
     latencies: list[np.ndarray] = field(default_factory=list)
     per_second: list[tuple[float, float, int]] = field(default_factory=list)
     tracks_seen: set[str] = field(default_factory=set)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _seed(data_dir: Path, fleet: Fleet) -> dict[str, str]:
@@ -199,50 +189,25 @@ async def serving(data_dir: Path, *, quiet: bool = True,
                   extra_env: dict[str, str] | None = None) -> AsyncIterator[tuple[str, str]]:
     """``lowalt serve`` on the managed PostGIS in ``data_dir``, as a child process; yields
     (http_url, ws_url) once ``/healthz`` answers, and stops it (SIGTERM) on the way out."""
-    port = _free_port()
-    env = {**os.environ, "LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING", **(extra_env or {})}
-    env.pop("LOWALT_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None)
-    url = f"http://127.0.0.1:{port}"
+    server = start_serve({"LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING", **(extra_env or {})},
+                         quiet=quiet)
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            for _ in range(300):
-                if server.poll() is not None:
-                    raise RuntimeError(f"lowalt serve exited with {server.returncode}")
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        yield url, f"ws://127.0.0.1:{port}"
+        await server.wait_ready(timeout=60)
+        yield server.url, server.ws_url
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
 
 
 @contextmanager
 def nats_server() -> Iterator[str]:
     """A throw-away ``nats-server -js`` on a free port; yields its URL."""
-    port = _free_port()
-    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
     with tempfile.TemporaryDirectory(prefix="lowalt-bench-nats-") as store:
-        proc = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nats = nats_process(Path(store))
+        nats.start()
         try:
-            for _ in range(200):
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.05)
-            yield f"nats://127.0.0.1:{port}"
+            yield nats.url
         finally:
-            proc.terminate()
-            proc.wait(10)
+            nats.stop()
 
 
 async def _nodes(stack: AsyncExitStack, data_dir: Path, n: int, quiet: bool) -> list[tuple[str, str]]:

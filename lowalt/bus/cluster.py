@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,9 +21,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
-
 from lowalt.identity.model import Role
+from lowalt.launch import NatsProcess, nats_server_binary, start_serve
 from lowalt.settings import Settings
 from lowalt.store import identity_repo
 from lowalt.store.cluster import ManagedCluster
@@ -56,51 +54,32 @@ async def _tokens(settings: Settings) -> dict[str, str]:
     return tokens
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: the node exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url}: not healthy after {timeout:.0f} s")
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    nats_bin = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    if not Path(nats_bin).exists():
+    if nats_server_binary() is None:
         print("lowalt cluster: nats-server is not installed (scripts/bootstrap.sh installs it)", file=sys.stderr)
         return 1
     pg = ManagedCluster(args.data_dir / "cluster")
     pg_started = pg.start()
     procs: list[subprocess.Popen[bytes]] = []
+    store = args.data_dir / "cluster-nats"
+    nats = NatsProcess(f"nats://127.0.0.1:{args.nats_port}", args.nats_port, store.resolve())
     try:
-        store = args.data_dir / "cluster-nats"
-        store.mkdir(parents=True, exist_ok=True)
-        nats_url = f"nats://127.0.0.1:{args.nats_port}"
-        procs.append(subprocess.Popen([nats_bin, "-js", "-a", "127.0.0.1", "-p", str(args.nats_port),
-                                       "-sd", str(store.resolve())]))
+        nats.start()
+        nats_url = nats.url
         settings = Settings(database_url=pg.url(), data_dir=args.data_dir)
         tokens = asyncio.run(_tokens(settings))
-        urls = []
-        for k in range(args.nodes):
-            port = args.port + k
-            env = {**os.environ, "LOWALT_DATABASE_URL": pg.url(), "LOWALT_NATS_URL": nats_url,
-                   "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history",
-                   "LOWALT_PORT": str(port)}
-            procs.append(subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve"], env=env))
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, procs[1:], strict=True):
-            _wait_healthy(url, proc)
+        nodes = [start_serve({"LOWALT_DATABASE_URL": pg.url(), "LOWALT_NATS_URL": nats_url,
+                              "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history"},
+                             port=args.port + k, output=None, quiet=False) for k in range(args.nodes)]
+        procs.extend(n.proc for n in nodes)
+        urls = [n.url for n in nodes]
+        for node in nodes:
+            node.wait_ready_blocking()
         print(f" lowalt cluster: {args.nodes} nodes on {nats_url} (JetStream in {store}) and {pg.url()}", flush=True)
         for k, url in enumerate(urls):
             print(f"  node-{k + 1} (monitor candidate, history): map {url}/?token={tokens['centre']}", flush=True)
@@ -110,20 +89,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            "--token", tokens["admin"], "--aircraft", str(args.aircraft),
                                            "--duration", "86400", "--quiet"]))
         signal.signal(signal.SIGTERM, _interrupt)
-        while all(p.poll() is None for p in procs):
+        while all(p.poll() is None for p in procs) and nats.proc is not None and nats.proc.poll() is None:
             time.sleep(0.5)
         print(" lowalt cluster: a process exited; stopping", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc in reversed(procs):  # traffic, nodes, then the bus
+        for proc in reversed(procs):  # traffic, then the nodes
             if proc.poll() is None:
                 proc.terminate()
                 try:
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        nats.stop()  # then the bus
         if pg_started:
             pg.stop()
 

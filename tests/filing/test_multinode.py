@@ -7,11 +7,6 @@ state); a ``lowalt serve`` subprocess is a node that can be killed for real.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import replace
@@ -26,6 +21,7 @@ from sqlalchemy import text
 
 from lowalt.filing.deconfliction import cell_keys
 from lowalt.filing.model import footprint
+from lowalt.launch import start_serve
 from lowalt.settings import Settings
 from lowalt.store import aircraft_repo, filing_repo
 from lowalt.store.db import Database
@@ -225,32 +221,16 @@ def _plan(svc: Any, body: dict[str, Any]) -> Any:
                       start=datetime.fromisoformat(body["start"]), end=datetime.fromisoformat(body["end"]))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_node_killed_under_filing_load_loses_no_acknowledged_plan(
         database: Database, settings: Settings, make_token: Any, tmp_path: Path) -> None:
     token = await make_token("operator", organisation=ORG)
     aircraft = await _register(database, 400, "KL")
-    port = _free_port()
-    env = {**os.environ, "LOWALT_DATABASE_URL": database.url, "LOWALT_DATA_DIR": str(tmp_path / "state"),
-           "LOWALT_LOG_JSON": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = start_serve({"LOWALT_DATABASE_URL": database.url, "LOWALT_DATA_DIR": str(tmp_path / "state"),
+                        "LOWALT_LOG_JSON": "0"})
     acked: dict[str, str] = {}
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as killed, AsyncExitStack() as stack:
-            async def healthy() -> bool:
-                assert proc.poll() is None, f"server exited with {proc.returncode}"
-                try:
-                    return (await killed.get("/healthz", timeout=2)).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            await wait_until(healthy, 90, "the subprocess node serves")
+        async with httpx.AsyncClient(base_url=node.url) as killed, AsyncExitStack() as stack:
+            await node.wait_ready(timeout=90)
             other = (await _two_nodes(stack, database, settings))[0]
             start = soon(30)
             # 20 filings over each of 20 areas, spread over both nodes: conflicts across nodes too
@@ -274,8 +254,7 @@ async def test_node_killed_under_filing_load_loses_no_acknowledged_plan(
                 return len(acked) >= 40
 
             await wait_until(some_acked, 120, "filings acknowledged on both nodes")
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            node.kill()
             await asyncio.gather(*tasks)
             # the dead node's locks went with its connections: the surviving node still files everywhere
             fresh = await _register(database, len(SPREAD), "LT")
@@ -283,9 +262,8 @@ async def test_node_killed_under_filing_load_loses_no_acknowledged_plan(
                                                           for a, c in zip(fresh, SPREAD, strict=True)])
             assert all(r.status_code == 201 and r.json()["state"] == "approved" for r in late)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if node.proc.poll() is None:
+            node.kill()
     async with database.unit_of_work() as uow:
         rows = dict((await uow.conn.execute(text("SELECT id, state FROM plans WHERE id = ANY(:ids)"),
                                             {"ids": list(acked)})).all())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lowalt.launch import free_port, start_serve
 from lowalt.store.cluster import ManagedCluster
 
 LOWALT = [sys.executable, "-m", "lowalt.cli"]
@@ -69,12 +69,6 @@ def test_stale_pid_file_naming_an_unrelated_live_process(cluster: ManagedCluster
     assert cluster.psql("SELECT v FROM kept", database="lowalt").strip() == "7"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_health(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -93,11 +87,10 @@ def _wait_health(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0)
 def test_serve_sigkill_restart_keeps_committed_data(tmp_path: Path) -> None:
     env = {**os.environ, "LOWALT_DATA_DIR": str(tmp_path / "state"), "LOWALT_LOG_JSON": "0"}
     env.pop("LOWALT_DATABASE_URL", None)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     cluster = ManagedCluster(tmp_path / "state")
-    serve = [*LOWALT, "serve", "--port", str(port)]
-    proc = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_serve(env, port=port).proc
     try:
         assert _wait_health(url, proc)["database"] == "up"
         out = subprocess.run([*LOWALT, "users", "add", "ops-1", "--role", "centre", "--token"], env=env,
@@ -107,7 +100,7 @@ def test_serve_sigkill_restart_keeps_committed_data(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         _crash(cluster)
-        proc = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_serve(env, port=port).proc  # the same port: the same URL as before the crash
         assert _wait_health(url, proc)["database"] == "up"
         me = httpx.get(url + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert me.status_code == 200 and me.json()["name"] == "ops-1"
@@ -122,10 +115,8 @@ def test_serve_sigkill_restart_keeps_committed_data(tmp_path: Path) -> None:
 
 
 def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen([*LOWALT, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
+    server = start_serve(env)
+    return server.proc, server.url
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

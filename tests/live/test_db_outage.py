@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from websockets.asyncio.client import connect
 
 from lowalt.api.app import create_app
 from lowalt.identity.model import Role
+from lowalt.launch import serve_app
 from lowalt.settings import Settings
 from lowalt.store import identity_repo
 from lowalt.store.cluster import ManagedCluster
@@ -40,16 +39,9 @@ async def test_live_path_survives_database_outage(tmp_path: Path) -> None:
     cluster = ManagedCluster(settings.data_dir)
     try:
         tokens = await _seed(settings)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
         app = create_app(settings)
-        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-        task = asyncio.create_task(srv.serve())
-        while not srv.started:
-            await asyncio.sleep(0.05)
-        base, ws = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base) as http:
+        async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as http:
+            ws = "ws" + base.removeprefix("http")
             for aid in ("OUT-A", "OUT-B"):
                 r = await http.post("/aircraft", json={"id": aid, "category": "small_uav"},
                                     headers={"Authorization": f"Bearer {tokens['ops']}"})
@@ -83,7 +75,5 @@ async def test_live_path_survives_database_outage(tmp_path: Path) -> None:
                 r = await http.get("/tracks/OUT-A/history", headers={"Authorization": f"Bearer {tokens['view']}"})
                 assert r.status_code == 200
                 assert len([f for f in r.json()["features"] if f["properties"].get("kind") == "report"]) >= pending // 2
-        srv.should_exit = True
-        await asyncio.wait_for(task, 15)
     finally:
         cluster.destroy()

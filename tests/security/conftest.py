@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from lowalt.identity.model import Role
+from lowalt.launch import start_serve
 from lowalt.store import identity_repo
 from lowalt.store.db import Database
 from tests.conftest import wait_until
@@ -86,40 +83,19 @@ class ServeProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def serve_process(database: Database, tmp_path: Path) -> AsyncIterator[ServeProcess]:
     """``lowalt serve`` as a real process on the test database, every byte of its output captured."""
-    port = _free_port()
     log_path = tmp_path / "server.log"
-    env = {**os.environ, "LOWALT_DATABASE_URL": database.url, "LOWALT_PORT": str(port),
-           "LOWALT_DATA_DIR": str(tmp_path / "state"), "LOWALT_LOG_LEVEL": "DEBUG", "LOWALT_ACCESS_LOG": "1",
-           "LOWALT_TICK_S": "0.5"}
+    env = {"LOWALT_DATABASE_URL": database.url, "LOWALT_DATA_DIR": str(tmp_path / "state"),
+           "LOWALT_LOG_LEVEL": "DEBUG", "LOWALT_ACCESS_LOG": "1", "LOWALT_TICK_S": "0.5"}
     with log_path.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "lowalt.cli", "serve"], cwd=REPO, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+        server = start_serve(env, output=out, cwd=REPO)
     try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            async def up() -> bool:
-                if proc.poll() is not None:
-                    raise AssertionError(f"server exited: {log_path.read_text()[-2000:]}")
-                try:
-                    return (await http.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(up, 90, "the server to answer /healthz", every=0.2)
-        yield ServeProcess(url, f"ws://127.0.0.1:{port}", proc, log_path)
-    finally:
-        proc.terminate()
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+            await server.wait_ready(timeout=90)
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}: {log_path.read_text()[-2000:]}") from exc
+        yield ServeProcess(server.url, server.ws_url, server.proc, log_path)
+    finally:
+        server.stop()
