@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lowalt.feeds import modes_encode as me
+from lowalt.launch import free_port
 from simulators.client import metric
 from simulators.scenario import FEED_TRANSPORTS, Scenario
 
@@ -45,12 +46,6 @@ ROTORCRAFT_MODELS = {"helicopter"}
 
 class FeedSetupError(RuntimeError):
     """A feed scenario cannot run here (no dump1090, a server not started by the simulator)."""
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def dump1090_argv(ports: dict[str, int], *source: str) -> list[str]:
