@@ -6,9 +6,10 @@
   (altitude above mean sea level, as an autopilot sends it).
 * ``transport: adsb`` - a crewed aircraft that files nothing with lowalt and is heard only by its ADS-B
   squitters: DF17 identification, velocity and CPR even/odd positions (``lowalt.feeds.modes_encode``)
-  written as Beast frames into a real **dump1090-mutability**'s Beast input (as an SDR front end would
-  hand it demodulated frames); the server's ADS-B client reads dump1090's Beast output, exactly as it
-  reads a station's port 30005.
+  handed to a real **dump1090-mutability**, either as Beast frames on its Beast input (scenario
+  ``adsb_input: beast``) or as the radio's I/Q samples on its stdin (``adsb_input: iq``: PPM at
+  2.4 MS/s, ``lowalt.feeds.modes_iq``; dump1090 demodulates them, the whole chain after the antenna);
+  the server's ADS-B client reads dump1090's Beast output, exactly as it reads a station's port 30005.
 
 Both need a feeds file the server reads at start-up (gateway, organisation, sysid -> aircraft and key;
 receiver address and location), so such scenarios run only on a server the simulator (or a test)
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lowalt.feeds import modes_encode as me
+from lowalt.feeds.modes_iq import DUMP1090_BUFFER, uc8
 from lowalt.launch import free_port
 from simulators.client import metric
 from simulators.scenario import FEED_TRANSPORTS, Scenario
@@ -76,7 +78,8 @@ class FeedSetup:
 
     sc: Scenario
     tag: str
-    mavlink_port: int = field(default_factory=lambda: free_port(socket.SOCK_DGRAM))
+    gateway_port: dict[str, int] = field(default_factory=dict)
+    """Organisation -> the UDP port of its MAVLink gateway (one gateway per organisation)."""
     sysid: dict[str, int] = field(default_factory=dict)
     """Server aircraft id -> MAVLink system id (MAVLink actors)."""
     keys: dict[str, bytes] = field(default_factory=dict)
@@ -87,11 +90,15 @@ class FeedSetup:
     sent: Counter[str] = field(default_factory=Counter)
     """Packets (MAVLink) and Mode S frames (ADS-B) written, by feed."""
     _proc: subprocess.Popen[bytes] | None = None
+    _stdin_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _chunks: int = 0
 
     def __post_init__(self) -> None:
         for k, a in enumerate(a for a in self.sc.actors if a.transport == "mavlink"):
             sid = f"{self.tag}-{a.id}"
             self.sysid[sid], self.keys[sid] = k + 1, secrets.token_bytes(32)
+            if a.org not in self.gateway_port:
+                self.gateway_port[a.org] = free_port(socket.SOCK_DGRAM)
         for a in self.sc.actors:
             if a.transport == "adsb":
                 self.icao[a.id] = icao_of(self.tag, a.id)
@@ -113,9 +120,8 @@ class FeedSetup:
                 sid = self.server_id(a.id)
                 orgs.setdefault(a.org, {})[self.sysid[sid]] = {"aircraft": sid, "key_hex": self.keys[sid].hex()}
         out: dict[str, Any] = {"mavlink": [
-            {"gateway": f"{self.tag}-{org}", "listen": f"127.0.0.1:{self.mavlink_port}" if k == 0 else "127.0.0.1:0",
-             "organisation": f"{self.tag}-{org}", "systems": systems}
-            for k, (org, systems) in enumerate(sorted(orgs.items()))]}
+            {"gateway": f"{self.tag}-{org}", "listen": f"127.0.0.1:{self.gateway_port[org]}",
+             "organisation": f"{self.tag}-{org}", "systems": systems} for org, systems in sorted(orgs.items())]}
         if self.icao:
             lon, lat = self.sc.centre
             out["adsb"] = [{"receiver": f"{self.tag}-dump1090", "connect": f"127.0.0.1:{self.ports['bo']}",
@@ -124,14 +130,34 @@ class FeedSetup:
 
     # -- the receiver ----------------------------------------------------------------------
 
+    @property
+    def iq(self) -> bool:
+        return self.sc.adsb_input == "iq"
+
     def start_receiver(self) -> None:
-        """Start dump1090-mutability (network only) when an actor flies on ADS-B."""
+        """Start dump1090-mutability when an actor flies on ADS-B: network only (Beast frames in), or
+        reading I/Q samples from its stdin."""
         if not self.icao:
             return
-        self._proc = subprocess.Popen(dump1090_argv(self.ports, "--net-only"), stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
+        source = ("--ifile", "-", "--iformat", "UC8", "--net") if self.iq else ("--net-only",)
+        self._proc = subprocess.Popen(dump1090_argv(self.ports, *source), stdin=subprocess.PIPE if self.iq else None,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def write_iq(self, hexmsgs: list[str]) -> None:
+        """The squitters as one dump1090 buffer of samples (it demodulates only full buffers), written to
+        its stdin one chunk at a time (several aircraft share the radio)."""
+        assert self._proc is not None and self._proc.stdin is not None
+        stdin = self._proc.stdin
+        async with self._stdin_lock:
+            self._chunks += 1
+            chunk = uc8(hexmsgs, pad_to=DUMP1090_BUFFER, seed=self._chunks)
+            await asyncio.to_thread(stdin.write, chunk)
+            await asyncio.to_thread(stdin.flush)
 
     def stop_receiver(self) -> None:
+        if self._proc is not None and self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:
@@ -168,7 +194,8 @@ class MavlinkLink:
         from pymavlink import mavutil
 
         self.setup, self.sid = setup, sid
-        self.conn: Any = mavutil.mavlink_connection(f"udpout:127.0.0.1:{setup.mavlink_port}",
+        org = next(a.org for a in setup.sc.actors if setup.server_id(a.id) == sid)
+        self.conn: Any = mavutil.mavlink_connection(f"udpout:127.0.0.1:{setup.gateway_port[org]}",
                                                     source_system=setup.sysid[sid], source_component=1)
         self.conn.setup_signing(setup.keys[sid], sign_outgoing=True)
         self.boot = time.time()
@@ -207,6 +234,8 @@ class AdsbLink:
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
+        if self.setup.iq:
+            return
         deadline = time.monotonic() + 10.0
         while True:  # dump1090 may still be starting
             try:
@@ -229,12 +258,15 @@ class AdsbLink:
                 me.position(self.icao, lat, lon, alt_ft, 0), me.position(self.icao, lat, lon, alt_ft, 1)]
 
     async def send(self, reports: list[dict[str, Any]]) -> None:
-        if self.writer is None:
-            await self.open()
-        assert self.writer is not None
         msgs = [m for r in reports if not r.get("landed") for m in self.frames(r)]
-        self.writer.write(b"".join(me.beast(m) for m in msgs))
-        await self.writer.drain()
+        if self.setup.iq:
+            await self.setup.write_iq(msgs)
+        else:
+            if self.writer is None:
+                await self.open()
+            assert self.writer is not None
+            self.writer.write(b"".join(me.beast(m) for m in msgs))
+            await self.writer.drain()
         self.setup.sent["adsb"] += len(msgs)
 
     async def close(self) -> None:

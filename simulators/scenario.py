@@ -17,6 +17,7 @@ Layout (local metres are east/north of ``centre``)::
                 lost_link: [after_s, for_s], overstay_s, mission, urgent}]
     events:   [{at_s, action: weather_warning | restriction, x, y, half_m, for_s}]  (at_s <= 0: before filing)
     expected_alerts: [{kind, aircraft: [actor ids], min_count, volume?, severity?}]
+    adsb_input: beast        # adsb actors: Beast frames into dump1090, or iq samples it demodulates
 
 Transports: ``device`` (one ``/ws/telemetry`` per aircraft), ``gateway`` (one per organisation), and
 for actors the real device feeds (``simulators/feeds.py``): ``mavlink`` (signed MAVLink 2 over UDP
@@ -49,6 +50,7 @@ MISSIONS = ("tourism_loop", "corridor", "delivery", "survey", "orbit", "spray", 
 TRANSPORTS = ("device", "gateway")
 FEED_TRANSPORTS = ("mavlink", "adsb")
 SEVERITIES = ("caution", "warning", "alarm")
+ADSB_INPUTS = ("beast", "iq")
 CAUSES = {  # alert kind -> misbehaviours that can cause it on the named aircraft (None: any aircraft)
     "unauthorised": {"no_plan", "ignore_closure"},
     "nonconformance": {"deviate", "altitude_bust", "overstay", "early"},
@@ -130,6 +132,9 @@ class Scenario:
     strict: bool = False
     report_dropout: float = 0.0
     """Probability that any one report is not sent (radio loss), counted as a simulated drop."""
+    adsb_input: str = "beast"
+    """How ``adsb`` actors reach dump1090: ``beast`` frames on its Beast input, or ``iq`` samples on
+    its stdin (``--ifile -``: dump1090 demodulates them, the whole chain after the antenna)."""
 
     def scaled(self, n: int | None) -> Scenario:
         """Scale group counts so the whole fleet is ``n`` aircraft (actors are kept as they are)."""
@@ -260,11 +265,14 @@ def parse(d: Any, source: str = "<scenario>") -> Scenario:
     for k, ev in enumerate(d.get("events") or []):
         if ev.get("action") not in ("weather_warning", "restriction"):
             raise ScenarioError(f"{source}: events[{k}]: action must be weather_warning or restriction")
+    adsb_input = str(d.get("adsb_input", "beast"))
+    if adsb_input not in ADSB_INPUTS:
+        raise ScenarioError(f"{source}: adsb_input must be one of {', '.join(ADSB_INPUTS)}, got {adsb_input!r}")
     centre = d.get("centre", [117.20, 29.30])
     return Scenario(name, desc, int(d.get("seed", 0)), float(d.get("duration_s", 60)), float(d.get("tick_s", 1.0)),
                     (float(centre[0]), float(centre[1])), groups, actors, list(d.get("events") or []), expected,
                     bool(d.get("continuous", False)), bool(d.get("sim_policy", False)), bool(d.get("strict", False)),
-                    float(d.get("report_dropout", 0.0)))
+                    float(d.get("report_dropout", 0.0)), adsb_input)
 
 
 def load(name_or_path: str) -> Scenario:

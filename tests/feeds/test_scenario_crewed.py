@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -29,6 +30,9 @@ def test_adsb_actor_files_nothing_and_feeds_need_a_known_transport() -> None:
     with pytest.raises(ScenarioError, match=r"expected_alerts\[0\]: severity must be one of"):
         parse(base | {"actors": [heli], "expected_alerts": [{"kind": "conflict", "aircraft": ["h", "h"],
                                                               "severity": "dire"}]})
+    with pytest.raises(ScenarioError, match=r"x: adsb_input must be one of beast, iq, got 'sdr'"):
+        parse(base | {"adsb_input": "sdr"}, "x")
+    assert parse(base).adsb_input == "beast" and load("crewed-meets-drone").adsb_input == "iq"
 
 
 def test_feeds_file_names_the_runs_gateway_keys_and_receiver() -> None:
@@ -36,7 +40,7 @@ def test_feeds_file_names_the_runs_gateway_keys_and_receiver() -> None:
     f = FeedSetup(sc, "cmd-t1")
     doc = f.doc()
     (gw,) = doc["mavlink"]
-    assert gw["organisation"] == "cmd-t1-sim-mav" and gw["listen"] == f"127.0.0.1:{f.mavlink_port}"
+    assert gw["organisation"] == "cmd-t1-sim-mav" and gw["listen"] == f"127.0.0.1:{f.gateway_port['sim-mav']}"
     assert gw["systems"] == {1: {"aircraft": "cmd-t1-drone-1", "key_hex": f.keys["cmd-t1-drone-1"].hex()}}
     (rx,) = doc["adsb"]
     assert rx["format"] == "beast" and rx["location"] == [29.22, 117.45]
@@ -44,9 +48,12 @@ def test_feeds_file_names_the_runs_gateway_keys_and_receiver() -> None:
 
 
 @pytest.mark.skipif(shutil.which("dump1090-mutability") is None, reason="dump1090-mutability not installed")
-async def test_crewed_meets_drone_scenario_raises_the_crewed_drone_alarm(feeds_server: Any,
-                                                                         make_token: Any) -> None:
-    sc = load("crewed-meets-drone")
+@pytest.mark.parametrize("adsb_input", ["iq", "beast"])
+async def test_crewed_meets_drone_scenario_raises_the_crewed_drone_alarm(feeds_server: Any, make_token: Any,
+                                                                         adsb_input: str) -> None:
+    """``iq``, the scenario file's: dump1090 demodulates the helicopter's samples; ``beast``: it takes
+    the frames on its Beast input."""
+    sc = replace(load("crewed-meets-drone"), adsb_input=adsb_input)
     feeds = FeedSetup(sc, f"cmd{uuid.uuid4().hex[:6]}")
     feeds.start_receiver()
     try:
