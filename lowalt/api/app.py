@@ -45,6 +45,9 @@ async def start_services(app: FastAPI) -> None:
 
     app.state.filing = await build_filing_service(settings, app.state.db, getattr(app.state, "airspace", None))
     _connect_plans_to_monitor(app, terrain)
+    from lowalt.services.coordination import start_coordination  # three parties (issue #19)
+
+    app.state.coordination = await start_coordination(app)
     await app.state.live.start()
     if settings.feeds_file is not None:  # real device feeds (lowalt.feeds): off unless configured
         from lowalt.feeds.config import load_feeds
@@ -72,6 +75,8 @@ async def stop_services(app: FastAPI) -> None:
         await app.state.feeds.stop()
     if getattr(app.state, "auth", None) is not None:
         await app.state.auth.stop()
+    if getattr(app.state, "coordination", None) is not None:
+        await app.state.coordination.stop()
     if getattr(app.state, "filing", None) is not None:
         await app.state.filing.stop()
     if getattr(app.state, "live", None) is not None:
@@ -149,4 +154,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     from lowalt.api.routers import replay  # replay by area (issue 17)
 
     app.include_router(replay.router, responses=ERROR_RESPONSES)
+    from lowalt.api.routers import coordination  # three-party coordination (issue #19)
+
+    app.include_router(coordination.router, responses=ERROR_RESPONSES)
     return app

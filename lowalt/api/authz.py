@@ -47,7 +47,9 @@ class Rule:
 PUBLIC = Rule({}, public=True)
 A, OW, R = Access.ALL, Access.OWN, Access.REDACTED
 OP, DEV, CEN, VIEW = Role.OPERATOR, Role.DEVICE, Role.CENTRE, Role.VIEWER
-EVERY_ROLE = Rule({OP: A, DEV: A, CEN: A, VIEW: A})
+MIL, ATC, POL = Role.MILITARY, Role.ATC, Role.POLICE  # the parties (issue #19, lowalt.coordination)
+EVERY_ROLE = Rule({OP: A, DEV: A, CEN: A, VIEW: A, MIL: A, ATC: A, POL: A})
+AUTHORITIES = Rule({MIL: A, ATC: A, CEN: A})  # who issues constraints and decides approvals (#19)
 CENTRE_ONLY = Rule({CEN: A})
 ADMIN_ONLY = Rule({})
 OWN_PLANS = Rule({OP: OW, CEN: A})
@@ -124,6 +126,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/weather/warnings"): Rule({OP: A, CEN: A, VIEW: A}),
     ("POST", "/weather/warnings/{warning_id}/end"): CENTRE_ONLY,
     ("DELETE", "/weather/warnings/{warning_id}"): CENTRE_ONLY,
+    # three-party coordination (issue #19; lowalt.api.routers.coordination, docs/coordination.md)
+    ("POST", "/coordination/constraints"): AUTHORITIES,
+    ("GET", "/coordination/constraints"): Rule({OP: A, CEN: A, VIEW: A, MIL: A, ATC: A, POL: A}),
+    ("POST", "/coordination/constraints/{constraint_id}/versions"): AUTHORITIES,
+    ("GET", "/coordination/constraints/{constraint_id}/history"): AUTHORITIES,
+    ("GET", "/coordination/approvals"): AUTHORITIES,
+    ("GET", "/coordination/approvals/{plan_id}"): AUTHORITIES,
+    ("POST", "/coordination/approvals/{plan_id}/decision"): AUTHORITIES,
+    ("POST", "/coordination/cases"): CENTRE_ONLY,
+    ("GET", "/coordination/cases"): Rule({CEN: A, POL: A}),
+    ("GET", "/coordination/cases/{case_id}"): Rule({CEN: A, POL: A}),
+    ("POST", "/coordination/cases/{case_id}/state"): Rule({POL: A}),
 }
 
 

@@ -19,6 +19,12 @@ class Role(StrEnum):
     """Read-only map."""
     ADMIN = "admin"
     """Manages users and tokens; may do anything."""
+    MILITARY = "military"
+    """军: the military airspace authority: activates military areas, decides plans in them (issue #19)."""
+    ATC = "atc"
+    """民: civil aviation ATC at Luojia (ZSJD): notices, decides plans in its controlled airspace (#19)."""
+    POLICE = "police"
+    """地: police: counter-UAS cases handed over by the centre (#19, lowalt.coordination)."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ comparison against a freshly migrated database). Not tables, so not here:
 
 - views: ``alerts`` (0005: each alert's latest event) and the ``gis_*`` views for QGIS/OGR (0008,
   docs/qgis.md): read-only projections defined in SQL by their migrations;
-- the function ``lowalt_schedule_text`` (0008) and the insert-only trigger of ``alert_events`` (0005);
+- the function ``lowalt_schedule_text`` (0008) and the insert-only triggers of ``alert_events`` (0005)
+  and ``coordination_audit`` (0014);
 - PostGIS' own ``spatial_ref_sys`` and alembic's ``alembic_version``.
 
 Geometry columns are WGS84 lon/lat (SRID 4326); metres live in the core, not here.
@@ -45,7 +46,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
 
 metadata = MetaData()
 
-ROLES = ("operator", "device", "centre", "viewer", "admin")
+ROLES = ("operator", "device", "centre", "viewer", "admin", "military", "atc", "police")  # 0014: parties
 
 users = Table(
     "users",
@@ -301,10 +302,94 @@ pilots = Table(
                     name="pilots_licence_class"),
 )
 
+# Three-party coordination (0014; ``coordination_repo``, ``lowalt.coordination``): each party constraint's
+# versions (insert-only: a change is a new version), each authority's part of a multi-party approval,
+# counter-UAS cases handed to police, and one insert-only audit of all three.
+COORDINATION_AUTHORITIES = ("military", "atc", "local")
+coordination_constraints = Table(
+    "coordination_constraints",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("constraint_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("authority", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("geometry", JSONB, nullable=False),
+    Column("floor_m", Float, nullable=False),
+    Column("floor_ref", String(8), nullable=False),
+    Column("ceiling_m", Float, nullable=False),
+    Column("ceiling_ref", String(8), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("short_notice", Boolean, nullable=False),
+    Column("coordinated_categories", ARRAY(Text), nullable=False),
+    Column("restriction_id", String(120), nullable=True),
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("constraint_id", "version", name="coordination_constraints_version"),
+    CheckConstraint(f"authority IN ({', '.join(repr(a) for a in COORDINATION_AUTHORITIES)})",
+                    name="coordination_constraints_authority"),
+    CheckConstraint("status IN ('active', 'cancelled')", name="coordination_constraints_status"),
+)
+coordination_approvals = Table(
+    "coordination_approvals",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("plan_id", Text, nullable=False),
+    Column("authority", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decide_by", DateTime(timezone=True), nullable=False),
+    Column("escalated_at", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(120), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("constraint_refs", ARRAY(Text), nullable=False),
+    Column("decided_on", ARRAY(Text), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("plan_id", "authority", name="coordination_approvals_plan_authority"),
+    CheckConstraint("state IN ('pending', 'approved', 'refused')", name="coordination_approvals_state"),
+)
+cuas_cases = Table(
+    "cuas_cases",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("aircraft_id", String(120), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("outcome", String(16), nullable=True),
+    Column("alert_id", String(64), nullable=True),
+    Column("note", Text, nullable=False),
+    Column("facts", JSONB, nullable=False),
+    Column("opened_by", String(120), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('unauthorised', 'non_cooperative')", name="cuas_cases_kind"),
+    CheckConstraint("state IN ('assigned', 'intercepting', 'resolved')", name="cuas_cases_state"),
+    CheckConstraint("outcome IN ('landed', 'left_area', 'countered')", name="cuas_cases_outcome"),
+    Index("cuas_cases_open_idx", "state", "opened_at"),
+)
+coordination_audit = Table(
+    "coordination_audit",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("subject", String(16), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    CheckConstraint("subject IN ('constraint', 'approval', 'case')", name="coordination_audit_subject"),
+    Index("coordination_audit_subject_idx", "subject", "subject_id", "id"),
+)
+
 # Views created by migrations (not tables: autogenerate never compares them), for reference.
 VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
          "gis_plan_areas", "gis_plan_routes")
 
 __all__ = ["metadata", "users", "api_tokens", "aircraft", "aircraft_audit", "airspace_features", "restrictions", "track_points",
            "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
-           "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES"]
+           "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES", "COORDINATION_AUTHORITIES",
+           "coordination_constraints", "coordination_approvals", "cuas_cases", "coordination_audit"]
