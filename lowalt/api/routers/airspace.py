@@ -17,6 +17,7 @@ from lowalt.airspace.geojson import to_feature
 from lowalt.airspace.model import AircraftCategory, Restriction, RestrictionReason
 from lowalt.airspace.validate import SERVICE_AREA_BBOX
 from lowalt.api.auth import CurrentPrincipal, require
+from lowalt.api.deps import airspace_service
 from lowalt.api.media import GeoJSONResponse
 from lowalt.api.schemas import ED269, AirspaceVerdict, Deleted, Feature, FeatureCollection, documented
 from lowalt.geo.altitude import Altitude, AltitudeReference
@@ -28,7 +29,7 @@ Centre = Annotated[Principal, Depends(require(Role.CENTRE))]
 
 
 def _service(request: Request) -> AirspaceService:
-    return request.app.state.airspace  # type: ignore[no-any-return]
+    return airspace_service(request)
 
 
 def parse_at(value: str | None) -> datetime:

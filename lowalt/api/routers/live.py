@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lowalt.aircraft_category import AircraftCategory
 from lowalt.api import authz
 from lowalt.api.auth import CurrentPrincipal, require
+from lowalt.api.deps import app_metrics, live_service
 from lowalt.api.errors import ApiError
 from lowalt.api.guard import access_of
 from lowalt.api.media import GeoJSONResponse
@@ -39,7 +40,7 @@ class NewAircraft(BaseModel):
 
 
 def _live(request: Request) -> LiveService:
-    return request.app.state.live  # type: ignore[no-any-return]
+    return live_service(request)
 
 
 @router.post("/aircraft", status_code=201, response_model=RegisteredAircraft,
@@ -241,7 +242,7 @@ async def acknowledge(alert_id: str, request: Request, principal: Centre) -> dic
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics", tags=["health"])
 async def metrics(request: Request) -> str:
-    return request.app.state.metrics.render()  # type: ignore[no-any-return]
+    return app_metrics(request).render()
 
 
 __all__ = ["router", "CurrentPrincipal"]

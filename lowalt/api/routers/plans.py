@@ -34,6 +34,7 @@ from starlette.websockets import WebSocketDisconnect
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api import authz
 from lowalt.api.auth import accept_websocket, require
+from lowalt.api.deps import filing_service
 from lowalt.api.errors import ApiError, error_body, inline_defs
 from lowalt.api.guard import access_of
 from lowalt.api.schemas import PlanOut, WarningOut, documented
@@ -216,7 +217,7 @@ def _warning_out(w: WeatherWarning, affected: list[str] | None = None) -> dict[s
 
 
 def _svc(request: Request | WebSocket) -> FilingService:
-    return request.app.state.filing  # type: ignore[no-any-return]
+    return filing_service(request)
 
 
 def _filer(p: Principal) -> Filer:
