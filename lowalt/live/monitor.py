@@ -23,6 +23,11 @@ and time-to-loss (``t_in``) is counted from the tick's time.
   plan is completed or cancelled, or when its plan window ends (no plan: after
   ``lost_contact_max_s``). Non-cooperative detections come and go: they never raise it.
 
+**Crewed traffic over ADS-B** without a lowalt plan is ATC's (crewed flights file with ATC, not
+necessarily here): it is shown, separated from and raises conflicts, but it is not an
+``unauthorised`` flight and leaving ADS-B coverage ends its track quietly. With a lowalt plan (a
+crewed GA flight filed here) every rule applies as to any other aircraft.
+
 The EPSG:4548 grid is rotated from true north by the meridian convergence (< 0.2 degrees around
 Jingdezhen, 117.0-117.6 E), so true-north velocities are used as grid velocities unchanged: the
 position error after a 60 s look-ahead at 60 m/s is under 13 m, inside every separation minimum's
@@ -61,6 +66,7 @@ from lowalt.conflict.separation import (
 )
 from lowalt.geo.crs import to_local
 from lowalt.live.service import Assessment
+from lowalt.surveillance.reports import Source
 from lowalt.surveillance.tracks import Snapshot
 
 SEVERITY_WIRE = {Severity.CAUTION: "caution", Severity.WARNING: "warning", Severity.ALARM: "alarm"}
@@ -77,6 +83,8 @@ STATUS_WIRE = {
     ConformanceStatus.OUTSIDE_ALTITUDE: "deviating", ConformanceStatus.OUTSIDE_TIME_WINDOW: "deviating",
     ConformanceStatus.NO_PLAN: "unauthorised",
 }
+ATC_STATUS = "atc"
+"""Status of crewed traffic heard over ADS-B that has no lowalt plan (ATC's traffic)."""
 REASON_WIRE = {
     ConformanceStatus.OUTSIDE_CORRIDOR: "outside_corridor", ConformanceStatus.OUTSIDE_ALTITUDE: "outside_altitude",
     ConformanceStatus.OUTSIDE_TIME_WINDOW: "outside_time_window",
@@ -380,7 +388,12 @@ class ConflictMonitor:
         self._prev_status = dict(zip(coop_ids, status.tolist(), strict=True))
         statuses.update(zip(coop_ids, _STATUS_NAMES[status].tolist(), strict=True))
         out = []
-        none = np.flatnonzero(status == ConformanceStatus.NO_PLAN)
+        # ADS-B traffic without a lowalt plan is crewed traffic under ATC (filed there, not here): shown
+        # and separated from, never "unauthorised"
+        no_plan = status == ConformanceStatus.NO_PLAN
+        atc = no_plan & (snap.source[coop] == int(Source.ADSB))
+        statuses.update((coop_ids[k], ATC_STATUS) for k in np.flatnonzero(atc).tolist())
+        none = np.flatnonzero(no_plan & ~atc)
         if len(none):
             out.append(FindingBatch(
                 FindingKind.UNAUTHORISED, codes[coop[none]], np.full(len(none), Severity.WARNING, dtype=np.int8),
@@ -411,8 +424,8 @@ class ConflictMonitor:
                 if not gone.cooperative[k] or on_ground[k]:
                     continue
                 plan, state, end = plan_of(aid)
-                if state in ENDED_PLAN_STATES:
-                    continue
+                if state in ENDED_PLAN_STATES or (plan is None and gone.source[k] == int(Source.ADSB)):
+                    continue  # finished; or crewed traffic without a lowalt plan leaving ADS-B coverage
                 until = end if end is not None and end > now else now + self.lost_contact_max_s
                 self._lost[aid] = LostTrack(float(x[k]), float(y[k]), float(gone.alt[k]), float(gone.vx[k]),
                                             float(gone.vy[k]), float(gone.vz[k]), float(gone.t[k]),

@@ -10,6 +10,7 @@ import pytest
 
 from lowalt.conflict.alerts import AlertBook
 from lowalt.live.monitor import ConflictMonitor, category_code
+from lowalt.surveillance.reports import Source
 from lowalt.surveillance.tracks import Snapshot, TrackTable
 
 NOW = 1_790_000_000.0
@@ -30,7 +31,8 @@ def picture(rows: list[dict[str, Any]], cooperative: bool = True) -> Snapshot:
     table.upsert([r["id"] for r in rows], lon=117.2 + col("x", 0.0) / M_PER_DEG_LON, lat=np.full(m, LAT),
                  alt=col("alt", 300.0), vx=col("vx", 0.0), vy=col("vy", 0.0), vz=col("vz", 0.0), t=col("t", NOW),
                  t_recv=NOW, category=np.array([category_code(r.get("cat", "small_uav")) for r in rows], np.int8),
-                 landed=np.array([bool(r.get("landed", False)) for r in rows]))
+                 landed=np.array([bool(r.get("landed", False)) for r in rows]),
+                 source=np.array([int(r.get("src", Source.TELEMETRY)) for r in rows], np.int8))
     return table.snapshot()
 
 
@@ -148,6 +150,20 @@ def test_a_finished_plan_ends_the_track_without_lost_contact(state: str) -> None
 def test_an_active_plan_lost_mid_flight_names_the_plan_and_clears_at_its_end() -> None:
     alerts = lost_after([{"id": "A", "alt": 300, "vx": 10, "t": NOW - 10}], plans=Plans({"A": "active"}))
     assert alerts[0]["details"]["plan"] == "P-A" and alerts[0]["details"]["clears_at"] == NOW + 3600
+
+
+@pytest.mark.parametrize(("src", "unauthorised"), [(Source.TELEMETRY, True), (Source.RID, True), (Source.ADSB, False)])
+def test_crewed_traffic_over_adsb_without_a_lowalt_plan_is_not_unauthorised(src: Source, unauthorised: bool) -> None:
+    mon = ConflictMonitor(plan_source=Plans({"other": "active"}))
+    res = mon.assess(picture([{"id": "A", "alt": 300, "vx": 40, "src": src, "cat": "helicopter"}]), NOW, picture([]))
+    assert any(a["kind"] == "unauthorised" for a in res.alerts_new) is unauthorised
+    assert res.statuses["A"] == ("unauthorised" if unauthorised else "atc")  # ATC's crewed traffic
+
+
+@pytest.mark.parametrize(("states", "lost"), [({}, False), ({"A": "active"}, True)])
+def test_adsb_traffic_leaving_coverage_is_lost_only_with_a_lowalt_plan(states: dict[str, str], lost: bool) -> None:
+    row = {"id": "A", "alt": 300, "vx": 40, "t": NOW - 10, "src": Source.ADSB, "cat": "crewed_ga"}
+    assert bool(lost_after([row], plans=Plans(states))) is lost
 
 
 def test_noncooperative_detections_never_raise_lost_contact() -> None:

@@ -12,6 +12,7 @@ export const STATUS_COLOURS = {
   conforming: "#1e9e4a",
   deviating: "#f08c00",
   unauthorised: "#e03131",
+  atc: "#0c8599",
   noncoop: "#7b2ff7",
   lost: "#868e96",
   unknown: "#1c7ed6",

@@ -2,7 +2,7 @@
 // and the active alerts. Applying a feed message only touches the rows it carries and marks them dirty;
 // the layers module turns dirty rows into map source diffs once per animation frame.
 
-export const STATUS = ["unknown", "conforming", "deviating", "unauthorised", "noncoop", "lost"];
+export const STATUS = ["unknown", "conforming", "deviating", "unauthorised", "noncoop", "lost", "atc"];
 const STATUS_CODE = Object.fromEntries(STATUS.map((s, k) => [s, k]));
 export const LOST = STATUS_CODE.lost;
 export const SOURCES = ["telemetry", "adsb", "rid", "noncoop"];
