@@ -26,6 +26,10 @@ from lowalt.geo.crs import geometry_to_local, to_local
 from lowalt.geo.terrain import TerrainInfo, TerrainModel
 
 SAMPLE_STEP = timedelta(minutes=15)
+RECENT_FOOTPRINTS = 8
+"""Footprints whose samples and classifications are kept (one decision's candidates share a few)."""
+MAX_STATES = 65_536
+"""Instants whose static-volume activity is kept (cleared when full)."""
 EDGE_M = 1e-6
 """Volumes are closed intervals [floor, ceiling]: a band whose ceiling is exactly a layer's floor
 (120 m: W's ceiling and G's floor) only touches that layer. The band's limits are sampled this far
@@ -119,6 +123,10 @@ class AirspaceView:
         self._ports = list(aset.vertiports)
         px, py = to_local([p.point.x for p in self._ports], [p.point.y for p in self._ports])
         self._port_xy = np.column_stack([px, py]) if self._ports else np.zeros((0, 2))
+        self._recent: list[_Samples] = []
+        self._states: dict[datetime, bytes] = {}
+        self._scheduled = [v for v in self.index.volumes if v.schedule is not None]
+        """The static volumes whose activity changes (the others are always active)."""
 
     def name(self, vid: str | None) -> tuple[str, str]:
         if vid is None:
@@ -134,7 +142,51 @@ class AirspaceView:
         return self._routes.get(rid)
 
     def check(self, plan: FlightPlan, fp: Footprint, times: list[datetime] | None = None) -> AirspaceFinding:
-        """Classify every sample at floor, middle and ceiling at each sample time."""
+        """Classify every sample at floor, middle and ceiling at each sample time.
+
+        The samples and their classification under each activity state are kept for the last
+        few footprints (:class:`_Samples`): a time alternative is the same footprint at other
+        instants, so of its ~24 candidate windows only activity states not seen yet are classified.
+        """
+        s = self._samples(plan, fp)
+        finding = AirspaceFinding()
+        seen: set[tuple[int, int, str | None]] = set()
+        states: set[bytes] = set()
+        restrictions = self.index.restrictions
+        if s.restrictions != restrictions:  # a restriction came or went: earlier answers no longer hold
+            s.restrictions, s.by_state = restrictions, {}
+        times = times or sample_times(plan.start, plan.end)
+        for t in times:
+            # same points + same set of active volumes = same answer: classify once per activity state
+            state = self._volume_state(t) + bytes(r.is_active(t) for r in restrictions)
+            if state in states:
+                continue
+            states.add(state)
+            known = s.by_state.get(state)
+            if known is None:
+                known = s.by_state[state] = self._classified(s, plan, t)
+            worst, allowed, keys = known
+            if worst > VERDICTS.index(finding.worst):
+                finding.worst = VERDICTS[worst]
+            finding.allowed_reasons |= allowed
+            for key in keys:
+                if key in seen:
+                    continue
+                seen.add(key)
+                v, r, vid = key
+                zh, en = self.name(vid)
+                finding.hits.append(Hit(VERDICTS[v], REASONS[r], vid, zh, en, t))
+        if finding.worst is Verdict.ALLOWED and Reason.ROUTE_RELEASED in finding.allowed_reasons:
+            finding.suitable_beneath = self._suitable_without_routes(s.lon, s.lat, s.alt, s.ref, s.ground,
+                                                                     plan, times)
+        return finding
+
+    def _samples(self, plan: FlightPlan, fp: Footprint) -> _Samples:
+        """The footprint's samples at floor, middle and ceiling (cached for the last few footprints)."""
+        key = (plan.floor, plan.ceiling, plan.category)
+        for s in self._recent:
+            if s.points is fp.sample_lon and s.key == key:
+                return s
         lon, lat = fp.sample_lon, fp.sample_lat
         n = lon.shape[0]
         mid = (plan.floor.value_m + plan.ceiling.value_m) / 2 if plan.floor.reference is plan.ceiling.reference \
@@ -152,40 +204,31 @@ class AirspaceView:
         low = np.where(all_ref == AltitudeReference.AGL.code, all_alt, all_alt - ground) < EDGE_M
         all_alt = np.where(low & (all_ref == AltitudeReference.AGL.code), EDGE_M, all_alt)
         all_alt = np.where(low & (all_ref == AltitudeReference.AMSL.code), ground + EDGE_M, all_alt)
-        finding = AirspaceFinding()
-        seen: set[tuple[int, int, int]] = set()
-        states: set[bytes] = set()
-        volumes, restrictions = self.index.volumes, self.index.restrictions
-        times = times or sample_times(plan.start, plan.end)
-        for t in times:
-            # same points + same set of active volumes = same answer: classify once per activity state
-            state = np.array([v.is_active(t) for v in volumes] + [r.is_active(t) for r in restrictions]).tobytes()
-            if state in states:
-                continue
-            states.add(state)
-            c = self.index.classify(all_lon, all_lat, all_alt, all_ref, plan.category, t,
-                                    terrain=_Fixed(ground))
-            worst = int(c.verdict.max()) if len(c) else 0
-            if worst > VERDICTS.index(finding.worst):
-                finding.worst = VERDICTS[worst]
-            for r in np.unique(c.reason[c.verdict == 0]):
-                finding.allowed_reasons.add(REASONS[int(r)])
-            bad = np.nonzero(c.verdict > 0)[0]
-            if bad.size == 0:
-                continue
-            keys = np.unique(np.column_stack([c.verdict[bad], c.reason[bad], c.volume[bad]]), axis=0)
-            for v, r, vol in keys:
-                key = (int(v), int(r), int(vol))
-                if key in seen:
-                    continue
-                seen.add(key)
-                vid = c.volume_ids[vol] if vol >= 0 else None
-                zh, en = self.name(vid)
-                finding.hits.append(Hit(VERDICTS[int(v)], REASONS[int(r)], vid, zh, en, t))
-        if finding.worst is Verdict.ALLOWED and Reason.ROUTE_RELEASED in finding.allowed_reasons:
-            finding.suitable_beneath = self._suitable_without_routes(all_lon, all_lat, all_alt, all_ref, ground,
-                                                                     plan, times)
-        return finding
+        s = _Samples(lon, key, all_lon, all_lat, all_alt, all_ref, ground, self.index.restrictions)
+        self._recent = [s, *self._recent[:RECENT_FOOTPRINTS - 1]]
+        return s
+
+    def _volume_state(self, t: datetime) -> bytes:
+        """Which static volumes are active at ``t`` (their schedules never change: kept per instant)."""
+        state = self._states.get(t)
+        if state is None:
+            if len(self._states) >= MAX_STATES:
+                self._states.clear()
+            state = self._states[t] = bytes(v.is_active(t) for v in self._scheduled)
+        return state
+
+    def _classified(self, s: _Samples, plan: FlightPlan, t: datetime
+                    ) -> tuple[int, frozenset[Reason], tuple[tuple[int, int, str | None], ...]]:
+        """Worst verdict, allowed reasons and distinct (verdict, reason, volume) of the samples at ``t``."""
+        c = self.index.classify(s.lon, s.lat, s.alt, s.ref, plan.category, t, terrain=_Fixed(s.ground))
+        worst = int(c.verdict.max()) if len(c) else 0
+        allowed = frozenset(REASONS[int(r)] for r in np.unique(c.reason[c.verdict == 0]))
+        bad = np.nonzero(c.verdict > 0)[0]
+        if bad.size == 0:
+            return worst, allowed, ()
+        keys = np.unique(np.column_stack([c.verdict[bad], c.reason[bad], c.volume[bad]]), axis=0)
+        return worst, allowed, tuple((int(v), int(r), c.volume_ids[vol] if vol >= 0 else None)
+                                     for v, r, vol in keys)
 
     def _suitable_without_routes(self, lon: np.ndarray, lat: np.ndarray, alt: np.ndarray, ref: np.ndarray,
                                  ground: np.ndarray, plan: FlightPlan, times: list[datetime]) -> bool:
@@ -245,6 +288,23 @@ class AirspaceView:
         polys = [geometry_to_local(v.polygon) for v in self.index.volumes if v.id in ids]
         polys += [geometry_to_local(r.polygon) for r in self.index.restrictions if r.id in ids]
         return shapely.union_all(polys) if polys else None
+
+
+@dataclass
+class _Samples:
+    """One footprint's sample points at the plan's band, and what each activity state made of them."""
+
+    points: np.ndarray
+    """The footprint's ``sample_lon`` (identity: a time-shifted copy of a footprint shares it)."""
+    key: tuple[object, ...]
+    lon: np.ndarray
+    lat: np.ndarray
+    alt: np.ndarray
+    ref: np.ndarray
+    ground: np.ndarray
+    restrictions: tuple[object, ...]
+    by_state: dict[bytes, tuple[int, frozenset[Reason], tuple[tuple[int, int, str | None], ...]]] = \
+        field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -74,13 +74,13 @@ def find_alternatives(plan: FlightPlan, decision: Decision, facts: Facts, fp: Fo
         if alt:
             out.append(alt)
     if codes and codes <= TIME_CODES:
-        alt = nearest_time(plan, facts, not_before=_earliest(decision))
+        alt = nearest_time(plan, facts, not_before=_earliest(decision), fp=fp)
         if alt:
             out.append(alt)
     elif not codes and any(rs and {r.code for r in rs if r.outcome is Outcome.REJECT} <= TIME_CODES
                            and all(r.outcome is Outcome.REJECT for r in rs) for rs in decision.tried.values()):
         # referred, but another pathway (e.g. a released route) would approve it at another time
-        alt = nearest_time(plan, facts)
+        alt = nearest_time(plan, facts, fp=fp)
         if alt:
             out.append(alt)
     return out
@@ -98,8 +98,11 @@ def _verdict(candidate: FlightPlan, facts: Facts, fp: Footprint | None = None) -
     return d.verdict.value if d.verdict is Verdict.APPROVED else None
 
 
-def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None = None) -> dict[str, Any] | None:
-    """The closest shifted window that no rule rejects (searching later first, then earlier)."""
+def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None = None,
+                 fp: Footprint | None = None) -> dict[str, Any] | None:
+    """The closest shifted window that no rule rejects (searching later first, then earlier).
+
+    ``fp``: the plan's footprint if already projected (a time shift moves no metre)."""
     step = facts.policy.alt_time_step
     base = timedelta(0)
     if not_before is not None and not_before > plan.start:
@@ -112,7 +115,7 @@ def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None 
         if not base:
             shifts.append(-k * step)
     tried = 0
-    base_fp = footprint(plan, facts.airspace.terrain)  # a time shift moves no metre: project once
+    base_fp = fp or footprint(plan, facts.airspace.terrain)  # a time shift moves no metre: project once
     for shift in shifts:
         start = plan.start + shift
         if start < facts.now:

@@ -218,11 +218,14 @@ def _explain(options: list[PathwayOption], chosen: Pathway, tried: dict[Pathway,
     return out
 
 
-def decide(plan: FlightPlan, facts: Facts) -> tuple[Decision, Footprint | None]:
-    """Evaluate, and look for concrete alternatives (all re-checked: each one, filed as suggested, is approved)."""
+def decide(plan: FlightPlan, facts: Facts, fp: Footprint | None = None) -> tuple[Decision, Footprint | None]:
+    """Evaluate, and look for concrete alternatives (all re-checked: each one, filed as suggested, is approved).
+
+    ``fp``: the plan's footprint if the caller already projected it (the service does, for its locks).
+    """
     from lowalt.filing.alternatives import find_alternatives
 
-    decision, fp = evaluate(plan, facts)
+    decision, fp = evaluate(plan, facts, fp)
     if decision.verdict is not Verdict.APPROVED and fp is not None:
         decision.alternatives = find_alternatives(plan, decision, facts, fp)
     return decision, fp

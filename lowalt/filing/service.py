@@ -444,7 +444,7 @@ class FilingService:
         fp0 = self._footprint_or_none(plan)
         cells = self._cells_for(plan, fp0) if fp0 is not None else []
         return await self._relocking(
-            lambda extra: self._submit_locked(plan, by, idempotency_key, request_hash, cells, extra))
+            lambda extra: self._submit_locked(plan, by, idempotency_key, request_hash, cells, extra, fp0))
 
     async def _relocking(self, attempt: Callable[[set[int]], Awaitable[_T]]) -> _T:
         """Run one locked transaction; start again with more keys when it asks (:class:`_Relock`)."""
@@ -460,7 +460,8 @@ class FilingService:
         raise AssertionError("unreachable")
 
     async def _submit_locked(self, plan: FlightPlan, by: Filer, idempotency_key: str | None,
-                             request_hash: str | None, cells: list[int], extra: set[int]) -> tuple[FlightPlan, bool]:
+                             request_hash: str | None, cells: list[int], extra: set[int],
+                             fp0: Footprint | None = None) -> tuple[FlightPlan, bool]:
         now = self.clock()
         self._decisions += 1
         if self._decisions % PRUNE_EVERY == 0:  # finished plans leave the index (and their slots)
@@ -468,11 +469,10 @@ class FilingService:
                 self._release(pid)
         keys = sorted(set(cells) | extra | set(self._who_keys(plan)))
         async with self.db.unit_of_work() as uow:
-            await filing_repo.lock_keys(uow.conn, keys)
+            reg = await filing_repo.lock_keys_reading_registry(uow.conn, keys, plan.aircraft_id, by.name)
             verified = await self._sync(uow.conn, cells)
-            reg = await filing_repo.registry(uow.conn, plan.aircraft_id, by.name)
             bookings = await self._bookings(uow.conn, plan)
-            decision, fp = decide(plan, self._facts(reg, now, bookings))
+            decision, fp = decide(plan, self._facts(reg, now, bookings), fp0)
             decision = with_pilot_check(decision, plan, await pilot_repo.register_of(uow.conn, plan.organisation),
                                         self.policy)  # issue #22: the pilot register (lowalt.filing.pilot_rules)
             state = PlanState(decision.verdict.value)
@@ -496,7 +496,7 @@ class FilingService:
             try:
                 if state is PlanState.APPROVED:
                     extra_events, undo, new, touched = await self._take(uow.conn, plan, fp, decision.preempts, now,
-                                                                        set(keys))
+                                                                        set(keys), cells)
                     events += extra_events
                 elif state is PlanState.REFERRED and decision.preempts:
                     events += await self._warn_at_risk(uow.conn, plan, decision.preempts, now)
@@ -525,7 +525,8 @@ class FilingService:
         return events
 
     async def _take(self, conn: Any, plan: FlightPlan, fp: Footprint | None, preempts: list[str], now: datetime,
-                    locked: set[int]) -> tuple[list[PlanEvent], Callable[[], None], dict[int, int], list[str]]:
+                    locked: set[int], cells: list[int] | None = None
+                    ) -> tuple[list[PlanEvent], Callable[[], None], dict[int, int], list[str]]:
         """Hold the plan's airspace and withdraw what it preempts; the caller commits or the index is undone.
 
         The cells of displaced plans beyond ``locked`` are try-locked; if another transaction holds one,
@@ -539,7 +540,7 @@ class FilingService:
             other = await filing_repo.get_plan(conn, pid, for_update=True)
             if other is not None and other.state.can_transition_to(PlanState.WITHDRAWN):
                 withdrawn.append(other)
-        bump = set(self._cells_for(plan, fp))
+        bump = set(self._cells_for(plan, fp) if cells is None else cells)
         for o in withdrawn:
             bump.update(self._cells_for(o, footprint(o, self.view.terrain)))
         beyond = bump - locked

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     func,
     insert,
     select,
@@ -117,6 +118,33 @@ _SELECT = select(*_PLAN_COLS, func.ST_AsBinary(plans.c.geom).label("geom_wkb"),
                  func.ST_AsBinary(plans.c.landing).label("landing_wkb"))
 
 
+_INSERT_PLAN = insert(plans)
+_INSERT_EVENT = insert(plan_events)
+"""Statements built once and given their values at execution: SQLAlchemy compiles each once per
+process (``insert(t).values(**row)`` built a new statement, with its cache key, per filing)."""
+
+
+def _bookings_query(with_licence: bool) -> Any:
+    who = plans.c.aircraft_id == bindparam("aircraft")
+    if with_licence:
+        who = who | (plans.c.licence_id == bindparam("licence"))
+    return select(plans.c.id, plans.c.aircraft_id, plans.c.licence_id, plans.c.starts_at, plans.c.ends_at).where(
+        and_(who, plans.c.state.in_(BOOKING_STATES), plans.c.starts_at < bindparam("end"),
+             plans.c.ends_at > bindparam("start")))
+
+
+def _registry_query() -> Any:
+    a = select(_aircraft.c.category, _aircraft.c.organisation, _aircraft.c.suspended).where(
+        _aircraft.c.id == bindparam("aircraft")).subquery()
+    u = select((_users.c.disabled | _users.c.suspended).label("off")).where(
+        _users.c.name == bindparam("user")).limit(1).scalar_subquery()
+    return select(a.c.category, a.c.organisation, a.c.suspended, u.label("off")).select_from(
+        text("(SELECT 1) AS one")).outerjoin(a, text("true"))  # one round trip, a row even without the aircraft
+
+
+_REGISTRY = _registry_query()
+
+
 def plan_row(p: FlightPlan, idempotency_key: str | None = None, request_hash: str | None = None) -> dict[str, Any]:
     return {
         "id": p.id, "organisation": p.organisation, "submitted_by": p.submitted_by, "aircraft_id": p.aircraft_id,
@@ -150,11 +178,11 @@ def _plan(r: Any) -> FlightPlan:
 async def insert_plan(conn: AsyncConnection, p: FlightPlan, idempotency_key: str | None = None,
                       request_hash: str | None = None) -> None:
     if idempotency_key is None:  # nothing unique can clash (ids are uuid4): skip the savepoint round trips
-        await conn.execute(insert(plans).values(**plan_row(p)))
+        await conn.execute(_INSERT_PLAN, plan_row(p))
         return
     try:
         async with conn.begin_nested():
-            await conn.execute(insert(plans).values(**plan_row(p, idempotency_key, request_hash)))
+            await conn.execute(_INSERT_PLAN, plan_row(p, idempotency_key, request_hash))
     except IntegrityError as exc:
         if "plans_idempotency" in str(exc):
             raise DuplicateIdempotencyKey(idempotency_key) from exc
@@ -192,9 +220,9 @@ async def add_event(conn: AsyncConnection, plan_id: str, from_state: PlanState |
 async def add_events(conn: AsyncConnection, rows: Sequence[tuple[str, PlanState | None, PlanState, str, str,
                                                              dict[str, Any], datetime]]) -> None:
     """Several audit rows in one statement: (plan id, from, to, by, reason, details, at)."""
-    await conn.execute(insert(plan_events).values([
+    await conn.execute(_INSERT_EVENT, [
         {"plan_id": pid, "from_state": f.value if f else None, "to_state": t.value, "by": by, "reason": reason,
-         "details": details, "at": at} for pid, f, t, by, reason, details, at in rows]))
+         "details": details, "at": at} for pid, f, t, by, reason, details, at in rows])
 
 
 async def get_plan(conn: AsyncConnection, plan_id: str, *, for_update: bool = False) -> FlightPlan | None:
@@ -221,18 +249,16 @@ async def get_by_idempotency_key_hashed(conn: AsyncConnection, organisation: str
 
 BOOKING_STATES = (PlanState.APPROVED.value, PlanState.ACTIVE.value, PlanState.REFERRED.value)
 """Plans that hold their aircraft (or may soon: a referred plan can still be approved)."""
+_BOOKINGS, _BOOKINGS_WHO = _bookings_query(False), _bookings_query(True)
 
 
 async def bookings(conn: AsyncConnection, aircraft_id: str, licence_id: str | None, start: datetime,
                    end: datetime) -> list[Booking]:
     """Other approved/active/referred plans of this aircraft or pilot licence overlapping [start, end)."""
-    who = plans.c.aircraft_id == aircraft_id
-    if licence_id:
-        who = who | (plans.c.licence_id == licence_id)
-    q = select(plans.c.id, plans.c.aircraft_id, plans.c.licence_id, plans.c.starts_at, plans.c.ends_at).where(
-        and_(who, plans.c.state.in_(BOOKING_STATES), plans.c.starts_at < end, plans.c.ends_at > start))
+    q = _BOOKINGS_WHO if licence_id else _BOOKINGS
+    rows = await conn.execute(q, {"aircraft": aircraft_id, "licence": licence_id, "start": start, "end": end})
     return [Booking(r["id"], r["aircraft_id"], r["licence_id"], r["starts_at"], r["ends_at"])
-            for r in (await conn.execute(q)).mappings().all()]
+            for r in rows.mappings().all()]
 
 
 async def plans_overlapping(conn: AsyncConnection, states: Sequence[str], start: datetime, end: datetime
@@ -274,13 +300,11 @@ async def events(conn: AsyncConnection, plan_id: str) -> list[dict[str, Any]]:
 
 
 async def registry(conn: AsyncConnection, aircraft_id: str, user_name: str) -> Registry:
-    a = select(_aircraft.c.category, _aircraft.c.organisation, _aircraft.c.suspended).where(
-        _aircraft.c.id == aircraft_id).subquery()
-    u = select((_users.c.disabled | _users.c.suspended).label("off")).where(_users.c.name == user_name).limit(1) \
-        .scalar_subquery()
-    q = select(a.c.category, a.c.organisation, a.c.suspended, u.label("off")).select_from(
-        text("(SELECT 1) AS one")).outerjoin(a, text("true"))  # one round trip, a row even without the aircraft
-    r = (await conn.execute(q)).mappings().first()
+    return _registry_row((await conn.execute(_REGISTRY, {"aircraft": aircraft_id, "user": user_name})
+                          ).mappings().first())
+
+
+def _registry_row(r: Any) -> Registry:
     return Registry(
         aircraft_category=r["category"] if r else None,
         aircraft_organisation=r["organisation"] if r else None,
@@ -340,6 +364,23 @@ async def lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> None:
     if keys:
         await conn.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:k AS bigint[])) "
                                 "WITH ORDINALITY AS u(k, o)"), {"k": list(keys)})
+
+
+_LOCK_AND_REGISTRY = text(
+    "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:k AS bigint[])) WITH ORDINALITY AS u(k, o))"
+    " AS locked, a.category, a.organisation, a.suspended,"
+    " (SELECT u.disabled OR u.suspended FROM users u WHERE u.name = :user LIMIT 1) AS off"
+    " FROM (SELECT 1) AS one LEFT JOIN aircraft a ON a.id = :aircraft")
+
+
+async def lock_keys_reading_registry(conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str
+                                     ) -> Registry:
+    """:func:`lock_keys` and :func:`registry` in one round trip (a filing's first statement).
+
+    The registry does not need the locks; the locks are all taken before the statement returns.
+    """
+    return _registry_row((await conn.execute(
+        _LOCK_AND_REGISTRY, {"k": list(keys), "aircraft": aircraft_id, "user": user_name})).mappings().first())
 
 
 async def try_lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> bool:
