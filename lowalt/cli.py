@@ -40,6 +40,8 @@ DELEGATED: dict[tuple[str, ...], str] = {
     ("bench", "map"): "lowalt.web.bench:main",
     ("bench", "tick"): "lowalt.bench.tick:main",
     ("bench", "feeds"): "lowalt.bench.feeds:main",
+    ("bench", "analytics"): "lowalt.bench.analytics:main",
+    ("report", "daily"): "lowalt.services.daily_report:main",
     ("simulate",): "simulators.cli:main",
     ("airspace", "check"): "lowalt.airspace.check:main",
     ("cluster",): "lowalt.bus.cluster:main",
@@ -52,6 +54,8 @@ DELEGATED_HELP: dict[tuple[str, ...], str] = {
     ("bench", "map"): "The live map in a browser (--tracks N --duration S --json --quiet).",
     ("bench", "tick"): "One full tick (conflicts, intrusion, conformance, alerts) by phase.",
     ("bench", "feeds"): "MAVLink packets/s and ADS-B messages/s per core, decoding + ingest (--json).",
+    ("bench", "analytics"): "Daily report time and dashboard query p95 on a generated history (--aircraft N --hours H).",
+    ("report", "daily"): "One day's capacity and utilisation report: HTML, plots, CSV, Chinese summary.",
     ("simulate",): "Run a traffic scenario against a server (`lowalt simulate list` names them).",
     ("airspace", "check"): "Validate airspace data files and name every problem (file, feature, what).",
     ("cluster",): "Several nodes on this machine: PostGIS, nats-server, N servers (--nodes N --aircraft N).",
@@ -72,11 +76,14 @@ db_app = typer.Typer(help="The managed local PostGIS cluster (unused with LOWALT
 bench_app = typer.Typer(help="Benchmarks (their flags and JSON keys are stable; see docs/BENCHMARKS.md).",
                         no_args_is_help=True, context_settings=CONTEXT)
 airspace_app = typer.Typer(help="Airspace data tools.", no_args_is_help=True, context_settings=CONTEXT)
+report_app = typer.Typer(help="Reports from the history in PostGIS (docs/analytics.md).", no_args_is_help=True,
+                         context_settings=CONTEXT)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(airspace_app, name="airspace")
+app.add_typer(report_app, name="report")
 
 
 class Role(StrEnum):
@@ -172,7 +179,8 @@ def _run_server(settings: Settings) -> int:
         # every log line is scrubbed of tokens by configure_logging. ws_max_size stays above the app's
         # frame limit (Limits), which answers.
         uvicorn.run(app_, host=settings.host, port=settings.port, log_config=None,
-                    access_log=settings.access_log, ws_max_size=4 * 1024 * 1024)
+                    access_log=settings.access_log, ws_max_size=4 * 1024 * 1024,
+                    ws_per_message_deflate=settings.ws_compression)
     finally:
         if cluster is not None and started:
             cluster.stop()
@@ -432,7 +440,7 @@ def _add_delegated(group: typer.Typer, path: tuple[str, ...]) -> None:
 
 
 for _path in DELEGATED:
-    _add_delegated({"bench": bench_app, "airspace": airspace_app}.get(_path[0], app), _path)
+    _add_delegated({"bench": bench_app, "airspace": airspace_app, "report": report_app}.get(_path[0], app), _path)
 
 
 # -- entry point ----------------------------------------------------------------------------

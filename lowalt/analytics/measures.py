@@ -29,6 +29,8 @@ MAX_GAP_S = 10.0
 CELL_M = 1000
 """Grid cell side in EPSG:4548 metres."""
 ORIGIN = "1970-01-01 00:00:00+00"
+_LOCAL = "ST_Transform(ST_SetSRID(ST_MakePoint(tp.lon, tp.lat), 4326), 4548)"
+"""A report's position in EPSG:4548 from its lon/lat columns (cheaper than reading the POINTZ ``geom``)."""
 BOOKED = ("approved", "active", "completed")
 FLOWN = ("active", "completed")
 
@@ -130,7 +132,7 @@ inside AS (
     SELECT c.route_id, c.name_zh, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s
     FROM corr c JOIN track_points tp ON tp.geom && c.box
     WHERE tp.t >= :start AND tp.t < :end{_own_points(org)}
-      AND ST_DWithin(ST_Transform(ST_Force2D(tp.geom), 4548), c.line, c.hw)),
+      AND ST_DWithin({_LOCAL}, c.line, c.hw)),
 per_second AS (
     SELECT route_id, name_zh, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY route_id, name_zh, s),
 peaks AS (
@@ -161,13 +163,13 @@ def cell_use(start: datetime, end: datetime, *, org: str | None) -> Query:
     An alert has no position of its own: it is placed at its first aircraft's report nearest its
     ``first_seen`` (within ``MAX_GAP_S``). Alerts count when raised in the window (operators: alerts that
     involve one of their aircraft)."""
-    xy = ", ST_X(ST_Transform(ST_Force2D(tp.geom), 4548)) AS x, ST_Y(ST_Transform(ST_Force2D(tp.geom), 4548)) AS y"
+    xy = f", {_LOCAL} AS g"
     own_alert = (" AND a.aircraft && ARRAY(SELECT id FROM aircraft WHERE organisation = :org)::text[]"
                  if org is not None else "")
     sql = f"""
 WITH {_dwell(org, xy)},
 occ AS (
-    SELECT floor(x / {CELL_M})::int AS cx, floor(y / {CELL_M})::int AS cy, sum(dt) / 3600.0 AS flight_hours
+    SELECT floor(ST_X(g) / {CELL_M})::int AS cx, floor(ST_Y(g) / {CELL_M})::int AS cy, sum(dt) / 3600.0 AS flight_hours
     FROM dwell GROUP BY cx, cy),
 raised AS (
     SELECT a.kind, a.first_seen, a.aircraft[1] AS ac FROM alert_events a
@@ -176,7 +178,7 @@ raised AS (
 placed AS (
     SELECT r.kind, floor(ST_X(q.g) / {CELL_M})::int AS cx, floor(ST_Y(q.g) / {CELL_M})::int AS cy
     FROM raised r CROSS JOIN LATERAL (
-        SELECT ST_Transform(ST_Force2D(tp.geom), 4548) AS g FROM track_points tp
+        SELECT {_LOCAL} AS g FROM track_points tp
         WHERE tp.aircraft_id = r.ac
           AND tp.t >= r.first_seen - make_interval(secs => :max_gap)
           AND tp.t <= r.first_seen + make_interval(secs => :max_gap)

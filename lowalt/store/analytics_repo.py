@@ -13,20 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lowalt.analytics import measures
-from lowalt.analytics.model import (
-    CellUse,
-    CorridorDemand,
-    CorridorHour,
-    DecisionCount,
-    DecisionTime,
-    Demand,
-    DemandSlot,
-    FilingSummary,
-    OperatorUse,
-    ReferralReason,
-    SlotUse,
-    with_next_free,
-)
+from lowalt.analytics import model as m
 
 
 async def _rows(conn: AsyncConnection, q: measures.Query) -> list[dict[str, Any]]:
@@ -39,57 +26,57 @@ def _per_hour(n: int, hours: float) -> float | None:
 
 
 async def slot_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None, radius_m: float,
-                   as_of: datetime) -> list[SlotUse]:
+                   as_of: datetime) -> list[m.SlotUse]:
     rows = await _rows(conn, measures.slot_use(start, end, org=org, radius_m=radius_m, as_of=as_of))
-    return [SlotUse(r["point_id"], r["name_zh"], r["slot"], int(r["capacity"]), int(r["booked"]), int(r["flown"]),
+    return [m.SlotUse(r["point_id"], r["name_zh"], r["slot"], int(r["capacity"]), int(r["booked"]), int(r["flown"]),
                     int(r["no_shows"])) for r in rows]
 
 
 async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
-                         ) -> list[CorridorHour]:
+                         ) -> list[m.CorridorHour]:
     rows = await _rows(conn, measures.corridor_hours(start, end, org=org))
-    return [CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]))
+    return [m.CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]))
             for r in rows]
 
 
-async def cell_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None) -> list[CellUse]:
+async def cell_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None) -> list[m.CellUse]:
     rows = await _rows(conn, measures.cell_use(start, end, org=org))
-    return [CellUse(int(r["cx"]), int(r["cy"]), float(r["lon"]), float(r["lat"]), float(r["flight_hours"]),
+    return [m.CellUse(int(r["cx"]), int(r["cy"]), float(r["lon"]), float(r["lat"]), float(r["flight_hours"]),
                     float(r["occupancy"]), int(r["conflicts"]), int(r["intrusions"])) for r in rows]
 
 
 async def filing_summary(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
-                         ) -> FilingSummary:
+                         ) -> m.FilingSummary:
     counts = await _rows(conn, measures.decision_counts(start, end, org=org))
     times = await _rows(conn, measures.decision_times(start, end, org=org))
     reasons = await _rows(conn, measures.referral_reasons(start, end, org=org))
-    return FilingSummary(
-        decisions=[DecisionCount(r["decider"], r["pathway"], r["verdict"], int(r["decisions"])) for r in counts],
-        times=[DecisionTime(r["decider"], int(r["decisions"]),
+    return m.FilingSummary(
+        decisions=[m.DecisionCount(r["decider"], r["pathway"], r["verdict"], int(r["decisions"])) for r in counts],
+        times=[m.DecisionTime(r["decider"], int(r["decisions"]),
                             None if r["median_s"] is None else float(r["median_s"])) for r in times],
-        referrals=[ReferralReason(r["code"], int(r["plans"])) for r in reasons])
+        referrals=[m.ReferralReason(r["code"], int(r["plans"])) for r in reasons])
 
 
 async def operator_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
-                       ) -> list[OperatorUse]:
+                       ) -> list[m.OperatorUse]:
     out = []
     for r in await _rows(conn, measures.operator_use(start, end, org=org)):
         hours, flights = float(r["flight_hours"]), int(r["flights"])
         alerts, deviations = int(r["alerts"]), int(r["deviations"])
-        out.append(OperatorUse(r["organisation"], flights, hours, alerts, _per_hour(alerts, hours), deviations,
+        out.append(m.OperatorUse(r["organisation"], flights, hours, alerts, _per_hour(alerts, hours), deviations,
                                _per_hour(deviations, hours),
                                int(r["conforming"]) / flights if flights else None))
     return out
 
 
 async def demand(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None, radius_m: float
-                 ) -> Demand:
+                 ) -> m.Demand:
     """Approved and active plans' movements per take-off point slot in ``[start, end)``, saturated slots
     with the next free one, and plans per corridor and hour (``org``: that organisation's corridor plans;
     slot saturation is always every organisation's, as filing sees it)."""
     rows = await _rows(conn, measures.demand_slots(start, end, radius_m=radius_m))
-    slots = [DemandSlot(r["point_id"], r["name_zh"], r["slot"], int(r["capacity"]), int(r["booked"]),
+    slots = [m.DemandSlot(r["point_id"], r["name_zh"], r["slot"], int(r["capacity"]), int(r["booked"]),
                         int(r["booked"]) >= int(r["capacity"]), None) for r in rows]
     corr = await _rows(conn, measures.demand_corridors(start, end, org=org))
-    return Demand(start, end, with_next_free(slots, start, end),
-                  [CorridorDemand(r["route_id"], r["hour"], int(r["plans"])) for r in corr])
+    return m.Demand(start, end, m.with_next_free(slots, start, end),
+                  [m.CorridorDemand(r["route_id"], r["hour"], int(r["plans"])) for r in corr])
