@@ -58,6 +58,8 @@ async def test_register_list_mask_and_tenancy(client: httpx.AsyncClient, operato
     assert [x["name"] for x in (await client.get("/pilots", headers=a.headers)).json()] == ["张伟", "王强"]
     # another organisation sees nothing of it, and cannot change or remove it (404, as for no pilot)
     assert (await client.get("/pilots", headers=b.headers)).json() == []
+    peek = await client.get("/pilots", headers=b.headers, params={"organisation": "浮梁文旅"})
+    assert peek.status_code == 422 and "organisation" in fields(peek)
     assert (await client.patch(f"/pilots/{p['id']}", headers=b.headers, json={"name": "x"})).status_code == 404
     assert (await client.delete(f"/pilots/{p['id']}", headers=b.headers)).status_code == 404
     # the centre sees every organisation's, or one's

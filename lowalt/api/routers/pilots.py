@@ -152,9 +152,12 @@ async def _mine(request: Request, pilot_id: int, principal: Principal) -> dict[s
 async def list_pilots(request: Request, principal: Keeper,
                       organisation: Annotated[str | None, Query(max_length=200, description="centre: one "
                                                                 "organisation's")] = None) -> list[PilotOut]:
+    if principal.role is Role.OPERATOR:
+        if organisation is not None and organisation != principal.organisation:
+            raise HTTPException(422, "organisation: operators see their own organisation's register only; leave it out")
+        if not principal.organisation:
+            return []
     org = principal.organisation if principal.role is Role.OPERATOR else organisation
-    if principal.role is Role.OPERATOR and not org:
-        return []
     async with request.app.state.db.unit_of_work() as uow:
         rows = await pilot_repo.list_pilots(uow.conn, org)
     return [_out(r) for r in rows]
