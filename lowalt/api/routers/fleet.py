@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api import authz
 from lowalt.api.auth import require
+from lowalt.api.deps import live_service
 from lowalt.identity.model import Principal, Role
 from lowalt.live.service import AircraftInfo
 from lowalt.store import fleet_repo, identity_repo
@@ -87,7 +88,7 @@ async def edit_aircraft(aircraft_id: Annotated[str, Path(min_length=1, max_lengt
             row = await fleet_repo.aircraft_row(uow.conn, aircraft_id)
             await uow.commit()
     assert row is not None
-    live = request.app.state.live
+    live = live_service(request)
     known = live.aircraft.get(aircraft_id)
     info = (replace(known, category=row["category"], device_user_id=row["device_user_id"]) if known is not None
             else AircraftInfo(aircraft_id, row["category"], row["organisation"], row["device_user_id"]))

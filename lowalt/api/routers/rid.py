@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from lowalt.api import authz
 from lowalt.api.auth import require
+from lowalt.api.deps import live_service
 from lowalt.api.guard import access_of
 from lowalt.api.schemas import RIDFlights, documented
 from lowalt.feeds.rid import flights_response, parse_view
 from lowalt.identity.model import Principal, Role
-from lowalt.live.service import LiveService
 from lowalt.surveillance.reports import Source
 
 router = APIRouter(tags=["remote id"])
@@ -30,7 +30,7 @@ async def rid_flights(request: Request, principal: Viewer,
         w, s, e, n = parse_view(view)
     except ValueError as exc:
         raise HTTPException(413 if "limit" in str(exc) else 422, f"view: {exc}") from exc
-    live: LiveService = request.app.state.live
+    live = live_service(request)
     snap = live._full_snapshot()
     access = access_of(request.scope)
 
