@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api.auth import CurrentPrincipal
-from lowalt.api.deps import app_service
 from lowalt.api.errors import ApiError
 from lowalt.api.routers.airspace import LimitIn, _restriction_geometry
 from lowalt.coordination import rules
@@ -47,17 +46,14 @@ Text2000 = Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")]
 
 
 def _svc(request: Request) -> CoordinationService:
-    return app_service(request, "coordination", CoordinationService)
+    return request.app.state.coordination  # type: ignore[no-any-return]
 
 
 def _authority(principal: Principal, given: Authority | None) -> Authority:
     """The authority the caller speaks for: its role's; admin names one; nobody speaks for another."""
     own = AUTHORITY_OF_ROLE.get(principal.role)
     if principal.role is Role.ADMIN:
-        if given is None:
-            raise ApiError(422, "authority: admin must name the authority it acts for", "authority：管理员须指明代表的部门",
-                           field="authority")
-        return given
+        return given or Authority.LOCAL  # admin acts for the local government unless it names another
     if own is None:
         raise ApiError(403, f"role {principal.role.value!r} speaks for no authority", "该角色不代表任何审批部门")
     if given is not None and given is not own:
@@ -99,7 +95,8 @@ class ConstraintIn(BaseModel):
     short_notice: bool = False
     coordinated_categories: list[AircraftCategory] = Field(
         default=[], description="categories that may still enter with this authority's approval")
-    authority: Authority | None = Field(default=None, description="admin only: the authority it acts for")
+    authority: Authority | None = Field(default=None, description="admin only: the authority it acts for "
+                                       "(default local)")
 
 
 class ConstraintChange(BaseModel):
@@ -264,7 +261,8 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     verdict: Literal["approve", "refuse"]
     reason: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
-    authority: Authority | None = Field(default=None, description="admin only: the authority it acts for")
+    authority: Authority | None = Field(default=None, description="admin only: the authority it acts for "
+                                       "(default local)")
 
 
 def _approval_out(r: ApprovalRequest) -> ApprovalOut:
