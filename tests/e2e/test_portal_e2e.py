@@ -162,6 +162,8 @@ async def test_first_flight_register_draw_file_approved(server: Server, make_tok
     await portal.fill_flight("FL-101")
     touches = await pg.locator("#touches li").all_inner_texts()
     assert any("W类" in x for x in touches), touches
+    ground = await pg.locator("#touches .ground").inner_text()  # the terrain under the area, and the band over it
+    assert re.fullmatch(r"区域内地面海拔约 \d+–\d+ 米；所选真高高度约合海拔 \d+–\d+ 米", ground), ground
     assert not any(k in x for x in touches for k in ("禁飞区", "限制区")), touches
     await portal.shot("03-drawn")
     plan_id = await portal.submit()

@@ -147,6 +147,14 @@ export function renderTouches(el, result) {
     ul.append(li);
   }
   el.append(ul);
+  if (result.ground) {
+    const g = result.ground;
+    const p = document.createElement("p");
+    p.className = "hint ground";
+    p.textContent = t("touch.ground", { lo: Math.round(g.lo), hi: Math.round(g.hi) })
+      + (g.amsl ? t("touch.ground_amsl", { lo: Math.round(g.amsl[0]), hi: Math.round(g.amsl[1]) }) : "");
+    el.append(p);
+  }
   if (result.centre) {
     const p = document.createElement("p");
     p.className = `hint verdict-${result.centre.verdict}`;

@@ -3,7 +3,7 @@
 // and each alternative as a one-click refile. A referred plan updates live (main.js feeds /ws/plans).
 
 import { api } from "./api.js";
-import { lookUp, renderTouches } from "./airspace.js";
+import { lookUp, renderTouches, samples } from "./airspace.js";
 import { $, el } from "./dom.js";
 import { circlePolygon } from "./draw.js";
 import { bandText, code, currentLang, fillSelect, localTime, message, t } from "./i18n.js";
@@ -41,8 +41,9 @@ export function applyAlternative(body, alt) {
 const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
 
 export class Filing {
-  constructor({ map, fleet, report, onFiled }) {
+  constructor({ map, fleet, report, onFiled, terrain }) {
     this.map = map;
+    this.terrain = terrain; // the map's terrain grid (/web/config): the ground under the area, roughly
     this.fleet = fleet;
     this.report = report;
     this.onFiled = onFiled;
@@ -166,11 +167,23 @@ export class Filing {
         halfWidthM: fp.type === "LineString" ? this.map.halfWidth : 0,
         category: aircraft && aircraft.category, ...this.band() });
       if (seq !== this.lookupSeq) return;
-      renderTouches(el, result);
+      renderTouches(el, { ...result, ground: this.groundUnder(fp) });
       el.dataset.state = "ready";
     } catch (e) {
       if (seq === this.lookupSeq) this.report(el, e, "error");
     }
+  }
+
+  /** [lowest, highest] ground (m AMSL) under the footprint from the terrain grid, and the band over it
+   * as AMSL when it is given as AGL (a hint: the server decides on its finer terrain model). */
+  groundUnder(fp) {
+    if (!this.terrain || !this.terrain.available) return null;
+    const hs = samples(fp, fp.type === "LineString" ? this.map.halfWidth / 111000 : 0).map(([x, y]) => this.terrain.at(x, y));
+    const lo = Math.min(...hs);
+    const hi = Math.max(...hs);
+    const b = this.band();
+    const agl = b.ceiling.reference === "AGL";
+    return { lo, hi, amsl: agl ? [b.floor.value_m + lo, b.ceiling.value_m + hi] : null };
   }
 
   /** The request body from the form, or a message key saying what is missing. */

@@ -108,6 +108,8 @@ const UI = {
   "touch.band": ["{floor}–{ceiling}", "{floor}–{ceiling}"],
   "touch.inactive": ["该时段未生效", "not in force then"],
   "touch.terrain": ["区域中心地面海拔约 {m} 米", "Ground under the area's centre: about {m} m above sea level"],
+  "touch.ground": ["区域内地面海拔约 {lo}–{hi} 米", "Ground under the area: about {lo}–{hi} m above sea level"],
+  "touch.ground_amsl": ["；所选真高高度约合海拔 {lo}–{hi} 米", "; the band given as AGL spans about {lo}–{hi} m AMSL"],
   "touch.centre": ["区域中心在所选高度：{verdict}", "At the area's centre and ceiling: {verdict}"],
   "touch.route": ["航线", "Route"],
   "touch.point": ["起降点", "Take-off/landing point"],

@@ -5,6 +5,7 @@ import { api, ApiError, getToken, PlanEvents, setToken } from "./api.js";
 import { $ } from "./dom.js";
 import { applyI18n, code, currentLang, onLangChange, t, toggleLang } from "./i18n.js";
 import { PortalMap } from "./draw.js";
+import { Terrain } from "/static/js/terrain.js"; // the centre map's terrain grid reader (shared, not copied)
 import { Fleet } from "./fleet.js";
 import { Filing } from "./filing.js";
 import { Plans } from "./plans.js";
@@ -80,7 +81,7 @@ async function main() {
 
   let filing = null;
   const fleet = new Fleet({ report, map: pmap, onChange: (list) => filing && filing.setAircraft(list) });
-  filing = new Filing({ map: pmap, fleet, report, onFiled: () => plans.load() });
+  filing = new Filing({ map: pmap, fleet, report, onFiled: () => plans.load(), terrain: new Terrain(cfg.terrain) });
   const plans = new Plans({ map: pmap, report });
   const pilots = new Pilots({ report, onChange: fillPilotPicker });
   const alerts = new OwnAlerts({ fleet });
