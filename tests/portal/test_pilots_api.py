@@ -143,3 +143,27 @@ async def test_an_organisation_without_a_register_files_as_before(client: httpx.
     r = await client.post("/plans", headers=a.headers, json=plan_body("X-1", start=local_day(1, 10), pilot="谁都行"))
     assert r.status_code == 201 and r.json()["state"] == "approved"
     assert all(c["rule"] != "pilot" for c in r.json()["decision"]["checks"])
+
+
+async def test_the_centre_approving_a_referred_plan_rechecks_the_licence(client: httpx.AsyncClient,
+                                                                          operator_factory: Any,
+                                                                          make_token: Any) -> None:
+    """Approval re-runs every rule: a licence renewed to end before the flight since filing refuses the
+    approval (409 with the pilot reason); renewed again past the flight date, it is approved."""
+    a = await operator_factory("浮梁文旅", {"FL-S1": "small_uav"})
+    start = local_day(2, 10)
+    p = (await client.post("/pilots", headers=a.headers,
+                           json=pilot(**licence("CAAC-UAS-9", "uas_small", start.date())))).json()
+    plan = (await client.post("/plans", headers=a.headers, json=plan_body(
+        "FL-S1", "small_uav", start=start, floor=150, ceiling=200, licence_id="CAAC-UAS-9"))).json()
+    assert plan["state"] == "referred", plan["decision"]["reasons"]
+    day_before = start.date() - timedelta(days=1)
+    r = await client.patch(f"/pilots/{p['id']}", headers=a.headers, json=licence("CAAC-UAS-9", "uas_small", day_before))
+    assert r.status_code == 200
+    centre = auth(await make_token("centre"))
+    refused = await client.post(f"/plans/{plan['id']}/approve", headers=centre, json={})
+    assert refused.status_code == 409, refused.text
+    assert [x["code"] for x in refused.json()["error"]["reasons"]] == ["licence_expired"]
+    await client.patch(f"/pilots/{p['id']}", headers=a.headers, json=licence("CAAC-UAS-9", "uas_small", start.date()))
+    approved = await client.post(f"/plans/{plan['id']}/approve", headers=centre, json={})
+    assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
