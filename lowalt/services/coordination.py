@@ -410,6 +410,14 @@ class CoordinationService:
                                    "plan_escalated")
         return done
 
+    async def awaiting(self, plan_id: str) -> list[str]:
+        """The authorities whose part of this plan is still pending (none: not routed, or all decided)."""
+        async with self.db.unit_of_work() as uow:
+            reqs = await repo.requests_of(uow.conn, plan_id)
+        if rules.combine(reqs) is not Combined.PENDING:
+            return []
+        return [r.authority.value for r in reqs if r.state is ApprovalState.PENDING]
+
     async def requests(self, authority: Authority | None, state: ApprovalState | None) -> list[ApprovalRequest]:
         async with self.db.unit_of_work() as uow:
             return await repo.list_requests(uow.conn, authority, state)

@@ -167,6 +167,10 @@ async def test_plan_in_zsjd_and_a_military_area_needs_both(server: Server, make_
         r = await server.http.post(f"/coordination/approvals/{plans['both-approve']}/decision", headers=auth(op),
                                    json={"verdict": "approve"})
         assert r.status_code == 403
+        # the centre desk cannot approve a routed plan behind the parties' backs
+        r = await server.http.post(f"/plans/{plans['both-approve']}/approve", headers=auth(cen), json={})
+        assert r.status_code == 409 and r.json()["error"]["fields"][0]["field"] == "plan_id", r.text
+        assert "atc, military" in r.json()["error"]["message"]
         # both approve -> approved (only after the second)
         r = await server.http.post(f"/coordination/approvals/{plans['both-approve']}/decision", headers=auth(atc),
                                    json={"verdict": "approve", "reason": "no runway conflict"})

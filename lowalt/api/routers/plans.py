@@ -437,10 +437,24 @@ async def _act(request: Request, plan_id: str, coro: Any) -> Any:
     return _view(request, plan_out(plan))
 
 
+async def _parties_decide(request: Request, plan_id: str) -> None:
+    """A plan routed to the parties (issue #19, lowalt.services.coordination) is approved by their combined
+    decision, not at the centre desk: 409 naming who has still to decide."""
+    coordination = getattr(request.app.state, "coordination", None)
+    waiting = await coordination.awaiting(plan_id) if coordination is not None else []
+    if waiting:
+        from lowalt.api.errors import ApiError
+
+        raise ApiError(409, f"plan_id: awaiting the decision of {', '.join(waiting)} "
+                       f"(POST /coordination/approvals/{plan_id}/decision)", "plan_id：该计划须由各审批部门决定，尚待："
+                       + "、".join(waiting), field="plan_id")
+
+
 @router.post("/plans/{plan_id}/approve", openapi_extra=_doc(Comment, False), **_PLAN_ACTION,
              summary="Centre approves a referred plan (re-deconflicted now)")
 async def approve_plan(plan_id: str, request: Request, principal: Centre) -> Any:
     body: Comment = await _body(request, Comment)
+    await _parties_decide(request, plan_id)
     return await _act(request, plan_id, _svc(request).approve(plan_id, _filer(principal), body.comment))
 
 
