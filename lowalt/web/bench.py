@@ -30,7 +30,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic", "--enable-unsafe-swiftshader",
                  "--use-angle=swiftshader", "--enable-precise-memory-info", "--js-flags=--expose-gc"]
 # live heap: a full GC (window.gc, --expose-gc) right before each sample, so growth is not GC sawtooth
-PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), worker: lowalt.perf.worker.stats(), apply: lowalt.applyPerf.stats(), tracks: lowalt.store.size,
+PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), worker: lowalt.perf.worker.stats(),
+  geojson: lowalt.perf.geojson.stats(), apply: lowalt.applyPerf.stats(), tracks: lowalt.store.size,
   messages: lowalt.messages, by_type: lowalt.msgStats, heap: performance.memory ? performance.memory.usedJSHeapSize : null,
   alerts: lowalt.alerts.byId.size, renders: lowalt.renders()})"""
 
@@ -96,6 +97,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "feed_messages": st["messages"], "feed_by_type": st["by_type"], "active_alerts": st["alerts"],
         "feed_to_source_ms": {k: _r(st["perf"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "update_to_source_ms": {k: _r(st["worker"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "feed_to_geojson_ms": {k: _r(st["geojson"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "geojson_updates": st["geojson"]["flushes"],
         "source_updates": st["perf"]["flushes"], "rows_per_update": _r(st["perf"]["rows"] / max(1, st["perf"]["flushes"])),
         "parse_apply_ms": {k: _r(st["apply"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "heap_mb": {"first": _r(heap[0][1]) if heap else None, "last": _r(heap[-1][1]) if heap else None,
@@ -123,6 +126,7 @@ def write_report(path: Path, out: dict[str, Any], argv: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".json").write_text(json.dumps(out, indent=2))
     f, a, h, w = out["feed_to_source_ms"], out["parse_apply_ms"], out["heap_mb"], out["update_to_source_ms"]
+    g = out.get("feed_to_geojson_ms") or {k: None for k in ("n", "p50", "p95", "p99", "max")}
     by_type = ", ".join(f"{k} {v:,}" for k, v in out["feed_by_type"].items() if k != "bytes")
     mb = out["feed_by_type"].get("bytes", 0) / 2**20
     md = f"""# Live map: {out['tracks']:,} aircraft at {out['rate_hz']:g} Hz
@@ -131,20 +135,22 @@ Command: `lowalt bench map {' '.join(argv)}`
 
 What is measured (in the page, `performance.now()`): for each `tracks` diff arriving on `/ws/live`
 (the server publishes one every 0.2 s with the rows that changed), the time from the websocket
-`onmessage` to the MapLibre GeoJSON source reporting that it has taken the update
-(`updateData` → source `data` event, `sourceDataType: content`). At most one update is in flight;
-messages that arrive meanwhile are merged into the next animation frame, so a message's latency
-includes any wait for the previous update. Server, gateways and headless chromium (SwiftShader,
-software WebGL) share the machine below.
+`onmessage` (before parsing) to the render of the map frame that draws it: the aircraft are drawn by a
+WebGL custom layer (`static/js/tracks-gl.js`) straight from the page's typed-array track table, so the
+"source update" is the upload of its vertex buffer in the next frame. The GeoJSON `tracks` source (labels,
+picking, queries) follows at most once a second above 2,000 aircraft; its latency (to the source's
+`data` event after `updateData`) is reported apart. Server, gateways and headless chromium
+(SwiftShader, software WebGL) share the machine below.
 
 | | |
 |---|---|
 | aircraft on the map | {out['tracks_on_map']:,} (map zoom {out['zoom']:g}: {'arrows rotated by heading' if out['zoom'] >= 9 else 'dots'}) |
 | feed messages received | {out['feed_messages']:,} ({by_type}; {mb:.0f} MB) |
 | measured for | {out['duration_s']:g} s after {out['warmup_s']:g} s warm-up |
-| **feed message → map source updated, p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
-| of which `updateData` → source updated (worker), p50 / p95 / max | {w['p50']} / {w['p95']} / {w['max']} ms |
-| source updates | {out['source_updates']:,} ({out['rows_per_update']} rows each on average) |
+| **feed message → aircraft drawn (WebGL layer updated and rendered), p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
+| WebGL layer updates | {out['source_updates']:,} ({out['rows_per_update']} aircraft each on average) |
+| feed message → GeoJSON source updated (labels, picking), p50 / p95 / max | {g['p50']} / {g['p95']} / {g['max']} ms ({out.get('geojson_updates', '?')} updates) |
+| of which `updateData` → source updated (MapLibre worker), p50 / p95 / max | {w['p50']} / {w['p95']} / {w['max']} ms |
 | map frames rendered | {out['map_renders_per_s']} per second |
 | parse + apply one message to the track store (main thread), p50 / p95 / max | {a['p50']} / {a['p95']} / {a['max']} ms |
 | live JS heap after a full GC, first / last / max sample | {h['first']} / {h['last']} / {h['max']} MB |

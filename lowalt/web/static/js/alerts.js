@@ -369,12 +369,20 @@ export class AlertsPanel {
     } }, x));
     const head = el("h3", {}, t(`kind.${a.kind}`), " ");
     ids.forEach((n, k) => head.append(k ? " ↔ " : "", n));
-    const close = el("button", { class: "close", "data-i18n-title": "close", title: t("close"),
-      onclick: () => this.select(null) }, "×");
-    const replay = el("button", { class: "replay", "data-i18n": "alerts.replay", onclick: () => this.onReplay(a) },
-      t("alerts.replay"));
-    this.cardEl.replaceChildren(close, head, el("table", {}, ...rows),
-      el("div", { class: "alert-detail" }, this.detailText(a)), replay);
+    // the buttons are made once and kept: the card is refreshed every second, and a button rebuilt under the
+    // pointer would lose a click that lands during the refresh
+    if (!this.cardParts || !this.cardEl.contains(this.cardParts.body)) {
+      const close = el("button", { class: "close", "data-i18n-title": "close", title: t("close"),
+        onclick: () => this.select(null) }, "×");
+      const replay = el("button", { class: "replay", "data-i18n": "alerts.replay", onclick: () => {
+        const sel = this.selected && this.alerts.byId.get(this.selected);
+        if (sel) this.onReplay(sel);
+      } }, t("alerts.replay"));
+      const body = el("div", { class: "alert-card-body" });
+      this.cardParts = { body };
+      this.cardEl.replaceChildren(close, body, replay);
+    }
+    this.cardParts.body.replaceChildren(head, el("table", {}, ...rows), el("div", { class: "alert-detail" }, this.detailText(a)));
     this.cardEl.hidden = false;
     this.cardEl.dataset.alert = a.id;
   }

@@ -7,6 +7,7 @@ import { STATUS } from "./state.js";
 import { projectGeoJSON } from "./gcj02.js";
 import { Terrain, withBands } from "./terrain.js";
 import { addPmtilesBasemap, setBasemapLanguage } from "./basemap.js";
+import { TracksGL } from "./tracks-gl.js";
 
 export const STATUS_COLOURS = {
   conforming: "#1e9e4a",
@@ -21,6 +22,8 @@ export const SEVERITY_COLOURS = { alarm: "#e03131", warning: "#f08c00", caution:
 const MAX_DRAWN_ALERTS = 500;
 const ARROW_ZOOM = 9;
 const TRAIL_PERIOD_MS = 2000;
+const GEOJSON_PERIOD_MS = 1000; // with more than GEOJSON_SLOW_ABOVE aircraft: the GeoJSON track source (labels,
+const GEOJSON_SLOW_ABOVE = 2000; // picking, rings) is updated at most once a second; positions are drawn by tracks-gl
 const EMPTY = { type: "FeatureCollection", features: [] };
 
 export const GROUPS = {
@@ -29,7 +32,7 @@ export const GROUPS = {
   points: ["points-circle", "points-label"],
   routes: ["routes-band", "routes-line", "routes-line-inactive", "routes-label"],
   restrictions: ["restrictions-fill", "restrictions-line", "restrictions-label"],
-  tracks: ["tracks", "tracks-dot", "alert-rings", "conflict-lines", "conflict-labels"],
+  tracks: ["tracks-gl", "tracks", "tracks-dot", "alert-rings", "conflict-lines", "conflict-labels"],
   trails: ["trails"],
   labels: ["tracks-label"],
 };
@@ -53,7 +56,10 @@ export class Perf {
 
   reset() {
     this.n = 0;
+    this.flushes = 0;
+    this.rows = 0;
     if (this.worker) this.worker.reset();
+    if (this.geojson) this.geojson.reset();
   }
 
   stats() {
@@ -119,7 +125,10 @@ export class MapLayers {
     this.alerts = alerts;
     this.proj = proj;
     this.identity = identity;
-    this.perf = perf;
+    this.perf = perf; // receipt -> drawn (tracks-gl); perf.geojson: receipt -> GeoJSON source updated
+    perf.geojson = perf.geojson || new Perf(20000, 1);
+    this.geoPerf = perf.geojson;
+    this.geojsonAt = -Infinity;
     this.pendingRecv = [];
     this.inFlight = null;
     this.needsFull = true;
@@ -276,12 +285,16 @@ export class MapLayers {
     // below ARROW_ZOOM: plain dots (cheap to tile and draw with thousands in view); above: arrows by heading
     this._add({ id: "tracks-dot", type: "circle", source: "tracks", maxzoom: ARROW_ZOOM,
       paint: { "circle-color": stColour, "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 1.5, 9, 3],
-        "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5, "circle-opacity": coasting } });
+        "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5, "circle-opacity": 0, "circle-stroke-opacity": 0 } });
     this._add({ id: "tracks", type: "symbol", source: "tracks", minzoom: ARROW_ZOOM,
       layout: { "icon-image": "arrow", "icon-size": ["interpolate", ["linear"], ["zoom"], ARROW_ZOOM, 0.32, 13, 0.5],
         "icon-rotate": ["get", "hdg"], "icon-rotation-alignment": "map", "icon-allow-overlap": true,
         "icon-ignore-placement": true },
-      paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1, "icon-opacity": coasting } });
+      paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1, "icon-opacity": 0 } });
+    // tracks and tracks-dot stay for picking and queries (transparent); the aircraft are drawn by tracks-gl
+    this.gl = new TracksGL(this.store, this.perf, { colours: STATUS.map((k) => STATUS_COLOURS[k] || "#1c7ed6"),
+      arrowZoom: ARROW_ZOOM, proj: this.proj, keep: (i) => this._inBand(i) });
+    map.addLayer(this.gl);
     map.addLayer({ id: "selected-ring", type: "circle", source: "selected", filter: ["==", ["geometry-type"], "Point"],
       paint: { "circle-radius": 17, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#f59f00",
         "circle-stroke-width": 3.5 } });
@@ -354,10 +367,19 @@ export class MapLayers {
     }
     const key = d === "agl" ? "agl" : "alt";
     const inBand = ["all", [">=", ["get", key], lo], ["<=", ["get", key], hi]];
+    if (this.gl) this.gl.invalidate();
     for (const id of ["tracks", "tracks-dot", "tracks-label"]) {
       const base = this.base[id];
       this.map.setFilter(id, base ? ["all", base, inBand] : inBand);
     }
+  }
+
+  /** Whether track slot i is inside the altitude filter (the GL layer's filter; the same rule as the layers'). */
+  _inBand(i) {
+    if (!this.alt) return true;
+    const s = this.store;
+    const v = this.datum === "agl" ? Math.round(s.alt[i] - this.terrain.at(s.lon[i], s.lat[i])) : Math.round(s.alt[i]);
+    return v >= this.alt[0] && v <= this.alt[1];
   }
 
   setStatic(source, fc) {
@@ -370,6 +392,7 @@ export class MapLayers {
 
   /** A feed message was applied to the store at tRecv (performance.now()); draw it on the next frame. */
   noteMessage(tRecv, full = false) {
+    if (this.gl) this.gl.note(tRecv);
     this.pendingRecv.push(tRecv);
     if (full) this.needsFull = true;
     this.schedule();
@@ -404,8 +427,19 @@ export class MapLayers {
       this.schedule();
       return;
     }
-    const { dirty, removed } = this.store.takeChanges();
     const now = performance.now();
+    const wait = this.store.n > GEOJSON_SLOW_ABOVE ? this.geojsonAt + GEOJSON_PERIOD_MS - now : 0;
+    if (wait > 0) {
+      if (!this.geojsonTimer) {
+        this.geojsonTimer = setTimeout(() => {
+          this.geojsonTimer = null;
+          this.schedule();
+        }, wait);
+      }
+      return;
+    }
+    this.geojsonAt = now;
+    const { dirty, removed } = this.store.takeChanges();
     for (const id of dirty) this.trailsDirty.add(id);
     for (const id of removed) {
       this.trailsDirty.delete(id);
@@ -436,7 +470,7 @@ export class MapLayers {
       const features = new Array(s.n);
       for (let i = 0; i < s.n; i++) features[i] = this._feature(i);
       src.setData({ type: "FeatureCollection", features });
-      this.perf.rows += s.n;
+      this.geoPerf.rows += s.n;
     } else {
       const add = [];
       for (const id of dirty) {
@@ -444,16 +478,16 @@ export class MapLayers {
         if (i !== undefined) add.push(this._feature(i));
       }
       src.updateData({ add, remove: [...removed] });
-      this.perf.rows += add.length;
+      this.geoPerf.rows += add.length;
     }
-    this.perf.flushes++;
+    this.geoPerf.flushes++;
   }
 
   _landed() {
     const batch = this.inFlight;
     if (!batch) return;
     const t = performance.now();
-    for (const t0 of batch) this.perf.record(t - t0);
+    for (const t0 of batch) this.geoPerf.record(t - t0);
     this.perf.worker.record(t - this.sentAt); // updateData -> source updated (worker side + messaging)
     this.inFlight = null;
     if (this.store.dirty.size || this.store.removed.size || this.needsFull) this.schedule();

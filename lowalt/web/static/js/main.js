@@ -122,10 +122,14 @@ async function main() {
   // the aircraft card: a popup opened where the aircraft was (it stays put: a moving close button is hard to
   // hit), refreshed once a second
   const popup = new maplibregl.Popup({ closeButton: true, maxWidth: "320px", className: "ac-popup" });
+  // the popup's content is set once: each refresh replaces what is inside it (setDOMContent would rebuild the
+  // close button every second, and a click landing during the rebuild would miss it)
+  const cardBox = document.createElement("div");
+  popup.setDOMContent(cardBox);
   const card = { id: null, extra: {} };
   const drawCard = () => {
     if (!card.id) return;
-    popup.setDOMContent(aircraftCard({ store, registry }, card.id, card.extra));
+    cardBox.replaceChildren(aircraftCard({ store, registry }, card.id, card.extra));
   };
   const openCard = async (id, fly = false) => {
     const pos = store.position(id);

@@ -1,0 +1,202 @@
+// The aircraft drawn straight from the track table with WebGL (a MapLibre custom layer): one vertex per
+// aircraft (Web Mercator x/y, heading, status, coasting), re-uploaded whole in the frame after a feed message
+// (10,000 aircraft: 200 KB, well under a millisecond), drawn as rotated arrows (dots below ARROW_ZOOM) by a
+// point-sprite shader. Why: the GeoJSON source re-tiles every feature in MapLibre's worker on each update
+// (hundreds of ms at 10,000 aircraft on a small machine); positions must not wait for that. The GeoJSON
+// "tracks" source is still kept up to date, more slowly, for what needs features: picking, labels,
+// queryRenderedFeatures (its own icons are drawn transparent).
+//
+// Latency recorded here (the map benchmark's feed_to_source_ms): from a message's receipt to the render of
+// the frame whose vertex buffer holds it.
+
+const VS = `
+attribute vec2 a_pos;
+attribute float a_hdg;
+attribute float a_st;
+attribute float a_alpha;
+uniform mat4 u_matrix;
+uniform float u_size;
+uniform float u_bearing;
+uniform vec3 u_colours[6];
+varying float v_rot;
+varying vec4 v_colour;
+void main() {
+  gl_Position = u_matrix * vec4(a_pos, 0.0, 1.0);
+  gl_PointSize = u_size;
+  v_rot = radians(a_hdg - u_bearing);
+  int k = int(a_st + 0.5);
+  vec3 c = u_colours[0];
+  for (int i = 1; i < 6; i++) { if (i == k) c = u_colours[i]; }
+  v_colour = vec4(c, a_alpha);
+}`;
+
+const FS = `
+precision mediump float;
+uniform float u_arrow;
+varying float v_rot;
+varying vec4 v_colour;
+float side(vec2 p, vec2 a, vec2 b) { return (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x); }
+bool tri(vec2 p, vec2 a, vec2 b, vec2 c) {
+  float d1 = side(p, a, b), d2 = side(p, b, c), d3 = side(p, c, a);
+  return !((d1 < 0.0 || d2 < 0.0 || d3 < 0.0) && (d1 > 0.0 || d2 > 0.0 || d3 > 0.0));
+}
+void main() {
+  vec2 p = gl_PointCoord * 2.0 - 1.0;
+  p.y = -p.y;
+  if (u_arrow < 0.5) {
+    float d = length(p);
+    if (d > 1.0) discard;
+    vec3 c = d > 0.7 ? vec3(1.0) : v_colour.rgb;
+    gl_FragColor = vec4(c * v_colour.a, v_colour.a);
+    return;
+  }
+  float c = cos(v_rot), s = sin(v_rot);
+  vec2 q = vec2(c * p.x - s * p.y, s * p.x + c * p.y);
+  vec2 tip = vec2(0.0, 0.9), l = vec2(-0.7, -0.8), r = vec2(0.7, -0.8), notch = vec2(0.0, -0.4);
+  // a white halo: the arrow grown by 15 %, then the arrow itself in the status colour
+  bool inner = tri(q, tip, l, notch) || tri(q, tip, notch, r);
+  bool halo = tri(q / 1.15, tip, l, notch) || tri(q / 1.15, tip, notch, r);
+  if (!halo) discard;
+  vec3 col = inner ? v_colour.rgb : vec3(1.0);
+  gl_FragColor = vec4(col * v_colour.a, v_colour.a);
+}`;
+
+const STRIDE = 5; // x, y, heading, status, alpha
+
+function hexRgb(h) {
+  const v = parseInt(h.slice(1), 16);
+  return [(v >> 16) / 255, ((v >> 8) & 255) / 255, (v & 255) / 255];
+}
+
+/** Web Mercator [0, 1] x/y of lon/lat degrees (MapLibre's custom-layer coordinates). */
+export function mercator(lon, lat) {
+  const s = Math.sin((lat * Math.PI) / 180);
+  return [(lon + 180) / 360, 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)];
+}
+
+export class TracksGL {
+  /**
+   * @param store the TrackStore
+   * @param perf  a Perf ring: receipt -> drawn latencies
+   * @param {object} opts colours (by status index), arrowZoom, proj (lon, lat) -> [lon, lat], keep(i) -> bool
+   */
+  constructor(store, perf, { colours, arrowZoom, proj, keep }) {
+    this.id = "tracks-gl";
+    this.type = "custom";
+    this.renderingMode = "2d";
+    this.store = store;
+    this.perf = perf;
+    this.colours = colours.flatMap(hexRgb);
+    this.arrowZoom = arrowZoom;
+    this.proj = proj;
+    this.keep = keep;
+    this.pending = []; // receipt times of messages not drawn yet
+    this.dirty = true;
+    this.count = 0;
+    this.data = new Float32Array(0);
+    this.uploads = 0;
+  }
+
+  /** A feed message was applied at tRecv: redraw in the next frame. */
+  note(tRecv) {
+    if (!document.hidden) this.pending.push(tRecv); // a hidden page draws nothing: no latency to measure
+    this.dirty = true;
+    if (this.map) this.map.triggerRepaint();
+  }
+
+  /** Something other than the feed changed what is drawn (filter, visibility): rebuild. */
+  invalidate() {
+    this.dirty = true;
+    if (this.map) this.map.triggerRepaint();
+  }
+
+  onAdd(map, gl) {
+    this.map = map;
+    const compile = (type, src) => {
+      const sh = gl.createShader(type);
+      gl.shaderSource(sh, src);
+      gl.compileShader(sh);
+      if (!gl.getShaderParameter(sh, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(sh));
+      return sh;
+    };
+    const prog = gl.createProgram();
+    gl.attachShader(prog, compile(gl.VERTEX_SHADER, VS));
+    gl.attachShader(prog, compile(gl.FRAGMENT_SHADER, FS));
+    gl.linkProgram(prog);
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog));
+    this.prog = prog;
+    this.loc = Object.fromEntries(["a_pos", "a_hdg", "a_st", "a_alpha"].map((a) => [a, gl.getAttribLocation(prog, a)]));
+    this.uni = Object.fromEntries(["u_matrix", "u_size", "u_bearing", "u_colours", "u_arrow"]
+      .map((u) => [u, gl.getUniformLocation(prog, u)]));
+    this.buffer = gl.createBuffer();
+  }
+
+  onRemove(map, gl) {
+    gl.deleteBuffer(this.buffer);
+    gl.deleteProgram(this.prog);
+  }
+
+  _rebuild() {
+    const s = this.store;
+    if (this.data.length < s.n * STRIDE) this.data = new Float32Array(Math.max(1024, s.cap) * STRIDE);
+    const d = this.data;
+    let k = 0;
+    for (let i = 0; i < s.n; i++) {
+      if (!this.keep(i)) continue;
+      const [lon, lat] = this.proj(s.lon[i], s.lat[i]);
+      const [x, y] = mercator(lon, lat);
+      d[k] = x;
+      d[k + 1] = y;
+      d[k + 2] = s.hdg[i];
+      d[k + 3] = s.st[i];
+      d[k + 4] = s.co[i] ? 0.4 : 1;
+      k += STRIDE;
+    }
+    this.count = k / STRIDE;
+  }
+
+  render(gl, matrix) {
+    if (this.dirty) {
+      this.dirty = false;
+      this._rebuild();
+      gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
+      gl.bufferData(gl.ARRAY_BUFFER, this.data.subarray(0, this.count * STRIDE), gl.DYNAMIC_DRAW);
+      this.uploads++;
+    }
+    if (this.pending.length) {
+      const t = performance.now();
+      for (const t0 of this.pending) this.perf.record(t - t0);
+      this.pending.length = 0;
+      this.perf.flushes++;
+      this.perf.rows += this.count;
+    }
+    if (!this.count) return;
+    const zoom = this.map.getZoom();
+    const arrow = zoom >= this.arrowZoom;
+    const dpr = window.devicePixelRatio || 1;
+    // the symbol layer's sizes: arrows 48 px x 0.32..0.5 (zoom 9..13); dots 1.5..3 px radius (zoom 6..9)
+    const size = arrow ? 48 * Math.min(0.5, 0.32 + ((zoom - this.arrowZoom) / 4) * 0.18) * 1.15
+      : 2 * Math.max(1.5, Math.min(3, 1.5 + ((zoom - 6) / 3) * 1.5)) + 1;
+    gl.useProgram(this.prog);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
+    const F = 4;
+    const attr = (name, n, off) => {
+      const l = this.loc[name];
+      gl.enableVertexAttribArray(l);
+      gl.vertexAttribPointer(l, n, gl.FLOAT, false, STRIDE * F, off * F);
+    };
+    attr("a_pos", 2, 0);
+    attr("a_hdg", 1, 2);
+    attr("a_st", 1, 3);
+    attr("a_alpha", 1, 4);
+    gl.uniformMatrix4fv(this.uni.u_matrix, false, matrix);
+    gl.uniform1f(this.uni.u_size, size * dpr);
+    gl.uniform1f(this.uni.u_bearing, this.map.getBearing());
+    gl.uniform3fv(this.uni.u_colours, this.colours);
+    gl.uniform1f(this.uni.u_arrow, arrow ? 1 : 0);
+    gl.enable(gl.BLEND);
+    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    gl.drawArrays(gl.POINTS, 0, this.count);
+    for (const name of Object.keys(this.loc)) gl.disableVertexAttribArray(this.loc[name]);
+  }
+}
