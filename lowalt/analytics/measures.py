@@ -20,12 +20,15 @@ most ``MAX_GAP_S`` (a longer gap is lost contact, not flight).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+HOUR = timedelta(hours=1)
 MAX_GAP_S = 10.0
-"""Longest gap between two reports of one aircraft counted as flight time (seconds)."""
+"""Longest gap between two reports of one aircraft counted as flight time (seconds, inclusive); a longer gap
+(lost contact, or the flight ended) counts nothing."""
 CELL_M = 1000
 """Grid cell side in EPSG:4548 metres."""
 ORIGIN = "1970-01-01 00:00:00+00"
@@ -147,30 +150,93 @@ FROM peaks p JOIN flights f USING (route_id, hour) ORDER BY p.route_id, p.hour""
     return Query(sql, {"start": start, "end": end, "org": org})
 
 
-def _dwell(org: str | None, select_extra: str) -> str:
-    """Track points of the window with their dwell time (to the aircraft's next report, capped)."""
-    return f"""
+Range = tuple[datetime, datetime]
+"""``[start, end)``."""
+
+
+def full_hours(start: datetime, end: datetime) -> list[datetime]:
+    """The epoch-aligned hours ``[h, h + 1 h)`` that lie wholly inside ``[start, end)``."""
+    s = int(start.timestamp())
+    h = datetime.fromtimestamp(-(-s // 3600) * 3600, tz=start.tzinfo)
+    out = []
+    while h + HOUR <= end:
+        out.append(h)
+        h += HOUR
+    return out
+
+
+def raw_ranges(start: datetime, end: datetime, rolled: Collection[datetime]) -> list[Range]:
+    """``[start, end)`` less the rolled-up hours: what must still be read from raw history (merged ranges)."""
+    out: list[Range] = []
+    t = start
+    for h in sorted(h for h in rolled if start <= h and h + HOUR <= end):
+        if h > t:
+            out.append((t, h))
+        t = max(t, h + HOUR)
+    if t < end:
+        out.append((t, end))
+    return out
+
+
+def _dwell(ranges: Sequence[Range], org: str | None, select_extra: str) -> tuple[str, dict[str, Any]]:
+    """Track points in ``ranges`` with their dwell time: the time to the same aircraft's next report when
+    that is at most ``MAX_GAP_S``, else 0. Reports up to ``MAX_GAP_S`` past each range's end are read, so
+    an hour's sum does not depend on where a window ends. Returns the CTE and its binds."""
+    params: dict[str, Any] = {"max_gap": MAX_GAP_S}
+    read, keep = [], []
+    for i, (s, e) in enumerate(ranges):
+        params |= {f"rs{i}": s, f"re{i}": e, f"rx{i}": e + timedelta(seconds=MAX_GAP_S)}
+        read.append(f"(tp.t >= :rs{i} AND tp.t < :rx{i})")
+        keep.append(f"(w.t >= :rs{i} AND w.t < :re{i})")
+    sql = f"""
 dwell AS (
-    SELECT tp.aircraft_id, tp.t_epoch{select_extra},
-           least(coalesce(lead(tp.t_epoch) OVER (PARTITION BY tp.aircraft_id ORDER BY tp.t_epoch) - tp.t_epoch, 0),
-                 :max_gap) AS dt
-    FROM track_points tp WHERE tp.t >= :start AND tp.t < :end{_own_points(org)})"""
+    SELECT w.*, CASE WHEN w.gap <= :max_gap THEN w.gap ELSE 0 END AS dt FROM (
+        SELECT tp.aircraft_id, tp.t_epoch, tp.t{select_extra},
+               lead(tp.t_epoch) OVER (PARTITION BY tp.aircraft_id ORDER BY tp.t_epoch) - tp.t_epoch AS gap
+        FROM track_points tp WHERE ({" OR ".join(read) or "false"}){_own_points(org)}) w
+    WHERE {" OR ".join(keep) or "false"})"""
+    return sql, params
 
 
-def cell_use(start: datetime, end: datetime, *, org: str | None) -> Query:
+def _rolled(org: str | None) -> str:
+    """Rows of the hourly rollup for the hours ``:rolled`` (operators: their aircraft's)."""
+    own = " AND ch.aircraft_id IN (SELECT id FROM aircraft WHERE organisation = :org)" if org is not None else ""
+    return f"SELECT ch.cx, ch.cy, ch.aircraft_id, ch.seconds FROM analytics_cell_hours ch " \
+           f"WHERE ch.hour = ANY(CAST(:rolled AS timestamptz[])){own}"
+
+
+def roll_up_hour(hour: datetime) -> Query:
+    """Roll one closed hour of history into ``analytics_cell_hours`` (seconds per cell and aircraft, exactly
+    what the cells measure sums from raw reports) and record it in ``analytics_rolled_hours``."""
+    dwell, params = _dwell([(hour, hour + HOUR)], None, f", {_LOCAL} AS g")
+    sql = f"""
+WITH {dwell},
+ins AS (
+    INSERT INTO analytics_cell_hours (hour, cx, cy, aircraft_id, seconds)
+    SELECT :hour, floor(ST_X(g) / {CELL_M})::int, floor(ST_Y(g) / {CELL_M})::int, aircraft_id, sum(dt)
+    FROM dwell GROUP BY 2, 3, 4 RETURNING 1)
+INSERT INTO analytics_rolled_hours (hour, points) SELECT :hour, (SELECT count(*) FROM dwell)"""
+    return Query(sql, {**params, "hour": hour})
+
+
+def cell_use(start: datetime, end: datetime, *, org: str | None, rolled: Collection[datetime] = ()) -> Query:
     """1 km cells (EPSG:4548): flight hours, occupancy, and where conflict and intrusion alerts were raised.
 
     An alert has no position of its own: it is placed at its first aircraft's report nearest its
     ``first_seen`` (within ``MAX_GAP_S``). Alerts count when raised in the window (operators: alerts that
-    involve one of their aircraft)."""
-    xy = f", {_LOCAL} AS g"
+    involve one of their aircraft). ``rolled``: hours read from the rollup instead of raw history."""
+    hours = [h for h in full_hours(start, end) if h in set(rolled)]
+    dwell, params = _dwell(raw_ranges(start, end, hours), org, f", {_LOCAL} AS g")
     own_alert = (" AND a.aircraft && ARRAY(SELECT id FROM aircraft WHERE organisation = :org)::text[]"
                  if org is not None else "")
     sql = f"""
-WITH {_dwell(org, xy)},
+WITH {dwell},
 occ AS (
-    SELECT floor(ST_X(g) / {CELL_M})::int AS cx, floor(ST_Y(g) / {CELL_M})::int AS cy, sum(dt) / 3600.0 AS flight_hours
-    FROM dwell GROUP BY cx, cy),
+    SELECT cx, cy, sum(seconds) / 3600.0 AS flight_hours FROM (
+        SELECT floor(ST_X(g) / {CELL_M})::int AS cx, floor(ST_Y(g) / {CELL_M})::int AS cy, dt AS seconds FROM dwell
+        UNION ALL
+        SELECT cx, cy, seconds FROM ({_rolled(org)}) r) u
+    GROUP BY cx, cy),
 raised AS (
     SELECT a.kind, a.first_seen, a.aircraft[1] AS ac FROM alert_events a
     WHERE a.event = 'raised' AND a.kind IN ('conflict', 'intrusion')
@@ -197,7 +263,7 @@ SELECT cx, cy, ST_X(c.ll) AS lon, ST_Y(c.ll) AS lat, flight_hours,
 FROM cells CROSS JOIN LATERAL (
     SELECT ST_Transform(ST_SetSRID(ST_MakePoint((cx + 0.5) * {CELL_M}, (cy + 0.5) * {CELL_M}), 4548), 4326) AS ll) c
 ORDER BY cx, cy"""
-    return Query(sql, {"start": start, "end": end, "org": org, "max_gap": MAX_GAP_S,
+    return Query(sql, {**params, "start": start, "end": end, "org": org, "rolled": hours,
                        "hours": (end - start).total_seconds() / 3600.0})
 
 
@@ -250,16 +316,19 @@ GROUP BY c.code ORDER BY plans DESC, c.code"""
     return Query(sql, {"start": start, "end": end, "org": org})
 
 
-def operator_use(start: datetime, end: datetime, *, org: str | None) -> Query:
+def operator_use(start: datetime, end: datetime, *, org: str | None, rolled: Collection[datetime] = ()) -> Query:
     """Operators: flights, flight hours, alerts and nonconformance per flight hour, conformance rate.
 
     Every organisation with an aircraft, a flown plan or a flight hour in the window (or just ``org``)."""
     own_org = " WHERE organisation = :org" if org is not None else ""
+    hours = [h for h in full_hours(start, end) if h in set(rolled)]
+    dwell, params = _dwell(raw_ranges(start, end, hours), org, "")
     sql = f"""
-WITH {_dwell(org, "")},
+WITH {dwell},
 hours AS (
-    SELECT ac.organisation, sum(d.dt) / 3600.0 AS flight_hours
-    FROM dwell d JOIN aircraft ac ON ac.id = d.aircraft_id WHERE ac.organisation IS NOT NULL
+    SELECT ac.organisation, sum(d.seconds) / 3600.0 AS flight_hours
+    FROM (SELECT aircraft_id, dt AS seconds FROM dwell UNION ALL SELECT aircraft_id, seconds FROM ({_rolled(org)}) r) d
+    JOIN aircraft ac ON ac.id = d.aircraft_id WHERE ac.organisation IS NOT NULL
     GROUP BY ac.organisation),
 flown AS (
     SELECT p.organisation, p.id, p.aircraft_id, p.starts_at, p.ends_at FROM plans p
@@ -288,4 +357,4 @@ SELECT o.organisation, coalesce(c.flights, 0) AS flights, coalesce(h.flight_hour
 FROM (SELECT organisation FROM orgs{own_org}) o
 LEFT JOIN hours h USING (organisation) LEFT JOIN conform c USING (organisation)
 LEFT JOIN org_alerts a USING (organisation) ORDER BY o.organisation"""
-    return Query(sql, {"start": start, "end": end, "org": org, "max_gap": MAX_GAP_S})
+    return Query(sql, {**params, "start": start, "end": end, "org": org, "rolled": hours})

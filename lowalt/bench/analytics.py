@@ -13,7 +13,9 @@ still approved, a no-show; every 23rd cancelled), filing events (every 5th refer
 centre 10 minutes later), approved plans for the next day (the demand), and an alert per aircraft and
 5 hours (conflict, intrusion, nonconformance in turn).
 
-Then it times ``lowalt report daily`` for that day (gather + write, ``report_s``) and each dashboard
+Then it rolls the history up by hour (``rollup_s``, ``rollup_s_per_hour``: what the incremental maintenance
+costs per hour of history), times ``lowalt report daily`` for that day (gather + write, ``report_s``), the
+day's cells measure from raw history without the rollup (``raw_cells_s``), and each dashboard
 query (the six ``/analytics`` measures over the last hour of the history, as the dashboard's default
 view asks them, ``--repeat`` times each): ``query_p95_ms`` over all of them and ``per_measure_p95_ms``.
 Also ``points``, ``seed_s``, ``cpus``, ``loadavg_1m`` (other work on the machine during the run).
@@ -160,10 +162,18 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             points = await _seed(conn, args.aircraft, t0.timestamp(), secs)
         seed_s = time.perf_counter() - seed_t
         out = Path(args.report_out) if args.report_out else Path(tempfile.mkdtemp(prefix="lowalt-report-"))
-        rep_t = time.perf_counter()
-        files = await make_report(engine, DAY, out, radius_m=RADIUS_M, as_of=t0 + timedelta(seconds=secs))
-        report_s = time.perf_counter() - rep_t
         end = t0 + timedelta(seconds=secs)
+        roll_t = time.perf_counter()
+        async with engine.begin() as conn:  # what the hourly maintenance does, all at once here
+            rolled = await analytics_repo.roll_up(conn, now=end + timedelta(days=1))
+        rollup_s = time.perf_counter() - roll_t
+        rep_t = time.perf_counter()
+        files = await make_report(engine, DAY, out, radius_m=RADIUS_M, as_of=end + timedelta(days=1))
+        report_s = time.perf_counter() - rep_t
+        raw_t = time.perf_counter()
+        async with engine.connect() as conn:  # the same day without the rollup: what it saves
+            await analytics_repo.cell_use(conn, *day_window(DAY), org=None, use_rollup=False)
+        raw_cells_s = time.perf_counter() - raw_t
         per: dict[str, list[float]] = {}
         async with engine.connect() as conn:
             for measure, run in _queries(end - timedelta(hours=1), end).items():
@@ -173,7 +183,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                     per.setdefault(measure, []).append((time.perf_counter() - s) * 1000)
         every = [v for vs in per.values() for v in vs]
         return {"aircraft": args.aircraft, "hours": args.hours, "points": points, "seed_s": round(seed_s, 1),
-                "report_s": round(report_s, 2), "report_files": len(files), "report_dir": str(out),
+                "rollup_s": round(rollup_s, 2), "rollup_hours": len(rolled),
+                "rollup_s_per_hour": round(rollup_s / max(1, len(rolled)), 2),
+                "report_s": round(report_s, 2), "raw_cells_s": round(raw_cells_s, 2), "report_files": len(files), "report_dir": str(out),
                 "query_p95_ms": round(float(np.percentile(every, 95)), 1),
                 "per_measure_p95_ms": {k: round(float(np.percentile(v, 95)), 1) for k, v in per.items()},
                 "repeat": args.repeat, "cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),

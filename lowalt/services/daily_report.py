@@ -24,8 +24,12 @@ from lowalt.store import analytics_repo
 
 
 async def gather(engine: AsyncEngine, day: date, *, radius_m: float, as_of: datetime) -> DayData:
-    """Every measure of the Beijing ``day``, plus demand for the 24 h after it, in one read-only transaction."""
+    """Every measure of the Beijing ``day``, plus demand for the 24 h after it. First rolls up the closed
+    hours not yet in the hourly rollup (incremental: each hour once), so the day's cells and flight hours
+    are read from it."""
     start, end = day_window(day)
+    async with engine.begin() as conn:
+        await analytics_repo.roll_up(conn, now=as_of)
     async with engine.connect() as conn:
         slots = await analytics_repo.slot_use(conn, start, end, org=None, radius_m=radius_m, as_of=as_of)
         corridors = await analytics_repo.corridor_hours(conn, start, end, org=None)

@@ -6,7 +6,7 @@ free slot) are pure; this module executes and converts (numbers to int/float, ti
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -39,8 +39,45 @@ async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, 
             for r in rows]
 
 
-async def cell_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None) -> list[m.CellUse]:
-    rows = await _rows(conn, measures.cell_use(start, end, org=org))
+SETTLE = timedelta(minutes=10)
+"""An hour is rolled up once it has been closed this long (the history writer batches; docs/analytics.md)."""
+_ROLLUP_LOCK = 0x6C6F77616C7431  # pg advisory lock key: one roller at a time, on any node
+
+
+async def rolled_hours(conn: AsyncConnection, start: datetime, end: datetime) -> set[datetime]:
+    """The hours in ``[start, end)`` already in the rollup."""
+    rows = await conn.execute(text("SELECT hour FROM analytics_rolled_hours WHERE hour >= :s AND hour < :e"),
+                              {"s": start, "e": end})
+    return {r[0] for r in rows}
+
+
+async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 * 31) -> list[datetime]:
+    """Roll up the next closed hours after the last one rolled (from the first report ever, the first
+    time), at most ``max_hours``, in the caller's transaction; returns the hours rolled. Another roller
+    holding the lock (another node, a report) makes this a no-op."""
+    if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _ROLLUP_LOCK})).scalar():
+        return []
+    last = (await conn.execute(text("SELECT max(hour) FROM analytics_rolled_hours"))).scalar()
+    if last is None:
+        first = (await conn.execute(text("SELECT min(t) FROM track_points"))).scalar()
+        if first is None:
+            return []
+        h = m.floor_to(first, measures.HOUR)
+    else:
+        h = last + measures.HOUR
+    done: list[datetime] = []
+    while h + measures.HOUR + SETTLE <= now and len(done) < max_hours:
+        q = measures.roll_up_hour(h)
+        await conn.execute(text(q.sql), q.params)
+        done.append(h)
+        h += measures.HOUR
+    return done
+
+
+async def cell_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
+                   use_rollup: bool = True) -> list[m.CellUse]:
+    rolled = await rolled_hours(conn, start, end) if use_rollup else set()
+    rows = await _rows(conn, measures.cell_use(start, end, org=org, rolled=rolled))
     return [m.CellUse(int(r["cx"]), int(r["cy"]), float(r["lon"]), float(r["lat"]), float(r["flight_hours"]),
                     float(r["occupancy"]), int(r["conflicts"]), int(r["intrusions"])) for r in rows]
 
@@ -57,10 +94,11 @@ async def filing_summary(conn: AsyncConnection, start: datetime, end: datetime, 
         referrals=[m.ReferralReason(r["code"], int(r["plans"])) for r in reasons])
 
 
-async def operator_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
-                       ) -> list[m.OperatorUse]:
+async def operator_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
+                       use_rollup: bool = True) -> list[m.OperatorUse]:
+    rolled = await rolled_hours(conn, start, end) if use_rollup else set()
     out = []
-    for r in await _rows(conn, measures.operator_use(start, end, org=org)):
+    for r in await _rows(conn, measures.operator_use(start, end, org=org, rolled=rolled)):
         hours, flights = float(r["flight_hours"]), int(r["flights"])
         alerts, deviations = int(r["alerts"]), int(r["deviations"])
         out.append(m.OperatorUse(r["organisation"], flights, hours, alerts, _per_hour(alerts, hours), deviations,

@@ -186,6 +186,7 @@ alert_events = Table(
     Index("alert_events_alert_idx", "alert_id", text("event_id DESC")),
     Index("alert_events_at_idx", "at", postgresql_using="brin"),
     Index("alert_events_aircraft_idx", "aircraft", postgresql_using="gin"),
+    Index("alert_events_raised_idx", "first_seen", postgresql_where=text("event = 'raised'")),  # 0015 analytics
 )
 
 # Flight plans (operational intents) and their audit trail; ``filing_repo`` reads and writes them.
@@ -228,6 +229,8 @@ plans = Table(
     Index("plans_aircraft_time_idx", "aircraft_id", "starts_at", "ends_at"),
     Index("plans_licence_time_idx", "licence_id", "starts_at", "ends_at",
           postgresql_where=text("licence_id IS NOT NULL")),
+    Index("plans_starts_at_idx", "starts_at"),  # 0015: analytics windows (take-offs, landings)
+    Index("plans_ends_at_idx", "ends_at"),
 )
 
 plan_events = Table(
@@ -242,6 +245,7 @@ plan_events = Table(
     Column("reason", Text, nullable=False, server_default=""),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("plan_events_plan_idx", "plan_id", "id"),
+    Index("plan_events_at_idx", "at"),  # 0015: decisions in a window (analytics)
 )
 
 weather_warnings = Table(
@@ -385,11 +389,31 @@ coordination_audit = Table(
     Index("coordination_audit_subject_idx", "subject", "subject_id", "id"),
 )
 
+# Analytics rollup (0015; ``analytics_repo.roll_up``): seconds per aircraft, 1 km EPSG:4548 cell and closed hour.
+analytics_cell_hours = Table(
+    "analytics_cell_hours",
+    metadata,
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("cx", Integer, primary_key=True, autoincrement=False),
+    Column("cy", Integer, primary_key=True, autoincrement=False),
+    Column("aircraft_id", Text, primary_key=True),
+    Column("seconds", Float, nullable=False),
+)
+
+analytics_rolled_hours = Table(
+    "analytics_rolled_hours",
+    metadata,
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    Column("rolled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Views created by migrations (not tables: autogenerate never compares them), for reference.
 VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
          "gis_plan_areas", "gis_plan_routes")
 
 __all__ = ["metadata", "users", "api_tokens", "aircraft", "aircraft_audit", "airspace_features", "restrictions", "track_points",
            "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
-           "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES", "COORDINATION_AUTHORITIES",
+           "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES",
+           "analytics_cell_hours", "analytics_rolled_hours", "COORDINATION_AUTHORITIES",
            "coordination_constraints", "coordination_approvals", "cuas_cases", "coordination_audit"]

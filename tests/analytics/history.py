@@ -285,20 +285,25 @@ def expected_demand(h: History, start: datetime, end: datetime) -> dict[tuple[st
 
 
 def _window(h: History, start: datetime, end: datetime, org: str | None) -> dict[str, np.ndarray]:
+    """Each aircraft's reports in the window, time-ordered, with a 4th column: its dwell (seconds)."""
     out = {}
     for ac, arr in h.points.items():
         if org and ORG_OF[ac] != org:
             continue
-        m = (arr[:, 0] >= start.timestamp()) & (arr[:, 0] < end.timestamp())
-        out[ac] = arr[m][np.argsort(arr[m][:, 0])]
+        full = arr[np.argsort(arr[:, 0])]
+        full = np.column_stack([full, dwell(full)])
+        m = (full[:, 0] >= start.timestamp()) & (full[:, 0] < end.timestamp())
+        out[ac] = full[m]
     return out
 
 
 def dwell(arr: np.ndarray) -> np.ndarray:
-    """Seconds each report counts: to the next report, at most MAX_GAP; the last counts 0."""
+    """Seconds each report counts: to the aircraft's next report (wherever the window ends) when that is at
+    most MAX_GAP away, else (a gap, or its last report) 0."""
     dt = np.zeros(len(arr))
     if len(arr) > 1:
-        dt[:-1] = np.minimum(np.diff(arr[:, 0]), MAX_GAP)
+        gaps = np.diff(arr[:, 0])
+        dt[:-1] = np.where(gaps <= MAX_GAP, gaps, 0.0)
     return dt
 
 
@@ -307,7 +312,7 @@ def expected_cells(h: History, start: datetime, end: datetime, org: str | None
     """(cx, cy) -> (flight hours, conflicts, intrusions)."""
     hours: dict[tuple[int, int], float] = defaultdict(float)
     for arr in _window(h, start, end, org).values():
-        for (_, x, y), d in zip(arr, dwell(arr), strict=True):
+        for _t, x, y, d in arr:
             hours[(int(np.floor(x / 1000)), int(np.floor(y / 1000)))] += d / 3600
     hot: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     for al in h.alerts:
@@ -390,7 +395,7 @@ def expected_operators(h: History, start: datetime, end: datetime, org: str | No
     hours = {o: 0.0 for o in orgs}
     for ac, arr in _window(h, start, end, org).items():
         if ORG_OF[ac] in hours:
-            hours[ORG_OF[ac]] += float(dwell(arr).sum()) / 3600  # type: ignore[index]
+            hours[ORG_OF[ac]] += float(arr[:, 3].sum()) / 3600  # type: ignore[index]
     out = {}
     for o in sorted(orgs):
         flown = [p for p in h.plans if p.organisation == o and p.state in ("active", "completed")

@@ -18,8 +18,6 @@ from lowalt.store.db import Database
 from tests.analytics import history as hist
 from tests.analytics.history import T0, History
 
-pytestmark = pytest.mark.asyncio
-
 WIDE = (T0 - timedelta(hours=4), T0 + timedelta(hours=8))
 AS_OF = T0 + timedelta(hours=2)
 ORGS = (None, "org-a", "org-b")
@@ -139,10 +137,11 @@ async def test_cells_flight_hours_and_hot_spots(stored: tuple[Database, History]
                 assert got[k].flight_hours == pytest.approx(fh, abs=1e-9), k
                 assert got[k].occupancy == pytest.approx(fh / hours, abs=1e-9)
                 assert (got[k].conflicts, got[k].intrusions) == (conflicts, intrusions), k
-        # X1 parked on P1 11:00:00 - 11:59:59 exactly fills the hour: 3600 reports, the last counts 0 s
+        # X1 parked on P1 from 10:59:55: the hour 11:00 holds its reports 11:00:00 - 11:59:59, each counting
+        # 1 s (the one at 11:59:59 up to its next report at 12:00:00, read past the window's end)
         rows = await analytics_repo.cell_use(uow.conn, T0 + timedelta(hours=1), T0 + timedelta(hours=2), org=None)
     p1 = next(r for r in rows if (r.cx, r.cy) == (int(hist.X0 // 1000), int(hist.Y0 // 1000)))
-    assert p1.flight_hours == pytest.approx(3599 / 3600)
+    assert p1.flight_hours == pytest.approx(1.0)
 
 
 async def test_filing_decisions_times_and_referrals(stored: tuple[Database, History]) -> None:
@@ -178,3 +177,41 @@ async def test_operators_conformance_and_alert_rates(stored: tuple[Database, His
                 assert r.deviations_per_flight_hour == (pytest.approx(deviations / hours) if hours else None)
         rows = await analytics_repo.operator_use(uow.conn, *WIDE, org="org-b")
     assert [r.organisation for r in rows] == ["org-b"]  # an operator's scope never shows another's row
+
+
+async def test_rollup_gives_the_raw_answer_and_waits_for_hours_to_settle(stored: tuple[Database, History]) -> None:
+    db, h = stored
+    settled = T0 + timedelta(hours=2) + analytics_repo.SETTLE  # 11:00-12:00 closed 10 minutes ago
+    async with db.unit_of_work() as uow:
+        first = await analytics_repo.roll_up(uow.conn, now=settled - timedelta(microseconds=1))
+        second = await analytics_repo.roll_up(uow.conn, now=settled)
+        again = await analytics_repo.roll_up(uow.conn, now=settled)
+        await uow.commit()
+    assert (first, second, again) == ([T0], [T0 + timedelta(hours=1)], [])
+    windows = [WIDE, (T0 + timedelta(minutes=30), T0 + timedelta(hours=1, minutes=30)),
+               (T0, T0 + timedelta(hours=1)), (T0 + timedelta(seconds=1), T0 + timedelta(hours=2))]
+    async with db.unit_of_work() as uow:
+        assert await analytics_repo.rolled_hours(uow.conn, *WIDE) == {T0, T0 + timedelta(hours=1)}
+        for start, end, org in scopes(windows):
+            rolled = await analytics_repo.cell_use(uow.conn, start, end, org=org)
+            raw = await analytics_repo.cell_use(uow.conn, start, end, org=org, use_rollup=False)
+            assert [(r.cx, r.cy, r.conflicts, r.intrusions) for r in rolled] == [
+                (r.cx, r.cy, r.conflicts, r.intrusions) for r in raw]
+            exp = hist.expected_cells(h, start, end, org)
+            for r in rolled:
+                assert r.flight_hours == pytest.approx(exp[(r.cx, r.cy)][0], abs=1e-9), (start, end, org)
+            ops = await analytics_repo.operator_use(uow.conn, start, end, org=org)
+            ops_raw = await analytics_repo.operator_use(uow.conn, start, end, org=org, use_rollup=False)
+            assert [o.flight_hours for o in ops] == pytest.approx([o.flight_hours for o in ops_raw], abs=1e-9)
+
+
+def test_raw_ranges_are_the_window_less_whole_rolled_hours() -> None:
+    from lowalt.analytics.measures import full_hours, raw_ranges
+
+    h = timedelta(hours=1)
+    assert full_hours(T0, T0 + 2 * h) == [T0, T0 + h]
+    assert full_hours(T0 + timedelta(seconds=1), T0 + 2 * h) == [T0 + h]  # 10:00:01 starts no whole hour
+    assert full_hours(T0, T0 + 2 * h - timedelta(seconds=1)) == [T0]
+    assert raw_ranges(T0, T0 + 3 * h, {T0 + h}) == [(T0, T0 + h), (T0 + 2 * h, T0 + 3 * h)]
+    assert raw_ranges(T0, T0 + 2 * h, {T0, T0 + h}) == []
+    assert raw_ranges(T0 + timedelta(minutes=1), T0 + 2 * h, {T0, T0 + h}) == [(T0 + timedelta(minutes=1), T0 + h)]
