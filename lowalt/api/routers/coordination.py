@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lowalt.airspace.model import AircraftCategory
@@ -161,6 +161,14 @@ def _constraint_out(principal: Principal, v: ConstraintVersion) -> ConstraintOut
         created_at=s.created_at)
 
 
+def _geometry(raw: dict[str, Any]) -> None:
+    """The airspace router's polygon check (type, validity, inside the service area), answered with its field."""
+    try:
+        _restriction_geometry(raw)
+    except HTTPException as exc:
+        raise ApiError(422, str(exc.detail), "geometry：须为服务区内有效的 GeoJSON 多边形", field="geometry") from exc
+
+
 def _aware(name: str, t: datetime | None) -> None:
     if t is not None and t.tzinfo is None:
         raise ApiError(422, f"{name}: needs a UTC offset", f"{name}：须带时区", field=name)
@@ -175,7 +183,7 @@ def _limits(floor: LimitIn, ceiling: LimitIn) -> tuple[Altitude, Altitude]:
 @router.post("/constraints", status_code=201, summary="Issue a constraint (military, ATC, centre); in force at once")
 async def issue_constraint(body: ConstraintIn, request: Request, principal: CurrentPrincipal) -> ConstraintOut:
     authority = _authority(principal, body.authority)
-    _restriction_geometry(body.geometry)
+    _geometry(body.geometry)
     _aware("start", body.start)
     _aware("end", body.end)
     floor, ceiling = _limits(body.floor, body.ceiling)
@@ -196,7 +204,7 @@ async def revise_constraint(constraint_id: ConstraintId, body: ConstraintChange,
                             principal: CurrentPrincipal) -> ConstraintOut:
     authority = None if principal.role is Role.ADMIN else _authority(principal, None)
     if body.geometry is not None:
-        _restriction_geometry(body.geometry)
+        _geometry(body.geometry)
     _aware("start", body.start)
     _aware("end", body.end)
     changes: dict[str, Any] = {"title": body.title, "purpose": body.purpose, "geometry": body.geometry,
