@@ -24,15 +24,19 @@ At start-up the index is rebuilt from the approved/active plans in PostGIS.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+
+import orjson
 
 from lowalt.airspace.index import AirspaceIndex
 from lowalt.airspace.model import AirspaceSet, Restriction, RestrictionReason
@@ -69,6 +73,9 @@ DUE_EVERY_S = 15.0
 BOOKING_AFTER = timedelta(days=4)
 """How far past a plan its aircraft's other plans are read (time alternatives search up to ~3 days on)."""
 SYNC_EVERY_S = 2.0
+RESTRICTIONS_AFTER = timedelta(days=1)
+"""Restrictions over for longer than this are not taken from other nodes (the airspace service loads
+the same span at its start)."""
 """Period of the version check that catches up on other nodes' changes should a NOTIFY be lost."""
 MAX_CONCURRENT = 8
 """Filing transactions one node runs at once (the rest wait here, not on the connection pool)."""
@@ -203,6 +210,10 @@ class FilingService:
         self.synced = 0
         """Catch-ups that brought in other nodes' changes (tests wait on it)."""
         self._seen_restrictions: set[str] = set()
+        self._remote = False
+        """True while restrictions taken from another node are announced to the airspace listeners."""
+        self.airspace_listeners: list[Callable[[], None]] = []
+        """The airspace service's listeners (the live monitor's intrusion cache, this service)."""
         self._decisions = 0
         self._tasks: set[asyncio.Future[Any]] = set()
         self.held: dict[str, tuple[FlightPlan, Footprint]] = {}
@@ -319,10 +330,44 @@ class FilingService:
                 self.known[c] = v
 
     async def sync_all(self) -> None:
-        """Catch up with every cell changed elsewhere, and reload the weather warnings."""
+        """Catch up with every cell changed elsewhere, reload the weather warnings, and take the
+        restrictions another node added or deleted (PostGIS ``airspace_restrictions`` is the record)."""
+        now = self.clock()
         async with self.db.unit_of_work() as uow:
             await self._sync(uow.conn, None)
-            self.weather = await filing_repo.weather_warnings_after(uow.conn, self.clock())
+            self.weather = await filing_repo.weather_warnings_after(uow.conn, now)
+            rows = await filing_repo.active_restriction_rows(uow.conn, now - RESTRICTIONS_AFTER, deleted=True)
+        self._take_restrictions(rows)
+
+    def _take_restrictions(self, rows: list[dict[str, Any]]) -> None:
+        """Put restrictions committed elsewhere into the index (shared with the airspace service and so
+        the live monitor), drop the deleted ones, and tell the airspace listeners. The node that made
+        the change withdrew the plans it forbids: here they are only marked seen (no second withdrawal)."""
+        index = self.view.index
+        have = {r.id for r in index.restrictions}
+        changed = False
+        for row in rows:
+            if row["deleted"]:
+                if row["id"] in have:
+                    changed |= index.remove_restriction(row["id"])
+                continue
+            if row["id"] in have:
+                continue
+            try:
+                index.add_restriction(_restriction(row))
+            except ValueError as exc:  # a bad row must not stop filing
+                log.warning("restriction_skipped", extra={"id": row.get("id"), "error": str(exc)[:200]})
+                continue
+            changed = True
+        if not changed:
+            return
+        self._seen_restrictions = {r.id for r in index.restrictions}
+        self._remote = True
+        try:
+            for listener in list(self.airspace_listeners):
+                listener()
+        finally:
+            self._remote = False
 
     async def _sync_loop(self) -> None:
         async def notified_or_due() -> None:
@@ -337,6 +382,35 @@ class FilingService:
         if not payload.startswith(self.node + " "):
             self._dirty.set()
 
+    def _wire(self, ev: PlanEvent) -> str:
+        """A plan event as a NOTIFY payload: ``<node> <base64 of zlib of its JSON>``. One too big even
+        so (a reroute's long geometry) goes without its details, marked ``truncated``: the plan itself
+        (``GET /plans/{id}``) has them."""
+        d = ev.as_dict()
+        msg = f"{self.node} {_pack(d)}"
+        if len(msg) > filing_repo.NOTIFY_MAX:
+            keep = {k: v for k, v in d["details"].items() if k in ("message_zh", "message_en")}
+            msg = f"{self.node} {_pack({**d, 'details': {**keep, 'truncated': True}})}"
+        return msg
+
+    async def _announce(self, conn: Any, events: list[PlanEvent]) -> None:
+        """Send these events to the other nodes' ``/ws/plans`` with the transaction that makes them true."""
+        await filing_repo.notify_plans(conn, [self._wire(ev) for ev in events])
+
+    def _on_plan_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        """Another node's committed plan event: to this node's ``/ws/plans`` subscribers."""
+        node, _, body = payload.partition(" ")
+        if node == self.node:
+            return
+        try:
+            d = orjson.loads(zlib.decompress(base64.b64decode(body)))
+            ev = PlanEvent(d["plan_id"], d["organisation"], d["from_state"], d["to_state"], d["by"],
+                           datetime.fromisoformat(d["at"]), d["reason"], d["details"], kind=d["type"])
+        except Exception as exc:  # a payload from another version: never stop the listener
+            log.warning("plan_event_unreadable", extra={"error": str(exc)[:200]})
+            return
+        self.notifier.publish(ev)
+
     async def _listen_loop(self) -> None:
         """LISTEN on the filing channel; reconnects, and catches up after each (re)connection."""
         import asyncpg
@@ -347,6 +421,7 @@ class FilingService:
             try:
                 conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
                 await conn.add_listener(filing_repo.NOTIFY_CHANNEL, self._on_notify)
+                await conn.add_listener(filing_repo.PLANS_CHANNEL, self._on_plan_event)
                 self._dirty.set()
                 while True:  # a dead connection shows only when used
                     await asyncio.sleep(self.sync_every_s)
@@ -372,14 +447,30 @@ class FilingService:
         return cells
 
     def on_airspace_changed(self) -> None:
-        """Listener for the airspace service: a new restriction withdraws the approved plans it forbids."""
+        """Listener for the airspace service: a new restriction withdraws the approved plans it forbids,
+        and the other nodes are told to take it (:meth:`_take_restrictions`)."""
+        if self._remote:  # another node's change, taken by sync_all: that node withdraws and tells
+            return
+        self._spawn(self._announce_airspace())
         current = {r.id: r for r in self.view.index.restrictions}
         new = [r for rid, r in current.items() if rid not in self._seen_restrictions]
         self._seen_restrictions = set(current)
         for r in new:
-            task = asyncio.ensure_future(self._withdraw_for(r, Filer(r.created_by or "centre", None, True)))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._withdraw_for(r, Filer(r.created_by or "centre", None, True)))
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce_airspace(self) -> None:
+        """NOTIFY the other nodes that the restrictions changed (their catch-up runs at once)."""
+        try:
+            async with self.db.unit_of_work() as uow:
+                await filing_repo.notify(uow.conn, f"{self.node} airspace")
+                await uow.commit()
+        except Exception as exc:  # database away: the others' periodic catch-up takes it later
+            log.warning("airspace_notify_failed", extra={"error": str(exc)[:200]})
 
     # ------------------------------------------------------------------ index bookkeeping
 
@@ -484,12 +575,12 @@ class FilingService:
                 if seen is None:
                     raise
                 return seen, True
+            events = [PlanEvent(plan.id, plan.organisation, PlanState.SUBMITTED.value, state.value, "system", now,
+                                _summary(decision), {"decision": plan.decision})]
             await filing_repo.add_events(uow.conn, [
                 (plan.id, None, PlanState.SUBMITTED, by.name, "filed", {}, now),
                 (plan.id, PlanState.SUBMITTED, state, "system", _summary(decision),
-                 {"codes": [r.code for r in decision.reasons]}, now)])
-            events = [PlanEvent(plan.id, plan.organisation, PlanState.SUBMITTED.value, state.value, "system", now,
-                                _summary(decision), {"decision": plan.decision})]
+                 {"codes": [r.code for r in decision.reasons]}, now)], notify=[self._wire(events[0])])
             undo: Callable[[], None] = _noop
             new: dict[int, int] = {}
             touched: list[str] = []
@@ -500,6 +591,7 @@ class FilingService:
                     events += extra_events
                 elif state is PlanState.REFERRED and decision.preempts:
                     events += await self._warn_at_risk(uow.conn, plan, decision.preempts, now)
+                await self._announce(uow.conn, events[1:])
                 await _commit_or_undo(uow, undo)
             finally:
                 self._inflight.difference_update(touched)
@@ -620,6 +712,7 @@ class FilingService:
                 await filing_repo.set_state(uow.conn, p.id, to, decision=decision, now=now)
                 await filing_repo.add_event(uow.conn, p.id, p.state, to, by.name, reason, at=now)
                 events.insert(0, PlanEvent(p.id, p.organisation, p.state.value, to.value, by.name, now, reason))
+                await self._announce(uow.conn, events)
                 await _commit_or_undo(uow, undo)
             finally:
                 self._inflight.difference_update(touched)
@@ -680,9 +773,11 @@ class FilingService:
                 await filing_repo.set_state(uow.conn, p.id, p.state, decision={**p.decision, "escalated_at": iso(now)},
                                             now=now)
                 await filing_repo.add_event(uow.conn, p.id, p.state, p.state, "system", "escalated", details, at=now)
+                ev = PlanEvent(p.id, p.organisation, p.state.value, p.state.value, "system", now, "escalated", details,
+                               kind="plan_escalated")
+                await self._announce(uow.conn, [ev])
                 await uow.commit()
-            self.notifier.publish(PlanEvent(p.id, p.organisation, p.state.value, p.state.value, "system", now,
-                                            "escalated", details, kind="plan_escalated"))
+            self.notifier.publish(ev)
 
     async def _approve_checks(self, conn: Any, p: FlightPlan, by: Filer, comment: str, now: datetime,
                               locked: set[int]) -> tuple[dict[str, Any], list[PlanEvent], Callable[[], None],
@@ -796,6 +891,7 @@ class FilingService:
                 bump = sorted({c for pid, was in hit if was is PlanState.APPROVED for c in cells.get(pid, [])})
                 await filing_repo.bump_cells(uow.conn, bump, [pid for pid, _ in hit], self.node)
                 await filing_repo.notify(uow.conn, f"{self.node} weather")
+                await self._announce(uow.conn, events)
                 await uow.commit()
             self.weather = weather  # only once PostGIS has it
             for pid, was in hit:
@@ -861,6 +957,7 @@ class FilingService:
                     hit.append(p.id)
                 await filing_repo.bump_cells(uow.conn, sorted({c for pid in hit for c in cells.get(pid, [])}), hit,
                                              self.node)
+                await self._announce(uow.conn, events)
                 await uow.commit()
             for pid in hit:
                 self._release(pid)
@@ -892,6 +989,10 @@ async def _commit_or_undo(uow: Any, undo: Callable[[], None]) -> None:
     except BaseException:
         undo()
         raise
+
+
+def _pack(d: dict[str, Any]) -> str:
+    return base64.b64encode(zlib.compress(orjson.dumps(d, option=orjson.OPT_NON_STR_KEYS))).decode()
 
 
 def _summary(d: Decision) -> str:
@@ -943,4 +1044,5 @@ async def build_filing_service(settings: Any, db: Database, airspace: Any = None
     listeners = getattr(airspace, "listeners", None)
     if isinstance(listeners, list):
         listeners.append(svc.on_airspace_changed)
+        svc.airspace_listeners = listeners
     return svc

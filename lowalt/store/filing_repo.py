@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
@@ -119,7 +120,6 @@ _SELECT = select(*_PLAN_COLS, func.ST_AsBinary(plans.c.geom).label("geom_wkb"),
 
 
 _INSERT_PLAN = insert(plans)
-_INSERT_EVENT = insert(plan_events)
 """Statements built once and given their values at execution: SQLAlchemy compiles each once per
 process (``insert(t).values(**row)`` built a new statement, with its cache key, per filing)."""
 
@@ -218,11 +218,15 @@ async def add_event(conn: AsyncConnection, plan_id: str, from_state: PlanState |
 
 
 async def add_events(conn: AsyncConnection, rows: Sequence[tuple[str, PlanState | None, PlanState, str, str,
-                                                             dict[str, Any], datetime]]) -> None:
-    """Several audit rows in one statement: (plan id, from, to, by, reason, details, at)."""
-    await conn.execute(_INSERT_EVENT, [
-        {"plan_id": pid, "from_state": f.value if f else None, "to_state": t.value, "by": by, "reason": reason,
-         "details": details, "at": at} for pid, f, t, by, reason, details, at in rows])
+                                                             dict[str, Any], datetime]],
+                     notify: Sequence[str] = ()) -> None:
+    """Several audit rows, and the plan events ``notify`` (:func:`notify_plans`), in one round trip:
+    (plan id, from, to, by, reason, details, at)."""
+    await conn.execute(_ADD_EVENTS, {
+        "p": [r[0] for r in rows], "f": [r[1].value if r[1] else None for r in rows], "t": [r[2].value for r in rows],
+        "b": [r[3] for r in rows], "r": [r[4] for r in rows],
+        "d": [orjson.dumps(r[5], option=orjson.OPT_NON_STR_KEYS).decode() for r in rows],
+        "a": [r[6] for r in rows], "ch": PLANS_CHANNEL, "m": list(notify)})
 
 
 async def get_plan(conn: AsyncConnection, plan_id: str, *, for_update: bool = False) -> FlightPlan | None:
@@ -343,12 +347,17 @@ async def weather_warnings_after(conn: AsyncConnection, after: datetime) -> list
             for r in (await conn.execute(q)).mappings().all()]
 
 
-async def active_restriction_rows(conn: AsyncConnection, after: datetime) -> list[dict[str, Any]]:
-    """Centre restrictions (table ``airspace_restrictions``) not deleted and not yet over."""
-    rows = (await conn.execute(text(
-        "SELECT id, reason, ST_AsBinary(geom) AS wkb, floor_m, floor_ref, ceiling_m, ceiling_ref, starts_at, "
-        "ends_at, created_by, properties FROM airspace_restrictions WHERE deleted_at IS NULL AND ends_at > :t"),
-        {"t": after})).mappings().all()
+_RESTRICTIONS = text(
+    "SELECT id, reason, ST_AsBinary(geom) AS wkb, floor_m, floor_ref, ceiling_m, ceiling_ref, starts_at, "
+    "ends_at, created_by, properties, deleted_at IS NOT NULL AS deleted FROM airspace_restrictions "
+    "WHERE ends_at > :t AND (deleted_at IS NULL OR :deleted)")
+
+
+async def active_restriction_rows(conn: AsyncConnection, after: datetime, *, deleted: bool = False
+                                  ) -> list[dict[str, Any]]:
+    """Centre restrictions (table ``airspace_restrictions``) not yet over, not deleted (``deleted``:
+    the deleted ones too, marked ``deleted``: another node's catch-up removes them)."""
+    rows = (await conn.execute(_RESTRICTIONS, {"t": after, "deleted": deleted})).mappings().all()
     return [{**dict(r), "polygon": shapely.from_wkb(bytes(r["wkb"]))} for r in rows]
 
 
@@ -439,6 +448,27 @@ async def bump_cells(conn: AsyncConnection, cells: Sequence[int], plan_ids: Sequ
         {"c": sorted(set(cells)), "ids": list(plan_ids), "ch": NOTIFY_CHANNEL,
          "msg": f"{node} cells {','.join(str(c) for c in sorted(set(cells)))}"[:7900]})
     return {int(c): int(v) for c, v, _ in rows.all()}
+
+
+PLANS_CHANNEL = "lowalt_plans"
+"""``pg_notify`` channel of plan events (``<node> <zlib+base64 JSON>``), sent in the transaction that
+makes them true: another node's ``/ws/plans`` subscribers see exactly the committed events."""
+NOTIFY_MAX = 7900
+"""PostgreSQL refuses a NOTIFY payload of 8000 bytes or more."""
+_ADD_EVENTS = text(
+    "WITH e AS (INSERT INTO plan_events (plan_id, from_state, to_state, \"by\", reason, details, at) "
+    "SELECT p, f, t, b, r, CAST(d AS jsonb), a FROM unnest(CAST(:p AS text[]), CAST(:f AS text[]), "
+    "CAST(:t AS text[]), CAST(:b AS text[]), CAST(:r AS text[]), CAST(:d AS text[]), "
+    "CAST(:a AS timestamptz[])) AS u(p, f, t, b, r, d, a) RETURNING 1) "
+    "SELECT (SELECT count(*) FROM e) AS events, "
+    "(SELECT count(pg_notify(:ch, m)) FROM unnest(CAST(:m AS text[])) AS n(m)) AS notified")
+
+
+async def notify_plans(conn: AsyncConnection, messages: Sequence[str]) -> None:
+    """Plan events for the other nodes, delivered when this transaction commits (none if it does not)."""
+    if messages:
+        await conn.execute(text("SELECT count(pg_notify(:ch, m)) FROM unnest(CAST(:m AS text[])) AS n(m)"),
+                           {"ch": PLANS_CHANNEL, "m": list(messages)})
 
 
 async def notify(conn: AsyncConnection, message: str) -> None:
