@@ -44,7 +44,8 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-_DESCRIPTIONS = {401: "No, invalid, expired or revoked token", 403: "The role (or a suspended account) may not do this",
+_DESCRIPTIONS = {400: "The body is not well-formed JSON", 401: "No, invalid, expired or revoked token",
+                 403: "The role (or a suspended account) may not do this",
                  404: "Not found (or not yours: the same answer)", 409: "Conflicts with the current state",
                  413: "Request body over the size limit", 422: "Invalid request; `fields` names each problem",
                  503: "Database unavailable; retry after `Retry-After`"}
@@ -94,7 +95,46 @@ def _field_path(loc: tuple[object, ...] | list[object]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+NUL_FREE = "^[^\\u0000]*$"
+"""JSON Schema pattern of a string without NUL: the guard refuses NUL anywhere in a request (PostgreSQL
+text cannot hold it), so the document says so for every string a client sends."""
+
+
+def declare_nul_free(document: dict[str, Any]) -> dict[str, Any]:
+    """Every string in a request (path, query, header, body) declared NUL-free: a ``pattern`` added to
+    string schemas that have no pattern, enum or format of their own (the patterns of our own already
+    refuse NUL). Component schemas are shared by requests and answers; answers hold no NUL either."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(node):
+                node["pattern"] = NUL_FREE
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for ops in document.get("paths", {}).values():
+        for op in ops.values():
+            if isinstance(op, dict):
+                walk(op.get("parameters"))
+                walk(op.get("requestBody"))
+    walk(document.get("components", {}).get("schemas"))  # shared by requests and answers: NUL in neither
+    return document
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """JSON errors for every status, and an OpenAPI document that declares request strings NUL-free."""
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_nul_free(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, ApiError):

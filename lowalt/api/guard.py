@@ -5,7 +5,8 @@ For each HTTP request, in this order, before any handler runs or any body byte i
 1. find the route and its rule in :data:`lowalt.api.authz.RULES` (no rule: 403);
 2. authenticate the bearer token (401 missing/invalid/revoked/expired, 403 suspended, 503 when the
    database is away and the token is not known) and check the role (403);
-3. refuse a declared ``Content-Length`` over the limit (413); then read the body counting bytes and
+3. refuse a query parameter the route does not declare (422 naming ``query.<name>``); refuse a
+   declared ``Content-Length`` over the limit (413); then read the body counting bytes and
    stop at the limit (413: a 300 MB upload costs at most one limit of memory);
 4. refuse JSON nested deeper than the limit (422 naming ``body`` and the depth).
 
@@ -52,10 +53,55 @@ def app_routes(app: Any) -> list[Any]:
 
 def route_path(scope: Scope, routes: list[Any]) -> str | None:
     """The path template of the route this request is for (None: unknown path or method)."""
+    route = matching_route(scope, routes)
+    return None if route is None else str(route.path)
+
+
+def matching_route(scope: Scope, routes: list[Any]) -> Any:
     for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return str(route.path)
+            return route
+    return None
+
+
+def query_names(route: Any) -> dict[str, bool] | None:
+    """The query parameters a route declares, each with whether it may repeat (a list); None: not a
+    FastAPI route (it takes what it likes)."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    names: dict[str, bool] = {}
+    todo = [dependant]
+    while todo:  # the route's own parameters and those of its dependencies
+        d = todo.pop()
+        names.update((p.alias, _repeats(p.field_info.annotation)) for p in d.query_params)
+        todo.extend(d.dependencies)
+    return names
+
+
+def _repeats(annotation: Any) -> bool:
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return any(_repeats(a) for a in typing.get_args(annotation)) if origin is not None else False
+
+
+def unknown_query(query_string: bytes, declared: dict[str, bool]) -> tuple[str, str] | None:
+    """The first query parameter a route does not declare, or one given twice that takes one value:
+    (name, why), or None. A typo (``?stat=``) is refused rather than silently ignored, as unknown body
+    members are; ``?a=1&a=2`` is not quietly read as 2."""
+    from urllib.parse import parse_qsl
+
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name not in declared:
+            return name, "unknown"
+        if name in seen and not declared[name]:
+            return name, "repeated"
+        seen.add(name)
     return None
 
 
@@ -112,7 +158,11 @@ class Guard:
     def _route(self, scope: Scope) -> str | None:
         if self._routes is None:
             self._routes = app_routes(scope["app"])
-        return route_path(scope, self._routes)
+        route = matching_route(scope, self._routes)
+        if route is None:
+            return None
+        scope.setdefault("state", {})["route_query"] = query_names(route)
+        return str(route.path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -141,6 +191,15 @@ class Guard:
                 state["principal"], state["access"] = principal, rule.access(principal)  # type: ignore[union-attr]
             if (where := _nul_in_url(scope)) is not None:
                 raise _nul_refused(where)
+            declared = scope["state"].get("route_query")
+            if rule is not None and not rule.public and declared is not None and (
+                    bad := unknown_query(scope.get("query_string", b""), declared)) is not None:
+                name, why = bad
+                takes = ", ".join(sorted(declared)) or "none"
+                raise Refused(422, f"query.{name}: unknown parameter; this route takes: {takes}",
+                              f"query.{name}：未知参数；此接口接受：{takes}", field=f"query.{name}") \
+                    if why == "unknown" else Refused(422, f"query.{name}: given more than once; it takes one value",
+                                                     f"query.{name}：只能给一次", field=f"query.{name}")
             if method in _WITH_BODY:
                 receive = await self._read_body(scope, receive)
         except Refused as exc:

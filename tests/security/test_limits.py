@@ -169,3 +169,18 @@ async def test_nul_characters_are_422_naming_where_not_a_database_error(server: 
     r = await server.http.post("/aircraft", headers=centre.headers, json={"id": "NUL-1", "category": "small_uav",
                                                                           "registration": "B-\u0000"})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "body"
+
+
+async def test_unknown_query_parameter_is_422_naming_it_after_authentication(server: Server,
+                                                                            new_user: UserFactory) -> None:
+    viewer = await new_user("viewer")
+    assert (await server.http.get("/alerts?log=false", headers=viewer.headers)).status_code == 200  # declared
+    r = await server.http.get("/alerts?lgo=true", headers=viewer.headers)  # a typo is not silently ignored
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["fields"][0]["field"] == "query.lgo" and "log" in err["message"] and "未知参数" in err["message_zh"]
+    assert (await server.http.get("/alerts?lgo=true")).status_code == 401  # authentication comes first
+    assert (await server.http.get("/me?x=1", headers=viewer.headers)).status_code == 422  # a route taking none
+    assert (await server.http.get("/healthz?x=1")).status_code == 200  # public routes are left alone
+    r = await server.http.get("/alerts?log=false&log=true", headers=viewer.headers)  # one value, given twice
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "query.log"

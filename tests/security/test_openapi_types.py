@@ -70,7 +70,7 @@ def expected_errors(method: str, path: str, op: dict[str, Any]) -> set[str]:
     if "{" in path:
         codes.add("404")  # the named thing may not exist (or not be the caller's: the same answer)
     if method in WITH_BODY:
-        codes |= {"409", "413"}  # a change can conflict with the current state; bodies have a limit
+        codes |= {"400", "409", "413"}  # malformed JSON; a change can conflict with the state; bodies have a limit
     return codes
 
 
@@ -83,7 +83,7 @@ def test_every_route_declares_its_error_responses_with_the_error_model(document:
         if missing:
             problems.append(f"{method.upper()} {path}: no {', '.join(missing)} declared")
         for status, response in declared.items():
-            if status in ("401", "403", "404", "409", "413", "422") or (status == "503" and path != "/healthz"):
+            if status in ("400", "401", "403", "404", "409", "413", "422") or (status == "503" and path != "/healthz"):
                 schema = response.get("content", {}).get("application/json", {}).get("schema", {})
                 if "$ref" in schema:
                     schema = components[schema["$ref"].rsplit("/", 1)[1]]
@@ -100,5 +100,6 @@ def test_the_checks_can_fail() -> None:
     assert untyped({"$ref": "#/components/schemas/X"}, {"X": {"title": "X"}})
     assert not untyped({"type": "object", "properties": {"id": {"type": "string"}}}, {})
     assert not untyped({"type": "string"}, {})
-    assert expected_errors("post", "/plans/{plan_id}/cancel", {}) == {"401", "403", "404", "409", "413", "422", "503"}
+    assert expected_errors("post", "/plans/{plan_id}/cancel", {}) == {"400", "401", "403", "404", "409", "413", "422",
+                                                                      "503"}
     assert expected_errors("get", "/healthz", {}) == set()

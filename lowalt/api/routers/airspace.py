@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import box, shape
 from shapely.validation import explain_validity
 
@@ -32,11 +32,19 @@ def _service(request: Request) -> AirspaceService:
     return airspace_service(request)
 
 
+At = Annotated[str | None, Query(description="An instant with its UTC offset (RFC 3339); default now",
+                                 json_schema_extra={"format": "date-time"})]
+
+
 def parse_at(value: str | None) -> datetime:
+    """An RFC 3339 instant (``T``/``t`` separator, ``Z``/``z`` or an offset); naive times are refused."""
     if value is None:
         return datetime.now(UTC)
+    v = value.strip()
+    if len(v) > 10 and v[10] == "t":
+        v = f"{v[:10]}T{v[11:]}"
     try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        t = datetime.fromisoformat(v[:-1] + "+00:00" if v[-1:] in ("Z", "z") else v)
     except ValueError as exc:
         raise HTTPException(422, f"at: not an ISO 8601 time: {value!r}") from exc
     if t.tzinfo is None:
@@ -73,7 +81,7 @@ def _collection(items: list[Any], geoms: list[Any], flags: list[tuple[str, bool]
 
 @router.get("/volumes", response_class=GeoJSONResponse, response_model=None, responses=documented(FeatureCollection),
             summary="Airspace volumes (layers, controlled/restricted/no-fly areas) as GeoJSON")
-async def volumes(request: Request, _: CurrentPrincipal, at: str | None = None,
+async def volumes(request: Request, _: CurrentPrincipal, at: At = None,
                   bbox: str | None = None) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
     vols = list(_service(request).index.airspace.volumes)
@@ -82,7 +90,7 @@ async def volumes(request: Request, _: CurrentPrincipal, at: str | None = None,
 
 @router.get("/points", response_class=GeoJSONResponse, response_model=None, responses=documented(FeatureCollection),
             summary="Take-off/landing points (起降点) as GeoJSON")
-async def points(request: Request, _: CurrentPrincipal, at: str | None = None,
+async def points(request: Request, _: CurrentPrincipal, at: At = None,
                  bbox: str | None = None) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
     pts = list(_service(request).index.airspace.vertiports)
@@ -91,7 +99,7 @@ async def points(request: Request, _: CurrentPrincipal, at: str | None = None,
 
 @router.get("/routes", response_class=GeoJSONResponse, response_model=None, responses=documented(FeatureCollection),
             summary="Routes: centrelines (or corridor polygons with ?geometry=corridor) as GeoJSON")
-async def routes(request: Request, _: CurrentPrincipal, at: str | None = None, bbox: str | None = None,
+async def routes(request: Request, _: CurrentPrincipal, at: At = None, bbox: str | None = None,
                  geometry: Literal["centreline", "corridor"] = "centreline") -> dict[str, Any]:
     from lowalt.airspace.schedule import is_active
 
@@ -107,7 +115,7 @@ async def routes(request: Request, _: CurrentPrincipal, at: str | None = None, b
 
 @router.get("/restrictions", response_class=GeoJSONResponse, response_model=None,
             responses=documented(FeatureCollection), summary="Temporary restrictions active at ?at= (default now), or all current ones")
-async def list_restrictions(request: Request, _: CurrentPrincipal, at: str | None = None,
+async def list_restrictions(request: Request, _: CurrentPrincipal, at: At = None,
                             bbox: str | None = None, all: bool = False) -> dict[str, Any]:
     t, b = parse_at(at), parse_bbox(bbox)
     rs = [r for r in _service(request).index.restrictions if all or r.is_active(t)]
@@ -120,6 +128,8 @@ class LimitIn(BaseModel):
 
 
 class NewRestriction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: Annotated[str | None, Field(max_length=120, pattern=r"^[\w.:-]+$")] = None
     reason: RestrictionReason
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat (RFC 7946)")
@@ -189,7 +199,7 @@ async def query(
     request: Request, _: CurrentPrincipal,
     lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float, Query(ge=-90, le=90)],
     alt: Annotated[float, Query(ge=-500, le=20_000, description="metres")],
-    category: AircraftCategory, ref: AltitudeReference = AltitudeReference.AGL, at: str | None = None,
+    category: AircraftCategory, ref: AltitudeReference = AltitudeReference.AGL, at: At = None,
 ) -> dict[str, Any]:
     t = parse_at(at)
     index = _service(request).index

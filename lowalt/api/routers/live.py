@@ -31,6 +31,8 @@ Centre = Annotated[Principal, Depends(require(Role.CENTRE))]
 
 
 class NewAircraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
     category: Annotated[AircraftCategory, Field(description="the category in law and for separation")]
     registration: Annotated[str | None, Field(max_length=64)] = None
@@ -78,7 +80,7 @@ async def list_aircraft(request: Request, principal: Viewer) -> list[dict[str, A
 class SuspensionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S",
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$",
                                  description="Why (kept in the aircraft's audit trail)")]
 
 

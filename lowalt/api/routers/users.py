@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lowalt.api.auth import AdminPrincipal, CurrentPrincipal
 from lowalt.identity.model import Role
@@ -21,6 +21,8 @@ class Me(BaseModel):
 
 
 class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[\w.@-]+$")]
     role: Role
     organisation: Annotated[str | None, Field(max_length=200)] = None
