@@ -92,6 +92,19 @@ async def test_military_activation_mid_flight(server: Server, make_token: Any) -
         events = await _frames(ws, lambda fs: {f["plan_id"] for f in fs} >= {approved["id"], airborne["id"]})
     _expect(events, "military-activation-mid-flight", {"approved-plan": approved["id"],
                                                        "airborne-plan": airborne["id"]}, c["ref"])
+    # the monitor too: the airborne aircraft still inside gets the intrusion on the constraint version
+    device = await make_token("device", organisation="浮梁文旅")
+    cen = await make_token("centre")
+    async with connect(f"{server.ws_url}/ws/telemetry?token={device}") as tele:
+        async def intrusion() -> dict[str, Any] | None:
+            await tele.send(orjson.dumps([_report("FL-2", 117.615, 29.355)]).decode())
+            assert orjson.loads(await tele.recv())["accepted"] == 1
+            alerts = (await server.http.get("/alerts", headers=auth(cen))).json()
+            return next((a for a in alerts if a["kind"] == "intrusion" and a["aircraft"] == ["FL-2"]), None)
+
+        alert = await wait_until(intrusion, what="the intrusion alert", every=0.5)
+    [want] = SCENARIOS["military-activation-mid-flight"]["expected_alerts"]
+    assert (alert["kind"], alert["aircraft"], alert["details"]["volume"]) == (want["kind"], [want["aircraft"]], c["ref"])
     withdrawn = next(e for e in events if e["plan_id"] == approved["id"])
     assert withdrawn["by"] == "military/mil-duty" and withdrawn["details"]["message_zh"]
     got = (await server.http.get(f"/plans/{approved['id']}", headers=auth(op))).json()
@@ -105,7 +118,6 @@ async def test_military_activation_mid_flight(server: Server, make_token: Any) -
         layer = (await server.http.get("/airspace/restrictions", headers=auth(token))).text
         assert c["ref"] in layer and "演习" not in layer and "air defence" not in layer
     # a new version (never an overwrite) by the military only; the audit names who changed what
-    cen = await make_token("centre")
     r = await server.http.post(f"/coordination/constraints/{c['constraint_id']}/versions", headers=auth(cen),
                                json={"title": "x"})
     assert r.status_code == 403 and r.json()["error"]["fields"][0]["field"] == "constraint"
