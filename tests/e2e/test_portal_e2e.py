@@ -444,6 +444,18 @@ async def test_own_aircraft_flying_now_on_the_map_and_in_the_fleet(server: Serve
         assert lines[0].startswith("time_utc,time_beijing,lon,lat,alt_amsl_m") and len(lines) >= 4
         first = lines[1].split(",")
         assert abs(float(first[2]) - lon0) < 2e-3 and abs(float(first[3]) - lat0) < 2e-3 and first[-1] == "telemetry"
+        # replay: a marker moves along the flown track (10x; a few seconds of history) to its end
+        await item.locator("button.act-replay").click()
+        await pg.wait_for_function("portal.plans.replaying && portal.map.getSource('replay')._data.geometry")
+        await pg.wait_for_function("portal.plans.replaying.done", timeout=20000)
+        assert await pg.evaluate("portal.plans.replaying.t === portal.plans.replaying.end")
+        at = await pg.evaluate("portal.map.getSource('replay')._data.geometry.coordinates")
+        assert abs(at[0] - lon0) < 2e-3 and abs(at[1] - lat0) < 2e-3
+        assert "回放 FL-701" in await pg.locator("#plans-msg").inner_text()
+        at = await pg.evaluate("""import('/static/portal/js/plans.js').then(({ positionAt }) => {
+            const r = [{ t: 10, lon: 117, lat: 29 }, { t: 20, lon: 118, lat: 30 }];
+            return [positionAt(r, 5), positionAt(r, 15), positionAt(r, 25), positionAt([], 1)]; })""")
+        assert at == [[117, 29], [117.5, 29.5], [118, 30], None]  # clamped before and after, interpolated
     finally:
         await ctx.close()
 

@@ -93,7 +93,7 @@ export class PortalMap {
     src("routes", airspace.routes);
     src("points", airspace.points);
     src("restrictions", airspace.restrictions);
-    for (const id of ["footprint", "sketch", "preview", "shown", "tracks"]) src(id);
+    for (const id of ["footprint", "sketch", "preview", "shown", "tracks", "replay"]) src(id);
     m.addLayer({ id: "context-line", type: "line", source: "context", paint: { "line-color": "#868e96", "line-dasharray": [3, 2] } });
     m.addLayer({ id: "volumes-fill", type: "fill", source: "volumes", filter: ["!=", ["get", "kind"], "open"],
       paint: { "fill-color": KIND_COLOURS, "fill-opacity": 0.12 } });
@@ -116,6 +116,8 @@ export class PortalMap {
       paint: { "circle-radius": 5, "circle-color": "#e8590c", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
     m.addLayer({ id: "tracks", type: "circle", source: "tracks",
       paint: { "circle-radius": 6, "circle-color": "#1e9e4a", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+    m.addLayer({ id: "replay", type: "circle", source: "replay",
+      paint: { "circle-radius": 7, "circle-color": "#e8590c", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
     m.on("click", (e) => this.click([+e.lngLat.lng.toFixed(7), +e.lngLat.lat.toFixed(7)]));
     m.on("dblclick", (e) => {
       if (this.mode === "polygon" || this.mode === "route") {
@@ -204,6 +206,12 @@ export class PortalMap {
   /** The organisation's aircraft flying now (GET /tracks, GeoJSON points). */
   setTracks(fc) {
     this.map.getSource("tracks").setData(fc);
+  }
+
+  /** The replayed aircraft's position ([lon, lat]) on its flown track; null clears it. */
+  setReplay(position) {
+    this.map.getSource("replay").setData(position
+      ? { type: "Feature", geometry: { type: "Point", coordinates: position }, properties: {} } : EMPTY);
   }
 
   /** A suggested geometry, dashed (an alternative's detour or new location); null clears it. */

@@ -1,7 +1,8 @@
 // My flights: the organisation's plans (GET /plans with state and date filters), activate / complete /
 // cancel, show on the map, export one plan as GeoJSON (a Feature with the plan's properties); for a
 // flown plan, its track (GET /tracks/{aircraft}/history from activation to completion) drawn on the
-// map and exported as a flight-log CSV.
+// map, replayed (a marker moving along it at 1-60x, stopped by the same button) and exported as a
+// flight-log CSV.
 
 import { api, qs } from "./api.js";
 import { $, el, resetList } from "./dom.js";
@@ -41,9 +42,28 @@ export function planFeature(plan) {
       reasons: ((decision && decision.reasons) || []).map((r) => ({ code: r.code, message_zh: r.message_zh, message_en: r.message_en })) } };
 }
 
+/** Where a replay is at `t` (epoch s) along time-ordered reports [{t, lon, lat}]: interpolated, clamped. */
+export function positionAt(reports, t) {
+  if (!reports.length) return null;
+  if (t <= reports[0].t) return [reports[0].lon, reports[0].lat];
+  for (let i = 1; i < reports.length; i++) {
+    const b = reports[i];
+    if (t <= b.t) {
+      const a = reports[i - 1];
+      const f = b.t > a.t ? (t - a.t) / (b.t - a.t) : 1;
+      return [a.lon + f * (b.lon - a.lon), a.lat + f * (b.lat - a.lat)];
+    }
+  }
+  const z = reports[reports.length - 1];
+  return [z.lon, z.lat];
+}
+
+const REPLAY_SPEEDS = [1, 10, 30, 60];
+
 export class Plans {
   constructor({ map, report }) {
     this.map = map;
+    this.replaying = null; // {planId, speed, t, end, done} while (and after) a replay runs: for tests too
     this.report = report;
     this.plans = [];
     fillSelect($("p-state"), "state", { all: true });
@@ -99,6 +119,46 @@ export class Plans {
     }
   }
 
+  /** Replay the flown track: a marker moves along the reports at `speed` times real time (the next
+   * press of the button cycles the speed; the last one stops). */
+  async replay(plan) {
+    const cur = this.replaying;
+    if (cur && cur.planId === plan.id && !cur.done) {
+      const next = REPLAY_SPEEDS[REPLAY_SPEEDS.indexOf(cur.speed) + 1];
+      if (next) return void (cur.speed = next);
+      cur.done = true;
+      this.map.setReplay(null);
+      return;
+    }
+    let h;
+    try {
+      h = await this.history(plan);
+    } catch (e) {
+      return this.report($("plans-msg"), e, "error");
+    }
+    const reports = h.features.filter((f) => f.properties.kind === "report")
+      .map((f) => ({ t: new Date(f.properties.t).getTime() / 1000, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] }))
+      .sort((a, b) => a.t - b.t);
+    if (!reports.length) return this.report($("plans-msg"), t("plans.no_track"), "info");
+    const line = h.features.find((f) => f.properties.kind === "track");
+    if (line) this.map.show(line.geometry);
+    const state = (this.replaying = { planId: plan.id, speed: 10, t: reports[0].t, end: reports[reports.length - 1].t, done: false });
+    let wall = performance.now();
+    const step = (now) => {
+      if (state.done || this.replaying !== state) return;
+      state.t = Math.min(state.end, state.t + ((now - wall) / 1000) * state.speed);
+      wall = now;
+      this.map.setReplay(positionAt(reports, state.t));
+      this.report($("plans-msg"), t("plans.replaying", { id: plan.aircraft_id, t: localTime(new Date(state.t * 1000).toISOString(), { seconds: true }), x: state.speed }), "info");
+      if (state.t >= state.end) {
+        state.done = true;
+        return;
+      }
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
+
   async exportLog(plan) {
     try {
       download(`flight-log-${plan.aircraft_id}-${plan.id.slice(0, 8)}.csv`, "text/csv", flightLogCSV(await this.history(plan)));
@@ -130,6 +190,7 @@ export class Plans {
       button("export", () => this.exportGeoJSON(p));
       if (FLOWN.has(p.state)) {
         button("track", () => this.showTrack(p));
+        button("replay", () => this.replay(p));
         button("log", () => this.exportLog(p));
       }
       li.append(row, meta, acts);
