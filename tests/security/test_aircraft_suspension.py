@@ -85,6 +85,11 @@ async def test_bad_suspension_requests_name_the_field(server: Server, new_user: 
         assert r.status_code == 422, (bad, r.text)
         assert r.json()["error"]["fields"][0]["field"].startswith("body"), r.text
     assert (await _set(server, centre, "SUS-2", "suspend", "x" * 500)).status_code == 200  # 500 is allowed
+    assert (await _set(server, centre, "SUS-2", "reinstate", "x")).status_code == 200  # and so is 1
+    r = await server.http.post("/aircraft/SUS-2/suspend", headers=centre.headers, json={"reason": "a\u0000b"})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "body"  # NUL: the guard's answer
+    r = await server.http.post("/aircraft/bad id!/suspend", headers=centre.headers, json={"reason": "ok"})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "path.aircraft_id"
     assert (await server.http.post("/aircraft/SUS-2/suspend", headers=centre.headers,
                                    content=b"{}" + b" " * 2_000_000)).status_code == 413
 
