@@ -18,6 +18,7 @@ On every screenshot the visible text is checked for raw codes (``light_uav``, ``
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -331,8 +332,6 @@ async def _submit_new(pg: Any, previous: str) -> str:
 
 
 def _metres(p: list[float], q: tuple[float, float]) -> float:
-    import math
-
     k = math.pi / 180 * 6371008.8
     return math.hypot((p[0] - q[0]) * k * math.cos(math.radians(q[1])), (p[1] - q[1]) * k)
 
@@ -575,6 +574,10 @@ async def test_published_route_and_take_off_point_picked_and_filed(server: Serve
     hint = await pg.locator("#published-hint").inner_text()
     assert "瑶里古镇观光航线" in hint and "宽 400 米" in hint and "30–120 米 真高" in hint and "08:00–17:30" in hint, hint
     assert await pg.locator("#f-ceiling").input_value() == "120"
+    width = await pg.evaluate("portal.map.getPaintProperty('footprint-corridor', 'line-width')")
+    metres_per_px_z0 = 156543.03 * math.cos(math.radians(route["coordinates"][0][1]))
+    assert width[:4] == ["interpolate", ["exponential", 2], ["zoom"], 0]  # drawn 400 m wide at every zoom
+    assert abs(width[4] - 400 / metres_per_px_z0) < 1e-9 and abs(width[6] / width[4] - 2 ** 22) < 1
     await pg.locator("#f-aircraft").select_option("FL-601")
     await pg.locator("#f-pilot").fill("张伟")
     await pg.locator("#f-date").fill(day)

@@ -108,6 +108,8 @@ export class PortalMap {
     m.addLayer({ id: "shown-line", type: "line", source: "shown", paint: { "line-color": "#364fc7", "line-width": 2 } });
     m.addLayer({ id: "footprint-fill", type: "fill", source: "footprint", filter: ["==", ["geometry-type"], "Polygon"],
       paint: { "fill-color": "#0b7285", "fill-opacity": 0.25 } });
+    m.addLayer({ id: "footprint-corridor", type: "line", source: "footprint", filter: ["==", ["geometry-type"], "LineString"],
+      layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#0b7285", "line-opacity": 0.2 } });
     m.addLayer({ id: "footprint-line", type: "line", source: "footprint", paint: { "line-color": "#0b7285", "line-width": 2.5 } });
     m.addLayer({ id: "preview-line", type: "line", source: "preview",
       paint: { "line-color": "#2b8a3e", "line-width": 2.5, "line-dasharray": [2, 1.5] } });
@@ -170,7 +172,17 @@ export class PortalMap {
 
   setHalfWidth(w) {
     this.halfWidth = w;
+    this.drawWidth();
     this.emit();
+  }
+
+  /** A route's corridor drawn at its full width (2 x half-width metres at every zoom, at the route's latitude). */
+  drawWidth() {
+    const g = this.footprint;
+    if (!g || g.type !== "LineString") return;
+    const mPerPx0 = 156543.03 * Math.cos((g.coordinates[0][1] * Math.PI) / 180); // metres per pixel at zoom 0
+    const px = (z) => (2 * this.halfWidth) / (mPerPx0 / 2 ** z);
+    this.map.setPaintProperty("footprint-corridor", "line-width", ["interpolate", ["exponential", 2], ["zoom"], 0, px(0), 22, px(22)]);
   }
 
   /** Set the footprint from outside (a refiled alternative) or from the sketch. */
@@ -182,6 +194,7 @@ export class PortalMap {
     this.map.getCanvas().style.cursor = this.mode ? "crosshair" : "";
     this.map.doubleClickZoom.enable();
     this.map.getSource("footprint").setData(geometry ? { type: "Feature", geometry, properties: {} } : EMPTY);
+    this.drawWidth();
     this.renderSketch();
     this.emit();
   }

@@ -237,7 +237,7 @@ export class Filing {
     const body = applyAlternative(from, alt);
     this.map.preview(null);
     this.map.setFootprint(body.geometry);
-    if (body.half_width_m) this.map.halfWidth = body.half_width_m;
+    if (body.half_width_m) this.map.setHalfWidth(body.half_width_m);
     $("f-floor").value = body.altitude.floor.value_m;
     $("f-ceiling").value = body.altitude.ceiling.value_m;
     $("f-ref").value = body.altitude.ceiling.reference;
