@@ -1,0 +1,91 @@
+"""The analytics dashboard (``/static/analytics/index.html``) in Debian's chromium against a real server on
+PostGIS with the generated history: the numbers on the page are the API's, every chart draws, nothing is
+fetched off localhost, no raw code is shown, Chinese first and English on a button; a viewer sees the
+airspace measures and is told filing and operators are not for its role. Screenshots (zh/en, desktop and
+phone) go to ``docs/screenshots/analytics/``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.analytics import history as hist
+from tests.conftest import REPO, Server, auth
+from tests.e2e.conftest import PageWatch, browser, page  # noqa: F401  (fixtures)
+
+SHOTS = REPO / "docs" / "screenshots" / "analytics"
+DAY = "2026-11-24"
+RAW = re.compile(r"\b(long_term_corridor|no_application|standard|approved|referred|rejected|automatic)\b")
+
+
+async def _seed(server: Server) -> None:
+    async with server.app.state.db.unit_of_work() as uow:  # type: ignore[attr-defined]
+        await hist.store(uow.conn, hist.build())
+        await uow.commit()
+
+
+async def _axis(pg: Any, chart: str) -> str:
+    """The category labels of a chart's x axis, as ECharts holds them."""
+    return str(await pg.evaluate(f"window.analytics.state.charts['{chart}'].getOption().xAxis[0].data.join(' ')"))
+
+
+async def _open(pg: Any, server: Server, token: str) -> None:
+    await pg.goto(f"{server.url}/static/analytics/index.html?day={DAY}")
+    await pg.locator("#token").fill(token)
+    await pg.locator("#signin button[type=submit]").click()
+    await pg.wait_for_function("window.analytics && window.analytics.ready", timeout=60000)
+
+
+async def test_dashboard_shows_the_api_numbers_in_chinese_then_english(
+        server: Server, make_token: Any, page: tuple[Any, PageWatch]) -> None:  # noqa: F811
+    pg, watch = page
+    await _seed(server)
+    token = await make_token("centre")
+    await _open(pg, server, token)
+    window = {"from": f"{DAY}T00:00:00+08:00", "to": "2026-11-25T00:00:00+08:00"}
+    ops = (await server.http.get("/analytics/operators", params=window, headers=auth(token))).json()
+    slots = (await server.http.get("/analytics/takeoff-points", params=window, headers=auth(token))).json()
+    assert await pg.locator("#kpi-flights").inner_text() == str(sum(o["flights"] for o in ops["operators"]))
+    assert await pg.locator("#kpi-full").inner_text() == str(sum(s["booked"] >= s["capacity"] for s in slots["slots"]))
+    for chart in ("slots", "cells", "corridors", "filing"):
+        assert await pg.locator(f"#chart-{chart} canvas").count() >= 1, chart
+    assert await pg.locator("#operators tr").count() == 1 + len(ops["operators"])
+    text = await pg.locator("body").inner_text()
+    assert "容量与使用分析" in text and "访问令牌" not in text and not RAW.findall(text)
+    assert "标准申报" in await _axis(pg, "chart-filing")  # the chart's labels are drawn, not text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await pg.screenshot(path=str(SHOTS / "dashboard-desktop-zh.png"), full_page=True)
+    await pg.locator("#lang").click()
+    await pg.wait_for_function("document.documentElement.lang === 'en' && window.analytics.ready")
+    text = await pg.locator("body").inner_text()
+    assert "Capacity and utilisation" in text and "flight hours" in text and not RAW.findall(text.replace(
+        "standard", ""))
+    assert "standard" in await _axis(pg, "chart-filing")
+    await pg.screenshot(path=str(SHOTS / "dashboard-desktop-en.png"), full_page=True)
+    await pg.set_viewport_size({"width": 360, "height": 740})
+    await pg.locator("#lang").click()
+    await pg.screenshot(path=str(SHOTS / "dashboard-phone-zh.png"), full_page=True)
+    assert not watch.foreign(), watch.foreign()
+    assert not watch.errors, watch.errors
+
+
+async def test_viewer_sees_airspace_measures_only(server: Server, make_token: Any,
+                                                  page: tuple[Any, PageWatch]) -> None:  # noqa: F811
+    pg, watch = page
+    await _seed(server)
+    await _open(pg, server, await make_token("viewer"))
+    assert await pg.locator("#chart-cells canvas").count() >= 1
+    assert "本角色无权查看此项" in await pg.locator("#operators").inner_text()
+    assert "本角色无权查看此项" in await pg.locator("#chart-filing").inner_text()
+    assert await pg.locator("#kpi-flights").inner_text() == "–"
+    assert not [e for e in watch.errors if "403" not in e], watch.errors
+
+
+async def test_a_refused_token_asks_to_sign_in_again(server: Server, page: tuple[Any, PageWatch]) -> None:  # noqa: F811
+    pg, _watch = page
+    await pg.goto(f"{server.url}/static/analytics/index.html?day={DAY}")
+    await pg.locator("#token").fill("not-a-token")
+    await pg.locator("#signin button[type=submit]").click()
+    await pg.locator("#error").wait_for(state="visible")
+    assert "令牌无效" in await pg.locator("#error").inner_text()
+    assert await pg.locator("#signin").is_visible()
