@@ -131,6 +131,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/coordination/constraints"): Rule({OP: A, CEN: A, VIEW: A, MIL: A, ATC: A, POL: A}),
     ("POST", "/coordination/constraints/{constraint_id}/versions"): AUTHORITIES,
     ("GET", "/coordination/constraints/{constraint_id}/history"): AUTHORITIES,
+    ("GET", "/coordination/plans"): AUTHORITIES,
     ("GET", "/coordination/approvals"): AUTHORITIES,
     ("GET", "/coordination/approvals/{plan_id}"): AUTHORITIES,
     ("POST", "/coordination/approvals/{plan_id}/decision"): AUTHORITIES,

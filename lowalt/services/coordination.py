@@ -49,7 +49,7 @@ from lowalt.coordination.model import (
     Site,
     TrackPoint,
 )
-from lowalt.filing.model import PlanState, footprint
+from lowalt.filing.model import FlightPlan, PlanState, footprint
 from lowalt.filing.service import (
     ApprovalRefused,
     Filer,
@@ -59,7 +59,7 @@ from lowalt.filing.service import (
     TransitionRefused,
 )
 from lowalt.geo.altitude import Altitude, AltitudeReference
-from lowalt.geo.crs import geometry_to_local
+from lowalt.geo.crs import geometry_to_local, to_wgs84
 from lowalt.services.airspace import AirspaceService
 from lowalt.store import coordination_repo as repo
 from lowalt.store import filing_repo, live_repo
@@ -409,6 +409,29 @@ class CoordinationService:
                                                      f"{r.decide_by:%H:%M} UTC: escalated to the centre"},
                                    "plan_escalated")
         return done
+
+    async def plans_touching(self, authority: Authority | None, horizon: timedelta = timedelta(days=3),
+                             limit: int = 500) -> list[tuple[FlightPlan, dict[Authority, list[str]]]]:
+        """Referred, approved and active plans (now to ``horizon``) whose footprint enters the areas of
+        ``authority`` (None: any): what ATC sees of its controlled airspace, the military of its areas."""
+        now = self.clock()
+        async with self.db.unit_of_work() as uow:
+            areas = [a for a in await self._areas(uow.conn, now) if authority is None or a.authority is authority]
+            if not areas:
+                return []
+            x0, y0, x1, y1 = shapely.union_all([a.area for a in areas]).bounds
+            lons, lats = to_wgs84([x0, x1, x0, x1], [y0, y0, y1, y1])
+            bbox = (float(lons.min()) - 0.01, float(lats.min()) - 0.01, float(lons.max()) + 0.01,
+                    float(lats.max()) + 0.01)
+            plans = await filing_repo.list_plans(
+                uow.conn, states=[PlanState.REFERRED.value, PlanState.APPROVED.value, PlanState.ACTIVE.value],
+                start=now, end=now + horizon, bbox=bbox, limit=limit)
+        out = []
+        for p in plans:
+            needs = rules.authorities_needed(footprint(p, self.filing.view.terrain).area, p.start, p.end, areas)
+            if needs:
+                out.append((p, needs))
+        return out
 
     async def awaiting(self, plan_id: str) -> list[str]:
         """The authorities whose part of this plan is still pending (none: not routed, or all decided)."""

@@ -172,6 +172,12 @@ async def test_plan_in_zsjd_and_a_military_area_needs_both(server: Server, make_
             "zsjd_protection"]
         queue = (await server.http.get("/coordination/approvals", headers=auth(mil))).json()
         assert {q["plan_id"] for q in queue} == set(plans.values()) and {q["authority"] for q in queue} == {"military"}
+        # ATC sees the plans that enter its controlled airspace, the military those in its area
+        seen = (await server.http.get("/coordination/plans", headers=auth(atc))).json()
+        assert {q["plan_id"] for q in seen} == set(plans.values())
+        assert all(q["touches"] == {"atc": ["zsjd_protection"]} for q in seen)
+        seen = (await server.http.get("/coordination/plans", headers=auth(mil))).json()
+        assert {q["plan_id"] for q in seen} == set(plans.values()) and seen[0]["touches"] == {"military": [ref]}
         # ATC may not decide the military's part, nor an operator anything
         r = await server.http.post(f"/coordination/approvals/{plans['both-approve']}/decision", headers=auth(atc),
                                    json={"verdict": "approve", "authority": "military"})

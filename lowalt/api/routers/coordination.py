@@ -280,6 +280,30 @@ def _approval_out(r: ApprovalRequest) -> ApprovalOut:
                        decided_on=list(r.decided_on))
 
 
+class PartyPlan(BaseModel):
+    """A plan as an authority sees it: where and when, not the operator's free text."""
+
+    plan_id: str
+    organisation: str
+    state: str
+    category: str
+    mission: str
+    start: datetime
+    end: datetime
+    touches: dict[str, list[str]]
+    """Authority -> the volume ids / constraint versions of its that the plan's footprint enters."""
+
+
+@router.get("/plans", summary="Plans (referred, approved, active; next 3 days) that enter the caller's "
+            "airspace: ATC its controlled airspace, the military its areas, the centre every authority's")
+async def party_plans(request: Request, principal: CurrentPrincipal) -> list[PartyPlan]:
+    mine = None if principal.role in (Role.CENTRE, Role.ADMIN) else _authority(principal, None)
+    return [PartyPlan(plan_id=p.id, organisation=p.organisation, state=p.state.value, category=p.category.value,
+                      mission=p.mission.value, start=p.start, end=p.end,
+                      touches={a.value: refs for a, refs in needs.items()})
+            for p, needs in await _svc(request).plans_touching(mine)]
+
+
 @router.get("/approvals", summary="Approval requests: an authority's own queue (the centre: every authority's)")
 async def list_approvals(request: Request, principal: CurrentPrincipal, state: ApprovalState | None = None
                          ) -> list[ApprovalOut]:
