@@ -94,9 +94,8 @@ def restriction_of(v: ConstraintVersion) -> Restriction:
     """The airspace restriction that carries one constraint version (its id is the version's ref).
     A military activation is published as reserved airspace: no title, no purpose."""
     military = v.kind is ConstraintKind.MILITARY_ACTIVATION
-    reason = RestrictionReason.OTHER
     return Restriction(
-        id=v.ref, reason=reason, polygon=shape(v.geometry),
+        id=v.ref, reason=RestrictionReason.OTHER, polygon=shape(v.geometry),
         floor=Altitude(v.floor_m, AltitudeReference(v.floor_ref)),
         ceiling=Altitude(v.ceiling_m, AltitudeReference(v.ceiling_ref)), start=v.start, end=v.end,
         created_by=f"{v.authority.value}/{v.created_by}",
@@ -434,9 +433,14 @@ class CoordinationService:
         return out
 
     async def awaiting(self, plan_id: str) -> list[str]:
-        """The authorities whose part of this plan is still pending (none: not routed, or all decided)."""
+        """The authorities whose part of this plan is still pending (none: not routed, or all decided).
+        A referred plan not routed yet (its event still on the way) is routed first, so the centre desk
+        never approves in the instant between filing and routing."""
         async with self.db.unit_of_work() as uow:
             reqs = await repo.requests_of(uow.conn, plan_id)
+        if not reqs and await self.route(plan_id):
+            async with self.db.unit_of_work() as uow:
+                reqs = await repo.requests_of(uow.conn, plan_id)
         if rules.combine(reqs) is not Combined.PENDING:
             return []
         return [r.authority.value for r in reqs if r.state is ApprovalState.PENDING]

@@ -282,3 +282,33 @@ async def test_rogue_drone_near_luojia_becomes_a_police_case(server: Server, mak
         SCENARIOS["rogue-near-luojia-case"]["expected_audit"], ["centre-duty", "police-duty", "police-duty"],
         strict=True))
     assert detail["audit"][0]["details"]["alert_id"] == alert["id"]
+
+
+async def test_plans_referred_while_nobody_listened_are_routed(server: Server, make_token: Any) -> None:
+    """A referred plan is routed by the sweep (at start) or when the centre desk tries to approve it,
+    whichever comes first; routing is done once."""
+    op = await make_token("operator", organisation="浮梁文旅")
+    mil = await make_token("military")
+    cen = await make_token("centre")
+    await _aircraft(server, op, "FL-1", "FL-2")
+    day = local_day(2, 8)
+    r = await server.http.post("/coordination/constraints", headers=auth(mil), json=_constraint(
+        "西区训练", NORTH_OF_LUOJIA, day, day + timedelta(hours=12), coordinated_categories=["light_uav"]))
+    assert r.status_code == 201, r.text
+    svc = server.app.state.coordination  # type: ignore[attr-defined]
+    await svc.stop()  # nobody listens to filing's events from here on
+    ids = []
+    for aid, hour in (("FL-1", 10), ("FL-2", 13)):
+        r = await server.http.post("/plans", headers=auth(op), json=plan_body(
+            aid, start=local_day(2, hour), coords=IN_BOTH, ceiling=200))
+        assert r.json()["state"] == "referred"
+        ids.append(r.json()["id"])
+    assert (await server.http.get(f"/coordination/approvals/{ids[0]}", headers=auth(cen))).status_code == 404
+    r = await server.http.post(f"/plans/{ids[0]}/approve", headers=auth(cen), json={})
+    assert r.status_code == 409 and "atc, military" in r.json()["error"]["message"]  # routed on the spot
+    assert await svc.sweep() == 1  # the other one; the first is not routed twice
+    assert await svc.sweep() == 0
+    for pid in ids:
+        got = (await server.http.get(f"/coordination/approvals/{pid}", headers=auth(cen))).json()
+        assert [q["authority"] for q in got["requests"]] == ["atc", "military"]
+        assert [a["action"] for a in got["audit"]] == ["routed"]
