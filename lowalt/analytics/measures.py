@@ -124,16 +124,18 @@ def corridor_hours(start: datetime, end: datetime, *, org: str | None) -> Query:
     """Corridors: distinct aircraft per hour and the most inside in one second, from track history.
 
     Inside = within the route's half width of its centreline (EPSG:4548), altitude not considered (the
-    band is AGL and needs terrain; see docs/analytics.md). The box test on ``geom`` uses its GiST index."""
+    band is AGL and needs terrain; see docs/analytics.md). Reports are first tested against the corridor
+    widened by 50 m in lon/lat (GiST index on ``geom``, no projection), and only those are projected for the
+    exact distance, so the cost follows the traffic near corridors, not all traffic."""
     sql = f"""
 WITH corr AS (
     SELECT id AS route_id, coalesce(properties->>'name_zh', id) AS name_zh,
            ST_Transform(geom, 4548) AS line, (properties->>'half_width_m')::float8 AS hw,
-           ST_Transform(ST_Expand(ST_Transform(geom, 4548), (properties->>'half_width_m')::float8 + 50), 4326) AS box
+           ST_Transform(ST_Buffer(ST_Transform(geom, 4548), (properties->>'half_width_m')::float8 + 50), 4326) AS area
     FROM airspace_features WHERE collection = 'routes'),
 inside AS (
     SELECT c.route_id, c.name_zh, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s
-    FROM corr c JOIN track_points tp ON tp.geom && c.box
+    FROM corr c JOIN track_points tp ON ST_Intersects(tp.geom, c.area)
     WHERE tp.t >= :start AND tp.t < :end{_own_points(org)}
       AND ST_DWithin({_LOCAL}, c.line, c.hw)),
 per_second AS (

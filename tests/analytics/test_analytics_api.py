@@ -112,6 +112,13 @@ async def test_bad_inputs_name_their_field_and_limits_hold_on_both_sides(
     assert await _field_of(client, url, {"to": week.isoformat()}, c) == "query.from"
     assert await _field_of(client, url, {**WIDE, "format": "xlsx"}, c) == "query.format"
     assert await _field_of(client, "/analytics/filing", {**WIDE, "table": "x"}, c) == "query.table"
+    for year, ok in (("1999-12-31T23:59:59Z", False), ("2000-01-01T00:00:00Z", True)):
+        r = await client.get(url, params={"from": year, "to": "2000-01-02T00:00:00Z"}, headers=c)
+        assert (r.status_code == 200) is ok and (ok or r.json()["error"]["fields"][0]["field"] == "from")
+    for year, ok in (("2100-12-31T00:00:00Z", True), ("9999-12-31T23:00:00Z", False)):
+        r = await client.get("/analytics/demand", params={"from": year}, headers=c)
+        assert (r.status_code == 200) is ok, (year, r.text)
+    assert await _field_of(client, url, {"from": "2100-12-31T00:00:00Z", "to": "2101-01-01T00:00:00Z"}, c) == "to"
     for hours, ok in (("0", False), ("1", True), ("24", True), ("25", False)):
         r = await client.get("/analytics/demand", params={"hours": hours}, headers=c)
         assert (r.status_code == 200) is ok, (hours, r.text)

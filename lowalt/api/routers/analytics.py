@@ -35,6 +35,8 @@ Rater = Annotated[Principal, Depends(require(Role.OPERATOR, Role.CENTRE))]
 
 MAX_WINDOW = timedelta(days=7)
 """Longest window (inclusive): a week, the dashboard's widest range; the daily report reads one day."""
+YEARS = (2000, 2100)
+"""Years a window may touch (inclusive): history and plans lie well inside; far dates are typing errors."""
 DEFAULT_RADIUS_M = 150.0
 """Take-off point match radius when filing is not running (policy.yaml ``vertiports.match_radius_m``)."""
 From = Annotated[AwareDatetime, Query(alias="from", description="window start, ISO 8601 with offset (inclusive)")]
@@ -172,14 +174,24 @@ class DemandOut(BaseModel):
     corridors: list[CorridorDemandOut]
 
 
+def _in_years(t: datetime, field: str) -> datetime:
+    t = t.astimezone(UTC)
+    if not YEARS[0] <= t.year <= YEARS[1]:
+        raise ApiError(422, f"{field}: must be in the years {YEARS[0]}-{YEARS[1]}",
+                       f"时间须在{YEARS[0]}至{YEARS[1]}年之间", code="invalid", field=field)
+    return t
+
+
 def window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """The window in UTC, or a 422 naming ``to`` (empty, reversed or longer than ``MAX_WINDOW``)."""
+    """The window in UTC, or a 422 naming ``from`` or ``to`` (outside ``YEARS``; empty, reversed or longer
+    than ``MAX_WINDOW``)."""
+    start, end = _in_years(start, "from"), _in_years(end, "to")
     if end <= start:
         raise ApiError(422, "to: must be after from", "结束时间须晚于开始时间", code="invalid", field="to")
     if end - start > MAX_WINDOW:
         raise ApiError(422, f"to: window at most {MAX_WINDOW.days} days", f"时间窗不超过{MAX_WINDOW.days}天",
                        code="invalid", field="to")
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return start, end
 
 
 def scope(request: Request, principal: Principal) -> str | None:
@@ -282,7 +294,7 @@ async def demand(request: Request, principal: Reader, format: Format = "json",
                  from_: Annotated[AwareDatetime | None, Query(alias="from", description="default: now")] = None,
                  hours: Annotated[int, Query(ge=1, le=24, description="horizon, 1-24 hours")] = 24,
                  ) -> DemandOut | Response:
-    start = (from_ or datetime.now(UTC)).astimezone(UTC)
+    start = _in_years(from_ or datetime.now(UTC), "from")
     end = start + timedelta(hours=hours)
     org = scope(request, principal)
     async with request.app.state.db.unit_of_work() as uow:
