@@ -41,7 +41,7 @@ async def start_services(app: FastAPI) -> None:
                                               airspace=app.state.airspace.index, bus=app.state.bus)
     app.state.airspace.listeners.append(app.state.live.intrusion_cache.invalidate)
     # -- filing service: start here (lowalt.filing) --
-    from lowalt.filing.service import build_filing_service
+    from lowalt.services.filing import build_filing_service
 
     app.state.filing = await build_filing_service(settings, app.state.db, getattr(app.state, "airspace", None))
     _connect_plans_to_monitor(app, terrain)

@@ -50,6 +50,7 @@ from lowalt.filing.policy import load_policy
 from lowalt.filing.service import Filer, FilingService
 from lowalt.geo.altitude import agl
 from lowalt.identity.model import Role
+from lowalt.services.filing import filing_service
 from lowalt.settings import DEFAULT_AIRSPACE
 from lowalt.store import aircraft_repo, filing_repo, identity_repo
 from lowalt.store.cluster import ManagedCluster
@@ -121,7 +122,7 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
     """One node: a FilingService on ``url`` and ``concurrency / nodes`` filers; latencies of its decisions."""
     db = Database(engine=make_engine(url), url=url)
     try:
-        svc = FilingService(db, load_airspace(args.airspace), load_policy(Path(args.airspace) / "policy.yaml"))
+        svc = filing_service(db, load_airspace(args.airspace), load_policy(Path(args.airspace) / "policy.yaml"))
         await svc.start()
         filer = Filer("bench-op", ORG)
         n_filers = max(1, args.concurrency // args.nodes)
@@ -219,7 +220,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         seed_s = time.perf_counter() - seed_t
         if args.concurrency > 1 or args.nodes > 1:
             return {**await _concurrent(args, db.url, t0), "seed_s": round(seed_s, 2)}
-        svc = FilingService(db, load_airspace(args.airspace), load_policy(Path(args.airspace) / "policy.yaml"))
+        svc = filing_service(db, load_airspace(args.airspace), load_policy(Path(args.airspace) / "policy.yaml"))
         load_t = time.perf_counter()
         await svc.start()
         load_s = time.perf_counter() - load_t

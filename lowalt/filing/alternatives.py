@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import shapely
 import shapely.affinity
@@ -28,14 +28,12 @@ from shapely import ops
 from shapely.geometry import LineString, Polygon, mapping
 
 from lowalt.airspace.rules import Reason
+from lowalt.filing.evaluation import Decision, Facts, Verdict, evaluate
 from lowalt.filing.messages import alt_zh, local, text
 from lowalt.filing.model import FlightPlan, Footprint, footprint
-from lowalt.filing.rules import Outcome, iso
+from lowalt.filing.rules import Outcome, iso, rule_aircraft
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.geo.crs import geometry_to_local, geometry_to_wgs84, to_local, to_wgs84
-
-if TYPE_CHECKING:
-    from lowalt.filing.decision import Decision, Facts
 
 TIME_CODES = {"conflict", "corridor_closed", "vertiport_closed", "vertiport_full", "weather_thunderstorm",
               "weather_wind", "filed_too_late", "window_in_past", "aircraft_busy", "pilot_busy", "night_not_allowed"}
@@ -92,8 +90,6 @@ def _earliest(decision: Decision) -> datetime | None:
 
 
 def _verdict(candidate: FlightPlan, facts: Facts, fp: Footprint | None = None) -> str | None:
-    from lowalt.filing.decision import Verdict, evaluate
-
     d, _ = evaluate(candidate, facts, fp, registry=False)
     return d.verdict.value if d.verdict is Verdict.APPROVED else None
 
@@ -139,8 +135,6 @@ def nearest_time(plan: FlightPlan, facts: Facts, *, not_before: datetime | None 
 def _cheap_ok(cand: FlightPlan, facts: Facts, fp: Footprint | None = None) -> bool:
     """The aircraft's own bookings and deconfliction only (the rest runs in full on survivors):
     a busy aircraft would otherwise cost a full evaluation per candidate slot, on the event loop."""
-    from lowalt.filing.rules import Outcome, rule_aircraft
-
     if facts.bookings and rule_aircraft(cand, facts.bookings, facts.policy).outcome is Outcome.REJECT:
         return False
     fp = fp or footprint(cand, facts.airspace.terrain)
@@ -252,8 +246,6 @@ def move_outside(plan: FlightPlan, decision: Decision, facts: Facts) -> dict[str
             cand = replace(plan, geometry=geometry_to_wgs84(moved), takeoff=_shift_point(plan.takeoff, ux * d, uy * d),
                            landing=_shift_point(plan.landing, ux * d, uy * d))
             tried += 1
-            from lowalt.filing.decision import evaluate
-
             dd, _ = evaluate(cand, facts, registry=False)
             if dd.verdict.value == "approved":
                 z, en = text("alt_area", distance=d)
@@ -297,8 +289,6 @@ def _fp(plan: FlightPlan, facts: Facts) -> Footprint:
 
 def reroute(plan: FlightPlan, volume_ids: list[str], facts: Facts) -> dict[str, Any] | None:
     """A route (or the part of an area) that avoids the closed volumes (and any the detour meets)."""
-    from lowalt.filing.decision import evaluate
-
     ids = set(volume_ids)
     for _ in range(3):
         new = _avoid(plan, sorted(ids), facts)

@@ -31,10 +31,10 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -56,12 +56,11 @@ from lowalt.filing.messages import text, zh
 from lowalt.filing.model import FlightPlan, Footprint, PlanState, footprint
 from lowalt.filing.pilot_rules import with_pilot_check
 from lowalt.filing.policy import Policy
+from lowalt.filing.ports import PilotRegister, PlanRepository
 from lowalt.filing.rules import Booking, Outcome, Registry, WeatherWarning, iso, rule_weather, warning_applies
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.geo.crs import geometry_to_local
 from lowalt.geo.terrain import TerrainModel, default_terrain
-from lowalt.store import filing_repo, pilot_repo
-from lowalt.store.db import CONNECT_TIMEOUT_S, Database
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,8 @@ the same span at its start)."""
 MAX_CONCURRENT = 8
 """Filing transactions one node runs at once (the rest wait here, not on the connection pool)."""
 RELOCK_TRIES = 4
+LISTEN_TIMEOUT_S = 3.0
+"""Connect and ping timeout of the LISTEN connection (as the pool's: a frozen PostGIS answers nothing)."""
 _T = TypeVar("_T")
 
 
@@ -89,6 +90,14 @@ class _Relock(Exception):
     def __init__(self, keys: set[int]) -> None:
         super().__init__(len(keys))
         self.keys = keys
+
+
+class UnitsOfWork(Protocol):
+    """The database as filing sees it (``lowalt.store.db.Database``): transactions, and its URL for LISTEN."""
+
+    url: str
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[Any]: ...
 
 
 class PlanNotFound(LookupError):
@@ -182,10 +191,16 @@ def _now() -> datetime:
 
 
 class FilingService:
-    def __init__(self, db: Database, airspace: AirspaceSet, policy: Policy, *, terrain: TerrainModel | None = None,
-                 clock: Callable[[], datetime] = _now, index: AirspaceIndex | None = None) -> None:
-        """``index``: share the airspace part's live index (its restrictions then apply at once)."""
+    def __init__(self, db: UnitsOfWork, airspace: AirspaceSet, policy: Policy, *, repo: PlanRepository,
+                 pilots: PilotRegister, terrain: TerrainModel | None = None, clock: Callable[[], datetime] = _now,
+                 index: AirspaceIndex | None = None) -> None:
+        """``repo``/``pilots``: the plans' and the pilot register's repositories (``lowalt.store.filing_repo``,
+        ``lowalt.store.pilot_repo``), given by the composition root (``lowalt.services.filing``): filing
+        never imports the store, which builds filing's objects. ``index``: share the airspace part's live
+        index (its restrictions then apply at once)."""
         self.db = db
+        self.repo = repo
+        self.pilots = pilots
         self.policy = policy
         self.shared_index = index is not None
         self.view = AirspaceView(airspace, terrain or (index.terrain if index else default_terrain()), index)
@@ -230,10 +245,10 @@ class FilingService:
         """Rebuild the in-memory state from what PostGIS has committed."""
         now = self.clock()
         async with self.db.unit_of_work() as uow:
-            versions = await filing_repo.cell_versions(uow.conn)  # before the plans: never newer than them
-            holding = await filing_repo.holding_plans(uow.conn, now)
-            self.weather = await filing_repo.weather_warnings_after(uow.conn, now)
-            restrictions = [] if self.shared_index else await filing_repo.active_restriction_rows(uow.conn, now)
+            versions = await self.repo.cell_versions(uow.conn)  # before the plans: never newer than them
+            holding = await self.repo.holding_plans(uow.conn, now)
+            self.weather = await self.repo.weather_warnings_after(uow.conn, now)
+            restrictions = [] if self.shared_index else await self.repo.active_restriction_rows(uow.conn, now)
         for r in restrictions:
             try:
                 self.view.index.add_restriction(_restriction(r))
@@ -308,11 +323,11 @@ class FilingService:
         proven fresh for them; without (the catch-up loop), it is as fresh as the read.
         """
         async with self._refresh_lock:
-            versions = await filing_repo.cell_versions(conn, cells)
+            versions: dict[int, int] = await self.repo.cell_versions(conn, cells)
             stale = {c: v for c, v in versions.items() if v > self.known.get(c, 0)}
             if stale:
-                ids = await filing_repo.changed_plans(conn, self.known, stale) - self._inflight
-                plans = await filing_repo.plans_by_id(conn, sorted(ids))
+                ids = await self.repo.changed_plans(conn, self.known, stale) - self._inflight
+                plans = await self.repo.plans_by_id(conn, sorted(ids))
                 now = self.clock()
                 for pid in ids - {p.id for p in plans}:
                     self._release(pid)
@@ -335,8 +350,8 @@ class FilingService:
         now = self.clock()
         async with self.db.unit_of_work() as uow:
             await self._sync(uow.conn, None)
-            self.weather = await filing_repo.weather_warnings_after(uow.conn, now)
-            rows = await filing_repo.active_restriction_rows(uow.conn, now - RESTRICTIONS_AFTER, deleted=True)
+            self.weather = await self.repo.weather_warnings_after(uow.conn, now)
+            rows = await self.repo.active_restriction_rows(uow.conn, now - RESTRICTIONS_AFTER, deleted=True)
         self._take_restrictions(rows)
 
     def _take_restrictions(self, rows: list[dict[str, Any]]) -> None:
@@ -388,14 +403,14 @@ class FilingService:
         (``GET /plans/{id}``) has them."""
         d = ev.as_dict()
         msg = f"{self.node} {_pack(d)}"
-        if len(msg) > filing_repo.NOTIFY_MAX:
+        if len(msg) > self.repo.NOTIFY_MAX:
             keep = {k: v for k, v in d["details"].items() if k in ("message_zh", "message_en")}
             msg = f"{self.node} {_pack({**d, 'details': {**keep, 'truncated': True}})}"
         return msg
 
     async def _announce(self, conn: Any, events: list[PlanEvent]) -> None:
         """Send these events to the other nodes' ``/ws/plans`` with the transaction that makes them true."""
-        await filing_repo.notify_plans(conn, [self._wire(ev) for ev in events])
+        await self.repo.notify_plans(conn, [self._wire(ev) for ev in events])
 
     def _on_plan_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         """Another node's committed plan event: to this node's ``/ws/plans`` subscribers."""
@@ -419,13 +434,13 @@ class FilingService:
         while True:
             conn: Any = None
             try:
-                conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
-                await conn.add_listener(filing_repo.NOTIFY_CHANNEL, self._on_notify)
-                await conn.add_listener(filing_repo.PLANS_CHANNEL, self._on_plan_event)
+                conn = await asyncpg.connect(dsn, timeout=LISTEN_TIMEOUT_S)
+                await conn.add_listener(self.repo.NOTIFY_CHANNEL, self._on_notify)
+                await conn.add_listener(self.repo.PLANS_CHANNEL, self._on_plan_event)
                 self._dirty.set()
                 while True:  # a dead connection shows only when used
                     await asyncio.sleep(self.sync_every_s)
-                    await conn.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+                    await conn.execute("SELECT 1", timeout=LISTEN_TIMEOUT_S)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -434,7 +449,7 @@ class FilingService:
             finally:
                 if conn is not None:
                     with contextlib.suppress(Exception):
-                        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                        async with asyncio.timeout(LISTEN_TIMEOUT_S):
                             await conn.close()
 
     async def _lock_cells_of(self, conn: Any, plans: list[FlightPlan]) -> dict[str, list[int]]:
@@ -443,7 +458,7 @@ class FilingService:
         for p in plans:
             fp = self._footprint_or_none(p)
             cells[p.id] = self._cells_for(p, fp) if fp is not None else []
-        await filing_repo.lock_keys(conn, sorted({c for cs in cells.values() for c in cs}))
+        await self.repo.lock_keys(conn, sorted({c for cs in cells.values() for c in cs}))
         return cells
 
     def on_airspace_changed(self) -> None:
@@ -467,7 +482,7 @@ class FilingService:
         """NOTIFY the other nodes that the restrictions changed (their catch-up runs at once)."""
         try:
             async with self.db.unit_of_work() as uow:
-                await filing_repo.notify(uow.conn, f"{self.node} airspace")
+                await self.repo.notify(uow.conn, f"{self.node} airspace")
                 await uow.commit()
         except Exception as exc:  # database away: the others' periodic catch-up takes it later
             log.warning("airspace_notify_failed", extra={"error": str(exc)[:200]})
@@ -507,12 +522,14 @@ class FilingService:
 
     async def _bookings(self, conn: Any, p: FlightPlan) -> list[Booking]:
         span = self.policy.alt_time_horizon + self.policy.turnaround
-        return await filing_repo.bookings(conn, p.aircraft_id, p.licence_id, p.start - span, p.end + BOOKING_AFTER)
+        found: list[Booking] = await self.repo.bookings(conn, p.aircraft_id, p.licence_id, p.start - span,
+                                                         p.end + BOOKING_AFTER)
+        return found
 
     # ------------------------------------------------------------------ filing
 
     async def _replay(self, conn: Any, org: str, key: str, request_hash: str | None) -> FlightPlan | None:
-        seen = await filing_repo.get_by_idempotency_key_hashed(conn, org, key)
+        seen: tuple[FlightPlan, str | None] | None = await self.repo.get_by_idempotency_key_hashed(conn, org, key)
         if seen is None:
             return None
         plan, stored = seen
@@ -560,24 +577,24 @@ class FilingService:
                 self._release(pid)
         keys = sorted(set(cells) | extra | set(self._who_keys(plan)))
         async with self.db.unit_of_work() as uow:
-            reg = await filing_repo.lock_keys_reading_registry(uow.conn, keys, plan.aircraft_id, by.name)
+            reg = await self.repo.lock_keys_reading_registry(uow.conn, keys, plan.aircraft_id, by.name)
             verified = await self._sync(uow.conn, cells)
             bookings = await self._bookings(uow.conn, plan)
             decision, fp = decide(plan, self._facts(reg, now, bookings), fp0)
-            decision = with_pilot_check(decision, plan, await pilot_repo.register_of(uow.conn, plan.organisation),
+            decision = with_pilot_check(decision, plan, await self.pilots.register_of(uow.conn, plan.organisation),
                                         self.policy)  # issue #22: the pilot register (lowalt.filing.pilot_rules)
             state = PlanState(decision.verdict.value)
             plan = replace(plan, state=state, decision=decision.as_dict(), created_at=now, updated_at=now)
             try:
-                await filing_repo.insert_plan(uow.conn, plan, idempotency_key, request_hash)
-            except filing_repo.DuplicateIdempotencyKey:  # another process won the race: replay its decision
+                await self.repo.insert_plan(uow.conn, plan, idempotency_key, request_hash)
+            except self.repo.DuplicateIdempotencyKey:  # another process won the race: replay its decision
                 seen = await self._replay(uow.conn, plan.organisation, idempotency_key or "", request_hash)
                 if seen is None:
                     raise
                 return seen, True
             events = [PlanEvent(plan.id, plan.organisation, PlanState.SUBMITTED.value, state.value, "system", now,
                                 _summary(decision), {"decision": plan.decision})]
-            await filing_repo.add_events(uow.conn, [
+            await self.repo.add_events(uow.conn, [
                 (plan.id, None, PlanState.SUBMITTED, by.name, "filed", {}, now),
                 (plan.id, PlanState.SUBMITTED, state, "system", _summary(decision),
                  {"codes": [r.code for r in decision.reasons]}, now)], notify=[self._wire(events[0])])
@@ -611,7 +628,7 @@ class FilingService:
             other = held[0]
             details = {"emergency_plan": plan.id, "mission": plan.mission.value,
                        "decide_by": plan.decision.get("decide_by"), "message_zh": z, "message_en": en}
-            await filing_repo.add_event(conn, pid, other.state, other.state, "system", "at risk", details, at=now)
+            await self.repo.add_event(conn, pid, other.state, other.state, "system", "at risk", details, at=now)
             events.append(PlanEvent(pid, other.organisation, other.state.value, other.state.value, "system", now,
                                     "at risk", details, kind="plan_at_risk"))
         return events
@@ -629,16 +646,16 @@ class FilingService:
         fp = fp or footprint(plan, self.view.terrain)
         withdrawn: list[FlightPlan] = []
         for pid in preempts:
-            other = await filing_repo.get_plan(conn, pid, for_update=True)
+            other = await self.repo.get_plan(conn, pid, for_update=True)
             if other is not None and other.state.can_transition_to(PlanState.WITHDRAWN):
                 withdrawn.append(other)
         bump = set(self._cells_for(plan, fp) if cells is None else cells)
         for o in withdrawn:
             bump.update(self._cells_for(o, footprint(o, self.view.terrain)))
         beyond = bump - locked
-        if beyond and not await filing_repo.try_lock_keys(conn, sorted(beyond)):
+        if beyond and not await self.repo.try_lock_keys(conn, sorted(beyond)):
             raise _Relock(beyond)
-        new = await filing_repo.bump_cells(conn, sorted(bump), [plan.id, *(o.id for o in withdrawn)], self.node)
+        new = await self.repo.bump_cells(conn, sorted(bump), [plan.id, *(o.id for o in withdrawn)], self.node)
         touched = [plan.id, *(o.id for o in withdrawn)]
         self._inflight.update(touched)
         # tentative in-memory change, so the displaced operators' alternatives see the new picture
@@ -661,9 +678,9 @@ class FilingService:
                              mission_zh=zh("mission", plan.mission.value))
                 details = {"preempted_by": plan.id, "mission": plan.mission.value,
                            "alternatives": [alt] if alt else [], "message_zh": z, "message_en": en}
-                await filing_repo.set_state(conn, o.id, PlanState.WITHDRAWN,
+                await self.repo.set_state(conn, o.id, PlanState.WITHDRAWN,
                                             decision={**o.decision, "withdrawn": details}, now=now)
-                await filing_repo.add_event(conn, o.id, o.state, PlanState.WITHDRAWN, "system", reason, details, at=now)
+                await self.repo.add_event(conn, o.id, o.state, PlanState.WITHDRAWN, "system", reason, details, at=now)
                 events.append(PlanEvent(o.id, o.organisation, o.state.value, PlanState.WITHDRAWN.value, "system", now,
                                         reason, details))
             ok = True
@@ -682,15 +699,15 @@ class FilingService:
                                  ) -> FlightPlan:
         now = self.clock()
         async with self.db.unit_of_work() as uow:
-            p = await filing_repo.get_plan(uow.conn, plan_id)
+            p = await self.repo.get_plan(uow.conn, plan_id)
             if p is None or not (by.centre or p.organisation == by.organisation):
                 raise PlanNotFound(plan_id)
             fp0 = self._footprint_or_none(p)
             cells = self._cells_for(p, fp0) if fp0 is not None else []
             keys = sorted(set(cells) | extra | set(self._who_keys(p)))
-            await filing_repo.lock_keys(uow.conn, keys)
+            await self.repo.lock_keys(uow.conn, keys)
             verified = await self._sync(uow.conn, cells)
-            p = await filing_repo.get_plan(uow.conn, plan_id, for_update=True)
+            p = await self.repo.get_plan(uow.conn, plan_id, for_update=True)
             if p is None:
                 raise PlanNotFound(plan_id)
             if not p.state.can_transition_to(to):
@@ -708,9 +725,9 @@ class FilingService:
                         uow.conn, p, by, reason, now, set(keys))
                     events += extra_events
                 elif p.state.holds_airspace and cells:  # the index changes: the other nodes must know
-                    new = await filing_repo.bump_cells(uow.conn, cells, [p.id], self.node)
-                await filing_repo.set_state(uow.conn, p.id, to, decision=decision, now=now)
-                await filing_repo.add_event(uow.conn, p.id, p.state, to, by.name, reason, at=now)
+                    new = await self.repo.bump_cells(uow.conn, cells, [p.id], self.node)
+                await self.repo.set_state(uow.conn, p.id, to, decision=decision, now=now)
+                await self.repo.add_event(uow.conn, p.id, p.state, to, by.name, reason, at=now)
                 events.insert(0, PlanEvent(p.id, p.organisation, p.state.value, to.value, by.name, now, reason))
                 await self._announce(uow.conn, events)
                 await _commit_or_undo(uow, undo)
@@ -741,7 +758,7 @@ class FilingService:
         """Act on referred emergency plans at (or near) their decide-by time, as the policy says."""
         now = now or self.clock()
         async with self.db.unit_of_work() as uow:
-            referred = await filing_repo.plans_overlapping(uow.conn, [PlanState.REFERRED.value], now - timedelta(
+            referred = await self.repo.plans_overlapping(uow.conn, [PlanState.REFERRED.value], now - timedelta(
                 hours=1), now + self.policy.max_advance)
         actions = due_actions(referred, now, self.policy)
         system = Filer("system", None, True)
@@ -765,14 +782,14 @@ class FilingService:
     async def _escalate(self, a: DueAction, now: datetime) -> None:
         async with self._lock:
             async with self.db.unit_of_work() as uow:
-                p = await filing_repo.get_plan(uow.conn, a.plan_id, for_update=True)
+                p = await self.repo.get_plan(uow.conn, a.plan_id, for_update=True)
                 if p is None or p.state is not PlanState.REFERRED or p.decision.get("escalated_at"):
                     return
                 z, en = text("emergency_escalated", decide_by=a.decide_by.astimezone(self.policy.tz).strftime("%H:%M"))
                 details = {"decide_by": iso(a.decide_by), "message_zh": z, "message_en": en}
-                await filing_repo.set_state(uow.conn, p.id, p.state, decision={**p.decision, "escalated_at": iso(now)},
+                await self.repo.set_state(uow.conn, p.id, p.state, decision={**p.decision, "escalated_at": iso(now)},
                                             now=now)
-                await filing_repo.add_event(uow.conn, p.id, p.state, p.state, "system", "escalated", details, at=now)
+                await self.repo.add_event(uow.conn, p.id, p.state, p.state, "system", "escalated", details, at=now)
                 ev = PlanEvent(p.id, p.organisation, p.state.value, p.state.value, "system", now, "escalated", details,
                                kind="plan_escalated")
                 await self._announce(uow.conn, [ev])
@@ -785,10 +802,10 @@ class FilingService:
         """The centre approves a referred plan: EVERY rule is re-run against today's picture
         (restrictions, slots, warnings, bookings, deconfliction; cut-offs at filing time).
         Any rule that now rejects refuses the approval with its reasons (zh + en)."""
-        reg = await filing_repo.registry(conn, p.aircraft_id, p.submitted_by)
+        reg = await self.repo.registry(conn, p.aircraft_id, p.submitted_by)
         facts = self._facts(reg, now, await self._bookings(conn, p), filed_at=p.created_at)
         d, fp = evaluate(p, facts)
-        d = with_pilot_check(d, p, await pilot_repo.register_of(conn, p.organisation), self.policy)
+        d = with_pilot_check(d, p, await self.pilots.register_of(conn, p.organisation), self.policy)
         rejects = [r.as_dict() for r in d.reasons if r.outcome is Outcome.REJECT]
         if rejects:
             raise ApprovalRefused(rejects)
@@ -824,15 +841,16 @@ class FilingService:
 
     async def get(self, plan_id: str, by: Filer) -> tuple[FlightPlan, list[dict[str, Any]]]:
         async with self.db.unit_of_work() as uow:
-            p = await filing_repo.get_plan(uow.conn, plan_id)
+            p = await self.repo.get_plan(uow.conn, plan_id)
             if p is None or not (by.centre or p.organisation == by.organisation):
                 raise PlanNotFound(plan_id)
-            return p, await filing_repo.events(uow.conn, plan_id)
+            return p, await self.repo.events(uow.conn, plan_id)
 
     async def list_plans(self, by: Filer, **filters: Any) -> list[FlightPlan]:
         async with self.db.unit_of_work() as uow:
-            return await filing_repo.list_plans(uow.conn, organisation=None if by.centre else by.organisation or "",
-                                                **filters)
+            plans: list[FlightPlan] = await self.repo.list_plans(
+                uow.conn, organisation=None if by.centre else by.organisation or "", **filters)
+        return plans
 
     # ------------------------------------------------------------------ centre inputs
 
@@ -850,8 +868,8 @@ class FilingService:
             events: list[PlanEvent] = []
             hit: list[tuple[str, PlanState]] = []
             async with self.db.unit_of_work() as uow:
-                await filing_repo.add_weather_warning(uow.conn, w, by.name)
-                plans = await filing_repo.plans_overlapping(
+                await self.repo.add_weather_warning(uow.conn, w, by.name)
+                plans = await self.repo.plans_overlapping(
                     uow.conn, [PlanState.APPROVED.value, PlanState.REFERRED.value, PlanState.ACTIVE.value],
                     w.start, w.end)
                 cells = await self._lock_cells_of(uow.conn, [p for p in plans if warning_applies(w, p)])
@@ -866,7 +884,7 @@ class FilingService:
                         details: dict[str, Any] = {"warning": w.id, "kind": w.kind, "reason": res.as_dict(),
                                                    "message_zh": z,
                                    "message_en": en}
-                        await filing_repo.add_event(uow.conn, p.id, p.state, p.state, by.name, "weather advisory",
+                        await self.repo.add_event(uow.conn, p.id, p.state, p.state, by.name, "weather advisory",
                                                     details, at=now)
                         events.append(PlanEvent(p.id, p.organisation, p.state.value, p.state.value, by.name, now,
                                                 "weather advisory", details, kind="plan_advisory"))
@@ -883,14 +901,14 @@ class FilingService:
                                "alternatives": [alt] if alt else [], "message_zh": z, "message_en": en}
                     reason = f"weather warning {w.id} ({w.kind}) by {by.name}"
                     field_ = "withdrawn" if to is PlanState.WITHDRAWN else "suspended"
-                    await filing_repo.set_state(uow.conn, p.id, to, decision={**p.decision, field_: details}, now=now)
-                    await filing_repo.add_event(uow.conn, p.id, p.state, to, by.name, reason, details, at=now)
+                    await self.repo.set_state(uow.conn, p.id, to, decision={**p.decision, field_: details}, now=now)
+                    await self.repo.add_event(uow.conn, p.id, p.state, to, by.name, reason, details, at=now)
                     events.append(PlanEvent(p.id, p.organisation, p.state.value, to.value, by.name, now, reason,
                                             details))
                     hit.append((p.id, p.state))
                 bump = sorted({c for pid, was in hit if was is PlanState.APPROVED for c in cells.get(pid, [])})
-                await filing_repo.bump_cells(uow.conn, bump, [pid for pid, _ in hit], self.node)
-                await filing_repo.notify(uow.conn, f"{self.node} weather")
+                await self.repo.bump_cells(uow.conn, bump, [pid for pid, _ in hit], self.node)
+                await self.repo.notify(uow.conn, f"{self.node} weather")
                 await self._announce(uow.conn, events)
                 await uow.commit()
             self.weather = weather  # only once PostGIS has it
@@ -906,9 +924,9 @@ class FilingService:
         async with self._lock:
             now = self.clock()
             async with self.db.unit_of_work() as uow:
-                if not await filing_repo.end_weather_warning(uow.conn, warning_id, by.name, now):
+                if not await self.repo.end_weather_warning(uow.conn, warning_id, by.name, now):
                     raise WarningNotFound(warning_id)
-                await filing_repo.notify(uow.conn, f"{self.node} weather")
+                await self.repo.notify(uow.conn, f"{self.node} weather")
                 await uow.commit()
             w = next((x for x in self.weather if x.id == warning_id), None)
             self.weather = [x for x in self.weather if x.id != warning_id]
@@ -931,7 +949,7 @@ class FilingService:
             now = self.clock()
             hit: list[str] = []
             async with self.db.unit_of_work() as uow:
-                held = await filing_repo.holding_plans(uow.conn, now)
+                held = await self.repo.holding_plans(uow.conn, now)
                 cells = await self._lock_cells_of(uow.conn, [
                     p for p in held if p.state is PlanState.APPROVED and p.end > r.start and p.start < r.end])
                 events = []
@@ -948,14 +966,14 @@ class FilingService:
                     details = {"restriction": r.id, "alternatives": [alt] if alt else [],
                                "message_zh": z, "message_en": en}
                     reason = f"restriction {r.id} by {by.name}"
-                    await filing_repo.set_state(uow.conn, p.id, PlanState.WITHDRAWN,
+                    await self.repo.set_state(uow.conn, p.id, PlanState.WITHDRAWN,
                                                 decision={**p.decision, "withdrawn": details}, now=now)
-                    await filing_repo.add_event(uow.conn, p.id, p.state, PlanState.WITHDRAWN, by.name, reason,
+                    await self.repo.add_event(uow.conn, p.id, p.state, PlanState.WITHDRAWN, by.name, reason,
                                                 details, at=now)
                     events.append(PlanEvent(p.id, p.organisation, p.state.value, "withdrawn", by.name, now, reason,
                                             details))
                     hit.append(p.id)
-                await filing_repo.bump_cells(uow.conn, sorted({c for pid in hit for c in cells.get(pid, [])}), hit,
+                await self.repo.bump_cells(uow.conn, sorted({c for pid in hit for c in cells.get(pid, [])}), hit,
                                              self.node)
                 await self._announce(uow.conn, events)
                 await uow.commit()
@@ -1014,35 +1032,3 @@ def _restriction(r: dict[str, Any]) -> Restriction:
 
 def new_plan_id() -> str:
     return uuid.uuid4().hex
-
-
-_AIRSPACE_CACHE: dict[str, AirspaceSet] = {}
-
-
-async def build_filing_service(settings: Any, db: Database, airspace: Any = None) -> FilingService:
-    """Composition: the area's airspace and policy (``settings.airspace_dir``), started on ``db``.
-
-    ``airspace``: the airspace service, if running: filing then shares its index (and so its
-    live restrictions) and listens for changes to withdraw plans a new restriction forbids.
-    """
-    from pathlib import Path
-
-    from lowalt.airspace.geojson import load_airspace
-    from lowalt.filing.policy import load_policy
-
-    path = Path(settings.airspace_dir)
-    index = getattr(airspace, "index", None)
-    if index is not None:
-        aset = index.airspace
-    else:
-        key = str(path.resolve())
-        if key not in _AIRSPACE_CACHE:  # immutable data: load once per process
-            _AIRSPACE_CACHE[key] = load_airspace(path)
-        aset = _AIRSPACE_CACHE[key]
-    svc = FilingService(db, aset, load_policy(path / "policy.yaml"), index=index)
-    await svc.start()
-    listeners = getattr(airspace, "listeners", None)
-    if isinstance(listeners, list):
-        listeners.append(svc.on_airspace_changed)
-        svc.airspace_listeners = listeners
-    return svc

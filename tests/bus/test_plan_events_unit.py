@@ -6,14 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lowalt.filing.service import FilingService, PlanEvent
-from lowalt.store import filing_repo
+from lowalt.store import filing_repo, pilot_repo
 from tests.filing.builders import airspace, policy
 
 AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 def _node() -> FilingService:
-    return FilingService(None, airspace(), policy())  # type: ignore[arg-type]  # no database is touched
+    return FilingService(None, airspace(), policy(), repo=filing_repo,  # type: ignore[arg-type]  # no database
+                         pilots=pilot_repo)  # is touched
 
 
 def _event(details: dict[str, Any]) -> PlanEvent:

@@ -239,7 +239,7 @@ async def test_database_down_answers_503_and_approves_nothing(client: httpx.Asyn
 
 async def test_restart_rebuilds_the_index_from_postgis(client: httpx.AsyncClient, operator_factory: Any,
                                                        database: Any, settings: Any) -> None:
-    from lowalt.filing.service import build_filing_service
+    from lowalt.services.filing import build_filing_service
 
     op = await operator_factory("浮梁文旅", {"FL-001": "light_uav"})
     p = (await client.post("/plans", headers=op.headers, json=plan_body("FL-001"))).json()

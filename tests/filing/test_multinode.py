@@ -176,13 +176,14 @@ async def test_other_nodes_picture_catches_up_by_notify_or_by_the_version_check(
     by LISTEN/NOTIFY at once, or, with notifications lost, by the periodic version check."""
     from lowalt.airspace.geojson import load_airspace
     from lowalt.filing.policy import load_policy
-    from lowalt.filing.service import Filer, FilingService
+    from lowalt.filing.service import Filer
+    from lowalt.services.filing import filing_service
     from lowalt.settings import DEFAULT_AIRSPACE
 
     await make_token("operator", name="op-a", organisation=ORG)
     (aid,) = await _register(database, 1, "CU")
     aset, policy = load_airspace(DEFAULT_AIRSPACE), load_policy(DEFAULT_AIRSPACE / "policy.yaml")
-    a, b = FilingService(database, aset, policy), FilingService(database, aset, policy)
+    a, b = filing_service(database, aset, policy), filing_service(database, aset, policy)
     a.due_every_s = b.due_every_s = 0
     a.sync_every_s, b.sync_every_s = 3600, (3600 if listen else 0.2)  # each mechanism alone
     b.listen = listen
@@ -269,7 +270,7 @@ async def test_node_killed_under_filing_load_loses_no_acknowledged_plan(
         if node.proc.poll() is None:
             node.kill()
     async with database.unit_of_work() as uow:
-        rows = dict((await uow.conn.execute(text("SELECT id, state FROM plans WHERE id = ANY(:ids)"),
+        rows: dict[str, str] = dict((await uow.conn.execute(text("SELECT id, state FROM plans WHERE id = ANY(:ids)"),
                                             {"ids": list(acked)})).all())
     assert len(acked) >= 40
     assert {k: rows.get(k) for k in acked} == acked  # every acknowledged plan, in the state acknowledged

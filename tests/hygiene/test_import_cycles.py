@@ -10,12 +10,8 @@ from __future__ import annotations
 import grimp
 
 KNOWN_PART_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"lowalt.filing", "lowalt.store"}):
-        "lowalt.store.filing_repo builds filing's domain objects; lowalt.filing.service opens the database",
 }
 KNOWN_MODULE_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"lowalt.filing.alternatives", "lowalt.filing.decision"}):
-        "alternatives re-run the decision; the decision offers alternatives",
 }
 
 
