@@ -598,7 +598,8 @@ async def test_published_route_and_take_off_point_picked_and_filed(server: Serve
     await pg.locator("#radius").dispatch_event("change")
     circle = await pg.evaluate("portal.pmap.footprint")
     assert circle["type"] == "Polygon" and len(circle["coordinates"][0]) == 65
-    assert "瑶里" in await pg.locator("#published-hint").inner_text()
+    pad_hint = await pg.locator("#published-hint").inner_text()
+    assert "瑶里" in pad_hint and "半径 250 米" in pad_hint and "每 15 分钟起降" in pad_hint, pad_hint
     await pg.locator("#f-aircraft").select_option("FL-602")
     await pg.locator("#f-ceiling").fill("100")
     at_pad = await _submit_new(pg, on_route)

@@ -123,8 +123,10 @@ export async function lookUp(footprint, { at, halfWidthM = 0, category, floor, c
   for (const f of points.features) {
     if (!near(f.geometry, footprint, pts)) continue;
     const p = f.properties;
+    const hours = hoursText(p.schedule || p.opening_hours);
     items.push({ kind: "point", level: "route", title: name(p),
-      detail: [t("touch.point"), hoursText(p.schedule) && t("touch.hours", { h: hoursText(p.schedule) })].filter(Boolean).join(" · ") });
+      detail: [t("touch.point"), hours && t("touch.hours", { h: hours }),
+        p.capacity_per_15min && t("touch.capacity", { n: p.capacity_per_15min })].filter(Boolean).join(" · ") });
   }
   return { items, centre };
 }

@@ -102,7 +102,7 @@ export class Filing {
     $("published-hint").textContent = pub.kind === "route"
       ? t("file.pub_route", { ...vars, w: Math.round(p.half_width_m * 2),
         band: bandText({ value_m: p.floor_m, reference: p.floor_ref }, { value_m: p.ceiling_m, reference: p.ceiling_ref }) })
-      : t("file.pub_point", { ...vars, r: Number($("radius").value) });
+      : t("file.pub_point", { ...vars, r: Number($("radius").value), n: p.capacity_per_15min ?? "—" });
   }
 
   /** Use a published route (its line, half-width and band; filed with its corridor id) or take-off point
