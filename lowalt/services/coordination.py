@@ -240,26 +240,51 @@ class CoordinationService:
         if previous is not None and previous.restriction_id:
             await self.airspace.remove_restriction(previous.restriction_id)
         if restriction is not None:
-            await self._advise_airborne(v, restriction)
+            await self._reevaluate(v, restriction)
         log.info("constraint_published", extra={"ref": v.ref, "authority": v.authority.value, "action": action})
         return v
 
-    async def _advise_airborne(self, v: ConstraintVersion, r: Restriction) -> list[str]:
-        """Airborne plans inside the new constraint: their operators are told at once (the plan state
-        machine has no active -> withdrawn; the monitor raises the intrusion if the aircraft stays)."""
+    def _inside(self, r: Restriction) -> list[tuple[FlightPlan, str]]:
+        """Held (approved, active) plans the restriction now affects, with the verdict filing's own airspace
+        check gives them on it (``forbidden`` or ``needs_approval``): footprint x band x window, in 3-D."""
         area = geometry_to_local(r.polygon)
+        out = []
+        for p, fp in list(self.filing.held.values()):
+            if p.start >= r.end or p.end <= r.start or not shapely.intersects(fp.area, area):
+                continue
+            verdicts = {h.verdict.value for h in self.filing.view.check(p, fp).hits if h.volume_id == r.id}
+            if verdicts:
+                out.append((p, "forbidden" if "forbidden" in verdicts else "needs_approval"))
+        return out
+
+    async def _reevaluate(self, v: ConstraintVersion, r: Restriction) -> None:
+        """What filing's restriction path does not do: an approved plan of a coordinated category now needs
+        the authority's approval, so it is suspended (approved -> referred) and routed; an airborne plan
+        cannot be withdrawn (no active -> withdrawn), so its operator is told to leave at once and the
+        monitor raises the intrusion if the aircraft stays. Approved plans the constraint forbids are
+        withdrawn by filing's own restriction path."""
+        hit = self._inside(r)
+        who = Filer(r.created_by, None, True)
+        for p, verdict in hit:
+            if p.state is PlanState.APPROVED and verdict == "needs_approval":
+                try:
+                    # filing has no public suspend yet; its own transition (approved -> referred, as a weather
+                    # warning that needs judgement suspends) releases the airspace and tells /ws/plans
+                    await self.filing._transition(p.id, who, PlanState.REFERRED, f"suspended: {v.authority.en} "
+                                                  f"constraint {v.ref} needs its approval")
+                except (PlanNotFound, TransitionRefused):  # changed meanwhile
+                    continue
+                await self.route(p.id)
+        airborne = [p for p, _ in hit if p.state is PlanState.ACTIVE]
+        if not airborne:
+            return
         now = self.clock()
-        hit = [(p, fp) for p, fp in list(self.filing.held.values())
-               if p.state is PlanState.ACTIVE and p.start < r.end and p.end > r.start
-               and p.category not in r.exempt_categories and shapely.intersects(fp.area, area)]
-        if not hit:
-            return []
         events = []
         zh = f"{v.authority.zh}发布的{rules.RESERVED_ZH if v.kind is ConstraintKind.MILITARY_ACTIVATION else '限制'}" \
              f"（{v.ref}）已生效，请立即避让离开该区域"
         en = f"{v.authority.en} constraint {v.ref} is in force: leave the area now"
         async with self.db.unit_of_work() as uow:
-            for p, _ in hit:
+            for p in airborne:
                 details = {"constraint": v.ref, "authority": v.authority.value, "restriction": r.id,
                            "message_zh": zh, "message_en": en}
                 await filing_repo.add_event(uow.conn, p.id, p.state, p.state, r.created_by, "constraint advisory",
@@ -269,7 +294,6 @@ class CoordinationService:
             await uow.commit()
         for ev in events:
             self.filing.notifier.publish(ev)
-        return [p.id for p, _ in hit]
 
     async def constraints(self, *, include_past: bool = False) -> list[ConstraintVersion]:
         """The current version of each constraint (in force, or with ``include_past`` every one)."""

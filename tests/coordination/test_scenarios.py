@@ -312,3 +312,37 @@ async def test_plans_referred_while_nobody_listened_are_routed(server: Server, m
         got = (await server.http.get(f"/coordination/approvals/{pid}", headers=auth(cen))).json()
         assert [q["authority"] for q in got["requests"]] == ["atc", "military"]
         assert [a["action"] for a in got["audit"]] == ["routed"]
+
+
+async def test_an_approved_plan_in_a_new_coordinated_area_is_suspended_and_routed(server: Server,
+                                                                                  make_token: Any) -> None:
+    """A military activation that admits light UAVs with its approval: the approved light UAV plan inside it
+    goes back to referred (naming the constraint and its authority) and to the military, whose approval
+    approves it again."""
+    op = await make_token("operator", organisation="浮梁文旅")
+    mil = await make_token("military", name="mil-duty")
+    await _aircraft(server, op, "FL-1")
+    start = local_day(2, 10)  # filed in time for the standard pathway too (re-approval re-runs every rule)
+    plan = (await server.http.post("/plans", headers=auth(op), json=plan_body("FL-1", start=start))).json()
+    assert plan["state"] == "approved", plan["decision"]
+    async with connect(f"{server.ws_url}/ws/plans?token={op}") as ws:
+        assert json.loads(await ws.recv())["type"] == "subscribed"
+        r = await server.http.post("/coordination/constraints", headers=auth(mil), json=_constraint(
+            "东区演练", EAST, start - timedelta(hours=2), start + timedelta(hours=2),
+            coordinated_categories=["light_uav"]))
+        assert r.status_code == 201, r.text
+        ref = r.json()["ref"]
+        events = await _frames(ws, lambda fs: any(f["type"] == "plan_coordination" for f in fs))
+        suspended = next(e for e in events if e["type"] == "plan_state")
+        assert (suspended["from_state"], suspended["to_state"], suspended["by"]) == (
+            "approved", "referred", "military/mil-duty")
+        assert ref in suspended["reason"] and "military" in suspended["reason"]
+        routed = next(e for e in events if e["type"] == "plan_coordination")
+        assert routed["details"]["authorities"] == ["military"] and routed["details"]["constraints"] == {
+            "military": [ref]}
+        r = await server.http.post(f"/coordination/approvals/{plan['id']}/decision", headers=auth(mil),
+                                   json={"verdict": "approve", "reason": "clear of the exercise box"})
+        assert r.status_code == 200 and r.json()["combined"] == "approved", r.text
+        events += await _frames(ws, lambda fs: any(f.get("to_state") == "approved" for f in fs))
+    _expect(events, "coordinated-area-suspends", {"suspended-plan": plan["id"]})
+    assert (await server.http.get(f"/plans/{plan['id']}", headers=auth(op))).json()["state"] == "approved"
