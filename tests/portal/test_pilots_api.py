@@ -4,11 +4,11 @@ check (the named pilot is the organisation's, holds the licence, valid on the fl
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 
-from lowalt.api.routers.pilots import id_number_problem, mask_id
+from lowalt.api.routers.pilots import LicenceClass, id_number_problem, mask_id
 from lowalt.filing.pilot_rules import LICENCE_CLASSES
 from lowalt.store.tables import PILOT_LICENCE_CLASSES
 from tests.conftest import auth
@@ -39,7 +39,7 @@ def test_identity_number_check_and_mask() -> None:
     assert "birth date" in (id_number_problem(id_number(7, born="19901301")) or "")
     assert id_number_problem(good[:17]) and id_number_problem(good + "1")
     assert mask_id(good) == good[:3] + "*" * 11 + good[-4:]
-    assert LICENCE_CLASSES == PILOT_LICENCE_CLASSES  # the rule's classes are the schema's
+    assert LICENCE_CLASSES == PILOT_LICENCE_CLASSES == get_args(LicenceClass)  # rule, schema and API agree
 
 
 async def test_register_list_mask_and_tenancy(client: httpx.AsyncClient, operator_factory: Any,
