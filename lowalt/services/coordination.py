@@ -267,6 +267,8 @@ class CoordinationService:
         who = Filer(r.created_by, None, True)
         for p, verdict in hit:
             if p.state is PlanState.APPROVED and verdict == "needs_approval":
+                if await self._approved_by(p.id, v.authority):
+                    continue  # a new version of an area this authority already approved the plan in
                 try:
                     # filing has no public suspend yet; its own transition (approved -> referred, as a weather
                     # warning that needs judgement suspends) releases the airspace and tells /ws/plans
@@ -294,6 +296,11 @@ class CoordinationService:
             await uow.commit()
         for ev in events:
             self.filing.notifier.publish(ev)
+
+    async def _approved_by(self, plan_id: str, authority: Authority) -> bool:
+        async with self.db.unit_of_work() as uow:
+            reqs = await repo.requests_of(uow.conn, plan_id)
+        return any(r.authority is authority and r.state is ApprovalState.APPROVED for r in reqs)
 
     async def constraints(self, *, include_past: bool = False) -> list[ConstraintVersion]:
         """The current version of each constraint (in force, or with ``include_past`` every one)."""
@@ -420,17 +427,20 @@ class CoordinationService:
                 if not await repo.set_escalated(uow.conn, r.plan_id, r.authority, now):
                     continue
                 plan = await filing_repo.get_plan(uow.conn, r.plan_id)
+                live = plan is not None and plan.state is PlanState.REFERRED  # not concluded, cancelled, withdrawn
                 details = {"authority": r.authority.value, "decide_by": r.decide_by.isoformat()}
-                await repo.add_audit(uow.conn, "approval", r.plan_id, "escalated", "system", now, details)
-                await uow.commit()
+                if live:
+                    await repo.add_audit(uow.conn, "approval", r.plan_id, "escalated", "system", now, details)
+                await uow.commit()  # a dead plan's request is marked too, so it is not looked at again
+            if plan is None or not live:
+                continue
             done.append(r)
-            if plan is not None:
-                self._publish_plan(r.plan_id, plan.organisation, plan.state.value, "system", now,
-                                   f"{r.authority.value} past its decide-by", {
-                                       **details, "message_zh": f"{r.authority.zh}未在时限内答复，已上报协调运行中心",
-                                       "message_en": f"{r.authority.en} did not decide by "
-                                                     f"{r.decide_by:%H:%M} UTC: escalated to the centre"},
-                                   "plan_escalated")
+            self._publish_plan(r.plan_id, plan.organisation, plan.state.value, "system", now,
+                               f"{r.authority.value} past its decide-by", {
+                                   **details, "message_zh": f"{r.authority.zh}未在时限内答复，已上报协调运行中心",
+                                   "message_en": f"{r.authority.en} did not decide by "
+                                                 f"{r.decide_by:%H:%M} UTC: escalated to the centre"},
+                               "plan_escalated")
         return done
 
     async def plans_touching(self, authority: Authority | None, horizon: timedelta = timedelta(days=3),

@@ -205,16 +205,18 @@ async def test_plan_in_zsjd_and_a_military_area_needs_both(server: Server, make_
         r = await server.http.post(f"/coordination/approvals/{plans['military-refuses']}/decision",
                                    headers=auth(mil), json={"verdict": "refuse"})
         assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "reason"
-        await server.http.post(f"/coordination/approvals/{plans['military-refuses']}/decision", headers=auth(atc),
-                               json={"verdict": "approve"})
         r = await server.http.post(f"/coordination/approvals/{plans['military-refuses']}/decision",
                                    headers=auth(mil), json={"verdict": "refuse", "reason": "live firing 13:00-15:00"})
-        assert r.json()["combined"] == "refused"
+        assert r.json()["combined"] == "refused"  # at once, ATC still pending
+        await wait_until(lambda: _state(server, op, plans["military-refuses"], "rejected"), what="the rejection")
         # nobody answers the third: escalated at its decide-by, not a moment before
         third = (await server.http.get(f"/coordination/approvals/{plans['unanswered']}", headers=auth(cen))).json()
         deadline = datetime.fromisoformat(third["requests"][0]["decide_by"])
         assert await svc.run_due(deadline - timedelta(microseconds=1)) == []
-        assert len(await svc.run_due(deadline)) == 2
+        assert len(await svc.run_due(deadline)) == 2  # not ATC's pending part of the rejected plan
+        r = await server.http.post(f"/coordination/approvals/{plans['military-refuses']}/decision", headers=auth(atc),
+                                   json={"verdict": "approve"})
+        assert r.json()["combined"] == "refused"  # whatever ATC says
         events = await _frames(ws, lambda fs: sum(f["type"] == "plan_escalated" for f in fs) >= 2 and any(
             f.get("to_state") == "rejected" for f in fs) and any(f.get("to_state") == "approved" for f in fs))
     _expect(events, "zsjd-and-military-area", plans)
@@ -232,6 +234,10 @@ async def test_plan_in_zsjd_and_a_military_area_needs_both(server: Server, make_
     assert all(q["decided_on"] == sorted([ref, "zsjd_protection"]) for q in decided["requests"])  # which versions
     assert (await server.http.get(f"/coordination/approvals/{plans['both-approve']}", headers=auth(
         await make_token("police")))).status_code == 403
+
+
+async def _state(server: Server, token: str, plan_id: str, state: str) -> bool:
+    return bool((await server.http.get(f"/plans/{plan_id}", headers=auth(token))).json()["state"] == state)
 
 
 def _report(aid: str, lon: float, lat: float) -> dict[str, Any]:
