@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from lowalt.identity.model import Principal
+from lowalt.identity.model import Principal, Role
 from lowalt.store import identity_repo
 from lowalt.store.db import Database
 from tests.conftest import Server
@@ -174,3 +174,26 @@ async def test_filing_for_a_suspended_aircraft_is_refused_409_naming_aircraft_id
     r = await server.http.post("/plans", headers=operator.headers, json=plan_body("SUS-F"))
     assert r.status_code == 201, r.text
     assert "aircraft_suspended" not in {x["code"] for x in r.json()["decision"].get("reasons", [])}
+
+
+def test_another_nodes_suspension_reaches_this_nodes_live_service_both_ways() -> None:
+    """In a cluster the suspending node announces the aircraft on the bus; a node applying that feed
+    refuses its reports, and accepts them again when the reinstatement arrives (a message of a node
+    without the field means 'not suspended')."""
+    from lowalt.live.service import LiveService
+    from lowalt.metrics import Metrics
+
+    class NoMonitor:
+        def assess(self, *_: Any) -> Any:
+            raise AssertionError("not used")
+
+    svc = LiveService(None, Metrics(), monitor=NoMonitor())  # type: ignore[arg-type]
+    device = Principal(7, "dev", Role.DEVICE, "org-n", 1)
+    announce = {"node": "another-node", "id": "NODE-1", "category": "light_uav", "organisation": "org-n",
+                "device_user_id": 7}
+    for suspended, accepted in ((True, 0), (False, 1), (None, 1), (True, 0)):
+        message = announce if suspended is None else {**announce, "suspended": suspended}
+        svc.apply_remote_feed("aircraft", orjson.dumps(message))
+        n, errors = svc.ingest(device, _report("NODE-1"))
+        assert n == accepted, (suspended, errors)
+        assert [e.code for e in errors] == ([] if accepted else ["aircraft_suspended"])

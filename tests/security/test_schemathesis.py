@@ -40,6 +40,7 @@ NOT_IN_SCHEMA: dict[str, str] = {
     "POST /airspace/restrictions": f"{GEOMETRY}; {WINDOW}",
     "POST /plans": f"{GEOMETRY}; {WINDOW}",
     "POST /weather/warnings": f"{GEOMETRY}; {WINDOW}",
+    "GET /pilots": "organisation: only the centre names another organisation (depends on the caller's role)",
     "POST /pilots": "an identity number's check digit; a licence's number, class and expiry together",
     "PATCH /pilots/{pilot_id}": "an identity number's check digit; a licence's number, class and expiry together",
     "PATCH /aircraft/{aircraft_id}": "at least one member to change, and a category cannot be cleared",
@@ -48,6 +49,7 @@ NOT_IN_SCHEMA: dict[str, str] = {
     "GET /analytics/cells": WINDOW,
     "GET /analytics/filing": WINDOW,
     "GET /analytics/operators": WINDOW,
+    "GET /analytics/demand": "from: in the years 2000-2100 (a range on a date-time; JSON Schema has no bound for it)",
     "POST /aircraft": "device: must name an existing device user of the organisation (the database's state)",
     "POST /coordination/constraints": f"{GEOMETRY}; {WINDOW}; {AUTHORITY}",
     "POST /coordination/constraints/{constraint_id}/versions": f"{GEOMETRY}; {WINDOW}; a constraint that exists; "
