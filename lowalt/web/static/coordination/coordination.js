@@ -1,0 +1,191 @@
+// Party views of issue #19 (docs/coordination.md): what military, ATC, police and the centre each see and do.
+// Chinese first; every code the API returns is shown through the catalogue below, never raw.
+
+const T = {
+  zh: {
+    title: "军地民协同", token: "访问令牌", signin: "登录", constraints: "空域限制", approvals: "待审批计划",
+    plans: "进入本部门空域的计划", cases: "反制处置案件",
+    "f.title": "名称", "f.purpose": "目的（仅本部门可见）", "f.bbox": "范围（西,南,东,北）", "f.ceiling": "上限（米，真高）",
+    "f.hours": "持续（小时）", "f.short": "紧急启用（立即生效）", "f.light": "轻型无人机经批准可进入", "f.issue": "发布",
+    "c.ref": "编号", "c.authority": "发布部门", "c.title": "名称", "c.purpose": "目的", "c.window": "时段（北京时间）",
+    "a.plan": "计划", "a.authority": "审批部门", "a.state": "状态", "a.by": "答复时限", "a.reason": "理由",
+    "p.org": "运营人", "p.touches": "涉及", "k.aircraft": "目标", "k.kind": "类型", "k.where": "最近位置",
+    "k.sites": "附近敏感目标", approve: "同意", refuse: "不同意", reasonPh: "理由（不同意时必填）",
+    intercept: "开始拦截", landed: "已降落", left_area: "已离开", countered: "已反制", lang: "English",
+    "role.military": "军方空域管理部门", "role.atc": "民航罗家机场管制", "role.centre": "协调运行中心",
+    "role.police": "公安", "role.admin": "管理员", "role.operator": "运营人", "role.viewer": "观察员",
+    "authority.military": "军方", "authority.atc": "民航", "authority.local": "地方政府",
+    "state.pending": "待答复", "state.approved": "已同意", "state.refused": "不同意", "state.referred": "待审批",
+    "state.active": "飞行中", "state.assigned": "已指派", "state.intercepting": "拦截中", "state.resolved": "已处置",
+    "kind.unauthorised": "未经批准飞行", "kind.non_cooperative": "非合作目标", "escalated": "已超时上报",
+    none: "（无）", noRole: "该角色不参与三方协同", "ref.zsjd_protection": "罗家机场净空保护区",
+  },
+  en: {
+    title: "Three-party coordination", token: "Access token", signin: "Sign in", constraints: "Airspace constraints",
+    approvals: "Plans awaiting approval", plans: "Plans entering our airspace", cases: "Counter-UAS cases",
+    "f.title": "Name", "f.purpose": "Purpose (our authority only)", "f.bbox": "Area (west,south,east,north)",
+    "f.ceiling": "Ceiling (m, true height)", "f.hours": "Duration (hours)", "f.short": "Short notice (at once)",
+    "f.light": "Light UAVs may enter with approval", "f.issue": "Issue",
+    "c.ref": "Ref", "c.authority": "Authority", "c.title": "Name", "c.purpose": "Purpose", "c.window": "Window (Beijing)",
+    "a.plan": "Plan", "a.authority": "Authority", "a.state": "State", "a.by": "Decide by", "a.reason": "Reason",
+    "p.org": "Operator", "p.touches": "Touches", "k.aircraft": "Target", "k.kind": "Kind", "k.where": "Last position",
+    "k.sites": "Sensitive sites nearby", approve: "Approve", refuse: "Refuse", reasonPh: "Reason (needed to refuse)",
+    intercept: "Intercept", landed: "Landed", left_area: "Left the area", countered: "Countered", lang: "中文",
+    "role.military": "Military airspace authority", "role.atc": "Civil aviation ATC (ZSJD)",
+    "role.centre": "Coordination centre", "role.police": "Police", "role.admin": "Admin", "role.operator": "Operator",
+    "role.viewer": "Viewer", "authority.military": "Military", "authority.atc": "ATC", "authority.local": "Local",
+    "state.pending": "Pending", "state.approved": "Approved", "state.refused": "Refused", "state.referred": "Referred",
+    "state.active": "Airborne", "state.assigned": "Assigned", "state.intercepting": "Intercepting",
+    "state.resolved": "Resolved", "kind.unauthorised": "Unauthorised flight", "kind.non_cooperative": "Non-cooperative",
+    escalated: "escalated", none: "(none)", noRole: "This role takes no part in three-party coordination",
+    "ref.zsjd_protection": "Luojia (ZSJD) protection area",
+  },
+};
+let lang = "zh";
+let token = sessionStorage.getItem("lowalt.coordination.token") || "";
+let me = null;
+const $ = (id) => document.getElementById(id);
+const t = (k) => T[lang][k] ?? T.zh[k] ?? "—";
+const ref = (r) => (T[lang][`ref.${r}`] ?? r);  // a volume id by its name; constraint versions as they are
+const time = (iso) => new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
+  { timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+
+async function api(method, path, body) {
+  const r = await fetch(path, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    const e = data.error || {};
+    throw new Error((lang === "zh" && e.message_zh) || e.message || String(r.status));
+  }
+  return data;
+}
+
+function showError(e) { $("error").textContent = e ? e.message : ""; $("error").hidden = !e; }
+
+function cell(tr, text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  tr.appendChild(td);
+  return td;
+}
+
+function button(td, label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", async () => { try { showError(null); await onClick(); await refresh(); } catch (e) { showError(e); } });
+  td.appendChild(b);
+  return b;
+}
+
+function fill(id, rows, render) {
+  const body = $(id).querySelector("tbody");
+  body.replaceChildren();
+  if (!rows.length) { const tr = body.insertRow(); cell(tr, t("none")).colSpan = 6; return; }
+  for (const row of rows) { const tr = body.insertRow(); tr.dataset.id = row.plan_id || row.id || row.constraint_id; render(tr, row); }
+}
+
+const SECTIONS = {
+  military: ["constraints", "issue", "approvals", "plans"], atc: ["constraints", "issue", "approvals", "plans"],
+  centre: ["constraints", "issue", "approvals", "plans", "cases"], admin: ["constraints", "issue", "approvals", "plans", "cases"],
+  police: ["constraints", "cases"], operator: ["constraints"], viewer: ["constraints"],
+};
+
+async function refresh() {
+  const show = SECTIONS[me.role] || [];
+  if (show.includes("constraints")) {
+    fill("constraints", await api("GET", "/coordination/constraints"), (tr, c) => {
+      cell(tr, c.ref); cell(tr, t(`authority.${c.authority}`)); cell(tr, c.title); cell(tr, c.purpose || "—");
+      cell(tr, `${time(c.start)} – ${time(c.end)}`);
+    });
+  }
+  if (show.includes("approvals")) {
+    fill("approvals", await api("GET", "/coordination/approvals"), (tr, a) => {
+      cell(tr, a.plan_id.slice(0, 8)); cell(tr, t(`authority.${a.authority}`));
+      cell(tr, t(`state.${a.state}`) + (a.escalated_at ? ` · ${t("escalated")}` : ""), `state state-${a.state}`);
+      cell(tr, time(a.decide_by)); cell(tr, a.reason || "—");
+      const td = cell(tr, "");
+      if (a.state === "pending" && (me.role === "admin" || (me.role === "centre" ? a.authority === "local" : a.authority === me.role))) {
+        const reason = document.createElement("input");
+        reason.placeholder = t("reasonPh"); reason.className = "reason"; td.appendChild(reason);
+        button(td, t("approve"), () => api("POST", `/coordination/approvals/${a.plan_id}/decision`,
+          { verdict: "approve", reason: reason.value, ...(me.role === "admin" ? { authority: a.authority } : {}) }));
+        button(td, t("refuse"), () => api("POST", `/coordination/approvals/${a.plan_id}/decision`,
+          { verdict: "refuse", reason: reason.value, ...(me.role === "admin" ? { authority: a.authority } : {}) }));
+      }
+    });
+  }
+  if (show.includes("plans")) {
+    fill("plans", await api("GET", "/coordination/plans"), (tr, p) => {
+      cell(tr, p.plan_id.slice(0, 8)); cell(tr, p.organisation); cell(tr, t(`state.${p.state}`), `state state-${p.state}`);
+      cell(tr, `${time(p.start)} – ${time(p.end)}`);
+      cell(tr, Object.entries(p.touches).map(([a, refs]) => `${t(`authority.${a}`)}: ${refs.map(ref).join(", ")}`).join("; "));
+    });
+  }
+  if (show.includes("cases")) {
+    fill("cases", await api("GET", "/coordination/cases"), (tr, k) => {
+      const last = k.facts.last_positions.at(-1);
+      cell(tr, k.aircraft_id); cell(tr, t(`kind.${k.kind}`));
+      cell(tr, t(`state.${k.state}`) + (k.outcome ? `（${t(k.outcome)}）` : ""), `state state-${k.state}`);
+      cell(tr, last ? `${last.lon.toFixed(4)}, ${last.lat.toFixed(4)}` : "—");
+      cell(tr, k.facts.nearby_sites.map((s) => `${lang === "zh" ? s.name_zh : s.name_en} ${Math.round(s.distance_m)} m`).join("；") || "—");
+      const td = cell(tr, "");
+      if (me.role === "police" || me.role === "admin") {
+        if (k.state === "assigned") button(td, t("intercept"), () => api("POST", `/coordination/cases/${k.id}/state`, { state: "intercepting" }));
+        if (k.state !== "resolved") for (const o of ["landed", "left_area", "countered"]) {
+          button(td, t(o), () => api("POST", `/coordination/cases/${k.id}/state`, { state: "resolved", outcome: o }));
+        }
+      }
+    });
+  }
+}
+
+function render() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  $("lang").textContent = t("lang");
+  if (me) $("who").textContent = `${t(`role.${me.role}`)} · ${me.name}`;
+}
+
+async function start() {
+  me = await api("GET", "/me");
+  sessionStorage.setItem("lowalt.coordination.token", token);
+  const show = SECTIONS[me.role];
+  if (!show) throw new Error(t("noRole"));
+  $("signin").hidden = true; $("board").hidden = false;
+  for (const s of ["constraints", "approvals", "plans", "cases"]) $(`${s}-section`).hidden = !show.includes(s);
+  $("issue").hidden = !show.includes("issue");
+  $("c-purpose").closest("label").hidden = me.role !== "military" && me.role !== "admin";
+  $("c-short").closest("label").hidden = me.role !== "military" && me.role !== "admin";  // notice: military only
+  $("c-short").checked = !$("c-short").closest("label").hidden;
+  render();
+  await refresh();
+  setInterval(() => refresh().catch(showError), 3000);
+}
+
+$("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; render(); if (me) refresh().catch(showError); });
+$("signin").addEventListener("submit", (ev) => {
+  ev.preventDefault(); token = $("token").value.trim(); showError(null); start().catch(showError);
+});
+$("issue").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const [w, s, e, n] = $("c-bbox").value.split(",").map(Number);
+  const now = new Date();
+  const start = $("c-short").checked ? now : new Date(now.getTime() + 31 * 60000);
+  const end = new Date(start.getTime() + Number($("c-hours").value) * 3600000);
+  try {
+    showError(null);
+    await api("POST", "/coordination/constraints", {
+      title: $("c-title").value, purpose: $("c-purpose").value, short_notice: $("c-short").checked,
+      geometry: { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] },
+      floor: { value_m: 0, ref: "AGL" }, ceiling: { value_m: Number($("c-ceiling").value), ref: "AGL" },
+      start: start.toISOString(), end: end.toISOString(),
+      coordinated_categories: $("c-light").checked ? ["light_uav"] : [],
+    });
+    await refresh();
+  } catch (e) { showError(e); }
+});
+render();
+if (token) start().catch(() => { $("signin").hidden = false; });

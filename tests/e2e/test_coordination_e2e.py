@@ -1,0 +1,134 @@
+"""The party views (``/static/coordination/index.html``, issue #19) in Debian's chromium, in Chinese, against a
+real server on PostGIS: the military activates an area (its purpose shown to it alone), ATC and the
+military each approve a plan that needs both, police intercept and resolve a rogue drone's case. Each
+step's screenshot goes to ``docs/screenshots/coordination/``; the visible text never shows a raw code."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import connect
+
+from tests.conftest import REPO, Server, auth, wait_until
+from tests.filing.conftest import local_day, plan_body
+
+SHOTS = REPO / "docs" / "screenshots" / "coordination"
+CODE_TOKEN = re.compile(r"\b[a-z]+_[a-z]+\b")
+URL = "/static/coordination/index.html"
+
+
+class PartyPage:
+    def __init__(self, page: Any, name: str) -> None:
+        self.page, self.name = page, name
+
+    async def open(self, server: Server, token: str) -> None:
+        await self.page.goto(f"{server.url}{URL}")
+        await self.page.locator("#token").fill(token)
+        await self.page.locator("#signin button[type=submit]").click()
+        await self.page.locator("#board").wait_for(state="visible")
+
+    async def shot(self, step: str) -> None:
+        text = await self.page.locator("body").inner_text()
+        assert not CODE_TOKEN.findall(text), f"{self.name}/{step}: raw codes on screen: {CODE_TOKEN.findall(text)}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(path=str(SHOTS / f"{self.name}-{step}-zh.png"), full_page=True)
+
+    async def row_text(self, table: str, contains: str) -> str:
+        row = self.page.locator(f"#{table} tbody tr", has_text=contains).first
+        await row.wait_for()
+        return str(await row.inner_text())
+
+
+async def _new(browser: Any, name: str) -> tuple[PartyPage, Any]:
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    return PartyPage(await ctx.new_page(), name), ctx
+
+
+async def test_party_views_military_atc_police(server: Server, make_token: Any, browser: Any) -> None:
+    op = await make_token("operator", organisation="浮梁文旅")
+    mil = await make_token("military", name="军方值班")
+    atc = await make_token("atc", name="罗家管制")
+    cen = await make_token("centre", name="中心值班")
+    police = await make_token("police", name="公安值班")
+    for aid in ("FL-1", "ROGUE-1"):
+        r = await server.http.post("/aircraft", headers=auth(op), json={"id": aid, "category": "light_uav"})
+        assert r.status_code == 201
+    contexts = []
+    try:
+        # the military activates an area north-east of Luojia, light UAVs with its approval
+        m, ctx = await _new(browser, "military")
+        contexts.append(ctx)
+        await m.open(server, mil)
+        await m.page.locator("#c-title").fill("北区训练")
+        await m.page.locator("#c-purpose").fill("演习保障")
+        await m.page.locator("#c-bbox").fill("117.23,29.44,117.30,29.48")
+        await m.page.locator("#c-hours").fill("48")
+        await m.page.locator("#c-light").check()
+        await m.page.locator("#issue button[type=submit]").click()
+        row = await m.row_text("constraints", "北区训练")
+        assert "演习保障" in row and "军方" in row
+        await m.shot("1-activated")
+        # an operator files a plan inside it and the ZSJD protection area: routed to ATC and the military
+        r = await server.http.post("/plans", headers=auth(op), json=plan_body(
+            "FL-1", start=local_day(2, 10), coords=[[117.25, 29.45], [117.28, 29.46]], ceiling=200))
+        assert r.json()["state"] == "referred", r.json()["decision"]["reasons"]
+        plan_id = r.json()["id"]
+
+        async def routed() -> bool:
+            return (await server.http.get(f"/coordination/approvals/{plan_id}", headers=auth(cen))).status_code == 200
+
+        await wait_until(routed, what="the plan routed")
+        a, ctx = await _new(browser, "atc")
+        contexts.append(ctx)
+        await a.open(server, atc)
+        row = await a.row_text("approvals", plan_id[:8])
+        assert "待答复" in row and "民航" in row
+        assert "罗家机场净空保护区" in await a.row_text("plans", plan_id[:8])
+        constraints = await a.page.locator("#constraints").inner_text()
+        assert "保留空域" in constraints and "北区训练" not in constraints and "演习保障" not in constraints
+        await a.page.locator(f"#approvals tr[data-id='{plan_id}'] input.reason").fill("与跑道运行无冲突")
+        await a.page.locator(f"#approvals tr[data-id='{plan_id}'] button", has_text="同意").first.click()
+        await a.page.locator(f"#approvals tr[data-id='{plan_id}'] td.state-approved").wait_for()
+        await a.shot("2-atc-approved")
+        await m.page.reload()
+        await m.page.locator("#board").wait_for(state="visible")
+        await m.page.locator(f"#approvals tr[data-id='{plan_id}'] button", has_text="同意").first.click()
+        await m.page.locator(f"#approvals tr[data-id='{plan_id}'] td.state-approved").wait_for()
+        await m.shot("3-military-approved")
+
+        async def approved() -> bool:
+            got = await server.http.get(f"/plans/{plan_id}", headers=auth(op))
+            return bool(got.json()["state"] == "approved")
+
+        await wait_until(approved, what="the plan approved by both")
+        # a rogue drone near Luojia: the centre hands it to police, who intercept and resolve it
+        device = await make_token("device", organisation="浮梁文旅")
+        async with connect(f"{server.ws_url}/ws/telemetry?token={device}") as tele:
+            async def tracked() -> bool:
+                await tele.send(orjson.dumps([{"id": "ROGUE-1", "t": time.time(), "lon": 117.19, "lat": 29.31,
+                                               "alt": 80, "ref": "AGL", "gs": 6, "trk": 45}]).decode())
+                await tele.recv()
+                r = await server.http.post("/coordination/cases", headers=auth(cen), json={
+                    "aircraft_id": "ROGUE-1", "kind": "unauthorised"})
+                return r.status_code == 201
+
+            await wait_until(tracked, what="the case opened", every=0.5)
+        p, ctx = await _new(browser, "police")
+        contexts.append(ctx)
+        await p.open(server, police)
+        assert not await p.page.locator("#issue").is_visible()  # police issue no constraints
+        row = await p.row_text("cases", "ROGUE-1")
+        assert "已指派" in row and "未经批准飞行" in row and "罗家" in row
+        await p.shot("4-case-assigned")
+        await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("button", has_text="开始拦截").click()
+        await p.page.locator("#cases tbody tr td.state-intercepting").wait_for()
+        await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("button", has_text="已反制").click()
+        await p.page.locator("#cases tbody tr td.state-resolved").wait_for()
+        assert "已处置（已反制）" in await p.row_text("cases", "ROGUE-1")
+        await p.shot("5-case-resolved")
+    finally:
+        for ctx in contexts:
+            await ctx.close()
