@@ -51,7 +51,7 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 _PORTS = """
-ports AS (
+ports AS MATERIALIZED (
     SELECT id AS point_id, coalesce(properties->>'name_zh', id) AS name_zh,
            coalesce((properties->>'capacity_per_15min')::int, 0) AS capacity, ST_Transform(geom, 4548) AS g
     FROM airspace_features WHERE collection = 'points')"""
@@ -128,7 +128,7 @@ def corridor_hours(start: datetime, end: datetime, *, org: str | None) -> Query:
     widened by 50 m in lon/lat (GiST index on ``geom``, no projection), and only those are projected for the
     exact distance, so the cost follows the traffic near corridors, not all traffic."""
     sql = f"""
-WITH corr AS (
+WITH corr AS MATERIALIZED (
     SELECT id AS route_id, coalesce(properties->>'name_zh', id) AS name_zh,
            ST_Transform(geom, 4548) AS line, (properties->>'half_width_m')::float8 AS hw,
            ST_Transform(ST_Buffer(ST_Transform(geom, 4548), (properties->>'half_width_m')::float8 + 50), 4326) AS area
