@@ -121,14 +121,16 @@ class Rejection(Exception):
 @dataclass
 class LiveConfig:
     tick_s: float = 1.0
-    feed_s: float = 0.2
+    feed_s: float = 0.1
+    """Cadence of the live feed: a report waits for the next publication, so this bounds most of its
+    report-to-feed latency (0.2 s gave a p99 near 200 ms at 10,000 aircraft)."""
     coast_after_s: float = 3.0
     """A track with no report for this long is flagged coasting (still shown, predicted)."""
     lost_after_s: float = 10.0
     """A track whose latest report is this old (report time) ends: landed, or lost contact."""
     history_flush_s: float = 1.0
-    live_queue_size: int = 16
-    """Messages a /ws/live subscriber may have waiting before it counts as behind."""
+    live_queue_size: int = 32
+    """Messages a /ws/live subscriber may have waiting before it counts as behind (about 3 s of the feed)."""
     live_max_strikes: int = 5
     live_strike_window_s: float = 60.0
     """A subscriber behind ``live_max_strikes`` times within this window is disconnected."""
