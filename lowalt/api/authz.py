@@ -120,7 +120,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/plans/{plan_id}/cancel"): OWN_PLANS,
     ("POST", "/plans/{plan_id}/activate"): OWN_PLANS,
     ("POST", "/plans/{plan_id}/complete"): OWN_PLANS,
-    ("WS", "/ws/plans"): Rule({OP: OW, CEN: A, VIEW: R}),
+    ("WS", "/ws/plans"): Rule({OP: OW, CEN: A, VIEW: R, MIL: R, ATC: R}),  # parties: their routings (#19)
     # weather warnings: posted by the centre, read by those who plan or watch
     ("POST", "/weather/warnings"): CENTRE_ONLY,
     ("GET", "/weather/warnings"): Rule({OP: A, CEN: A, VIEW: A}),
@@ -187,9 +187,26 @@ def plan_event_view(principal: Principal, access: Access | None, event: Mapping[
         return None
     if access is Access.OWN:
         return dict(event) if event.get("organisation") == principal.organisation else None
+    if access is Access.REDACTED and principal.role in (MIL, ATC):
+        return party_plan_event(principal.role.value, event)
     if access is Access.REDACTED:
         return {k: event[k] for k in PLAN_EVENT_PUBLIC_KEYS if k in event}
     return dict(event)
+
+
+PARTY_EVENT_TYPES = ("plan_coordination", "plan_escalated")
+PARTY_DETAIL_KEYS = ("authority", "authorities", "decide_by", "verdict", "combined", "constraints", "decided_on")
+
+
+def party_plan_event(authority: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An approving authority (issue #19) hears of the plans routed to it: the coordination events that
+    name it (routed, each decision, escalation), without operators' free text."""
+    details = event.get("details") or {}
+    if event.get("type") not in PARTY_EVENT_TYPES or authority not in (
+            details.get("authority"), *(details.get("authorities") or ())):
+        return None
+    return {**{k: event[k] for k in PLAN_EVENT_PUBLIC_KEYS if k in event},
+            "details": {k: details[k] for k in PARTY_DETAIL_KEYS if k in details}}
 
 
 def device_binding_allowed(principal: Principal, device: Mapping[str, Any] | None, aircraft_org: str | None) -> bool:

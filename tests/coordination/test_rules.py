@@ -136,3 +136,25 @@ def test_predicted_path_and_nearby_sites() -> None:
     near = rules.nearby_sites([(0, 0), (0, 0.5)], [(site, at_radius)], radius_m=3000.0)
     assert [s.distance_m for s in near] == [3000.0]  # exactly the radius counts
     assert rules.nearby_sites([(0, 0), (0, 0.5)], [(site, box(3000.5, -10, 3100, 10))], radius_m=3000.0) == []
+
+
+def test_parties_hear_only_of_the_plans_routed_to_them() -> None:
+    from lowalt.api.authz import Access, party_plan_event, plan_event_view
+    from lowalt.identity.model import Principal
+
+    routed = {"type": "plan_coordination", "plan_id": "p", "organisation": "o", "from_state": "referred",
+              "to_state": "referred", "by": "system", "reason": "routed to ...", "at": "t",
+              "details": {"authorities": ["atc", "military"], "message_zh": "运营人可见", "decide_by": "t"}}
+    decided = {**routed, "details": {"authority": "atc", "verdict": "approved", "reason": "free text"}}
+    state = {**routed, "type": "plan_state", "details": {}}
+    mil = Principal(1, "m", Role.MILITARY, None, 1)
+    seen = plan_event_view(mil, Access.REDACTED, routed)
+    assert seen is not None and seen["details"] == {"authorities": ["atc", "military"], "decide_by": "t"}
+    assert "reason" not in seen and "by" not in seen
+    assert plan_event_view(mil, Access.REDACTED, decided) is None  # ATC's decision is not the military's
+    assert party_plan_event("atc", decided) == {**{k: decided[k] for k in (
+        "type", "plan_id", "organisation", "from_state", "to_state", "at")},
+        "details": {"authority": "atc", "verdict": "approved"}}
+    assert party_plan_event("military", state) is None
+    viewer = Principal(2, "v", Role.VIEWER, None, 2)
+    assert "details" not in (plan_event_view(viewer, Access.REDACTED, routed) or {})  # viewers as before

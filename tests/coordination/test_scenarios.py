@@ -147,8 +147,10 @@ async def test_plan_in_zsjd_and_a_military_area_needs_both(server: Server, make_
     ref = r.json()["ref"]
     svc = server.app.state.coordination  # type: ignore[attr-defined]
     plans: dict[str, str] = {}
-    async with connect(f"{server.ws_url}/ws/plans?token={op}") as ws:
+    async with connect(f"{server.ws_url}/ws/plans?token={op}") as ws, \
+            connect(f"{server.ws_url}/ws/plans?token={atc}") as ws_atc:
         assert json.loads(await ws.recv())["type"] == "subscribed"
+        assert json.loads(await ws_atc.recv())["type"] == "subscribed"
         for name, aid, hour in (("both-approve", "FL-1", 10), ("military-refuses", "FL-2", 13),
                                 ("unanswered", "FL-3", 16)):
             r = await server.http.post("/plans", headers=auth(op), json=plan_body(
@@ -164,6 +166,11 @@ async def test_plan_in_zsjd_and_a_military_area_needs_both(server: Server, make_
             return True
 
         await wait_until(routed, what="the three plans routed")
+        # ATC hears of the plans routed to it, without the operator's free text
+        heard = await _frames(ws_atc, lambda fs: len(fs) >= 3)
+        assert {f["plan_id"] for f in heard} == set(plans.values())
+        assert all(f["type"] == "plan_coordination" and f["details"]["authorities"] == ["atc", "military"]
+                   and "reason" not in f and "message_zh" not in f["details"] for f in heard), heard
         got = await server.http.get(f"/coordination/approvals/{plans['both-approve']}", headers=auth(atc))
         assert got.status_code == 200, got.text
         one = got.json()

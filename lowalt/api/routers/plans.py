@@ -528,7 +528,8 @@ async def list_warnings(request: Request, _: Anyone) -> list[dict[str, Any]]:
 @router.websocket("/ws/plans")
 async def plan_events(ws: WebSocket) -> None:
     """State changes as JSON frames; operators get their organisation's, the centre everything."""
-    principal = await accept_websocket(ws, Role.OPERATOR, Role.CENTRE, Role.VIEWER)
+    principal = await accept_websocket(ws, Role.OPERATOR, Role.CENTRE, Role.VIEWER,
+                                       Role.MILITARY, Role.ATC)  # parties: the plans routed to them (#19)
     if principal is None:
         return
     everything = principal.has_role(Role.CENTRE, Role.VIEWER)
