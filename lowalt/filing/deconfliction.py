@@ -20,6 +20,9 @@ from shapely import STRtree
 from shapely.geometry import Polygon
 
 BIN_S = 3600.0
+PENDING_MAX = 32
+"""Plans added to (or removed from) a bin before its STRtree is rebuilt: a filing adds one plan to a
+few bins, and rebuilding a ~100-footprint tree per approval was a tenth of a decision."""
 CELL_M = 2000.0
 """Side of the filing grid's square cells (EPSG:4548 metres): the unit of serialisation across nodes."""
 TAG_CELL, TAG_AIRCRAFT, TAG_LICENCE = 1, 2, 3
@@ -80,6 +83,11 @@ class _Bin:
     ids: list[str] = field(default_factory=list)
     tree: STRtree | None = None
     tree_ids: list[str] = field(default_factory=list)
+    tree_areas: list[Polygon] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    """Added since the tree was built: checked one by one until there are ``PENDING_MAX`` of them."""
+    stale: int = 0
+    """Plans removed (or replaced) since the tree was built: their tree entries are skipped."""
 
 
 class DeconflictionIndex:
@@ -111,7 +119,9 @@ class DeconflictionIndex:
         for k in self._bin_keys(entry.start_s, entry.end_s):
             b = self._bins.setdefault(k, _Bin())
             b.ids.append(entry.plan_id)
-            b.tree = None
+            b.pending.append(entry.plan_id)
+            if len(b.pending) > PENDING_MAX:
+                b.tree = None
 
     def remove(self, plan_id: str) -> bool:
         entry = self._entries.pop(plan_id, None)
@@ -122,7 +132,12 @@ class DeconflictionIndex:
             if b is None:
                 continue
             b.ids.remove(plan_id)
-            b.tree = None
+            if plan_id in b.pending:
+                b.pending.remove(plan_id)
+            else:
+                b.stale += 1
+                if b.stale > PENDING_MAX:
+                    b.tree = None
             if not b.ids:
                 del self._bins[k]
         return True
@@ -142,8 +157,26 @@ class DeconflictionIndex:
     def _tree(self, b: _Bin) -> STRtree:
         if b.tree is None:
             b.tree_ids = list(b.ids)
-            b.tree = STRtree([self._entries[i].area for i in b.tree_ids])
+            b.tree_areas = [self._entries[i].area for i in b.tree_ids]
+            b.tree = STRtree(b.tree_areas)
+            b.pending, b.stale = [], 0
         return b.tree
+
+    def _near(self, b: _Bin, area: Polygon) -> list[str]:
+        """Ids of the bin's plans whose footprint is within the horizontal buffer of ``area``: the
+        tree's hits that still hold their footprint, and the plans added since it was built."""
+        hits = self._tree(b).query(area, predicate="dwithin", distance=self.h_buffer_m)
+        out = []
+        for h in hits:
+            pid = b.tree_ids[int(h)]
+            e = self._entries.get(pid)
+            if e is not None and e.area is b.tree_areas[int(h)] and pid not in b.pending:
+                out.append(pid)
+        if b.pending:
+            near = shapely.dwithin(np.array([self._entries[i].area for i in b.pending], dtype=object), area,
+                                   self.h_buffer_m)
+            out += [pid for pid, ok in zip(b.pending, near.tolist(), strict=True) if ok]
+        return out
 
     def conflicts(self, area: Polygon, floor: float, ceiling: float, start_s: float, end_s: float,
                   *, exclude: str | None = None, floor_agl: float = math.nan, ceiling_agl: float = math.nan
@@ -161,9 +194,7 @@ class DeconflictionIndex:
             b = self._bins.get(k)
             if b is None:
                 continue
-            hits = self._tree(b).query(area, predicate="dwithin", distance=self.h_buffer_m)
-            for h in hits:
-                pid = b.tree_ids[int(h)]
+            for pid in self._near(b, area):
                 if pid in seen or pid == exclude:
                     continue
                 seen.add(pid)

@@ -217,6 +217,31 @@ def test_index_matches_brute_force(items: list[tuple[float, ...]], q: tuple[floa
     assert got == _brute(left, cand, idx)
 
 
+dense = st.tuples(st.floats(0, 1500), st.floats(0, 1500), st.floats(10, 400), st.floats(0, 200), st.floats(5, 100),
+                  st.floats(0, 3 * 3600), st.floats(60, 3600))
+"""Plans close in space and time, so most queries meet some."""
+ops = st.lists(st.tuples(st.sampled_from(["add", "add", "remove", "query"]), st.integers(0, 79), dense),
+               min_size=1, max_size=150)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops)
+def test_index_matches_brute_force_as_plans_come_and_go(steps: list[tuple[str, int, tuple[float, ...]]]) -> None:
+    """Queries between additions, replacements and removals (a bin's tree is kept while plans added
+    since are checked one by one, and rebuilt past ``PENDING_MAX`` changes) answer as brute force."""
+    idx = DeconflictionIndex(50.0, 15.0, 60.0)
+    held: dict[str, Entry] = {}
+    for op, i, (x, y, s, lo, h, t, d) in steps:
+        e = _entry(i, x, y, s, lo, lo + h, t, d)
+        if op == "add":  # a known id is replaced (another footprint and window)
+            idx.add(e)
+            held[e.plan_id] = e
+        elif op == "remove":
+            assert idx.remove(e.plan_id) == (held.pop(e.plan_id, None) is not None)
+        got = [c.plan_id for c in idx.conflicts(e.area, e.floor, e.ceiling, e.start_s, e.end_s, exclude=e.plan_id)]
+        assert got == [pid for pid in _brute(list(held.values()), e, idx) if pid != e.plan_id]
+
+
 def test_index_visits_only_the_bins_of_the_window() -> None:
     """Scaling is structural (timings live in ``lowalt bench filing``): a query touches only the
     one-hour bins its window overlaps, and each bin holds a small share of the plans."""
