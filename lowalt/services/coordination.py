@@ -22,10 +22,10 @@ import asyncio
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import shapely
 from shapely.geometry import shape
@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 DUE_EVERY_S = 15.0
 """How often pending approval requests are checked against their decide-by."""
 LAST_POSITIONS = 20
+_T = TypeVar("_T")
 COORDINATOR = Filer("coordination", None, True)
 """Who carries out a combined decision in filing (the audit names each authority's decider)."""
 
@@ -309,13 +310,18 @@ class CoordinationService:
             vs = await repo.versions(uow.conn, ending_after=None if include_past else now)
         return rules.current_versions(vs) if include_past else rules.in_force(vs, now)
 
-    async def history(self, constraint_id: str) -> tuple[list[ConstraintVersion], list[dict[str, Any]]]:
+    async def _with_audit(self, subject: str, subject_id: str, read: Callable[[Any], Awaitable[list[_T]]]
+                          ) -> tuple[list[_T], list[dict[str, Any]]]:
+        """What ``read`` finds of one subject, with its audit trail, in one snapshot (404 when nothing)."""
         async with self.db.unit_of_work() as uow:
-            vs = await repo.versions(uow.conn, constraint_id)
-            audit = await repo.audit(uow.conn, "constraint", constraint_id)
-        if not vs:
-            raise NotFound(constraint_id)
-        return vs, audit
+            items = await read(uow.conn)
+            audit = await repo.audit(uow.conn, subject, subject_id)
+        if not items:
+            raise NotFound(subject_id)
+        return items, audit
+
+    async def history(self, constraint_id: str) -> tuple[list[ConstraintVersion], list[dict[str, Any]]]:
+        return await self._with_audit("constraint", constraint_id, lambda conn: repo.versions(conn, constraint_id))
 
     # ------------------------------------------------------------------ multi-party approval
 
@@ -484,12 +490,7 @@ class CoordinationService:
             return await repo.list_requests(uow.conn, authority, state)
 
     async def plan_coordination(self, plan_id: str) -> tuple[list[ApprovalRequest], list[dict[str, Any]]]:
-        async with self.db.unit_of_work() as uow:
-            reqs = await repo.requests_of(uow.conn, plan_id)
-            audit = await repo.audit(uow.conn, "approval", plan_id)
-        if not reqs:
-            raise NotFound(plan_id)
-        return reqs, audit
+        return await self._with_audit("approval", plan_id, lambda conn: repo.requests_of(conn, plan_id))
 
     # ------------------------------------------------------------------ counter-UAS hand-off
 
