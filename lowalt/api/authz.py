@@ -135,6 +135,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/coordination/approvals"): AUTHORITIES,
     ("GET", "/coordination/approvals/{plan_id}"): AUTHORITIES,
     ("POST", "/coordination/approvals/{plan_id}/decision"): AUTHORITIES,
+    ("GET", "/coordination/tracks"): Rule({CEN: A, POL: A}),
     ("POST", "/coordination/cases"): CENTRE_ONLY,
     ("GET", "/coordination/cases"): Rule({CEN: A, POL: A}),
     ("GET", "/coordination/cases/{case_id}"): Rule({CEN: A, POL: A}),

@@ -504,6 +504,19 @@ class CoordinationService:
                  for p in aset.vertiports]
         return self._sites
 
+    def suspect_tracks(self) -> list[dict[str, Any]]:
+        """Live tracks police are to see: non-cooperative detections and aircraft flying unauthorised (the
+        monitor's status)."""
+        snap = self.live._full_snapshot() if self.live is not None else None
+        if snap is None:
+            return []
+        statuses = getattr(self.live, "statuses", {})
+        return [{"id": aid, "lon": float(snap.lon[k]), "lat": float(snap.lat[k]), "alt_amsl_m": float(snap.alt[k]),
+                 "vx": float(snap.vx[k]), "vy": float(snap.vy[k]), "t": float(snap.t[k]),
+                 "cooperative": bool(snap.cooperative[k]), "status": statuses.get(aid, "unknown")}
+                for k, aid in enumerate(snap.ids)
+                if not bool(snap.cooperative[k]) or statuses.get(aid) == "unauthorised"]
+
     async def open_case(self, aircraft_id: str, kind: CaseKind, alert_id: str | None, note: str, by: str
                         ) -> dict[str, Any]:
         """Hand a live track to police: its last positions, predicted path and nearby sensitive sites."""

@@ -265,6 +265,15 @@ async def test_rogue_drone_near_luojia_becomes_a_police_case(server: Server, mak
             return next((a for a in alerts if a["kind"] == "unauthorised" and a["aircraft"] == ["ROGUE-1"]), None)
 
         alert = await wait_until(unauthorised, what="the unauthorised alert", every=0.5)
+
+        async def police_see_it() -> list[dict[str, Any]]:
+            await tele.send(orjson.dumps([_report("ROGUE-1", 117.19, 29.31)]).decode())
+            await tele.recv()
+            got = (await server.http.get("/coordination/tracks", headers=auth(police))).json()
+            return [x for x in got if x["id"] == "ROGUE-1"]
+
+        [seen] = await wait_until(police_see_it, what="police to see the unauthorised track", every=0.5)
+        assert seen["status"] == "unauthorised" and seen["cooperative"] is True
         r = await server.http.post("/coordination/cases", headers=auth(police), json={
             "aircraft_id": "ROGUE-1", "kind": "unauthorised"})
         assert r.status_code == 403  # the centre hands over; police do not open cases

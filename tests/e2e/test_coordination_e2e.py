@@ -104,31 +104,39 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
             return bool(got.json()["state"] == "approved")
 
         await wait_until(approved, what="the plan approved by both")
-        # a rogue drone near Luojia: the centre hands it to police, who intercept and resolve it
+        # a rogue drone near Luojia: the centre sees it among the suspect tracks and hands it to police
         device = await make_token("device", organisation="浮梁文旅")
+        c, ctx = await _new(browser, "centre")
+        contexts.append(ctx)
         async with connect(f"{server.ws_url}/ws/telemetry?token={device}") as tele:
-            async def tracked() -> bool:
+            async def suspect() -> bool:
                 await tele.send(orjson.dumps([{"id": "ROGUE-1", "t": time.time(), "lon": 117.19, "lat": 29.31,
                                                "alt": 80, "ref": "AGL", "gs": 6, "trk": 45}]).decode())
                 await tele.recv()
-                r = await server.http.post("/coordination/cases", headers=auth(cen), json={
-                    "aircraft_id": "ROGUE-1", "kind": "unauthorised"})
-                return r.status_code == 201
+                got = (await server.http.get("/coordination/tracks", headers=auth(cen))).json()
+                return any(x["id"] == "ROGUE-1" for x in got)
 
-            await wait_until(tracked, what="the case opened", every=0.5)
+            await wait_until(suspect, what="the rogue among the suspect tracks", every=0.5)
+            await c.open(server, cen)
+            row = c.page.locator("#tracks tbody tr", has_text="ROGUE-1")
+            await row.wait_for()
+            assert "未经批准飞行" in await row.inner_text()
+            await c.shot("4-suspect-track")
+            await row.locator("button", has_text="移交公安").click()
+            await c.page.locator("#cases tbody tr", has_text="ROGUE-1").wait_for()
         p, ctx = await _new(browser, "police")
         contexts.append(ctx)
         await p.open(server, police)
         assert not await p.page.locator("#issue").is_visible()  # police issue no constraints
         row = await p.row_text("cases", "ROGUE-1")
         assert "已指派" in row and "未经批准飞行" in row and "罗家" in row
-        await p.shot("4-case-assigned")
+        await p.shot("5-case-assigned")
         await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("button", has_text="开始拦截").click()
         await p.page.locator("#cases tbody tr td.state-intercepting").wait_for()
         await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("button", has_text="已反制").click()
         await p.page.locator("#cases tbody tr td.state-resolved").wait_for()
         assert "已处置（已反制）" in await p.row_text("cases", "ROGUE-1")
-        await p.shot("5-case-resolved")
+        await p.shot("6-case-resolved")
     finally:
         for ctx in contexts:
             await ctx.close()

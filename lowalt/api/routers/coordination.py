@@ -380,6 +380,27 @@ class CaseDetail(BaseModel):
     audit: list[AuditEntry]
 
 
+class SuspectTrack(BaseModel):
+    id: str
+    lon: float
+    lat: float
+    alt_amsl_m: float
+    vx: float
+    """m/s east"""
+    vy: float
+    """m/s north"""
+    t: float
+    """time of the last report, epoch s UTC"""
+    cooperative: bool
+    status: str
+    """the monitor's status: ``unauthorised`` for a cooperative aircraft without an approved plan"""
+
+
+@router.get("/tracks", summary="Live unauthorised and non-cooperative tracks (police, centre)")
+async def suspect_tracks(request: Request, _: CurrentPrincipal) -> list[SuspectTrack]:
+    return [SuspectTrack(**t) for t in _svc(request).suspect_tracks()]
+
+
 @router.post("/cases", status_code=201, summary="Hand an unauthorised or non-cooperative track to police (centre)")
 async def open_case(body: CaseIn, request: Request, principal: CurrentPrincipal) -> CaseOut:
     try:

@@ -4,7 +4,8 @@
 const T = {
   zh: {
     title: "军地民协同", token: "访问令牌", signin: "登录", constraints: "空域限制", approvals: "待审批计划",
-    plans: "进入本部门空域的计划", cases: "反制处置案件",
+    plans: "进入本部门空域的计划", cases: "反制处置案件", tracks: "可疑航迹（未经批准 / 非合作）",
+    "t.alt": "高度（米，海拔）", handover: "移交公安",
     "f.title": "名称", "f.purpose": "目的（仅本部门可见）", "f.bbox": "范围（西,南,东,北）", "f.ceiling": "上限（米，真高）",
     "f.hours": "持续（小时）", "f.short": "紧急启用（立即生效）", "f.light": "轻型无人机经批准可进入", "f.issue": "发布",
     "c.ref": "编号", "c.authority": "发布部门", "c.title": "名称", "c.purpose": "目的", "c.window": "时段（北京时间）",
@@ -23,6 +24,7 @@ const T = {
   en: {
     title: "Three-party coordination", token: "Access token", signin: "Sign in", constraints: "Airspace constraints",
     approvals: "Plans awaiting approval", plans: "Plans entering our airspace", cases: "Counter-UAS cases",
+    tracks: "Suspect tracks (unauthorised / non-cooperative)", "t.alt": "Altitude (m AMSL)", handover: "Hand to police",
     "f.title": "Name", "f.purpose": "Purpose (our authority only)", "f.bbox": "Area (west,south,east,north)",
     "f.ceiling": "Ceiling (m, true height)", "f.hours": "Duration (hours)", "f.short": "Short notice (at once)",
     "f.light": "Light UAVs may enter with approval", "f.issue": "Issue",
@@ -89,8 +91,9 @@ function fill(id, rows, render) {
 
 const SECTIONS = {
   military: ["constraints", "issue", "approvals", "plans"], atc: ["constraints", "issue", "approvals", "plans"],
-  centre: ["constraints", "issue", "approvals", "plans", "cases"], admin: ["constraints", "issue", "approvals", "plans", "cases"],
-  police: ["constraints", "cases"], operator: ["constraints"], viewer: ["constraints"],
+  centre: ["constraints", "issue", "approvals", "plans", "tracks", "cases"],
+  admin: ["constraints", "issue", "approvals", "plans", "tracks", "cases"],
+  police: ["constraints", "tracks", "cases"], operator: ["constraints"], viewer: ["constraints"],
 };
 
 async function refresh() {
@@ -124,6 +127,17 @@ async function refresh() {
       cell(tr, Object.entries(p.touches).map(([a, refs]) => `${t(`authority.${a}`)}: ${refs.map(ref).join(", ")}`).join("; "));
     });
   }
+  if (show.includes("tracks")) {
+    fill("tracks", await api("GET", "/coordination/tracks"), (tr, k) => {
+      const kind = k.cooperative ? "unauthorised" : "non_cooperative";
+      cell(tr, k.id); cell(tr, t(`kind.${kind}`)); cell(tr, `${k.lon.toFixed(4)}, ${k.lat.toFixed(4)}`);
+      cell(tr, String(Math.round(k.alt_amsl_m)));
+      const td = cell(tr, "");
+      if (me.role === "centre" || me.role === "admin") {
+        button(td, t("handover"), () => api("POST", "/coordination/cases", { aircraft_id: k.id, kind }));
+      }
+    });
+  }
   if (show.includes("cases")) {
     fill("cases", await api("GET", "/coordination/cases"), (tr, k) => {
       const last = k.facts.last_positions.at(-1);
@@ -155,7 +169,7 @@ async function start() {
   const show = SECTIONS[me.role];
   if (!show) throw new Error(t("noRole"));
   $("signin").hidden = true; $("board").hidden = false;
-  for (const s of ["constraints", "approvals", "plans", "cases"]) $(`${s}-section`).hidden = !show.includes(s);
+  for (const s of ["constraints", "approvals", "plans", "tracks", "cases"]) $(`${s}-section`).hidden = !show.includes(s);
   $("issue").hidden = !show.includes("issue");
   $("c-purpose").closest("label").hidden = me.role !== "military" && me.role !== "admin";
   $("c-short").closest("label").hidden = me.role !== "military" && me.role !== "admin";  // notice: military only
