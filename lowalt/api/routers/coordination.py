@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api.auth import CurrentPrincipal
+from lowalt.api.deps import app_service
 from lowalt.api.errors import ApiError
 from lowalt.api.routers.airspace import LimitIn, _restriction_geometry
 from lowalt.coordination import rules
@@ -46,7 +47,7 @@ Text2000 = Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")]
 
 
 def _svc(request: Request) -> CoordinationService:
-    return request.app.state.coordination  # type: ignore[no-any-return]
+    return app_service(request, "coordination", CoordinationService)
 
 
 def _authority(principal: Principal, given: Authority | None) -> Authority:
