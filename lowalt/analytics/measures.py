@@ -30,6 +30,16 @@ MAX_GAP_S = 10.0
 """Longest gap between two reports of one aircraft counted as flight time (seconds, inclusive); a longer gap
 (lost contact, or the flight ended) counts nothing."""
 CELL_M = 1000
+M_PER_DEG_LAT = 110_850.0
+"""Metres in a degree of latitude at 29.4 N (the service area's middle; CGCS2000 ellipsoid)."""
+M_PER_DEG_LON = 97_090.0
+"""Metres in a degree of longitude at 29.4 N. Over 29.0-29.8 N it varies by under 0.8 %, so within 600 m of
+a corridor the scaled distance is off by under 5 m (TM scale and convergence add far less)."""
+BAND_M = 15.0
+"""Scaled distances closer than this to a corridor's edge are settled exactly in EPSG:4548."""
+DEG_M_MIN = 90_000.0
+"""Fewest metres in a degree of longitude or latitude over the service area (a degree of longitude is about
+97 km at 29.5 N; 90 km leaves room): a distance in metres divided by it is an upper bound in degrees."""
 """Grid cell side in EPSG:4548 metres."""
 ORIGIN = "1970-01-01 00:00:00+00"
 _LOCAL = "ST_Transform(ST_SetSRID(ST_MakePoint(tp.lon, tp.lat), 4326), 4548)"
@@ -125,19 +135,26 @@ def corridor_hours(start: datetime, end: datetime, *, org: str | None) -> Query:
 
     Inside = within the route's half width of its centreline (EPSG:4548), altitude not considered (the
     band is AGL and needs terrain; see docs/analytics.md). Reports are first tested against the corridor
-    widened by 50 m in lon/lat (GiST index on ``geom``, no projection), and only those are projected for the
-    exact distance, so the cost follows the traffic near corridors, not all traffic."""
+    in degrees (GiST index on ``geom``, no projection: within ``(half width + 50 m) / DEG_M_MIN`` degrees of
+    the centreline, a superset). Their distance is then estimated in metres by scaling lon/lat at the
+    service area's latitude (``NEAR_*``; off by under ``BAND_M`` at these distances), and only reports whose
+    estimate lies within ``BAND_M`` of the half width are projected to EPSG:4548 for the exact answer."""
     sql = f"""
 WITH corr AS MATERIALIZED (
     SELECT id AS route_id, coalesce(properties->>'name_zh', id) AS name_zh,
            ST_Transform(geom, 4548) AS line, (properties->>'half_width_m')::float8 AS hw,
-           ST_Transform(ST_Buffer(ST_Transform(geom, 4548), (properties->>'half_width_m')::float8 + 50), 4326) AS area
+           geom AS ll, ((properties->>'half_width_m')::float8 + 50) / {DEG_M_MIN} AS near_deg,
+           ST_SetSRID(ST_Scale(ST_Force2D(geom), {M_PER_DEG_LON}, {M_PER_DEG_LAT}), 0) AS scaled
     FROM airspace_features WHERE collection = 'routes'),
+near AS (
+    SELECT c.route_id, c.name_zh, c.line, c.hw, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat,
+           ST_Distance(ST_MakePoint(tp.lon * {M_PER_DEG_LON}, tp.lat * {M_PER_DEG_LAT}), c.scaled) AS d
+    FROM corr c JOIN track_points tp ON ST_DWithin(tp.geom, c.ll, c.near_deg)
+    WHERE tp.t >= :start AND tp.t < :end{_own_points(org)}),
 inside AS (
-    SELECT c.route_id, c.name_zh, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s
-    FROM corr c JOIN track_points tp ON ST_Intersects(tp.geom, c.area)
-    WHERE tp.t >= :start AND tp.t < :end{_own_points(org)}
-      AND ST_DWithin({_LOCAL}, c.line, c.hw)),
+    SELECT route_id, name_zh, aircraft_id, floor(t_epoch)::bigint AS s FROM near tp
+    WHERE tp.d <= tp.hw - {BAND_M}
+       OR (tp.d <= tp.hw + {BAND_M} AND ST_DWithin({_LOCAL}, tp.line, tp.hw))),
 per_second AS (
     SELECT route_id, name_zh, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY route_id, name_zh, s),
 peaks AS (
