@@ -130,43 +130,87 @@ def _own_points(org: str | None) -> str:
     return " AND tp.aircraft_id IN (SELECT id FROM aircraft WHERE organisation = :org)" if org is not None else ""
 
 
-def corridor_hours(start: datetime, end: datetime, *, org: str | None) -> Query:
-    """Corridors: distinct aircraft per hour and the most inside in one second, from track history.
-
-    Inside = within the route's half width of its centreline (EPSG:4548), altitude not considered (the
-    band is AGL and needs terrain; see docs/analytics.md). Reports are first tested against the corridor
-    in degrees (GiST index on ``geom``, no projection: within ``(half width + 50 m) / DEG_M_MIN`` degrees of
-    the centreline, a superset). Their distance is then estimated in metres by scaling lon/lat at the
-    service area's latitude (``NEAR_*``; off by under ``BAND_M`` at these distances), and only reports whose
-    estimate lies within ``BAND_M`` of the half width are projected to EPSG:4548 for the exact answer."""
-    sql = f"""
-WITH corr AS MATERIALIZED (
+def _corridor_inside(time_cond: str, org: str | None) -> str:
+    """CTEs ``corr`` (the routes) and ``inside`` (route, aircraft, its organisation label, whole second) for
+    reports matching ``time_cond`` (SQL on ``tp.t``). See :func:`corridor_hours` for what inside means."""
+    return f"""
+corr AS MATERIALIZED (
     SELECT id AS route_id, coalesce(properties->>'name_zh', id) AS name_zh,
            ST_Transform(geom, 4548) AS line, (properties->>'half_width_m')::float8 AS hw,
            geom AS ll, ((properties->>'half_width_m')::float8 + 50) / {DEG_M_MIN} AS near_deg,
            ST_SetSRID(ST_Scale(ST_Force2D(geom), {M_PER_DEG_LON}, {M_PER_DEG_LAT}), 0) AS scaled
     FROM airspace_features WHERE collection = 'routes'),
 near AS (
-    SELECT c.route_id, c.name_zh, c.line, c.hw, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat,
+    SELECT c.route_id, c.line, c.hw, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat,
            ST_Distance(ST_MakePoint(tp.lon * {M_PER_DEG_LON}, tp.lat * {M_PER_DEG_LAT}), c.scaled) AS d
     FROM corr c JOIN track_points tp ON ST_DWithin(tp.geom, c.ll, c.near_deg)
-    WHERE tp.t >= :start AND tp.t < :end{_own_points(org)}),
+    WHERE ({time_cond}){_own_points(org)}),
 inside AS (
-    SELECT route_id, name_zh, aircraft_id, floor(t_epoch)::bigint AS s FROM near tp
+    SELECT tp.route_id, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s,
+           coalesce('org:' || ac.organisation, 'none') AS scope
+    FROM near tp LEFT JOIN aircraft ac ON ac.id = tp.aircraft_id
     WHERE tp.d <= tp.hw - {BAND_M}
-       OR (tp.d <= tp.hw + {BAND_M} AND ST_DWithin({_LOCAL}, tp.line, tp.hw))),
-per_second AS (
-    SELECT route_id, name_zh, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY route_id, name_zh, s),
+       OR (tp.d <= tp.hw + {BAND_M} AND ST_DWithin({_LOCAL}, tp.line, tp.hw)))"""
+
+
+def _ranges_cond(ranges: Sequence[Range]) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {}
+    conds = []
+    for i, (s, e) in enumerate(ranges):
+        params |= {f"cs{i}": s, f"ce{i}": e}
+        conds.append(f"(tp.t >= :cs{i} AND tp.t < :ce{i})")
+    return " OR ".join(conds) or "false", params
+
+
+def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: Collection[datetime] = ()) -> Query:
+    """Corridors: distinct aircraft per hour and the most inside in one second, from track history (whole
+    hours in ``rolled`` from the hourly rollup ``analytics_corridor_hours``).
+
+    Inside = within the route's half width of its centreline (EPSG:4548), altitude not considered (the
+    band is AGL and needs terrain; see docs/analytics.md). Reports are first tested against the corridor
+    in degrees (GiST index on ``geom``, no projection: within ``(half width + 50 m) / DEG_M_MIN`` degrees of
+    the centreline, a superset). Their distance is then estimated in metres by scaling lon/lat at the
+    service area's latitude (``M_PER_DEG_*``; off by under ``BAND_M`` at these distances), and only reports
+    whose estimate lies within ``BAND_M`` of the half width are projected to EPSG:4548 for the exact answer."""
+    hours = [h for h in full_hours(start, end) if h in set(rolled)]
+    cond, params = _ranges_cond(raw_ranges(start, end, hours))
+    sql = f"""
+WITH {_corridor_inside(cond, org)},
+per_second AS (SELECT route_id, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY route_id, s),
 peaks AS (
-    SELECT route_id, name_zh, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, max(n) AS peak
-    FROM per_second GROUP BY route_id, name_zh, hour),
+    SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, max(n) AS peak
+    FROM per_second GROUP BY route_id, hour),
 flights AS (
     SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour,
            count(DISTINCT aircraft_id) AS flights
-    FROM inside GROUP BY route_id, hour)
-SELECT p.route_id, p.name_zh, p.hour, f.flights, p.peak AS peak_simultaneous
-FROM peaks p JOIN flights f USING (route_id, hour) ORDER BY p.route_id, p.hour"""
-    return Query(sql, {"start": start, "end": end, "org": org})
+    FROM inside GROUP BY route_id, hour),
+rows AS (
+    SELECT p.route_id, p.hour, f.flights, p.peak FROM peaks p JOIN flights f USING (route_id, hour)
+    UNION ALL
+    SELECT route_id, hour, flights, peak FROM analytics_corridor_hours
+    WHERE hour = ANY(CAST(:rolled AS timestamptz[])) AND scope = :scope)
+SELECT r.route_id, coalesce(c.name_zh, r.route_id) AS name_zh, r.hour, r.flights, r.peak AS peak_simultaneous
+FROM rows r LEFT JOIN corr c USING (route_id) ORDER BY r.route_id, r.hour"""
+    return Query(sql, {**params, "org": org, "rolled": hours, "scope": "all" if org is None else f"org:{org}"})
+
+
+def roll_up_corridors(hour: datetime) -> Query:
+    """One closed hour of corridor use into ``analytics_corridor_hours``: per route, for every organisation
+    (scope ``org:<name>``, ``none`` for aircraft of none) and for all of them (``all``: its peak is the most
+    aircraft of any organisation inside in one second, not a sum of peaks)."""
+    cond, params = _ranges_cond([(hour, hour + HOUR)])
+    sql = f"""
+WITH {_corridor_inside(cond, None)},
+per_second AS (SELECT route_id, scope, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY 1, 2, 3),
+fl AS (SELECT route_id, scope, count(DISTINCT aircraft_id) AS flights FROM inside GROUP BY 1, 2)
+INSERT INTO analytics_corridor_hours (hour, route_id, scope, flights, peak)
+SELECT CAST(:hour AS timestamptz), o.route_id, o.scope, f.flights, o.peak
+FROM (SELECT route_id, scope, max(n) AS peak FROM per_second GROUP BY 1, 2) o JOIN fl f USING (route_id, scope)
+UNION ALL
+SELECT :hour, a.route_id, 'all', (SELECT sum(flights) FROM fl WHERE fl.route_id = a.route_id), a.peak
+FROM (SELECT route_id, max(n) AS peak FROM (SELECT route_id, s, sum(n) AS n FROM per_second GROUP BY 1, 2) x
+      GROUP BY 1) a"""
+    return Query(sql, {**params, "hour": hour})
 
 
 Range = tuple[datetime, datetime]

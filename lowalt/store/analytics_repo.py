@@ -36,9 +36,10 @@ async def slot_use(conn: AsyncConnection, start: datetime, end: datetime, *, org
                     int(r["no_shows"])) for r in rows]
 
 
-async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None
-                         ) -> list[m.CorridorHour]:
-    rows = await _rows(conn, measures.corridor_hours(start, end, org=org))
+async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
+                         use_rollup: bool = True) -> list[m.CorridorHour]:
+    rolled = await rolled_hours(conn, start, end) if use_rollup else set()
+    rows = await _rows(conn, measures.corridor_hours(start, end, org=org, rolled=rolled))
     return [m.CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]))
             for r in rows]
 
@@ -71,8 +72,8 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
         h = last + measures.HOUR
     done: list[datetime] = []
     while h + measures.HOUR + SETTLE <= now and len(done) < max_hours:
-        q = measures.roll_up_hour(h)
-        await conn.execute(text(q.sql), q.params)
+        for q in (measures.roll_up_hour(h), measures.roll_up_corridors(h)):
+            await conn.execute(text(q.sql), q.params)
         done.append(h)
         h += measures.HOUR
     return done

@@ -400,6 +400,16 @@ analytics_cell_hours = Table(
     Column("seconds", Float, nullable=False),
 )
 
+analytics_corridor_hours = Table(
+    "analytics_corridor_hours",
+    metadata,
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("route_id", Text, primary_key=True),
+    Column("scope", Text, primary_key=True),  # 'all', 'org:<organisation>' or 'none'
+    Column("flights", Integer, nullable=False),
+    Column("peak", Integer, nullable=False),
+)
+
 analytics_rolled_hours = Table(
     "analytics_rolled_hours",
     metadata,
@@ -415,5 +425,5 @@ VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_
 __all__ = ["metadata", "users", "api_tokens", "aircraft", "aircraft_audit", "airspace_features", "restrictions", "track_points",
            "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
            "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES",
-           "analytics_cell_hours", "analytics_rolled_hours", "COORDINATION_AUTHORITIES",
+           "analytics_cell_hours", "analytics_corridor_hours", "analytics_rolled_hours", "COORDINATION_AUTHORITIES",
            "coordination_constraints", "coordination_approvals", "cuas_cases", "coordination_audit"]

@@ -200,6 +200,11 @@ async def test_rollup_gives_the_raw_answer_and_waits_for_hours_to_settle(stored:
             exp = hist.expected_cells(h, start, end, org)
             for r in rolled:
                 assert r.flight_hours == pytest.approx(exp[(r.cx, r.cy)][0], abs=1e-9), (start, end, org)
+            corridors = await analytics_repo.corridor_hours(uow.conn, start, end, org=org)
+            raw_c = await analytics_repo.corridor_hours(uow.conn, start, end, org=org, use_rollup=False)
+            assert corridors == raw_c, (start, end, org)
+            assert {utc(r.hour): (r.flights, r.peak_simultaneous) for r in corridors} == hist.expected_corridor(
+                h, start, end, org)
             ops = await analytics_repo.operator_use(uow.conn, start, end, org=org)
             ops_raw = await analytics_repo.operator_use(uow.conn, start, end, org=org, use_rollup=False)
             assert [o.flight_hours for o in ops] == pytest.approx([o.flight_hours for o in ops_raw], abs=1e-9)

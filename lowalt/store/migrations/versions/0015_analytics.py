@@ -4,7 +4,9 @@ windows need (``lowalt.analytics.measures``, docs/analytics.md).
 - ``analytics_cell_hours``: seconds each aircraft spent in each EPSG:4548 1 km cell in each closed hour
   (the cells measure's flight hours). Projecting every report to EPSG:4548 is the measures' main cost
   (about 3 us a report in PostGIS, 86 M reports a day at 1,000 aircraft): the rollup pays it once per
-  hour, and a day's report then reads about 10^5 rows. ``analytics_rolled_hours`` records which hours
+  hour, and a day's report then reads about 10^5 rows. ``analytics_corridor_hours``: per closed hour and
+  route, flights and peak simultaneous aircraft for every organisation (``scope`` ``org:<name>``, ``none``)
+  and for all (``all``). ``analytics_rolled_hours`` records which hours
   are rolled up (``lowalt.store.analytics_repo.roll_up``); an hour is rolled once it has been closed for
   ``SETTLE`` (reports written later than that are not in it; docs/analytics.md).
 - indexes for windows on ``plans.starts_at`` / ``ends_at`` (take-off and landing movements; the existing
@@ -42,6 +44,14 @@ def upgrade() -> None:
         sa.Column("seconds", sa.Float, nullable=False),
     )
     op.create_table(
+        "analytics_corridor_hours",
+        sa.Column("hour", sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("route_id", sa.Text, primary_key=True),
+        sa.Column("scope", sa.Text, primary_key=True),
+        sa.Column("flights", sa.Integer, nullable=False),
+        sa.Column("peak", sa.Integer, nullable=False),
+    )
+    op.create_table(
         "analytics_rolled_hours",
         sa.Column("hour", sa.DateTime(timezone=True), primary_key=True),
         sa.Column("points", sa.BigInteger, nullable=False),
@@ -60,4 +70,5 @@ def downgrade() -> None:
     op.drop_index("plans_ends_at_idx", table_name="plans")
     op.drop_index("plans_starts_at_idx", table_name="plans")
     op.drop_table("analytics_rolled_hours")
+    op.drop_table("analytics_corridor_hours")
     op.drop_table("analytics_cell_hours")
