@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -104,6 +105,8 @@ class DecisionTime:
 class ReferralReason:
     code: str
     """A reason code of an automatic referral (``lowalt.filing.messages``)."""
+    label_zh: str
+    """The reason in Chinese, without the plan's particulars (:func:`reason_zh`)."""
     plans: int
 
 
@@ -161,6 +164,16 @@ class Demand:
     end: datetime
     slots: list[DemandSlot]
     corridors: list[CorridorDemand]
+
+
+def reason_zh(code: str) -> str:
+    """A filing reason code as a short Chinese label: its catalogue message up to the colon, the plan's
+    particulars replaced by an ellipsis; "其他原因" for a code the catalogue lacks. Why: the report and the
+    dashboard show no raw codes."""
+    from lowalt.filing.messages import MESSAGES
+
+    text = MESSAGES.get(code, ("其他原因", ""))[0].split("：")[0]
+    return re.sub(r"\{[^}]*\}", "…", text)
 
 
 def floor_to(t: datetime, step: timedelta) -> datetime:

@@ -81,7 +81,7 @@ def summary_zh(d: DayData) -> list[str]:
     out.append(f"申报决定：自动 {n['automatic']} 件（中位用时 {_dur(auto_t)}），中心人工 {n['centre']} 件"
                f"（中位用时 {_dur(centre_t)}）。")
     if d.filing.referrals:
-        out.append("转人工原因前三：" + "；".join(f"{r.code} {r.plans} 件" for r in d.filing.referrals[:3]) + "。")
+        out.append("转人工原因前三：" + "；".join(f"{r.label_zh} {r.plans} 件" for r in d.filing.referrals[:3]) + "。")
     rated = [o for o in d.operators if o.conformance_rate is not None]
     if rated:
         worst = min(rated, key=lambda o: (o.conformance_rate or 0.0, o.organisation))

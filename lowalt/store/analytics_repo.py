@@ -96,7 +96,7 @@ async def filing_summary(conn: AsyncConnection, start: datetime, end: datetime, 
         decisions=[m.DecisionCount(r["decider"], r["pathway"], r["verdict"], int(r["decisions"])) for r in counts],
         times=[m.DecisionTime(r["decider"], int(r["decisions"]),
                             None if r["median_s"] is None else float(r["median_s"])) for r in times],
-        referrals=[m.ReferralReason(r["code"], int(r["plans"])) for r in reasons])
+        referrals=[m.ReferralReason(r["code"], m.reason_zh(r["code"]), int(r["plans"])) for r in reasons])
 
 
 async def operator_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,

@@ -39,7 +39,7 @@ def _day() -> DayData:
         m.FilingSummary([m.DecisionCount("automatic", "standard", "approved", 7),
                        m.DecisionCount("centre", "standard", "approved", 2)],
                       [m.DecisionTime("automatic", 7, 0.4), m.DecisionTime("centre", 2, 600.0)],
-                      [m.ReferralReason("night_flight", 2)]),
+                      [m.ReferralReason("airspace_needs_approval", m.reason_zh("airspace_needs_approval"), 2)]),
         [m.OperatorUse("org-a", 5, 2.0, 3, 1.5, 1, 0.5, 0.8)],
         m.Demand(end, end + timedelta(days=1),
                [m.DemandSlot("P1", "一号起降点", end + timedelta(hours=2), 2, 2, True, end + timedelta(hours=2, minutes=15))],
@@ -54,7 +54,7 @@ def test_summary_sentences_carry_the_numbers() -> None:
     assert "航线最高同时在飞 3 架（一号航线，10:00 时段）" in text
     assert "冲突告警 2 次，闯入告警 1 次" in text
     assert "自动 7 件（中位用时 0.4 秒），中心人工 2 件（中位用时 10.0 分钟）" in text
-    assert "night_flight 2 件" in text and "org-a（80%）" in text
+    assert "须经管制部门批准 2 件" in text and "org-a（80%）" in text and "_" not in text  # no raw codes
     assert "1 个起降点时段饱和，最早为 一号起降点 02:00（下一空闲时段 02:15）" in text
 
 

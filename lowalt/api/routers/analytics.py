@@ -123,6 +123,7 @@ class DecisionTimeOut(_Out):
 
 class ReferralOut(_Out):
     code: str
+    label_zh: str = Field(description="the reason in Chinese, without the plan's particulars")
     plans: int
 
 
