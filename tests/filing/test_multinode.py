@@ -24,7 +24,7 @@ from lowalt.filing.model import footprint
 from lowalt.launch import start_serve
 from lowalt.settings import Settings
 from lowalt.store import aircraft_repo, filing_repo
-from lowalt.store.db import Database
+from lowalt.store.db import Database, make_engine
 from tests.conftest import Server, auth, serving, wait_until
 from tests.filing.conftest import plan_body, soon
 
@@ -43,10 +43,14 @@ async def _register(database: Database, n: int, prefix: str) -> list[str]:
 
 
 async def _two_nodes(stack: AsyncExitStack, database: Database, settings: Settings) -> list[Server]:
+    """Two apps on one database, each with its own connection pool, as two processes would have (a
+    shared pool made 200 concurrent requests wait on each other's connections on a loaded machine)."""
     from lowalt.api.app import create_app
 
-    return [await stack.enter_async_context(serving(create_app(replace(settings, tick_s=1.0), db=database)))
-            for _ in range(2)]
+    second = Database(engine=make_engine(database.url), url=database.url)
+    stack.push_async_callback(second.close, stop_cluster=False)  # after both servers stopped
+    return [await stack.enter_async_context(serving(create_app(replace(settings, tick_s=1.0), db=db)))
+            for db in (database, second)]
 
 
 async def _file_all(nodes: list[Server], headers: dict[str, str], bodies: list[dict[str, Any]]
