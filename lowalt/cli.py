@@ -37,7 +37,7 @@ DELEGATED: dict[tuple[str, ...], str] = {
     ("bench", "filing"): "lowalt.bench.filing:main",
     ("bench", "airspace"): "lowalt.bench.airspace:main",
     ("bench", "pipeline"): "lowalt.bench.pipeline:main",
-    ("bench", "map"): "lowalt.web.bench:main",
+    ("bench", "map"): "lowalt.bench.map:main",
     ("bench", "tick"): "lowalt.bench.tick:main",
     ("bench", "feeds"): "lowalt.bench.feeds:main",
     ("bench", "analytics"): "lowalt.bench.analytics:main",

@@ -7,9 +7,7 @@ from __future__ import annotations
 import grimp
 
 # modules allowed to import lowalt.bench besides lowalt.bench.* and the CLI, with why
-KNOWN_IMPORTERS: dict[str, str] = {
-    "lowalt.web.bench": "the map bench drives the pipeline bench's fleet; it moves to lowalt.bench.map",
-}
+KNOWN_IMPORTERS: dict[str, str] = {}
 
 
 def bench_importers(graph: grimp.ImportGraph) -> set[str]:

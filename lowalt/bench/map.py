@@ -1,4 +1,4 @@
-"""``lowalt bench map``: does the live map keep up with N aircraft reporting at 1 Hz?
+"""``lowalt bench map`` (was ``lowalt/web/bench.py``): does the live map keep up with N aircraft reporting at 1 Hz?
 
 Starts ``lowalt serve`` on the managed PostGIS (data folder ``.lowalt/webbench``), registers N
 aircraft, drives them over fleet-gateway websockets exactly as ``lowalt bench pipeline`` does (its
