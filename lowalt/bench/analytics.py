@@ -7,7 +7,7 @@ Example::
 Starts the managed PostGIS under ``--data-dir`` (default ``.lowalt/bench``), creates a fresh database with
 the Fuliang airspace, and generates in the database itself (``INSERT ... SELECT generate_series``, so
 Python is not the bottleneck) ``--aircraft`` aircraft reporting at 1 Hz for ``--hours`` hours of one
-Beijing day (centred on noon): a third fly along the published routes, the rest circle a take-off point
+Beijing day (about centred on noon, starting on a whole hour): a third fly along the published routes, the rest circle a take-off point
 at 100-1000 m. Each aircraft has a plan per 30 minutes taking off at its point (completed; every 17th
 still approved, a no-show; every 23rd cancelled), filing events (every 5th referred and decided by the
 centre 10 minutes later), approved plans for the next day (the demand), and an alert per aircraft and
@@ -159,7 +159,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         await migrate(engine)
         day_start, _ = day_window(DAY)
         secs = int(args.hours * 3600)
-        t0 = day_start + timedelta(hours=(24 - args.hours) / 2)
+        t0 = day_start + timedelta(hours=int((24 - args.hours) / 2))  # whole hours: the last one rolls up
         seed_t = time.perf_counter()
         async with engine.connect() as conn:
             points = await _seed(conn, args.aircraft, t0.timestamp(), secs)
