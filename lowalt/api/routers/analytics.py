@@ -14,8 +14,9 @@ Windows are ``[from, to)``, ISO 8601 with an offset, at most ``MAX_WINDOW`` long
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -30,6 +31,7 @@ from lowalt.identity.model import Principal, Role
 from lowalt.store import analytics_repo
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
+T = TypeVar("T")
 Reader = Annotated[Principal, Depends(require(Role.OPERATOR, Role.CENTRE, Role.VIEWER))]
 Rater = Annotated[Principal, Depends(require(Role.OPERATOR, Role.CENTRE))]
 
@@ -210,6 +212,19 @@ def _radius(request: Request) -> float:
     return float(filing.policy.vertiport_radius_m) if filing is not None else DEFAULT_RADIUS_M
 
 
+Fetch = Callable[[Any, datetime, datetime, str | None], Awaitable[T]]
+"""(the unit of work's connection, start, end, organisation or None) -> what a measure reads."""
+
+
+async def read(request: Request, principal: Principal, from_: datetime, to: datetime, fetch: Fetch[T]
+               ) -> tuple[datetime, datetime, T]:
+    """The checked window and what ``fetch(conn, start, end, org)`` reads for the caller's scope."""
+    start, end = window(from_, to)
+    org = scope(request, principal)
+    async with request.app.state.db.unit_of_work() as uow:
+        return start, end, await fetch(uow.conn, start, end, org)
+
+
 def csv_response(rows: list[Any], row_type: type[Any], name: str) -> Response:
     return Response(model.to_csv(rows, row_type), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
@@ -219,11 +234,8 @@ def csv_response(rows: list[Any], row_type: type[Any], name: str) -> Response:
             summary="Take-off points: movements booked vs capacity per 15 min, flown, no-shows, peak hours")
 async def takeoff_points(request: Request, principal: Reader, from_: From, to: To, format: Format = "json"
                          ) -> TakeoffPoints | Response:
-    start, end = window(from_, to)
-    org = scope(request, principal)
-    async with request.app.state.db.unit_of_work() as uow:
-        slots = await analytics_repo.slot_use(uow.conn, start, end, org=org, radius_m=_radius(request),
-                                              as_of=datetime.now(UTC))
+    start, end, slots = await read(request, principal, from_, to, lambda c, s, e, o: analytics_repo.slot_use(
+        c, s, e, org=o, radius_m=_radius(request), as_of=datetime.now(UTC)))
     if format == "csv":
         return csv_response(slots, model.SlotUse, "takeoff-points")
     return TakeoffPoints.model_validate({"start": start, "end": end, "slots": slots,
@@ -234,10 +246,8 @@ async def takeoff_points(request: Request, principal: Reader, from_: From, to: T
             summary="Corridors: flights per hour and peak simultaneous aircraft, from track history")
 async def corridors(request: Request, principal: Reader, from_: From, to: To, format: Format = "json"
                     ) -> Corridors | Response:
-    start, end = window(from_, to)
-    org = scope(request, principal)
-    async with request.app.state.db.unit_of_work() as uow:
-        rows = await analytics_repo.corridor_hours(uow.conn, start, end, org=org)
+    start, end, rows = await read(request, principal, from_, to,
+                                  lambda c, s, e, o: analytics_repo.corridor_hours(c, s, e, org=o))
     if format == "csv":
         return csv_response(rows, model.CorridorHour, "corridors")
     return Corridors.model_validate({"start": start, "end": end, "hours": rows})
@@ -247,10 +257,8 @@ async def corridors(request: Request, principal: Reader, from_: From, to: To, fo
             summary="1 km cells: flight hours, occupancy, conflict and intrusion hot spots (the heat map)")
 async def cells(request: Request, principal: Reader, from_: From, to: To, format: Format = "json"
                 ) -> Cells | Response:
-    start, end = window(from_, to)
-    org = scope(request, principal)
-    async with request.app.state.db.unit_of_work() as uow:
-        rows = await analytics_repo.cell_use(uow.conn, start, end, org=org)
+    start, end, rows = await read(request, principal, from_, to,
+                                  lambda c, s, e, o: analytics_repo.cell_use(c, s, e, org=o))
     if format == "csv":
         return csv_response(rows, model.CellUse, "cells")
     return Cells.model_validate({"start": start, "end": end, "cell_m": CELL_M, "cells": rows})
@@ -262,10 +270,8 @@ async def filing(request: Request, principal: Rater, from_: From, to: To, format
                  table: Annotated[Literal["decisions", "times", "referrals"],
                                   Query(description="with format=csv: which table")] = "decisions",
                  ) -> Filing | Response:
-    start, end = window(from_, to)
-    org = scope(request, principal)
-    async with request.app.state.db.unit_of_work() as uow:
-        s = await analytics_repo.filing_summary(uow.conn, start, end, org=org)
+    start, end, s = await read(request, principal, from_, to,
+                               lambda c, s, e, o: analytics_repo.filing_summary(c, s, e, org=o))
     if format == "csv":
         tables: dict[str, tuple[list[Any], type[Any]]] = {
             "decisions": (s.decisions, model.DecisionCount), "times": (s.times, model.DecisionTime),
@@ -279,10 +285,8 @@ async def filing(request: Request, principal: Rater, from_: From, to: To, format
             summary="Operators: flights, flight hours, conformance rate, alerts and deviations per flight hour")
 async def operators(request: Request, principal: Rater, from_: From, to: To, format: Format = "json"
                     ) -> Operators | Response:
-    start, end = window(from_, to)
-    org = scope(request, principal)
-    async with request.app.state.db.unit_of_work() as uow:
-        rows = await analytics_repo.operator_use(uow.conn, start, end, org=org)
+    start, end, rows = await read(request, principal, from_, to,
+                                  lambda c, s, e, o: analytics_repo.operator_use(c, s, e, org=o))
     if format == "csv":
         return csv_response(rows, model.OperatorUse, "operators")
     return Operators.model_validate({"start": start, "end": end, "operators": rows})
