@@ -65,7 +65,7 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
         await m.page.locator("#c-title").fill("北区训练")
         await m.page.locator("#c-purpose").fill("演习保障")
         await m.page.locator("#c-bbox").fill("117.23,29.44,117.30,29.48")
-        await m.page.locator("#c-hours").fill("48")
+        await m.page.locator("#c-hours").fill("72")  # the longest: covers the flight two Beijing days ahead at any hour
         await m.page.locator("#c-light").check()
         await m.page.locator("#issue button[type=submit]").click()
         row = await m.row_text("constraints", "北区训练")
