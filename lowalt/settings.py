@@ -58,7 +58,7 @@ class Settings:
     access_log: bool = False
     """uvicorn's access log (every line scrubbed of tokens)."""
     ws_compression: bool = False
-    """Offer permessage-deflate on websockets. Off by default: each connection compresses every feed message on its own, which at 10,000 aircraft costs the server more CPU than the feed itself (docs/BENCHMARKS.md); turn it on for map clients on slow links."""
+    """Offer permessage-deflate on websockets. Off by default: each connection compresses every feed message on its own: about 12 % of the server's CPU at 10,000 aircraft (docs/BENCHMARKS.md); turn it on for map clients on slow links."""
     tick_s: float = Field(default=1.0, gt=0, le=60)
     """Period of the surveillance/conflict tick loop in seconds."""
     lookahead_s: float = Field(default=60.0, gt=0, le=600)
