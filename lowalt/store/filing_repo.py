@@ -12,18 +12,8 @@ from typing import Any
 
 import orjson
 import shapely
-from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    MetaData,
-    SmallInteger,
-    String,
-    Table,
     and_,
     bindparam,
     func,
@@ -32,7 +22,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,69 +29,13 @@ from lowalt.airspace.model import AircraftCategory
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.rules import Booking, Registry, WeatherWarning
 from lowalt.geo.altitude import Altitude, AltitudeReference
-
-_md = MetaData()
-
-plans = Table(
-    "plans", _md,
-    Column("id", String, primary_key=True),
-    Column("organisation", String, nullable=False),
-    Column("submitted_by", String, nullable=False),
-    Column("aircraft_id", String, nullable=False),
-    Column("category", String, nullable=False),
-    Column("pilot", String, nullable=False),
-    Column("licence_id", String),
-    Column("mission", String, nullable=False),
-    Column("priority", SmallInteger, nullable=False),
-    Column("geom", Geometry(srid=4326, spatial_index=False), nullable=False),
-    Column("half_width_m", Float, nullable=False),
-    Column("floor_m", Float, nullable=False),
-    Column("floor_ref", String, nullable=False),
-    Column("ceiling_m", Float, nullable=False),
-    Column("ceiling_ref", String, nullable=False),
-    Column("takeoff", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
-    Column("landing", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
-    Column("starts_at", DateTime(timezone=True), nullable=False),
-    Column("ends_at", DateTime(timezone=True), nullable=False),
-    Column("state", String, nullable=False),
-    Column("decision", JSONB, nullable=False),
-    Column("attrs", JSONB, nullable=False),
-    Column("idempotency_key", String),
-    Column("request_hash", String),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+from lowalt.store.tables import (  # the one schema definition
+    aircraft,
+    plan_events,
+    plans,
+    users,
+    weather_warnings,
 )
-
-plan_events = Table(
-    "plan_events", _md,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("plan_id", String, nullable=False),
-    Column("from_state", String),
-    Column("to_state", String, nullable=False),
-    Column("by", String, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("reason", String, nullable=False),
-    Column("details", JSONB, nullable=False),
-)
-
-weather_warnings = Table(
-    "weather_warnings", _md,
-    Column("id", String, primary_key=True),
-    Column("kind", String, nullable=False),
-    Column("geom", Geometry(srid=4326, spatial_index=False)),
-    Column("starts_at", DateTime(timezone=True), nullable=False),
-    Column("ends_at", DateTime(timezone=True), nullable=False),
-    Column("value", Float),
-    Column("text", String, nullable=False),
-    Column("created_by", String, nullable=False),
-    Column("ended_at", DateTime(timezone=True)),
-    Column("ended_by", String),
-)
-
-_aircraft = Table("aircraft", _md, Column("id", String, primary_key=True), Column("category", String),
-                  Column("organisation", String), Column("suspended", Boolean))
-_users = Table("users", _md, Column("id", BigInteger, primary_key=True), Column("name", String),
-               Column("disabled", Boolean), Column("suspended", Boolean))
 
 
 class DuplicateIdempotencyKey(ValueError):
@@ -134,10 +67,10 @@ def _bookings_query(with_licence: bool) -> Any:
 
 
 def _registry_query() -> Any:
-    a = select(_aircraft.c.category, _aircraft.c.organisation, _aircraft.c.suspended).where(
-        _aircraft.c.id == bindparam("aircraft")).subquery()
-    u = select((_users.c.disabled | _users.c.suspended).label("off")).where(
-        _users.c.name == bindparam("user")).limit(1).scalar_subquery()
+    a = select(aircraft.c.category, aircraft.c.organisation, aircraft.c.suspended).where(
+        aircraft.c.id == bindparam("aircraft")).subquery()
+    u = select((users.c.disabled | users.c.suspended).label("off")).where(
+        users.c.name == bindparam("user")).limit(1).scalar_subquery()
     return select(a.c.category, a.c.organisation, a.c.suspended, u.label("off")).select_from(
         text("(SELECT 1) AS one")).outerjoin(a, text("true"))  # one round trip, a row even without the aircraft
 
@@ -320,9 +253,9 @@ def _registry_row(r: Any) -> Registry:
 async def set_suspended(conn: AsyncConnection, *, aircraft_id: str | None = None, user_name: str | None = None,
                         suspended: bool = True) -> None:
     if aircraft_id is not None:
-        await conn.execute(update(_aircraft).where(_aircraft.c.id == aircraft_id).values(suspended=suspended))
+        await conn.execute(update(aircraft).where(aircraft.c.id == aircraft_id).values(suspended=suspended))
     if user_name is not None:
-        await conn.execute(update(_users).where(_users.c.name == user_name).values(suspended=suspended))
+        await conn.execute(update(users).where(users.c.name == user_name).values(suspended=suspended))
 
 
 async def add_weather_warning(conn: AsyncConnection, w: WeatherWarning, created_by: str) -> None:
