@@ -242,11 +242,11 @@ class LiveService:
             if sensor[k]:
                 continue
             info = registry.get(aid)
-            if info is not None and not info.suspended and (
-                    info.device_user_id == uid or (org is not None and info.organisation == org)):
+            owned = info is not None and (info.device_user_id == uid or (org is not None and info.organisation == org))
+            if owned and info is not None and not info.suspended:
                 continue
             ok[k] = False
-            if info is not None and info.suspended and (info.device_user_id == uid or info.organisation == org):
+            if owned:
                 errors.append(ReportError("aircraft_suspended", f"aircraft {aid!r} is suspended by the coordination "
                                           "centre; its reports are refused (航空器已被暂停使用)", "id", k, aid))
             elif info is None:
