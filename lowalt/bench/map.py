@@ -75,31 +75,38 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     data_dir = Path(args.data_dir)
     fleet = pipe.make_fleet(args.tracks, seed=args.seed)
-    tokens = await pipe._seed(data_dir, fleet)
     page_out: dict[str, Any] = {}
-    async with pipe.serving(data_dir, quiet=args.quiet) as (url, ws_url):
-        res = pipe.Results()
-        start = time.time()
-        until = start + args.warmup + args.duration
-        bounds = np.linspace(0, args.tracks, max(1, args.gateways) + 1).astype(int)
-        gateway_errors: list[tuple[float, str]] = []
+    with pipe.fresh_database(data_dir) as db_url:
+        tokens = await pipe._seed(db_url, fleet)
+        async with pipe.serving(data_dir, quiet=args.quiet, db_url=db_url) as (url, ws_url):
+            return await _measure(args, pipe, fleet, tokens, url, ws_url, page_out)
 
-        async def guarded(coro: Any) -> None:
-            """A gateway whose websocket the server closes (on a saturated machine: a missed keepalive ping)
-            stops; its aircraft go lost and the run goes on, and the report says when and how many."""
-            from websockets.exceptions import ConnectionClosed
 
-            try:
-                await coro
-            except (OSError, ConnectionClosed) as exc:
-                gateway_errors.append((round(time.time() - start, 1), f"{type(exc).__name__}: {exc}"[:160]))
+async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict[str, str], url: str, ws_url: str,
+                   page_out: dict[str, Any]) -> dict[str, Any]:
+    """Drive the gateways and the page on a running server; the report of one map run."""
+    res = pipe.Results()
+    start = time.time()
+    until = start + args.warmup + args.duration
+    bounds = np.linspace(0, args.tracks, max(1, args.gateways) + 1).astype(int)
+    gateway_errors: list[tuple[float, str]] = []
 
-        tasks = [asyncio.create_task(guarded(pipe._gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
-                                                           args.rate, until, res, start)))
-                 for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-        tasks.append(asyncio.create_task(_drive_page(url, tokens["viewer"], args, until, start + args.warmup,
-                                                     page_out)))
-        await asyncio.gather(*tasks)
+    async def guarded(coro: Any) -> None:
+        """A gateway whose websocket the server closes (on a saturated machine: a missed keepalive ping)
+        stops; its aircraft go lost and the run goes on, and the report says when and how many."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await coro
+        except (OSError, ConnectionClosed) as exc:
+            gateway_errors.append((round(time.time() - start, 1), f"{type(exc).__name__}: {exc}"[:160]))
+
+    tasks = [asyncio.create_task(guarded(pipe._gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
+                                                       args.rate, until, res, start)))
+             for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    tasks.append(asyncio.create_task(_drive_page(url, tokens["viewer"], args, until, start + args.warmup,
+                                                 page_out)))
+    await asyncio.gather(*tasks)
     st = page_out["stats"]
     heap = page_out["heap"]
     slope = float(np.polyfit([h[0] for h in heap], [h[1] for h in heap], 1)[0]) * 3600 if len(heap) > 2 else None

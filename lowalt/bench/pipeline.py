@@ -27,6 +27,7 @@ import multiprocessing
 import re
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ import numpy as np
 import orjson
 
 from lowalt.launch import nats_process, start_serve
+from lowalt.store.cluster import ManagedCluster
 
 CENTRE_LON_LAT = (117.20, 29.33)  # between Jingdezhen and Fuliang
 
@@ -84,21 +86,17 @@ class Results:
     tracks_seen: set[str] = field(default_factory=set)
 
 
-async def _seed(data_dir: Path, fleet: Fleet) -> dict[str, str]:
+async def _seed(db_url: str, fleet: Fleet) -> dict[str, str]:
     """Users, tokens and the fleet's aircraft, written straight to the store before the server starts."""
-    from sqlalchemy import delete
-
     from lowalt.identity.model import Role
     from lowalt.settings import Settings
     from lowalt.store import identity_repo
     from lowalt.store.db import open_database
-    from lowalt.store.tables import aircraft, users
+    from lowalt.store.tables import aircraft
 
-    db = await open_database(Settings(data_dir=data_dir))
+    db = await open_database(Settings(database_url=db_url))
     try:
         async with db.unit_of_work() as uow:
-            await uow.conn.execute(delete(aircraft).where(aircraft.c.organisation == "bench-fleet"))
-            await uow.conn.execute(delete(users).where(users.c.name.in_(["bench-gateway", "bench-viewer"])))
             gw = await identity_repo.add_user(uow.conn, "bench-gateway", Role.DEVICE, "bench-fleet")
             vw = await identity_repo.add_user(uow.conn, "bench-viewer", Role.VIEWER)
             tokens = {"gateway": await identity_repo.issue_token(uow.conn, gw),
@@ -184,13 +182,34 @@ def _subscriber_process(ws_url: str, token: str, until: float, warmup_until: flo
         conn.close()
 
 
+@contextmanager
+def fresh_database(data_dir: Path) -> Iterator[str]:
+    """A database of its own in the managed PostGIS under ``data_dir``, dropped afterwards; yields its URL.
+
+    Each run starts empty: no alerts a previous run left open (the server would adopt them), no
+    history rows from earlier runs in the tables and indexes the COPY writes to."""
+    cluster = ManagedCluster(data_dir)
+    started = cluster.start()
+    name = f"bench_pipeline_{uuid.uuid4().hex[:8]}"
+    cluster.create_database(name)
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+        if started:
+            cluster.stop()
+
+
 @asynccontextmanager
-async def serving(data_dir: Path, *, quiet: bool = True,
+async def serving(data_dir: Path, *, quiet: bool = True, db_url: str | None = None,
                   extra_env: dict[str, str] | None = None) -> AsyncIterator[tuple[str, str]]:
-    """``lowalt serve`` on the managed PostGIS in ``data_dir``, as a child process; yields
-    (http_url, ws_url) once ``/healthz`` answers, and stops it (SIGTERM) on the way out."""
-    server = start_serve({"LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING", **(extra_env or {})},
-                         quiet=quiet)
+    """``lowalt serve`` on the managed PostGIS in ``data_dir`` (its default database, or ``db_url``
+    there), as a child process; yields (http_url, ws_url) once ``/healthz`` answers, and stops it
+    (SIGTERM) on the way out."""
+    env = {"LOWALT_DATA_DIR": str(data_dir), "LOWALT_LOG_LEVEL": "WARNING", **(extra_env or {})}
+    if db_url:
+        env["LOWALT_DATABASE_URL"] = db_url
+    server = start_serve(env, quiet=quiet)
     try:
         await server.wait_ready(timeout=60)
         yield server.url, server.ws_url
@@ -210,12 +229,13 @@ def nats_server() -> Iterator[str]:
             nats.stop()
 
 
-async def _nodes(stack: AsyncExitStack, data_dir: Path, n: int, quiet: bool) -> list[tuple[str, str]]:
+async def _nodes(stack: AsyncExitStack, data_dir: Path, db_url: str, n: int,
+                 quiet: bool) -> list[tuple[str, str]]:
     """One embedded server (n == 1), or n nodes on one nats-server (node 1 monitor + history)."""
     if n <= 1:
-        return [await stack.enter_async_context(serving(data_dir, quiet=quiet))]
+        return [await stack.enter_async_context(serving(data_dir, quiet=quiet, db_url=db_url))]
     url = stack.enter_context(nats_server())
-    return [await stack.enter_async_context(serving(data_dir, quiet=quiet, extra_env={
+    return [await stack.enter_async_context(serving(data_dir, quiet=quiet, db_url=db_url, extra_env={
         "LOWALT_NATS_URL": url, "LOWALT_NODE_ID": f"bench-{k + 1}",
         "LOWALT_NODE_ROLES": "monitor,history" if k == 0 else "history"})) for k in range(n)]
 
@@ -239,9 +259,10 @@ def _merged(texts: list[str], name: str) -> dict[str, float]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(args.data_dir)
     fleet = make_fleet(args.tracks, seed=args.seed)
-    tokens = await _seed(data_dir, fleet)
     async with AsyncExitStack() as stack:
-        nodes = await _nodes(stack, data_dir, args.nodes, args.quiet)
+        db_url = stack.enter_context(fresh_database(data_dir))
+        tokens = await _seed(db_url, fleet)
+        nodes = await _nodes(stack, data_dir, db_url, args.nodes, args.quiet)
         ws_url = nodes[-1][1]
         res = Results()
         start = time.time()

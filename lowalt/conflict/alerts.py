@@ -138,6 +138,9 @@ class AlertBook:
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def __contains__(self, alert_id: object) -> bool:
+        return alert_id in self._by_id
+
     @property
     def active(self) -> tuple[Alert, ...]:
         """Active alerts, ordered by id."""
@@ -229,13 +232,20 @@ class AlertBook:
         batches use (default: this book's key for findings).
         """
         key_fn = key_of or self.subject_key
+        batches: dict[FindingKind, tuple[list[Alert], list[int]]] = {}
+        taken: set[tuple[FindingKind, int]] = set()
         for a in alerts:
             key = key_fn(a.kind, a.subject)
             table = self._tables[a.kind]
-            if a.alert_id in self._by_id or table.row_of(key) is not None:
+            if a.alert_id in self._by_id or (a.kind, key) in taken or table.row_of(key) is not None:
                 continue
-            table.adopt(a, key)
+            taken.add((a.kind, key))
+            batch = batches.setdefault(a.kind, ([], []))
+            batch[0].append(a)
+            batch[1].append(key)
             self._by_id[a.alert_id] = (a.kind, key)
+        for kind, (found, keys) in batches.items():
+            self._tables[kind].adopt(found, keys)
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert:
         """Mark an active alert acknowledged by ``by`` at ``at`` (epoch s); ``KeyError`` if not active."""

@@ -281,6 +281,8 @@ class ConflictMonitor:
             adopted = [alert_from_wire(w) for w in alerts]
             self.book.adopt(adopted, key_of=self.subject_key)
             for a in adopted:
+                if a.alert_id not in self.book:  # its subject was already active here
+                    continue
                 self._wire[a.alert_id] = alert_to_wire(self.book.get(a.alert_id))
                 d = a.details
                 if a.kind is FindingKind.LOST_CONTACT and "last_position" in d and a.subject[0] not in self._lost:

@@ -207,6 +207,21 @@ def test_alert_ids_are_unique_across_monitors_and_adoption_continues_them() -> N
     assert [a["id"] for a in third.current_alerts()] == [a1["id"]]
 
 
+def test_adoption_of_many_alerts_at_once_continues_each_and_keeps_the_first_of_a_subject() -> None:
+    rows = [{"id": f"U{k}", "x": 300.0 * k, "vx": 20 if k % 2 else -20} for k in range(40)]
+    first = ConflictMonitor()
+    first.assess(picture(rows), NOW, picture([]))
+    open_alerts = first.current_alerts()
+    assert len(open_alerts) > 20
+    again = dict(open_alerts[0], id="conflict-duplicate-of-first")  # same subject, another id: ignored
+    second = ConflictMonitor()
+    second.adopt([*open_alerts, again], NOW)
+    assert sorted(a["id"] for a in second.current_alerts()) == sorted(a["id"] for a in open_alerts)
+    res = second.assess(picture([{**r, "t": NOW + 1} for r in rows]), NOW + 1, picture([]))
+    assert res.alerts_new == []
+    assert {a["id"] for a in open_alerts} <= set(res.active)
+
+
 def test_adopted_alert_not_seen_again_clears() -> None:
     mon = ConflictMonitor()
     a = conflicts(ConflictMonitor(), picture([{"id": "A", "x": 0, "vx": 20}, {"id": "B", "x": 2000, "vx": -20}]),
