@@ -310,6 +310,7 @@ pilots = Table(
 # versions (insert-only: a change is a new version), each authority's part of a multi-party approval,
 # counter-UAS cases handed to police, and one insert-only audit of all three.
 COORDINATION_AUTHORITIES = ("military", "atc", "local")
+COORDINATION_AUDIT_SUBJECTS = ("constraint", "approval", "case", "standing", "preemption")  # 0016: fleets
 coordination_constraints = Table(
     "coordination_constraints",
     metadata,
@@ -385,8 +386,35 @@ coordination_audit = Table(
     Column("actor", String(120), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    CheckConstraint("subject IN ('constraint', 'approval', 'case')", name="coordination_audit_subject"),
+    CheckConstraint(f"subject IN ({', '.join(repr(s) for s in COORDINATION_AUDIT_SUBJECTS)})",
+                    name="coordination_audit_subject"),
     Index("coordination_audit_subject_idx", "subject", "subject_id", "id"),
+)
+# Government fleets (0016; ``coordination_repo``, ``lowalt.coordination.fleets``): a government
+# organisation's standing approval for a patrol area (revoked, never deleted).
+standing_approvals = Table(
+    "standing_approvals",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organisation", String(120), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("geometry", JSONB, nullable=False),
+    Column("floor_m", Float, nullable=False),
+    Column("floor_ref", String(8), nullable=False),
+    Column("ceiling_m", Float, nullable=False),
+    Column("ceiling_ref", String(8), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("missions", ARRAY(Text), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by", String(120), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoke_reason", Text, nullable=False, server_default=""),
+    CheckConstraint("state IN ('active', 'revoked')", name="standing_approvals_state"),
+    CheckConstraint("ends_at > starts_at", name="standing_approvals_window"),
+    Index("standing_approvals_org_idx", "organisation", "state", "ends_at"),
 )
 
 # Analytics rollup (0015; ``analytics_repo.roll_up``): seconds per aircraft, 1 km EPSG:4548 cell and closed hour.
@@ -426,4 +454,5 @@ __all__ = ["metadata", "users", "api_tokens", "aircraft", "aircraft_audit", "air
            "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
            "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES",
            "analytics_cell_hours", "analytics_corridor_hours", "analytics_rolled_hours", "COORDINATION_AUTHORITIES",
-           "coordination_constraints", "coordination_approvals", "cuas_cases", "coordination_audit"]
+           "coordination_constraints", "coordination_approvals", "cuas_cases", "coordination_audit",
+           "COORDINATION_AUDIT_SUBJECTS", "standing_approvals"]
