@@ -26,6 +26,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+"""The finer rollup's bucket: the live hour is read from closed minutes (``analytics_cell_minutes``,
+``analytics_corridor_minutes``, migration 0017) and only the last minute or two raw."""
 MAX_GAP_S = 10.0
 """Longest gap between two reports of one aircraft counted as flight time (seconds, inclusive); a longer gap
 (lost contact, or the flight ended) counts nothing."""
@@ -153,6 +156,76 @@ inside AS (
        OR (tp.d <= tp.hw + {BAND_M} AND ST_DWithin({_LOCAL}, tp.line, tp.hw)))"""
 
 
+Range = tuple[datetime, datetime]
+"""``[start, end)``."""
+
+
+@dataclass(frozen=True)
+class Rolled:
+    """What the rollups hold: closed hours (``analytics_rolled_hours``) and closed minutes of hours not
+    rolled yet (``analytics_rolled_minutes``)."""
+
+    hours: frozenset[datetime] = frozenset()
+    minutes: frozenset[datetime] = frozenset()
+
+
+NONE = Rolled()
+
+
+@dataclass(frozen=True)
+class Reads:
+    """Where a window's track-derived measures read from: whole rolled hours, whole rolled minutes outside
+    those hours, and raw history for the rest (``raw``, merged ranges). The three partition the window."""
+
+    hours: list[datetime]
+    minutes: list[datetime]
+    raw: list[Range]
+
+
+def _full(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    """The epoch-aligned periods ``[p, p + step)`` that lie wholly inside ``[start, end)``."""
+    n = int(step.total_seconds())
+    p = datetime.fromtimestamp(-(-int(start.timestamp()) // n) * n, tz=start.tzinfo)
+    out = []
+    while p + step <= end:
+        out.append(p)
+        p += step
+    return out
+
+
+def full_hours(start: datetime, end: datetime) -> list[datetime]:
+    """The epoch-aligned hours ``[h, h + 1 h)`` that lie wholly inside ``[start, end)``."""
+    return _full(start, end, HOUR)
+
+
+def _less(start: datetime, end: datetime, taken: Sequence[Range]) -> list[Range]:
+    """``[start, end)`` less the (disjoint) ranges ``taken``, as merged ranges."""
+    out: list[Range] = []
+    t = start
+    for s, e in sorted(taken):
+        if s > t:
+            out.append((t, s))
+        t = max(t, e)
+    if t < end:
+        out.append((t, end))
+    return out
+
+
+def raw_ranges(start: datetime, end: datetime, rolled: Collection[datetime]) -> list[Range]:
+    """``[start, end)`` less the rolled-up hours: what must still be read from raw history (merged ranges)."""
+    return _less(start, end, [(h, h + HOUR) for h in rolled if start <= h and h + HOUR <= end])
+
+
+def reads(start: datetime, end: datetime, rolled: Rolled) -> Reads:
+    """Split ``[start, end)`` into rolled hours, rolled minutes (of the hours not rolled) and raw ranges."""
+    hours = [h for h in full_hours(start, end) if h in rolled.hours]
+    in_hours = set(hours)
+    minutes = [m for m in _full(start, end, MINUTE)
+               if m in rolled.minutes and m - timedelta(seconds=m.timestamp() % 3600) not in in_hours]
+    taken = [(h, h + HOUR) for h in hours] + [(m, m + MINUTE) for m in minutes]
+    return Reads(hours, minutes, _less(start, end, taken))
+
+
 def _ranges_cond(ranges: Sequence[Range]) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {}
     conds = []
@@ -162,28 +235,39 @@ def _ranges_cond(ranges: Sequence[Range]) -> tuple[str, dict[str, Any]]:
     return " OR ".join(conds) or "false", params
 
 
-def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: Collection[datetime] = ()) -> Query:
+def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE) -> Query:
     """Corridors: distinct aircraft per hour and the most inside in one second, from track history (whole
-    hours in ``rolled`` from the hourly rollup ``analytics_corridor_hours``).
+    rolled hours from ``analytics_corridor_hours``, rolled minutes of the other hours from
+    ``analytics_corridor_minutes``, raw history for the rest: :func:`reads`).
 
     Inside = within the route's half width of its centreline (EPSG:4548), altitude not considered (the
     band is AGL and needs terrain; see docs/analytics.md). Reports are first tested against the corridor
     in degrees (GiST index on ``geom``, no projection: within ``(half width + 50 m) / DEG_M_MIN`` degrees of
     the centreline, a superset). Their distance is then estimated in metres by scaling lon/lat at the
     service area's latitude (``M_PER_DEG_*``; off by under ``BAND_M`` at these distances), and only reports
-    whose estimate lies within ``BAND_M`` of the half width are projected to EPSG:4548 for the exact answer."""
-    hours = [h for h in full_hours(start, end) if h in set(rolled)]
-    cond, params = _ranges_cond(raw_ranges(start, end, hours))
+    whose estimate lies within ``BAND_M`` of the half width are projected to EPSG:4548 for the exact answer.
+
+    A rolled minute keeps the aircraft inside (not their count) and its peak, so an hour made of minutes
+    and raw seconds still counts each aircraft once, and its peak is the largest of its parts' (the
+    seconds of an hour are split between them, never shared)."""
+    r = reads(start, end, rolled)
+    cond, params = _ranges_cond(r.raw)
     sql = f"""
 WITH {_corridor_inside(cond, org)},
+mins AS (
+    SELECT route_id, date_bin('1 hour', minute, TIMESTAMPTZ '{ORIGIN}') AS hour, peak, aircraft
+    FROM analytics_corridor_minutes WHERE minute = ANY(CAST(:minutes AS timestamptz[])) AND scope = :scope),
 per_second AS (SELECT route_id, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY route_id, s),
 peaks AS (
-    SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, max(n) AS peak
-    FROM per_second GROUP BY route_id, hour),
+    SELECT route_id, hour, max(n) AS peak FROM (
+        SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, n FROM per_second
+        UNION ALL SELECT route_id, hour, peak FROM mins) x
+    GROUP BY route_id, hour),
 flights AS (
-    SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour,
-           count(DISTINCT aircraft_id) AS flights
-    FROM inside GROUP BY route_id, hour),
+    SELECT route_id, hour, count(DISTINCT aircraft_id) AS flights FROM (
+        SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, aircraft_id FROM inside
+        UNION ALL SELECT route_id, hour, unnest(aircraft) FROM mins) x
+    GROUP BY route_id, hour),
 rows AS (
     SELECT p.route_id, p.hour, f.flights, p.peak FROM peaks p JOIN flights f USING (route_id, hour)
     UNION ALL
@@ -191,13 +275,14 @@ rows AS (
     WHERE hour = ANY(CAST(:rolled AS timestamptz[])) AND scope = :scope)
 SELECT r.route_id, coalesce(c.name_zh, r.route_id) AS name_zh, r.hour, r.flights, r.peak AS peak_simultaneous
 FROM rows r LEFT JOIN corr c USING (route_id) ORDER BY r.route_id, r.hour"""
-    return Query(sql, {**params, "org": org, "rolled": hours, "scope": "all" if org is None else f"org:{org}"})
+    return Query(sql, {**params, "org": org, "rolled": r.hours, "minutes": r.minutes,
+                       "scope": "all" if org is None else f"org:{org}"})
 
 
 def roll_up_corridors(hour: datetime) -> Query:
-    """One closed hour of corridor use into ``analytics_corridor_hours``: per route, for every organisation
-    (scope ``org:<name>``, ``none`` for aircraft of none) and for all of them (``all``: its peak is the most
-    aircraft of any organisation inside in one second, not a sum of peaks)."""
+    """One closed hour of corridor use from raw history into ``analytics_corridor_hours``: per route, for
+    every organisation (scope ``org:<name>``, ``none`` for aircraft of none) and for all of them (``all``:
+    its peak is the most aircraft of any organisation inside in one second, not a sum of peaks)."""
     cond, params = _ranges_cond([(hour, hour + HOUR)])
     sql = f"""
 WITH {_corridor_inside(cond, None)},
@@ -213,32 +298,48 @@ FROM (SELECT route_id, max(n) AS peak FROM (SELECT route_id, s, sum(n) AS n FROM
     return Query(sql, {**params, "hour": hour})
 
 
-Range = tuple[datetime, datetime]
-"""``[start, end)``."""
+def roll_up_corridor_minute(minute: datetime) -> Query:
+    """One closed minute of corridor use into ``analytics_corridor_minutes``: per route and scope (as
+    :func:`roll_up_corridors`), the aircraft inside and the most inside in one second."""
+    cond, params = _ranges_cond([(minute, minute + MINUTE)])
+    sql = f"""
+WITH {_corridor_inside(cond, None)},
+per_second AS (SELECT route_id, scope, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY 1, 2, 3),
+ac AS (SELECT route_id, scope, array_agg(DISTINCT aircraft_id ORDER BY aircraft_id) AS aircraft
+       FROM inside GROUP BY 1, 2)
+INSERT INTO analytics_corridor_minutes (minute, route_id, scope, peak, aircraft)
+SELECT CAST(:minute AS timestamptz), o.route_id, o.scope, o.peak, ac.aircraft
+FROM (SELECT route_id, scope, max(n) AS peak FROM per_second GROUP BY 1, 2) o JOIN ac USING (route_id, scope)
+UNION ALL
+SELECT :minute, a.route_id, 'all', a.peak,
+       (SELECT array_agg(DISTINCT i.aircraft_id ORDER BY i.aircraft_id) FROM inside i WHERE i.route_id = a.route_id)
+FROM (SELECT route_id, max(n) AS peak FROM (SELECT route_id, s, sum(n) AS n FROM per_second GROUP BY 1, 2) x
+      GROUP BY 1) a"""
+    return Query(sql, {**params, "minute": minute})
 
 
-def full_hours(start: datetime, end: datetime) -> list[datetime]:
-    """The epoch-aligned hours ``[h, h + 1 h)`` that lie wholly inside ``[start, end)``."""
-    s = int(start.timestamp())
-    h = datetime.fromtimestamp(-(-s // 3600) * 3600, tz=start.tzinfo)
-    out = []
-    while h + HOUR <= end:
-        out.append(h)
-        h += HOUR
-    return out
+def hour_from_minutes(hour: datetime) -> list[Query]:
+    """An hour whose every minute is rolled, rolled from them (no second pass over raw history): the same
+    rows :func:`roll_up_hour` and :func:`roll_up_corridors` write (seconds add up; an aircraft in several
+    minutes counts once; the hour's peak is its minutes' largest)."""
+    p = {"hour": hour, "end": hour + HOUR}
+    of_hour = "minute >= :hour AND minute < :end"
+    return [
+        Query(f"""INSERT INTO analytics_cell_hours (hour, cx, cy, aircraft_id, seconds)
+SELECT CAST(:hour AS timestamptz), cx, cy, aircraft_id, sum(seconds) FROM analytics_cell_minutes
+WHERE {of_hour} GROUP BY cx, cy, aircraft_id""", p),
+        Query(f"""INSERT INTO analytics_corridor_hours (hour, route_id, scope, flights, peak)
+SELECT CAST(:hour AS timestamptz), route_id, scope, count(DISTINCT a), max(peak)
+FROM analytics_corridor_minutes CROSS JOIN LATERAL unnest(aircraft) a WHERE {of_hour} GROUP BY route_id, scope""", p),
+        Query(f"""INSERT INTO analytics_rolled_hours (hour, points)
+SELECT CAST(:hour AS timestamptz), coalesce(sum(points), 0) FROM analytics_rolled_minutes WHERE {of_hour}""", p)]
 
 
-def raw_ranges(start: datetime, end: datetime, rolled: Collection[datetime]) -> list[Range]:
-    """``[start, end)`` less the rolled-up hours: what must still be read from raw history (merged ranges)."""
-    out: list[Range] = []
-    t = start
-    for h in sorted(h for h in rolled if start <= h and h + HOUR <= end):
-        if h > t:
-            out.append((t, h))
-        t = max(t, h + HOUR)
-    if t < end:
-        out.append((t, end))
-    return out
+def drop_minutes(before: datetime) -> list[Query]:
+    """Delete the rolled minutes before ``before`` (hours rolled up an hour ago or more: no read still
+    relies on them, see ``analytics_repo.roll_up``)."""
+    return [Query(f"DELETE FROM {t} WHERE minute < :before", {"before": before})
+            for t in ("analytics_cell_minutes", "analytics_corridor_minutes", "analytics_rolled_minutes")]
 
 
 def _dwell(ranges: Sequence[Range], org: str | None, select_extra: str) -> tuple[str, dict[str, Any]]:
@@ -262,34 +363,48 @@ dwell AS (
 
 
 def _rolled(org: str | None) -> str:
-    """Rows of the hourly rollup for the hours ``:rolled`` (operators: their aircraft's)."""
+    """Rows of the rollups for the hours ``:rolled`` and the minutes ``:minutes`` (operators: their
+    aircraft's)."""
     own = " AND ch.aircraft_id IN (SELECT id FROM aircraft WHERE organisation = :org)" if org is not None else ""
     return f"SELECT ch.cx, ch.cy, ch.aircraft_id, ch.seconds FROM analytics_cell_hours ch " \
-           f"WHERE ch.hour = ANY(CAST(:rolled AS timestamptz[])){own}"
+           f"WHERE ch.hour = ANY(CAST(:rolled AS timestamptz[])){own} UNION ALL " \
+           f"SELECT ch.cx, ch.cy, ch.aircraft_id, ch.seconds FROM analytics_cell_minutes ch " \
+           f"WHERE ch.minute = ANY(CAST(:minutes AS timestamptz[])){own}"
+
+
+def _roll_up_cells(start: datetime, step: timedelta, key: str) -> Query:
+    dwell, params = _dwell([(start, start + step)], None, f", {_LOCAL} AS g")
+    sql = f"""
+WITH {dwell},
+ins AS (
+    INSERT INTO analytics_cell_{key}s ({key}, cx, cy, aircraft_id, seconds)
+    SELECT :at, floor(ST_X(g) / {CELL_M})::int, floor(ST_Y(g) / {CELL_M})::int, aircraft_id, sum(dt)
+    FROM dwell GROUP BY 2, 3, 4 RETURNING 1)
+INSERT INTO analytics_rolled_{key}s ({key}, points) SELECT :at, (SELECT count(*) FROM dwell)"""
+    return Query(sql, {**params, "at": start})
 
 
 def roll_up_hour(hour: datetime) -> Query:
     """Roll one closed hour of history into ``analytics_cell_hours`` (seconds per cell and aircraft, exactly
     what the cells measure sums from raw reports) and record it in ``analytics_rolled_hours``."""
-    dwell, params = _dwell([(hour, hour + HOUR)], None, f", {_LOCAL} AS g")
-    sql = f"""
-WITH {dwell},
-ins AS (
-    INSERT INTO analytics_cell_hours (hour, cx, cy, aircraft_id, seconds)
-    SELECT :hour, floor(ST_X(g) / {CELL_M})::int, floor(ST_Y(g) / {CELL_M})::int, aircraft_id, sum(dt)
-    FROM dwell GROUP BY 2, 3, 4 RETURNING 1)
-INSERT INTO analytics_rolled_hours (hour, points) SELECT :hour, (SELECT count(*) FROM dwell)"""
-    return Query(sql, {**params, "hour": hour})
+    return _roll_up_cells(hour, HOUR, "hour")
 
 
-def cell_use(start: datetime, end: datetime, *, org: str | None, rolled: Collection[datetime] = ()) -> Query:
+def roll_up_minute(minute: datetime) -> Query:
+    """One closed minute into ``analytics_cell_minutes`` (as :func:`roll_up_hour`), recorded in
+    ``analytics_rolled_minutes``."""
+    return _roll_up_cells(minute, MINUTE, "minute")
+
+
+def cell_use(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE) -> Query:
     """1 km cells (EPSG:4548): flight hours, occupancy, and where conflict and intrusion alerts were raised.
 
     An alert has no position of its own: it is placed at its first aircraft's report nearest its
     ``first_seen`` (within ``MAX_GAP_S``). Alerts count when raised in the window (operators: alerts that
-    involve one of their aircraft). ``rolled``: hours read from the rollup instead of raw history."""
-    hours = [h for h in full_hours(start, end) if h in set(rolled)]
-    dwell, params = _dwell(raw_ranges(start, end, hours), org, f", {_LOCAL} AS g")
+    involve one of their aircraft). ``rolled``: hours and minutes read from the rollups instead of raw
+    history (:func:`reads`)."""
+    r = reads(start, end, rolled)
+    dwell, params = _dwell(r.raw, org, f", {_LOCAL} AS g")
     own_alert = (" AND a.aircraft && ARRAY(SELECT id FROM aircraft WHERE organisation = :org)::text[]"
                  if org is not None else "")
     sql = f"""
@@ -326,7 +441,7 @@ SELECT cx, cy, ST_X(c.ll) AS lon, ST_Y(c.ll) AS lat, flight_hours,
 FROM cells CROSS JOIN LATERAL (
     SELECT ST_Transform(ST_SetSRID(ST_MakePoint((cx + 0.5) * {CELL_M}, (cy + 0.5) * {CELL_M}), 4548), 4326) AS ll) c
 ORDER BY cx, cy"""
-    return Query(sql, {**params, "start": start, "end": end, "org": org, "rolled": hours,
+    return Query(sql, {**params, "start": start, "end": end, "org": org, "rolled": r.hours, "minutes": r.minutes,
                        "hours": (end - start).total_seconds() / 3600.0})
 
 
@@ -379,13 +494,13 @@ GROUP BY c.code ORDER BY plans DESC, c.code"""
     return Query(sql, {"start": start, "end": end, "org": org})
 
 
-def operator_use(start: datetime, end: datetime, *, org: str | None, rolled: Collection[datetime] = ()) -> Query:
+def operator_use(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE) -> Query:
     """Operators: flights, flight hours, alerts and nonconformance per flight hour, conformance rate.
 
     Every organisation with an aircraft, a flown plan or a flight hour in the window (or just ``org``)."""
     own_org = " WHERE organisation = :org" if org is not None else ""
-    hours = [h for h in full_hours(start, end) if h in set(rolled)]
-    dwell, params = _dwell(raw_ranges(start, end, hours), org, "")
+    r = reads(start, end, rolled)
+    dwell, params = _dwell(r.raw, org, "")
     sql = f"""
 WITH {dwell},
 hours AS (
@@ -420,4 +535,4 @@ SELECT o.organisation, coalesce(c.flights, 0) AS flights, coalesce(h.flight_hour
 FROM (SELECT organisation FROM orgs{own_org}) o
 LEFT JOIN hours h USING (organisation) LEFT JOIN conform c USING (organisation)
 LEFT JOIN org_alerts a USING (organisation) ORDER BY o.organisation"""
-    return Query(sql, {**params, "start": start, "end": end, "org": org, "rolled": hours})
+    return Query(sql, {**params, "start": start, "end": end, "org": org, "rolled": r.hours, "minutes": r.minutes})

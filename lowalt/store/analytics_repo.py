@@ -38,14 +38,18 @@ async def slot_use(conn: AsyncConnection, start: datetime, end: datetime, *, org
 
 async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
                          use_rollup: bool = True) -> list[m.CorridorHour]:
-    rolled = await rolled_hours(conn, start, end) if use_rollup else set()
-    rows = await _rows(conn, measures.corridor_hours(start, end, org=org, rolled=rolled))
+    rows = await _rows(conn, measures.corridor_hours(start, end, org=org,
+                                                     rolled=await rolled(conn, start, end, use=use_rollup)))
     return [m.CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]))
             for r in rows]
 
 
 SETTLE = timedelta(minutes=10)
 """An hour is rolled up once it has been closed this long (the history writer batches; docs/analytics.md)."""
+MINUTE_SETTLE = timedelta(minutes=1)
+"""A minute is rolled up once it has been closed this long (the history writer flushes every second)."""
+MAX_MINUTES = 120
+"""Most minutes rolled in one call: the hour being flown and the one before (older hours roll whole)."""
 _ROLLUP_LOCK = 0x6C6F77616C7431  # pg advisory lock key: one roller at a time, on any node
 
 
@@ -56,9 +60,31 @@ async def rolled_hours(conn: AsyncConnection, start: datetime, end: datetime) ->
     return {r[0] for r in rows}
 
 
+async def rolled(conn: AsyncConnection, start: datetime, end: datetime, *, use: bool = True) -> measures.Rolled:
+    """The hours and minutes in ``[start, end)`` in the rollups (``use=False``: none, every read raw).
+
+    A minute stays in the table for an hour after its hour is rolled (``roll_up``), so a read that saw
+    the minute listed here finds its rows even if the hour is rolled meanwhile."""
+    if not use:
+        return measures.NONE
+    rows = await conn.execute(text("SELECT minute FROM analytics_rolled_minutes WHERE minute >= :s AND minute < :e"),
+                              {"s": start, "e": end})
+    return measures.Rolled(frozenset(await rolled_hours(conn, start, end)), frozenset(r[0] for r in rows))
+
+
+async def _run(conn: AsyncConnection, queries: list[measures.Query]) -> None:
+    for q in queries:
+        await conn.execute(text(q.sql), q.params)
+
+
 async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 * 31) -> list[datetime]:
-    """Roll up the next closed hours after the last one rolled (from the first report ever, the first
-    time), at most ``max_hours``, in the caller's transaction; returns the hours rolled. Another roller
+    """Roll up what has closed since the last call, in the caller's transaction; returns the hours rolled.
+
+    First the closed minutes (``MINUTE_SETTLE`` after they end) of the hours not rolled yet, at most the
+    hour being flown and the one before: the live hour's reads. Then the next closed hours (``SETTLE``
+    after they end) after the last one rolled (from the first report ever, the first time), at most
+    ``max_hours``: from their minutes when all 60 are rolled (sums, no second pass over history), else
+    from raw history. Minutes of hours rolled before this call's last one are dropped. Another roller
     holding the lock (another node, a report) makes this a no-op."""
     if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _ROLLUP_LOCK})).scalar():
         return []
@@ -70,19 +96,33 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
         h = m.floor_to(first, measures.HOUR)
     else:
         h = last + measures.HOUR
+    last_minute = (await conn.execute(text("SELECT max(minute) FROM analytics_rolled_minutes"))).scalar()
+    minute = max(h, m.floor_to(now, measures.HOUR) - measures.HOUR,
+                 h if last_minute is None else last_minute + measures.MINUTE)
+    for _ in range(MAX_MINUTES):
+        if minute + measures.MINUTE + MINUTE_SETTLE > now:
+            break
+        await _run(conn, [measures.roll_up_minute(minute), measures.roll_up_corridor_minute(minute)])
+        minute += measures.MINUTE
     done: list[datetime] = []
     while h + measures.HOUR + SETTLE <= now and len(done) < max_hours:
-        for q in (measures.roll_up_hour(h), measures.roll_up_corridors(h)):
-            await conn.execute(text(q.sql), q.params)
+        minutes = (await conn.execute(text(
+            "SELECT count(*) FROM analytics_rolled_minutes WHERE minute >= :h AND minute < :e"),
+            {"h": h, "e": h + measures.HOUR})).scalar()
+        whole = minutes == measures.HOUR // measures.MINUTE
+        await _run(conn, measures.hour_from_minutes(h) if whole else
+                   [measures.roll_up_hour(h), measures.roll_up_corridors(h)])
         done.append(h)
         h += measures.HOUR
+    if done:
+        await _run(conn, measures.drop_minutes(done[-1]))
     return done
 
 
 async def cell_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
                    use_rollup: bool = True) -> list[m.CellUse]:
-    rolled = await rolled_hours(conn, start, end) if use_rollup else set()
-    rows = await _rows(conn, measures.cell_use(start, end, org=org, rolled=rolled))
+    rows = await _rows(conn, measures.cell_use(start, end, org=org,
+                                               rolled=await rolled(conn, start, end, use=use_rollup)))
     return [m.CellUse(int(r["cx"]), int(r["cy"]), float(r["lon"]), float(r["lat"]), float(r["flight_hours"]),
                     float(r["occupancy"]), int(r["conflicts"]), int(r["intrusions"])) for r in rows]
 
@@ -101,9 +141,9 @@ async def filing_summary(conn: AsyncConnection, start: datetime, end: datetime, 
 
 async def operator_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
                        use_rollup: bool = True) -> list[m.OperatorUse]:
-    rolled = await rolled_hours(conn, start, end) if use_rollup else set()
     out = []
-    for r in await _rows(conn, measures.operator_use(start, end, org=org, rolled=rolled)):
+    got = await rolled(conn, start, end, use=use_rollup)
+    for r in await _rows(conn, measures.operator_use(start, end, org=org, rolled=got)):
         hours, flights = float(r["flight_hours"]), int(r["flights"])
         alerts, deviations = int(r["alerts"]), int(r["deviations"])
         out.append(m.OperatorUse(r["organisation"], flights, hours, alerts, _per_hour(alerts, hours), deviations,

@@ -446,6 +446,35 @@ analytics_rolled_hours = Table(
     Column("rolled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Per-minute rollup of the hours not rolled yet (0017; the live hour): dropped once their hour is rolled.
+analytics_cell_minutes = Table(
+    "analytics_cell_minutes",
+    metadata,
+    Column("minute", DateTime(timezone=True), primary_key=True),
+    Column("cx", Integer, primary_key=True, autoincrement=False),
+    Column("cy", Integer, primary_key=True, autoincrement=False),
+    Column("aircraft_id", Text, primary_key=True),
+    Column("seconds", Float, nullable=False),
+)
+
+analytics_corridor_minutes = Table(
+    "analytics_corridor_minutes",
+    metadata,
+    Column("minute", DateTime(timezone=True), primary_key=True),
+    Column("route_id", Text, primary_key=True),
+    Column("scope", Text, primary_key=True),  # as analytics_corridor_hours
+    Column("peak", Integer, nullable=False),
+    Column("aircraft", ARRAY(Text), nullable=False),  # distinct aircraft inside (an hour's flights)
+)
+
+analytics_rolled_minutes = Table(
+    "analytics_rolled_minutes",
+    metadata,
+    Column("minute", DateTime(timezone=True), primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    Column("rolled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Views created by migrations (not tables: autogenerate never compares them), for reference.
 VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
          "gis_plan_areas", "gis_plan_routes")
@@ -453,6 +482,7 @@ VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_
 __all__ = ["metadata", "users", "api_tokens", "aircraft", "aircraft_audit", "airspace_features", "restrictions", "track_points",
            "alert_events", "plans", "plan_events", "weather_warnings", "filing_cells", "filing_changes", "ROLES",
            "PLAN_STATES", "VIEWS", "pilots", "PILOT_LICENCE_CLASSES",
-           "analytics_cell_hours", "analytics_corridor_hours", "analytics_rolled_hours", "COORDINATION_AUTHORITIES",
+           "analytics_cell_hours", "analytics_corridor_hours", "analytics_rolled_hours", "analytics_cell_minutes",
+           "analytics_corridor_minutes", "analytics_rolled_minutes", "COORDINATION_AUTHORITIES",
            "coordination_constraints", "coordination_approvals", "cuas_cases", "coordination_audit",
            "COORDINATION_AUDIT_SUBJECTS", "standing_approvals"]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lowalt.analytics import measures
 from lowalt.analytics.model import SLOT
 from lowalt.store import analytics_repo
 from lowalt.store.db import Database
@@ -208,6 +209,80 @@ async def test_rollup_gives_the_raw_answer_and_waits_for_hours_to_settle(stored:
             ops = await analytics_repo.operator_use(uow.conn, start, end, org=org)
             ops_raw = await analytics_repo.operator_use(uow.conn, start, end, org=org, use_rollup=False)
             assert [o.flight_hours for o in ops] == pytest.approx([o.flight_hours for o in ops_raw], abs=1e-9)
+
+
+async def _same_as_raw_and_python(db: Database, h: History, windows: list[tuple[datetime, datetime]]) -> None:
+    """Cells, corridors and operators read through the rollups equal the raw-only answer and Python's."""
+    async with db.unit_of_work() as uow:
+        for start, end, org in scopes(windows):
+            cells = await analytics_repo.cell_use(uow.conn, start, end, org=org)
+            raw = await analytics_repo.cell_use(uow.conn, start, end, org=org, use_rollup=False)
+            assert [(r.cx, r.cy, r.conflicts, r.intrusions) for r in cells] == [
+                (r.cx, r.cy, r.conflicts, r.intrusions) for r in raw], (start, end, org)
+            exp = hist.expected_cells(h, start, end, org)
+            assert {(r.cx, r.cy) for r in cells} == set(exp)
+            for r, q in zip(cells, raw, strict=True):
+                assert r.flight_hours == pytest.approx(exp[(r.cx, r.cy)][0], abs=1e-9), (start, end, org)
+                assert r.flight_hours == pytest.approx(q.flight_hours, abs=1e-9)
+            corridors = await analytics_repo.corridor_hours(uow.conn, start, end, org=org)
+            assert corridors == await analytics_repo.corridor_hours(uow.conn, start, end, org=org, use_rollup=False)
+            assert {utc(r.hour): (r.flights, r.peak_simultaneous) for r in corridors} == hist.expected_corridor(
+                h, start, end, org), (start, end, org)
+            ops = await analytics_repo.operator_use(uow.conn, start, end, org=org)
+            ops_raw = await analytics_repo.operator_use(uow.conn, start, end, org=org, use_rollup=False)
+            assert [o.organisation for o in ops] == [o.organisation for o in ops_raw]
+            assert [o.flight_hours for o in ops] == pytest.approx([o.flight_hours for o in ops_raw], abs=1e-9)
+            exp_ops = hist.expected_operators(h, start, end, org)
+            assert [o.flight_hours for o in ops] == pytest.approx([exp_ops[o.organisation][1] for o in ops], abs=1e-9)
+
+
+async def test_live_hour_reads_rolled_minutes_and_the_last_ones_raw(stored: tuple[Database, History]) -> None:
+    """The live hour: 11:00-11:29 rolled by the minute, 10:00 rolled as an hour from its 60 minutes, 11:30 on
+    raw. Every window mixing the three gives the raw-only answer and Python's."""
+    db, h = stored
+    now = T0 + timedelta(hours=1, minutes=30) + analytics_repo.MINUTE_SETTLE  # 11:30 closed, not settled
+    async with db.unit_of_work() as uow:
+        hours = await analytics_repo.roll_up(uow.conn, now=now)
+        await uow.commit()
+    assert hours == [T0]
+    async with db.unit_of_work() as uow:
+        got = await analytics_repo.rolled(uow.conn, *WIDE)
+    mins = [T0 + timedelta(minutes=k) for k in range(90)]  # 10:00's minutes stay an hour after it rolls
+    assert (got.hours, sorted(got.minutes)) == (frozenset({T0}), mins)
+    live = T0 + timedelta(hours=1)
+    r = measures.reads(T0 + timedelta(minutes=30), live + timedelta(minutes=45), got)
+    assert (r.hours, r.minutes[0], r.minutes[-1], r.raw) == (
+        [], T0 + timedelta(minutes=30), live + timedelta(minutes=29), [(live + timedelta(minutes=30),
+                                                                     live + timedelta(minutes=45))])
+    r = measures.reads(T0, live + timedelta(minutes=45, seconds=1), got)
+    assert (r.hours, len(r.minutes), r.raw) == ([T0], 30, [(live + timedelta(minutes=30),
+                                                           live + timedelta(minutes=45, seconds=1))])
+    await _same_as_raw_and_python(db, h, [
+        WIDE, (T0, live + timedelta(minutes=45)), (T0 + timedelta(minutes=30), live + timedelta(minutes=45)),
+        (live + timedelta(minutes=12, seconds=30), live + timedelta(minutes=31)), (live, live + timedelta(minutes=29))])
+
+
+def test_a_minute_rolls_only_once_it_has_settled() -> None:
+    """Both sides of the settle edge, and the reads' partition of a window (pure)."""
+    m0 = T0 + timedelta(minutes=7)
+    rolled = measures.Rolled(frozenset(), frozenset({m0}))
+    assert measures.reads(m0, m0 + measures.MINUTE, rolled).raw == []
+    assert measures.reads(m0, m0 + measures.MINUTE - timedelta(seconds=1), rolled).minutes == []  # not whole
+    assert measures.reads(m0 - timedelta(seconds=1), m0 + 2 * measures.MINUTE, rolled).raw == [
+        (m0 - timedelta(seconds=1), m0), (m0 + measures.MINUTE, m0 + 2 * measures.MINUTE)]
+    # minutes inside a rolled hour are read from the hour
+    assert measures.reads(T0, T0 + measures.HOUR, measures.Rolled(frozenset({T0}), frozenset({m0}))).minutes == []
+
+
+async def test_minutes_wait_to_settle(stored: tuple[Database, History]) -> None:
+    db, _h = stored
+    edge = T0 + timedelta(minutes=2) + analytics_repo.MINUTE_SETTLE  # 10:01 closed a settle ago
+    async with db.unit_of_work() as uow:
+        await analytics_repo.roll_up(uow.conn, now=edge - timedelta(microseconds=1))
+        before = (await analytics_repo.rolled(uow.conn, *WIDE)).minutes
+        await analytics_repo.roll_up(uow.conn, now=edge)
+        after = (await analytics_repo.rolled(uow.conn, *WIDE)).minutes
+    assert (before, after) == ({T0}, {T0, T0 + timedelta(minutes=1)})
 
 
 def test_raw_ranges_are_the_window_less_whole_rolled_hours() -> None:
