@@ -7,11 +7,14 @@ phone) go to ``docs/screenshots/analytics/``."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
+
+from sqlalchemy import text
 
 from tests.analytics import history as hist
 from tests.conftest import REPO, Server, auth
-from tests.e2e.conftest import PageWatch, browser, page  # noqa: F401  (fixtures)
+from tests.e2e.conftest import PageWatch, browser, page, wait_js  # noqa: F401  (fixtures)
 
 SHOTS = REPO / "docs" / "screenshots" / "analytics"
 DAY = "2026-11-24"
@@ -89,3 +92,40 @@ async def test_a_refused_token_asks_to_sign_in_again(server: Server, page: tuple
     await pg.locator("#error").wait_for(state="visible")
     assert "令牌无效" in await pg.locator("#error").inner_text()
     assert await pg.locator("#signin").is_visible()
+
+
+async def test_centre_toggles_the_occupancy_heat_map_on_the_live_map(
+        server: Server, make_token: Any, page: tuple[Any, PageWatch]) -> None:  # noqa: F811
+    """The live map's heat map is the cells measure over the last hour: one heat point per occupied cell,
+    weighted by occupancy over the busiest cell's; off by default, on and off with its switch (zh label)."""
+    pg, watch = page
+    now = time.time()
+    async with server.app.state.db.unit_of_work() as uow:  # type: ignore[attr-defined]
+        # two aircraft over the last 5 minutes at 1 Hz, 3 km apart (two cells), one of them twice as long
+        for ac, lon, secs in (("HEAT-1", 117.20, 300), ("HEAT-2", 117.23, 150)):
+            await uow.conn.execute(text(
+                "INSERT INTO track_points (aircraft_id, t_epoch, lon, lat, alt_amsl, vx, vy, vz, src) "
+                "SELECT :ac, :t0 + s, :lon, 29.35, 200, 0, 0, 0, 0 FROM generate_series(0, :n - 1) s"),
+                {"ac": ac, "t0": now - secs, "lon": lon, "n": secs})
+        await uow.commit()
+    token = await make_token("centre")
+    await pg.goto(f"{server.url}/?token={token}")
+    await wait_js(pg, "window.lowalt && window.lowalt.ready", 30)
+    box = pg.locator("#toggle-heat")
+    assert await box.is_visible() and not await box.is_checked()
+    assert "占用热力图" in await pg.locator("label", has=box).inner_text()
+    assert await pg.evaluate("lowalt.map.getLayoutProperty('occupancy-heat', 'visibility')") == "none"
+    await box.check()
+    await wait_js(pg, "lowalt.heat.window !== null", 15)
+    window = await pg.evaluate("lowalt.heat.window")
+    cells = (await server.http.get("/analytics/cells", params=window, headers=auth(token))).json()["cells"]
+    drawn = await pg.evaluate("lowalt.map.getSource('occupancy')._data.features.map(f => f.properties)")
+    assert len(cells) == 2 and sorted((d["cx"], d["cy"]) for d in drawn) == sorted((c["cx"], c["cy"]) for c in cells)
+    top = max(c["occupancy"] for c in cells)
+    assert sorted(d["weight"] for d in drawn) == sorted(c["occupancy"] / top for c in cells)
+    assert sorted(d["weight"] for d in drawn)[0] < 1.0  # the shorter flight weighs less
+    assert await pg.evaluate("lowalt.map.getLayoutProperty('occupancy-heat', 'visibility')") == "visible"
+    await box.uncheck()
+    assert await pg.evaluate("lowalt.map.getLayoutProperty('occupancy-heat', 'visibility')") == "none"
+    assert not watch.foreign(), watch.foreign()
+    assert not watch.errors, watch.errors

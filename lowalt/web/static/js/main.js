@@ -9,6 +9,7 @@ import { PlanIndex, PlansPanel } from "./plans.js";
 import { Registry, TrackTable, aircraftCard } from "./tracks.js";
 import { Replay } from "./replay.js";
 import { makeProjector } from "./gcj02.js";
+import { OccupancyHeatmap } from "./heatmap.js";
 
 const TOKEN_KEY = "lowalt.token";
 const $ = (id) => document.getElementById(id);
@@ -108,6 +109,8 @@ async function main() {
   layers.init(cfg);
   layers.setLanguage(currentLang());
   $("toggle-basemap-row").hidden = !cfg.basemap_url && !cfg.basemap_pmtiles;
+  window.lowalt.heat = new OccupancyHeatmap(map, api, proj); // analytics occupancy (issue #20)
+  window.lowalt.heat.bind($("toggle-heat"), isCentre());
 
   const registry = new Registry(api);
   registry.load(true);
