@@ -50,7 +50,7 @@ MINUTE_SETTLE = timedelta(minutes=1)
 """A minute is rolled up once it has been closed this long (the history writer flushes every second)."""
 MAX_MINUTES = 120
 """Most minutes rolled in one call: the hour being flown and the one before (older hours roll whole)."""
-_ROLLUP_LOCK = 0x6C6F77616C7431  # pg advisory lock key: one roller at a time, on any node
+ROLLUP_LOCK = 0x6C6F77616C7431  # pg advisory lock key: one roller at a time, on any node
 
 
 async def rolled_hours(conn: AsyncConnection, start: datetime, end: datetime) -> set[datetime]:
@@ -86,7 +86,7 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
     ``max_hours``: from their minutes when all 60 are rolled (sums, no second pass over history), else
     from raw history. Minutes of hours rolled before this call's last one are dropped. Another roller
     holding the lock (another node, a report) makes this a no-op."""
-    if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _ROLLUP_LOCK})).scalar():
+    if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})).scalar():
         return []
     last = (await conn.execute(text("SELECT max(hour) FROM analytics_rolled_hours"))).scalar()
     if last is None:
@@ -99,9 +99,21 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
     last_minute = (await conn.execute(text("SELECT max(minute) FROM analytics_rolled_minutes"))).scalar()
     minute = max(h, m.floor_to(now, measures.HOUR) - measures.HOUR,
                  h if last_minute is None else last_minute + measures.MINUTE)
+    settled = m.floor_to(now - MINUTE_SETTLE, measures.MINUTE)  # minutes before it have settled
     for _ in range(MAX_MINUTES):
-        if minute + measures.MINUTE + MINUTE_SETTLE > now:
+        if minute >= settled:
             break
+        # minutes without a report are recorded empty in one statement, not rolled one by one
+        nxt = (await conn.execute(text("SELECT min(t) FROM track_points WHERE t >= :m AND t < :e"),
+                                  {"m": minute, "e": settled})).scalar()
+        skip_to = settled if nxt is None else m.floor_to(nxt, measures.MINUTE)
+        if skip_to > minute:
+            await conn.execute(text(
+                "INSERT INTO analytics_rolled_minutes (minute, points) "
+                "SELECT generate_series(CAST(:a AS timestamptz), CAST(:b AS timestamptz), interval '1 minute'), 0"),
+                {"a": minute, "b": skip_to - measures.MINUTE})
+            minute = skip_to
+            continue
         await _run(conn, [measures.roll_up_minute(minute), measures.roll_up_corridor_minute(minute)])
         minute += measures.MINUTE
     done: list[datetime] = []
