@@ -140,6 +140,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/coordination/cases"): Rule({CEN: A, POL: A}),
     ("GET", "/coordination/cases/{case_id}"): Rule({CEN: A, POL: A}),
     ("POST", "/coordination/cases/{case_id}/state"): Rule({POL: A}),
+    # government fleets (政务"一网统飞", #19): the centre registers standing approvals, a fleet's operators
+    # read their own; the preemption audit is the centre's
+    ("POST", "/coordination/standing-approvals"): CENTRE_ONLY,
+    ("GET", "/coordination/standing-approvals"): Rule({OP: OW, CEN: A}),
+    ("GET", "/coordination/standing-approvals/{standing_id}"): Rule({OP: OW, CEN: A}),
+    ("POST", "/coordination/standing-approvals/{standing_id}/revoke"): CENTRE_ONLY,
+    ("GET", "/coordination/preemptions"): CENTRE_ONLY,
 }
 
 

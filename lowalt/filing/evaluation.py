@@ -20,6 +20,7 @@ from lowalt.filing.messages import text, zh
 from lowalt.filing.model import FlightPlan, Footprint, footprint
 from lowalt.filing.policy import Policy
 from lowalt.filing.rules import (
+    STANDING_ARTICLE,
     Booking,
     Outcome,
     Pathway,
@@ -44,6 +45,7 @@ from lowalt.filing.rules import (
     rule_vertiports,
     rule_weather,
 )
+from lowalt.filing.standing import StandingApproval, covering
 
 
 class Verdict(StrEnum):
@@ -72,13 +74,15 @@ class Decision:
     """Referred emergency plans: the centre decides by then (条例 Art. 29: 10 min before take-off)."""
     tried: dict[Pathway, list[RuleResult]] = field(default_factory=dict)
     """The failing pathway-specific results of every pathway tried (why it was not taken)."""
+    standing: StandingApproval | None = None
+    """The government fleet's standing approval the plan was approved under (pathway ``standing_approval``)."""
 
     @property
     def reasons(self) -> list[RuleResult]:
         return [r for r in self.results if r.outcome is not Outcome.PASS]
 
     def as_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "verdict": self.verdict.value,
             "pathway": self.pathway.value,
             "pathway_zh": zh("pathway", self.pathway.value),
@@ -94,6 +98,13 @@ class Decision:
             out["true_height"] = notes[0]
         if self.decide_by is not None:
             out["decide_by"] = iso(self.decide_by)
+        if self.standing is not None and self.pathway is Pathway.STANDING:
+            z, en = text("standing_applied", title=self.standing.title, id=self.standing.id)
+            out["standing_approval"] = {"id": self.standing.id, "title": self.standing.title,
+                                        "article": STANDING_ARTICLE, "message_zh": z, "message_en": en}
+        dec = next((r for r in self.results if r.rule == "deconfliction" and r.details.get("preempts")), None)
+        if dec is not None:
+            out["preemption"] = {k: dec.details[k] for k in ("priority", "displaced", "article") if k in dec.details}
         return out
 
 
@@ -112,6 +123,8 @@ class Facts:
     """Other plans of the same aircraft / pilot licence (approved, active or referred)."""
     filed_at: datetime | None = None
     """When the plan was filed (cut-offs are judged at filing time); None = ``now``."""
+    standing: list[StandingApproval] = field(default_factory=list)
+    """The plan's organisation's active standing approvals (government fleets, issue #19)."""
 
 
 def slot_of(t: datetime, policy: Policy) -> datetime:
@@ -160,12 +173,13 @@ def evaluate(plan: FlightPlan, facts: Facts, fp: Footprint | None = None, *, reg
         rule_clawbacks(plan, pol),
         rule_vertiports(plan, ends, lambda pid, t: facts.slot_count(pid, slot_of(t, pol)), pol),
         rule_weather(plan, facts.weather, pol),
-        rule_deconfliction(plan, conflicts),
+        rule_deconfliction(plan, conflicts, pol.priorities.preempt_from, pol.priorities.preempt_article),
         rule_aircraft(plan, facts.bookings, pol),
         rule_night(plan, pol),
         terrain,
     ]
-    options = pathway_options(plan, pol, finding, corridor, fp)
+    standing = covering(plan, fp, facts.standing) if facts.standing else (None, None)
+    options = pathway_options(plan, pol, finding, corridor, fp, standing)
     best: tuple[Verdict, PathwayOption, list[RuleResult]] | None = None
     tried: dict[Pathway, Verdict] = {}
     failing: dict[Pathway, list[RuleResult]] = {}
@@ -190,7 +204,7 @@ def evaluate(plan: FlightPlan, facts: Facts, fp: Footprint | None = None, *, reg
     preempts = next((list(r.details.get("preempts", [])) for r in results if r.rule == "deconfliction"), [])
     slots = [(p.id, slot_of(t, pol)) for _, p, t in ends if p is not None]
     d = Decision(verdict, chosen.pathway, results, preempts=preempts, decided_at=facts.now, slots=slots,
-                 pathways=_explain(options, chosen.pathway, tried, failing), tried=failing)
+                 pathways=_explain(options, chosen.pathway, tried, failing), tried=failing, standing=standing[0])
     if verdict is Verdict.REFERRED and plan.mission in pol.emergency_missions:
         d.decide_by = decide_by(plan, pol, filed_at)
     return d, fp

@@ -18,7 +18,8 @@ from lowalt.geo.altitude import Altitude, AltitudeReference
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "ok": ("通过", "passed"),
-    "preempts": ("优先于低优先级计划", "preempts lower-priority plans"),
+    "preempts": ("{level_zh}优先级高于冲突计划，优先占用空域", "{level} priority preempts the lower-priority plans "
+                 "in conflict"),
     # geometry and time window
     "geometry_invalid": ("几何图形无效", "geometry is invalid"),
     "geometry_zero_length": ("航线长度为零", "route has zero length"),
@@ -98,6 +99,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pw_na_height": ("最高真高 {height:.2f} 米超过 {limit:g} 米", "true height reaches {height:.2f} m, above {limit:g} m"),
     "pw_na_clawback": ("存在须申请的情形：{flags_zh}", "an application is needed again: {flags}"),
     "pw_corridor_none": ("不在已获长期批准的航线内", "not inside a long-term approved route"),
+    "pw_standing_none": ("本单位没有常备批准（政务机队巡逻区）", "the organisation holds no standing approval (government "
+                         "fleet patrol area)"),
+    "pw_standing_revoked": ("本单位的常备批准已撤销", "the organisation's standing approval is revoked"),
+    "pw_standing_mission": ("常备批准不涵盖该任务类型", "the standing approval does not cover this mission"),
+    "pw_standing_window": ("飞行时段超出常备批准的有效期", "the window is outside the standing approval's validity"),
+    "pw_standing_area": ("飞行范围超出常备批准的巡逻区", "the footprint leaves the standing approval's patrol area"),
+    "pw_standing_band": ("飞行高度超出常备批准的高度范围", "the band leaves the standing approval's altitude band"),
+    "standing_applied": ("依据常备批准“{title}”（{id}）即时批准", "approved at once under standing approval "
+                         "\"{title}\" ({id})"),
     "pw_emergency_mission": ("非应急任务（{mission_zh}）", "not an emergency mission ({mission})"),
     "pw_crewed_category": ("非有人驾驶通用航空器", "not a crewed general-aviation aircraft"),
     "pw_standard_crewed": ("有人驾驶航空器按通用航空飞行计划规则申报", "crewed aircraft file under the general-aviation "
@@ -114,8 +124,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alt_area": ("移至禁止进入的空域之外最近的位置（平移约 {distance:.0f} 米）",
                  "move to the nearest position outside the closed volumes (about {distance:.0f} m away)"),
     # notifications
-    "withdrawn_preempted": ("您的计划被更高优先级的{mission_zh}飞行占用空域，已撤销",
-                            "your plan was withdrawn: a {mission} flight takes the airspace"),
+    "withdrawn_preempted": ("您的计划被更高优先级（{level_zh}）的飞行占用空域，已撤销",
+                            "your plan was withdrawn: a higher-priority ({level}) flight takes the airspace"),
+    "preempted_notice": ("您的{level_zh}飞行已获批准，占用了 {n} 个较低优先级计划的空域，这些计划已撤销并通知其运营人",
+                         "your {level} flight is approved: it displaced {n} lower-priority plan(s), withdrawn and "
+                         "their operators told"),
     "withdrawn_restriction": ("新的临时管制空域占用了您的空域，计划已撤销",
                               "a new restriction ({reason}) takes the airspace: your plan was withdrawn"),
     "withdrawn_weather": ("{kind_zh}预警影响您的计划，计划已撤销", "a {kind} warning affects your plan: it was withdrawn"),
@@ -143,6 +156,7 @@ FLAG_ZH = {"relay_network": "通过蜂窝网络或互联网中继飞行", "dange
            "drops_objects": "投放物品", "over_crowds": "飞越集会人群", "moving_vehicle": "在移动的交通工具上操控",
            "swarm": "集群飞行"}
 PATHWAY_ZH = {"no_application": "无需申请（适飞空域）", "long_term_corridor": "长期批准航线",
+              "standing_approval": "常备批准（政务巡逻区）",
               "emergency": "应急飞行", "crewed_ga": "通用航空飞行计划", "standard": "标准申请"}
 VERDICT_ZH = {"approved": "批准", "referred": "转管制中心审批", "rejected": "驳回"}
 WEATHER_ZH = {"thunderstorm": "雷暴", "wind": "大风", "visibility": "低能见度", "precipitation": "强降水"}

@@ -72,19 +72,36 @@ class MissionType(StrEnum):
 
 
 class Priority(IntEnum):
-    """Higher wins in deconfliction; emergency missions preempt commercial ones (条例 Art. 29)."""
+    """Who flies first when two plans want the same airspace (higher wins in deconfliction).
+
+    emergency > police > inspection > commercial > training (policy.yaml ``priorities``, which says which
+    missions and government fleets carry each level; 条例 Art. 29 puts emergency flights first, the rest
+    of the order is the centre's, illustrative). The numbers are stored in ``plans.priority`` (0016).
+    """
 
     TRAINING = 0
     COMMERCIAL = 1
-    EMERGENCY = 3
+    INSPECTION = 2
+    POLICE = 3
+    EMERGENCY = 4
+
+    @property
+    def zh(self) -> str:
+        return PRIORITY_ZH[self]
 
 
-EMERGENCY_MISSIONS = frozenset({MissionType.EMERGENCY_RESCUE, MissionType.MEDICAL, MissionType.POLICE})
+PRIORITY_ZH = {Priority.TRAINING: "训练", Priority.COMMERCIAL: "商业", Priority.INSPECTION: "政务巡检",
+               Priority.POLICE: "警务", Priority.EMERGENCY: "应急救援"}
+EMERGENCY_MISSIONS = frozenset({MissionType.EMERGENCY_RESCUE, MissionType.MEDICAL})
 
 
 def priority_of(mission: MissionType) -> Priority:
+    """The level a mission carries without a policy (tests, tools): the policy's
+    :func:`lowalt.filing.policy.priority_for` also asks who flies it (a government fleet or not)."""
     if mission in EMERGENCY_MISSIONS:
         return Priority.EMERGENCY
+    if mission is MissionType.POLICE:
+        return Priority.POLICE
     if mission is MissionType.TRAINING:
         return Priority.TRAINING
     return Priority.COMMERCIAL
@@ -126,10 +143,13 @@ class FlightPlan:
     decision: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    priority_level: Priority | None = None
+    """The level the policy gave it when it was filed (``policy.priority_for``: mission and government
+    fleet); None before filing, when :func:`priority_of` (the mission alone) stands in."""
 
     @property
     def priority(self) -> Priority:
-        return priority_of(self.mission)
+        return self.priority_level if self.priority_level is not None else priority_of(self.mission)
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from lowalt.airspace.model import AircraftCategory
-from lowalt.filing.model import MissionType
+from lowalt.filing.model import MissionType, Priority, priority_of
 
 
 class PolicyError(ValueError):
@@ -48,6 +48,37 @@ class Cutoff:
         if local.time() >= self.local:
             day += timedelta(days=1)
         return datetime.combine(day, time(0, 0), tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class MissionLevel:
+    """The priority a mission carries, and for whom: everyone (``fleets`` None) or only the government
+    fleets of these kinds (a commercial operator's "police" mission is commercial)."""
+
+    level: Priority
+    fleets: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Priorities:
+    """policy.yaml ``priorities``: the levels, which missions and government fleets (政务"一网统飞")
+    carry them, and from which level a plan preempts strictly lower approved plans that are not airborne."""
+
+    missions: dict[MissionType, MissionLevel]
+    fleets: dict[str, str]
+    """Organisation -> its government fleet kind (``police``, ``emergency``, ``inspection``)."""
+    preempt_from: Priority = Priority.EMERGENCY
+    article: str = ""
+    preempt_article: str = ""
+    fleets_article: str = ""
+
+
+FLEET_KINDS = ("emergency", "police", "inspection")
+
+
+def _default_priorities() -> Priorities:
+    """Without a ``priorities`` section: the mission alone decides (:func:`priority_of`), emergency preempts."""
+    return Priorities({m: MissionLevel(priority_of(m)) for m in MissionType}, {})
 
 
 @dataclass(frozen=True)
@@ -102,6 +133,7 @@ class Policy:
     day_only_missions: frozenset[MissionType] = frozenset()
     night_article: str = ""
     max_warning: timedelta = timedelta(hours=24)
+    priorities: Priorities = _default_priorities()
 
     def is_night(self, t: datetime) -> bool:
         """Local wall-clock night (``night.night_local``), the window wrapping midnight."""
@@ -109,6 +141,59 @@ class Policy:
         if self.night_start <= self.night_end:
             return self.night_start <= lt < self.night_end
         return lt >= self.night_start or lt < self.night_end
+
+
+def priority_for(policy: Policy, organisation: str, mission: MissionType) -> Priority:
+    """A plan's priority: its mission's level when the mission carries one for everyone, or when the
+    organisation is a government fleet of a kind the level names; commercial otherwise."""
+    rule = policy.priorities.missions.get(mission)
+    if rule is None:
+        return Priority.COMMERCIAL
+    if rule.fleets is None or policy.priorities.fleets.get(organisation) in rule.fleets:
+        return rule.level
+    return Priority.COMMERCIAL
+
+
+def fleet_of(policy: Policy, organisation: str | None) -> str | None:
+    """The government fleet kind of an organisation (None: not a government fleet)."""
+    return policy.priorities.fleets.get(organisation) if organisation else None
+
+
+def _level(v: object, what: str) -> Priority:
+    try:
+        return Priority[str(v).upper()]
+    except KeyError:
+        raise PolicyError(f"policy: {what} is not one of {', '.join(p.name.lower() for p in Priority)}") from None
+
+
+def _priorities(d: dict[str, Any]) -> Priorities:
+    sect = d.get("priorities")
+    if not sect:
+        return _default_priorities()
+    order = [_level(v, "priorities.levels[]") for v in _get(sect, "levels")]
+    if order != sorted(Priority, reverse=True):
+        raise PolicyError("policy: priorities.levels must list " + " > ".join(p.name.lower() for p in sorted(
+            Priority, reverse=True)) + " (lowalt.filing.model.Priority stores them by rank)")
+    fleets_sect = sect.get("government_fleets") or {}
+    fleets = {str(org): str(kind) for org, kind in (fleets_sect.get("organisations") or {}).items()}
+    for org, kind in fleets.items():
+        if kind not in FLEET_KINDS:
+            raise PolicyError(f"policy: priorities.government_fleets.organisations.{org} is not one of "
+                              f"{', '.join(FLEET_KINDS)}")
+    missions: dict[MissionType, MissionLevel] = {}
+    for m, rule in (_get(sect, "missions") or {}).items():
+        try:
+            mission = MissionType(m)
+        except ValueError:
+            raise PolicyError(f"policy: priorities.missions.{m} is not a mission") from None
+        who = rule.get("fleets")
+        if who is not None and not set(who) <= set(FLEET_KINDS):
+            raise PolicyError(f"policy: priorities.missions.{m}.fleets names an unknown fleet kind")
+        missions[mission] = MissionLevel(_level(rule.get("level"), f"priorities.missions.{m}.level"),
+                                         frozenset(who) if who is not None else None)
+    return Priorities(missions, fleets, _level(sect.get("preempt_from", "emergency"), "priorities.preempt_from"),
+                      str(_get(sect, "article")), str(sect.get("preempt_article", _get(sect, "article"))),
+                      str(fleets_sect.get("article", "")))
 
 
 def _get(d: dict[str, Any], *path: str) -> Any:
@@ -214,4 +299,5 @@ def load_policy(path: str | Path) -> Policy:
         day_only_missions=frozenset(MissionType(m) for m in night.get("day_only_missions", [])),
         night_article=str(night.get("article", "")),
         max_warning=timedelta(hours=float(wx.get("max_warning_h", 24))),
+        priorities=_priorities(d),
     )

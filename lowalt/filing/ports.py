@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from lowalt.filing.model import FlightPlan, PlanState
 from lowalt.filing.pilot_rules import RegisteredPilot
 from lowalt.filing.rules import Booking, Registry, WeatherWarning
+from lowalt.filing.standing import StandingApproval
 
 
 class PlanRepository(Protocol):
@@ -118,3 +119,14 @@ class PilotRegister(Protocol):
     """``lowalt.store.pilot_repo``: an organisation's pilots and licences."""
 
     async def register_of(self, conn: AsyncConnection, organisation: str) -> list[RegisteredPilot]: ...
+
+
+class GovernmentFleets(Protocol):
+    """``lowalt.store.coordination_repo``: government fleets' standing approvals and the preemption audit
+    (issue #19). Optional: without it filing has no standing approvals and audits preemption in the plans'
+    own events only."""
+
+    async def standing_of(self, conn: AsyncConnection, organisation: str, start: datetime, end: datetime
+                          ) -> list[StandingApproval]: ...
+    async def record_preemption(self, conn: AsyncConnection, preempted: str, actor: str, at: datetime,
+                                details: dict[str, Any]) -> None: ...

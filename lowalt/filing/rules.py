@@ -24,7 +24,10 @@ from lowalt.filing.deconfliction import Conflict
 from lowalt.filing.messages import alt_zh, local, text, zh
 from lowalt.filing.model import FlightPlan, Footprint, Priority
 from lowalt.filing.policy import Policy
+from lowalt.filing.standing import StandingApproval
 from lowalt.geo.altitude import AltitudeReference
+
+STANDING_ARTICLE = "条例 Art. 26 long-term application (D2): a standing approval for the area"
 
 
 class Outcome(StrEnum):
@@ -57,6 +60,8 @@ class Pathway(StrEnum):
     EMERGENCY = "emergency"
     NO_APPLICATION = "no_application"
     CORRIDOR = "long_term_corridor"
+    STANDING = "standing_approval"
+    """A government organisation's standing approval for the area (issue #19, ``lowalt.filing.standing``)."""
     CREWED = "crewed_ga"
     STANDARD = "standard"
 
@@ -100,9 +105,11 @@ class PathwayOption:
     message_en: str = ""
 
 
-PATHWAY_ORDER = (Pathway.NO_APPLICATION, Pathway.CORRIDOR, Pathway.EMERGENCY, Pathway.CREWED, Pathway.STANDARD)
+PATHWAY_ORDER = (Pathway.NO_APPLICATION, Pathway.CORRIDOR, Pathway.STANDING, Pathway.EMERGENCY, Pathway.CREWED,
+                 Pathway.STANDARD)
 """Best for the operator first: no application at all (Art. 31), then a long-term route filed for
-the record (Art. 26 D2), the emergency path (Art. 29), then the ordinary applications."""
+the record (Art. 26 D2), a government fleet's standing approval for its patrol area (Art. 26 D2 too),
+the emergency path (Art. 29), then the ordinary applications."""
 
 
 def within_height(plan: FlightPlan, policy: Policy, fp: Footprint) -> bool:
@@ -114,8 +121,12 @@ def within_height(plan: FlightPlan, policy: Policy, fp: Footprint) -> bool:
 
 
 def pathway_options(plan: FlightPlan, policy: Policy, finding: AirspaceFinding, corridor: Route | None,
-                    fp: Footprint) -> list[PathwayOption]:
-    """Every pathway in :data:`PATHWAY_ORDER`, applicable or with the reason it is not."""
+                    fp: Footprint, standing: tuple[StandingApproval | None, str | None] = (None, None)
+                    ) -> list[PathwayOption]:
+    """Every pathway in :data:`PATHWAY_ORDER`, applicable or with the reason it is not.
+
+    ``standing``: the standing approval that covers the plan, or None with why its organisation's do not
+    (:func:`lowalt.filing.standing.covering`)."""
     out: list[PathwayOption] = []
     flags = sorted(plan.flags & policy.clawbacks)
     limit = policy.max_height_agl_m.get(plan.category)
@@ -132,6 +143,9 @@ def pathway_options(plan: FlightPlan, policy: Policy, finding: AirspaceFinding, 
     out.append(PathwayOption(Pathway.NO_APPLICATION, not why[0], *why))
     out.append(PathwayOption(Pathway.CORRIDOR, corridor is not None,
                              *(("", "") if corridor is not None else text("pw_corridor_none"))))
+    sa, why_sa = standing
+    out.append(PathwayOption(Pathway.STANDING, sa is not None, *(
+        ("", "") if sa is not None else text(f"pw_standing_{why_sa or 'none'}"))))
     em = plan.mission in policy.emergency_missions
     out.append(PathwayOption(Pathway.EMERGENCY, em, *(("", "") if em else text(
         "pw_emergency_mission", mission=plan.mission.value, mission_zh=zh("mission", plan.mission.value)))))
@@ -253,10 +267,13 @@ def rule_airspace(plan: FlightPlan, finding: AirspaceFinding, path: Pathway, *, 
     """Forbidden anywhere -> reject naming the volumes; needs approval -> refer (application).
 
     ``below_terrain``: the terrain rule already refuses the band; samples underground (which no
-    volume contains) are not reported again as "outside the modelled airspace".
+    volume contains) are not reported again as "outside the modelled airspace". Under a standing
+    approval the mapped controlled airspace is approved already; a temporary restriction issued
+    since (a party constraint, an event) still needs its approval.
     """
-    def listing(verdict: Verdict) -> tuple[str, str, list[dict[str, Any]]]:
-        hits = [h for h in finding.of(verdict) if not (below_terrain and h.reason is Reason.NO_AIRSPACE_DATA)]
+    def listing(verdict: Verdict, reasons: tuple[Reason, ...] | None = None) -> tuple[str, str, list[dict[str, Any]]]:
+        hits = [h for h in finding.of(verdict) if not (below_terrain and h.reason is Reason.NO_AIRSPACE_DATA)
+                and (reasons is None or h.reason in reasons)]
         zh_ = "；".join(f"{h.name_zh}（{_REASON_TEXT.get(h.reason, ('其他', ''))[0]}）" for h in hits)
         en = "; ".join(f"{h.name_en} ({_REASON_TEXT.get(h.reason, ('', h.reason.value))[1]})" for h in hits)
         det = [{"volume": h.volume_id, "reason": h.reason.value, "at": iso(h.at)} for h in hits]
@@ -267,11 +284,14 @@ def rule_airspace(plan: FlightPlan, finding: AirspaceFinding, path: Pathway, *, 
         return _r("airspace", Outcome.REJECT, "airspace_forbidden", {"volumes": det}, category=plan.category.value,
                   list_zh=z, list_en=en)
     if finding.worst is Verdict.NEEDS_APPROVAL and path is not Pathway.CORRIDOR:
-        z, en, det = listing(Verdict.NEEDS_APPROVAL)
+        z, en, det = listing(Verdict.NEEDS_APPROVAL, _TEMPORARY if path is Pathway.STANDING else None)
         if det:
             return _r("airspace", Outcome.REFER, "airspace_needs_approval",
                       {"volumes": det, "article": "条例 Art. 19 (C1)"}, list_zh=z, list_en=en)
     return _ok("airspace")
+
+
+_TEMPORARY = (Reason.TEMPORARY_RESTRICTION, Reason.TEMPORARY_RESTRICTION_EXEMPT)
 
 
 def rule_terrain(plan: FlightPlan, fp: Footprint) -> RuleResult:
@@ -319,7 +339,7 @@ def rule_altitude(plan: FlightPlan, policy: Policy, path: Pathway, corridor: Rou
            **note}
     if plan.category is AircraftCategory.MICRO_UAV:
         return _r("altitude", Outcome.REJECT, "above_category_ceiling", det, limit=limit, height=fp.true_ceiling)
-    if path is Pathway.EMERGENCY:
+    if path in (Pathway.EMERGENCY, Pathway.STANDING):  # the standing approval's band was checked to cover it
         return _ok("altitude", **note)
     return _r("altitude", Outcome.REFER, "above_suitable_airspace", det, limit=limit, height=fp.true_ceiling)
 
@@ -385,6 +405,8 @@ def rule_deadline(plan: FlightPlan, path: Pathway, now: datetime, policy: Policy
     """
     if path is Pathway.NO_APPLICATION:
         return _ok("deadline", article=policy.no_application_article)
+    if path is Pathway.STANDING:  # approved in advance for the area and window: no lead time
+        return _ok("deadline", article=STANDING_ARTICLE)
     if path is Pathway.EMERGENCY:
         if plan.start - now >= policy.emergency_lead or (plan.urgent and policy.emergency_urgent_any_time):
             return _ok("deadline", article=policy.emergency_article)
@@ -449,15 +471,21 @@ def rule_weather(plan: FlightPlan, warnings: Sequence[WeatherWarning], policy: P
     return worst or _ok("weather")
 
 
-def rule_deconfliction(plan: FlightPlan, conflicts: Sequence[Conflict]) -> RuleResult:
-    """Higher priority wins: an emergency flight preempts approved lower-priority plans."""
+def rule_deconfliction(plan: FlightPlan, conflicts: Sequence[Conflict], preempt_from: Priority = Priority.EMERGENCY,
+                       article: str = "") -> RuleResult:
+    """Higher priority wins: a plan at or above ``preempt_from`` (policy ``priorities.preempt_from``)
+    preempts approved plans of a strictly lower level. An airborne (active) plan, or one of equal or
+    higher level, is never preempted: it blocks (an emergency blocked only by airborne flights is
+    referred to the centre, which can talk to them)."""
     if not conflicts:
         return _ok("deconfliction")
     ids = [c.plan_id for c in conflicts]
     blocking = [c for c in conflicts if c.priority >= plan.priority or c.active]
-    if not blocking and plan.priority >= Priority.EMERGENCY:
-        z, en = text("preempts")
-        return _ok("deconfliction", z, en, preempts=ids)
+    if not blocking and plan.priority >= preempt_from:
+        z, en = text("preempts", level_zh=plan.priority.zh, level=plan.priority.name.lower())
+        return _ok("deconfliction", z, en, preempts=ids, priority=plan.priority.name.lower(),
+                   displaced=[{"plan": c.plan_id, "priority": Priority(c.priority).name.lower()} for c in conflicts],
+                   article=article)
     if plan.priority >= Priority.EMERGENCY and all(c.active for c in blocking):
         return _r("deconfliction", Outcome.REFER, "conflict_active_flight", {"plans": ids})
     return _r("deconfliction", Outcome.REJECT, "conflict", {"plans": [c.plan_id for c in blocking]}, n=len(blocking))

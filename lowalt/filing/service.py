@@ -53,11 +53,12 @@ from lowalt.filing.deconfliction import (
     name_key,
 )
 from lowalt.filing.messages import text, zh
-from lowalt.filing.model import FlightPlan, Footprint, PlanState, footprint
+from lowalt.filing.model import PRIORITY_ZH, FlightPlan, Footprint, PlanState, Priority, footprint
 from lowalt.filing.pilot_rules import with_pilot_check
-from lowalt.filing.policy import Policy
-from lowalt.filing.ports import PilotRegister, PlanRepository
+from lowalt.filing.policy import Policy, priority_for
+from lowalt.filing.ports import GovernmentFleets, PilotRegister, PlanRepository
 from lowalt.filing.rules import Booking, Outcome, Registry, WeatherWarning, iso, rule_weather, warning_applies
+from lowalt.filing.standing import StandingApproval
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.geo.crs import geometry_to_local
 from lowalt.geo.terrain import TerrainModel, default_terrain
@@ -193,14 +194,16 @@ def _now() -> datetime:
 class FilingService:
     def __init__(self, db: UnitsOfWork, airspace: AirspaceSet, policy: Policy, *, repo: PlanRepository,
                  pilots: PilotRegister, terrain: TerrainModel | None = None, clock: Callable[[], datetime] = _now,
-                 index: AirspaceIndex | None = None) -> None:
+                 index: AirspaceIndex | None = None, fleets: GovernmentFleets | None = None) -> None:
         """``repo``/``pilots``: the plans' and the pilot register's repositories (``lowalt.store.filing_repo``,
         ``lowalt.store.pilot_repo``), given by the composition root (``lowalt.services.filing``): filing
         never imports the store, which builds filing's objects. ``index``: share the airspace part's live
-        index (its restrictions then apply at once)."""
+        index (its restrictions then apply at once). ``fleets``: government fleets' standing approvals and
+        the preemption audit (``lowalt.store.coordination_repo``; issue #19)."""
         self.db = db
         self.repo = repo
         self.pilots = pilots
+        self.fleets = fleets
         self.policy = policy
         self.shared_index = index is not None
         self.view = AirspaceView(airspace, terrain or (index.terrain if index else default_terrain()), index)
@@ -516,9 +519,15 @@ class FilingService:
             self._slots[s] -= 1
 
     def _facts(self, reg: Registry, now: datetime, bookings: list[Booking] | None = None,
-               filed_at: datetime | None = None) -> Facts:
+               filed_at: datetime | None = None, standing: list[StandingApproval] | None = None) -> Facts:
         return Facts(now, self.policy, self.view, self.index, reg, self.weather,
-                     lambda pid, slot: self._slots.get((pid, slot), 0), bookings or [], filed_at)
+                     lambda pid, slot: self._slots.get((pid, slot), 0), bookings or [], filed_at, standing or [])
+
+    async def _standing(self, conn: Any, p: FlightPlan) -> list[StandingApproval]:
+        """The organisation's active standing approvals over the plan's window (government fleets)."""
+        if self.fleets is None:
+            return []
+        return await self.fleets.standing_of(conn, p.organisation, p.start, p.end)
 
     async def _bookings(self, conn: Any, p: FlightPlan) -> list[Booking]:
         span = self.policy.alt_time_horizon + self.policy.turnaround
@@ -549,6 +558,7 @@ class FilingService:
                 seen = await self._replay(uow.conn, plan.organisation, idempotency_key, request_hash)
             if seen is not None:
                 return seen, True
+        plan = replace(plan, priority_level=priority_for(self.policy, plan.organisation, plan.mission))
         fp0 = self._footprint_or_none(plan)
         cells = self._cells_for(plan, fp0) if fp0 is not None else []
         return await self._relocking(
@@ -580,7 +590,8 @@ class FilingService:
             reg = await self.repo.lock_keys_reading_registry(uow.conn, keys, plan.aircraft_id, by.name)
             verified = await self._sync(uow.conn, cells)
             bookings = await self._bookings(uow.conn, plan)
-            decision, fp = decide(plan, self._facts(reg, now, bookings), fp0)
+            decision, fp = decide(plan, self._facts(reg, now, bookings, standing=await self._standing(uow.conn, plan)),
+                                  fp0)
             decision = with_pilot_check(decision, plan, await self.pilots.register_of(uow.conn, plan.organisation),
                                         self.policy)  # issue #22: the pilot register (lowalt.filing.pilot_rules)
             state = PlanState(decision.verdict.value)
@@ -604,7 +615,7 @@ class FilingService:
             try:
                 if state is PlanState.APPROVED:
                     extra_events, undo, new, touched = await self._take(uow.conn, plan, fp, decision.preempts, now,
-                                                                        set(keys), cells)
+                                                                        set(keys), cells, by=by.name)
                     events += extra_events
                 elif state is PlanState.REFERRED and decision.preempts:
                     events += await self._warn_at_risk(uow.conn, plan, decision.preempts, now)
@@ -634,7 +645,7 @@ class FilingService:
         return events
 
     async def _take(self, conn: Any, plan: FlightPlan, fp: Footprint | None, preempts: list[str], now: datetime,
-                    locked: set[int], cells: list[int] | None = None
+                    locked: set[int], cells: list[int] | None = None, *, by: str = "system"
                     ) -> tuple[list[PlanEvent], Callable[[], None], dict[int, int], list[str]]:
         """Hold the plan's airspace and withdraw what it preempts; the caller commits or the index is undone.
 
@@ -671,24 +682,56 @@ class FilingService:
         try:
             events = []
             for o in withdrawn:
-                alt = nearest_time(o, self._facts(Registry(None, None, False, False), now,
-                                                  await self._bookings(conn, o)))
-                reason = f"preempted by higher-priority {plan.mission.value} flight {plan.id}"
-                z, en = text("withdrawn_preempted", mission=plan.mission.value,
-                             mission_zh=zh("mission", plan.mission.value))
-                details = {"preempted_by": plan.id, "mission": plan.mission.value,
-                           "alternatives": [alt] if alt else [], "message_zh": z, "message_en": en}
-                await self.repo.set_state(conn, o.id, PlanState.WITHDRAWN,
-                                            decision={**o.decision, "withdrawn": details}, now=now)
-                await self.repo.add_event(conn, o.id, o.state, PlanState.WITHDRAWN, "system", reason, details, at=now)
-                events.append(PlanEvent(o.id, o.organisation, o.state.value, PlanState.WITHDRAWN.value, "system", now,
-                                        reason, details))
+                events += await self._preempt(conn, plan, o, now, by)
+            if withdrawn:
+                events.append(await self._preempting_notice(conn, plan, withdrawn, now))
             ok = True
             return events, undo, new, touched
         finally:
             if not ok:
                 undo()
                 self._inflight.difference_update(touched)
+
+    async def _preempt(self, conn: Any, plan: FlightPlan, o: FlightPlan, now: datetime, by: str) -> list[PlanEvent]:
+        """Withdraw ``o`` for the higher-priority ``plan`` (``rules.rule_deconfliction`` chose it: approved, not
+        airborne, strictly lower): its state change, a ``plan_preempted`` notice naming the preempting
+        priority (never the other operator: its plan id is redacted for operators, its organisation not
+        sent), the nearest free time, and the audit of who preempted what, when, under which rule."""
+        level, lower = plan.priority, o.priority
+        alt = nearest_time(o, self._facts(Registry(None, None, False, False), now, await self._bookings(conn, o)))
+        reason = f"preempted by higher-priority {level.name.lower()} flight {plan.id}"
+        z, en = text("withdrawn_preempted", level=level.name.lower(), level_zh=level.zh)
+        rule = {"rule": f"priorities.preempt_from={self.policy.priorities.preempt_from.name.lower()}",
+                "article": self.policy.priorities.preempt_article}
+        details = {"preempted_by": plan.id, "mission": plan.mission.value, "priority": level.name.lower(),
+                   "priority_zh": level.zh, "your_priority": lower.name.lower(), "your_priority_zh": lower.zh,
+                   **rule, "alternatives": [alt] if alt else [], "message_zh": z, "message_en": en}
+        await self.repo.set_state(conn, o.id, PlanState.WITHDRAWN, decision={**o.decision, "withdrawn": details},
+                                  now=now)
+        await self.repo.add_event(conn, o.id, o.state, PlanState.WITHDRAWN, "system", reason, details, at=now)
+        if self.fleets is not None:
+            await self.fleets.record_preemption(conn, o.id, by, now, {
+                "by_plan": plan.id, "by_organisation": plan.organisation, "priority": level.name.lower(),
+                "preempted_organisation": o.organisation, "preempted_priority": lower.name.lower(),
+                "preempted_state": o.state.value, **rule})
+        return [PlanEvent(o.id, o.organisation, o.state.value, PlanState.WITHDRAWN.value, "system", now, reason, details),
+                PlanEvent(o.id, o.organisation, o.state.value, PlanState.WITHDRAWN.value, "system", now, reason, details,
+                          kind="plan_preempted")]
+
+    async def _preempting_notice(self, conn: Any, plan: FlightPlan, displaced: list[FlightPlan], now: datetime
+                                 ) -> PlanEvent:
+        """Tell the preempting operator what its plan displaced (plan ids of other organisations are redacted
+        for operators on ``/ws/plans`` and in the audit trail; the centre sees them)."""
+        level = plan.priority
+        z, en = text("preempted_notice", level=level.name.lower(), level_zh=level.zh, n=len(displaced))
+        details = {"priority": level.name.lower(), "priority_zh": level.zh,
+                   "displaced": [{"plan": o.id, "priority": o.priority.name.lower(),
+                                  "priority_zh": PRIORITY_ZH[Priority(o.priority)]} for o in displaced],
+                   "message_zh": z, "message_en": en}
+        reason = f"preempted {len(displaced)} lower-priority plan(s)"
+        await self.repo.add_event(conn, plan.id, plan.state, plan.state, "system", reason, details, at=now)
+        return PlanEvent(plan.id, plan.organisation, plan.state.value, plan.state.value, "system", now, reason, details,
+                         kind="plan_preempting")
 
     async def _transition(self, plan_id: str, by: Filer, to: PlanState, reason: str,
                           check: Callable[[FlightPlan, datetime], None] | None = None) -> FlightPlan:
@@ -803,7 +846,8 @@ class FilingService:
         (restrictions, slots, warnings, bookings, deconfliction; cut-offs at filing time).
         Any rule that now rejects refuses the approval with its reasons (zh + en)."""
         reg = await self.repo.registry(conn, p.aircraft_id, p.submitted_by)
-        facts = self._facts(reg, now, await self._bookings(conn, p), filed_at=p.created_at)
+        facts = self._facts(reg, now, await self._bookings(conn, p), filed_at=p.created_at,
+                            standing=await self._standing(conn, p))
         d, fp = evaluate(p, facts)
         d = with_pilot_check(d, p, await self.pilots.register_of(conn, p.organisation), self.policy)
         rejects = [r.as_dict() for r in d.reasons if r.outcome is Outcome.REJECT]
@@ -812,7 +856,7 @@ class FilingService:
         decision = {**p.decision, "verdict": "approved", "approved_by": by.name, "comment": comment,
                     "approved_at": iso(now), "approval_checks": d.as_dict()["checks"]}
         events, undo, new, touched = await self._take(conn, replace(p, state=PlanState.APPROVED), fp, d.preempts,
-                                                      now, locked)
+                                                      now, locked, by=by.name)
         return decision, events, undo, new, touched
 
     async def approve(self, plan_id: str, by: Filer, comment: str) -> FlightPlan:

@@ -31,7 +31,7 @@ import shapely
 from shapely.geometry import shape
 
 from lowalt.airspace.model import AircraftCategory, Restriction, RestrictionReason
-from lowalt.coordination import rules
+from lowalt.coordination import fleets, rules
 from lowalt.coordination.model import (
     ID_PREFIX,
     KIND_OF,
@@ -49,7 +49,7 @@ from lowalt.coordination.model import (
     Site,
     TrackPoint,
 )
-from lowalt.filing.model import FlightPlan, PlanState, footprint
+from lowalt.filing.model import FlightPlan, MissionType, PlanState, footprint
 from lowalt.filing.service import (
     ApprovalRefused,
     Filer,
@@ -58,6 +58,7 @@ from lowalt.filing.service import (
     PlanNotFound,
     TransitionRefused,
 )
+from lowalt.filing.standing import StandingApproval
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.geo.crs import geometry_to_local, to_wgs84
 from lowalt.services.airspace import AirspaceService
@@ -491,6 +492,57 @@ class CoordinationService:
 
     async def plan_coordination(self, plan_id: str) -> tuple[list[ApprovalRequest], list[dict[str, Any]]]:
         return await self._with_audit("approval", plan_id, lambda conn: repo.requests_of(conn, plan_id))
+
+    # ------------------------------------------------------------------ government fleets (一网统飞)
+
+    async def register_standing(self, by: str, *, organisation: str, title: str, geometry: dict[str, Any],
+                                floor: Altitude, ceiling: Altitude, start: datetime, end: datetime,
+                                missions: list[MissionType]) -> StandingApproval:
+        """The centre registers a government fleet's standing approval for a patrol area (raises
+        ``rules.ConstraintProblem`` naming the field). Filing applies it to the organisation's next plans."""
+        now = self.clock()
+        fleets.check_standing(self.filing.policy, organisation, missions, start, end, now)
+        sa = StandingApproval(f"SA-{now:%Y%m%d}-{secrets.token_hex(3)}", organisation, title, geometry, floor,
+                              ceiling, start, end, frozenset(missions), by, now)
+        async with self.db.unit_of_work() as uow:
+            await repo.insert_standing(uow.conn, sa)
+            await repo.add_audit(uow.conn, "standing", sa.id, "created", by, now, {
+                "organisation": organisation, "missions": sorted(m.value for m in missions), "start": start.isoformat(),
+                "end": end.isoformat(), "floor": str(floor), "ceiling": str(ceiling)})
+            await uow.commit()
+        return sa
+
+    async def revoke_standing(self, standing_id: str, by: str, reason: str) -> StandingApproval:
+        """Revoked for the organisation's next filings; plans approved under it stay approved (the centre
+        withdraws one through a restriction if it must)."""
+        now = self.clock()
+        async with self.db.unit_of_work() as uow:
+            sa = await repo.get_standing(uow.conn, standing_id, for_update=True)
+            if sa is None:
+                raise NotFound(standing_id)
+            if sa.state != "active":
+                raise Conflict(f"standing_id: {standing_id} is already revoked")
+            await repo.revoke_standing(uow.conn, standing_id, by, now, reason)
+            await repo.add_audit(uow.conn, "standing", standing_id, "revoked", by, now, {"reason": reason})
+            await uow.commit()
+        return replace(sa, state="revoked", revoked_by=by, revoked_at=now, revoke_reason=reason)
+
+    async def standing(self, organisation: str | None, *, include_revoked: bool = False) -> list[StandingApproval]:
+        async with self.db.unit_of_work() as uow:
+            return await repo.list_standing(uow.conn, organisation, include_revoked=include_revoked)
+
+    async def standing_detail(self, standing_id: str) -> tuple[StandingApproval, list[dict[str, Any]]]:
+        async def read(conn: Any) -> list[StandingApproval]:
+            sa = await repo.get_standing(conn, standing_id)
+            return [sa] if sa is not None else []
+
+        found, audit = await self._with_audit("standing", standing_id, read)
+        return found[0], audit
+
+    async def preemptions(self, plan_id: str | None) -> list[dict[str, Any]]:
+        """Who preempted which plan, when, under which rule (written by filing in its transaction)."""
+        async with self.db.unit_of_work() as uow:
+            return await repo.preemptions(uow.conn, plan_id)
 
     # ------------------------------------------------------------------ counter-UAS hand-off
 

@@ -16,7 +16,7 @@ from lowalt.airspace.model import AirspaceSet
 from lowalt.filing.policy import Policy, load_policy
 from lowalt.filing.service import FilingService
 from lowalt.geo.terrain import TerrainModel
-from lowalt.store import filing_repo, pilot_repo
+from lowalt.store import coordination_repo, filing_repo, pilot_repo
 from lowalt.store.db import Database
 
 _AIRSPACE_CACHE: dict[str, AirspaceSet] = {}
@@ -24,8 +24,10 @@ _AIRSPACE_CACHE: dict[str, AirspaceSet] = {}
 
 def filing_service(db: Database, airspace: AirspaceSet, policy: Policy, *, terrain: TerrainModel | None = None,
                    index: AirspaceIndex | None = None) -> FilingService:
-    """A filing service on ``db`` with PostGIS's repositories (not started)."""
-    return FilingService(db, airspace, policy, repo=filing_repo, pilots=pilot_repo, terrain=terrain, index=index)
+    """A filing service on ``db`` with PostGIS's repositories (not started); government fleets' standing
+    approvals and the preemption audit from ``coordination_repo`` (issue #19)."""
+    return FilingService(db, airspace, policy, repo=filing_repo, pilots=pilot_repo, terrain=terrain, index=index,
+                         fleets=coordination_repo)
 
 
 async def build_filing_service(settings: Any, db: Database, airspace: Any = None) -> FilingService:

@@ -1,6 +1,9 @@
 """PostGIS adapter for three-party coordination (``lowalt.coordination``): constraint versions, approval
-requests, counter-UAS cases and their insert-only audit. Repositories never commit: the coordination
-service owns the transaction."""
+requests, counter-UAS cases, government fleets' standing approvals and their insert-only audit.
+Repositories never commit: the coordination service (or filing, for a preemption) owns the transaction.
+
+The module also satisfies filing's ``GovernmentFleets`` port (:func:`standing_of`,
+:func:`record_preemption`), handed to filing by ``lowalt.services.filing``."""
 
 from __future__ import annotations
 
@@ -21,14 +24,19 @@ from lowalt.coordination.model import (
     ConstraintStatus,
     ConstraintVersion,
 )
+from lowalt.filing.model import MissionType
+from lowalt.filing.standing import StandingApproval
+from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.store.tables import (
     coordination_approvals,
     coordination_audit,
     coordination_constraints,
     cuas_cases,
+    standing_approvals,
 )
 
 C, A, K, L = coordination_constraints.c, coordination_approvals.c, cuas_cases.c, coordination_audit.c
+S = standing_approvals.c
 
 
 # ------------------------------------------------------------------ constraints
@@ -148,6 +156,74 @@ async def set_case_state(conn: AsyncConnection, case_id: str, state: CaseState, 
                          at: datetime) -> None:
     await conn.execute(update(cuas_cases).where(K.id == case_id).values(state=state.value, outcome=outcome,
                                                                        updated_at=at))
+
+
+# ------------------------------------------------------------------ government fleets (0016)
+
+
+def _standing(r: Any) -> StandingApproval:
+    return StandingApproval(
+        id=r.id, organisation=r.organisation, title=r.title, geometry=r.geometry,
+        floor=Altitude(r.floor_m, AltitudeReference(r.floor_ref)),
+        ceiling=Altitude(r.ceiling_m, AltitudeReference(r.ceiling_ref)), start=r.starts_at, end=r.ends_at,
+        missions=frozenset(MissionType(m) for m in r.missions), created_by=r.created_by, created_at=r.created_at,
+        state=r.state, revoked_by=r.revoked_by, revoked_at=r.revoked_at, revoke_reason=r.revoke_reason)
+
+
+async def insert_standing(conn: AsyncConnection, sa: StandingApproval) -> None:
+    await conn.execute(insert(standing_approvals).values(
+        id=sa.id, organisation=sa.organisation, title=sa.title, geometry=sa.geometry, floor_m=sa.floor.value_m,
+        floor_ref=sa.floor.reference.value, ceiling_m=sa.ceiling.value_m, ceiling_ref=sa.ceiling.reference.value,
+        starts_at=sa.start, ends_at=sa.end, missions=sorted(m.value for m in sa.missions), state=sa.state,
+        created_by=sa.created_by, created_at=sa.created_at))
+
+
+async def get_standing(conn: AsyncConnection, standing_id: str, *, for_update: bool = False
+                       ) -> StandingApproval | None:
+    q = select(standing_approvals).where(S.id == standing_id)
+    if for_update:
+        q = q.with_for_update()
+    row = (await conn.execute(q)).first()
+    return _standing(row) if row else None
+
+
+async def list_standing(conn: AsyncConnection, organisation: str | None, *, include_revoked: bool = False,
+                        limit: int = 500) -> list[StandingApproval]:
+    q = select(standing_approvals).order_by(S.created_at.desc(), S.id).limit(limit)
+    if organisation is not None:
+        q = q.where(S.organisation == organisation)
+    if not include_revoked:
+        q = q.where(S.state == "active")
+    return [_standing(r) for r in (await conn.execute(q))]
+
+
+async def revoke_standing(conn: AsyncConnection, standing_id: str, by: str, at: datetime, reason: str) -> None:
+    await conn.execute(update(standing_approvals).where(S.id == standing_id)
+                       .values(state="revoked", revoked_by=by, revoked_at=at, revoke_reason=reason))
+
+
+async def standing_of(conn: AsyncConnection, organisation: str, start: datetime, end: datetime
+                      ) -> list[StandingApproval]:
+    """Filing's port: the organisation's active approvals whose validity overlaps [start, end] (whether one
+    covers the plan is filing's rule, ``lowalt.filing.standing``)."""
+    q = select(standing_approvals).where(S.organisation == organisation, S.state == "active",
+                                         S.starts_at <= end, S.ends_at >= start).order_by(S.id)
+    return [_standing(r) for r in (await conn.execute(q))]
+
+
+async def record_preemption(conn: AsyncConnection, preempted: str, actor: str, at: datetime,
+                            details: dict[str, Any]) -> None:
+    """Filing's port: who preempted which plan, when, under which rule (in filing's transaction)."""
+    await add_audit(conn, "preemption", preempted, "preempted", actor, at, details)
+
+
+async def preemptions(conn: AsyncConnection, plan_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """The preemption audit, newest first: of one plan (preempted or preempting) or all."""
+    q = (select(L.subject_id.label("plan_id"), L.action, L.actor, L.at, L.details)
+         .where(L.subject == "preemption").order_by(L.id.desc()).limit(limit))
+    if plan_id is not None:
+        q = q.where((L.subject_id == plan_id) | (L.details["by_plan"].astext == plan_id))
+    return [dict(r._mapping) for r in (await conn.execute(q))]
 
 
 # ------------------------------------------------------------------ audit (insert-only)

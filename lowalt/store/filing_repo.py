@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lowalt.airspace.model import AircraftCategory
-from lowalt.filing.model import FlightPlan, MissionType, PlanState
+from lowalt.filing.model import FlightPlan, MissionType, PlanState, Priority
 from lowalt.filing.rules import Booking, Registry, WeatherWarning
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.store.tables import (  # the one schema definition
@@ -104,7 +104,7 @@ def _plan(r: Any) -> FlightPlan:
         start=r["starts_at"], end=r["ends_at"], flags=frozenset(attrs.get("flags", [])),
         corridor_id=attrs.get("corridor_id"), urgent=bool(attrs.get("urgent", False)),
         state=PlanState(r["state"]), decision=r["decision"] or {}, created_at=r["created_at"],
-        updated_at=r["updated_at"],
+        updated_at=r["updated_at"], priority_level=Priority(r["priority"]),  # as the policy gave it at filing (#19)
     )
 
 

@@ -92,7 +92,8 @@ async def test_emergency_flight_displaces_commercial_and_operator_is_notified(
         assert emergency["decision"]["preempts"] == ["another-organisation"]  # not whose (docs/security.md)
         events = [queue.get_nowait() for _ in range(queue.qsize())]
     to_tours = [e for e in events if e.organisation == "浮梁文旅"]
-    assert [(e.plan_id, e.to_state) for e in to_tours] == [(commercial["id"], "withdrawn")]
+    assert [(e.kind, e.plan_id, e.to_state) for e in to_tours] == [
+        ("plan_state", commercial["id"], "withdrawn"), ("plan_preempted", commercial["id"], "withdrawn")]  # #19
     assert to_tours[0].details["preempted_by"] == emergency["id"]
     got = (await client.get(f"/plans/{commercial['id']}", headers=tours.headers)).json()
     assert got["state"] == "withdrawn"

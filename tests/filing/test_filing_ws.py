@@ -40,7 +40,8 @@ async def test_withdrawn_operator_is_notified_over_websocket(server: Server, mak
             "MED-1", "small_uav", start=start, mission="emergency_rescue", urgent=True, licence_id="L-1"))
         assert r.json()["state"] == "approved"
         got = await _frames(ws_tours)
-        assert [(f["plan_id"], f["to_state"]) for f in got] == [(commercial["id"], "withdrawn")]
+        assert [(f["type"], f["plan_id"], f["to_state"]) for f in got] == [
+            ("plan_state", commercial["id"], "withdrawn"), ("plan_preempted", commercial["id"], "withdrawn")]  # #19
         assert got[0]["details"]["preempted_by"] == "another-organisation"  # not whose (docs/security.md)
         assert got[0]["details"]["alternatives"][0]["kind"] == "time"
         assert await _frames(ws_other, 0.5) == []

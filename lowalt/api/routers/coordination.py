@@ -6,6 +6,9 @@
 - ``/coordination/approvals``: each authority's queue of multi-party approval requests, its decision,
   and a plan's coordination audit.
 - ``/coordination/cases``: counter-UAS cases the centre hands to police; police move them along.
+- ``/coordination/standing-approvals``: government fleets' standing approvals for patrol areas (政务
+  "一网统飞"): the centre registers and revokes them, each organisation's operators list their own;
+  ``/coordination/preemptions``: the audit of which plan preempted which (centre).
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api.auth import CurrentPrincipal
+from lowalt.api.authz import Access
 from lowalt.api.deps import app_service
 from lowalt.api.errors import ApiError
+from lowalt.api.guard import access_of
 from lowalt.api.routers.airspace import LimitIn, _restriction_geometry
 from lowalt.coordination import rules
 from lowalt.coordination.model import (
@@ -34,6 +39,8 @@ from lowalt.coordination.model import (
     ConstraintStatus,
     ConstraintVersion,
 )
+from lowalt.filing.model import MissionType
+from lowalt.filing.standing import StandingApproval
 from lowalt.geo.altitude import Altitude
 from lowalt.identity.model import Principal, Role
 from lowalt.services.coordination import Conflict, CoordinationService, Forbidden, NotFound
@@ -42,6 +49,7 @@ router = APIRouter(prefix="/coordination", tags=["coordination"])
 ConstraintId = Annotated[str, Path(max_length=64, pattern=r"^[A-Z]{3}-\d{8}-[0-9a-f]{6}$")]
 PlanId = Annotated[str, Path(max_length=32, pattern=r"^[0-9a-f]{32}$")]
 CaseId = Annotated[str, Path(max_length=32, pattern=r"^[0-9a-f]{32}$")]
+StandingId = Annotated[str, Path(max_length=32, pattern=r"^SA-\d{8}-[0-9a-f]{6}$")]
 Text200 = Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]
 Text2000 = Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")]
 
@@ -74,7 +82,10 @@ def _mapped(exc: Exception) -> ApiError:
     return ApiError(409, str(exc), "当前状态不允许该操作", field=head if head.isidentifier() else None)
 
 
-_ZH_PROBLEM = {"start": "军事活动区须提前通报，紧急启用请标记 short_notice", "end": "结束时间无效（须晚于开始时间、未过期且不超过72小时）"}
+_ZH_PROBLEM = {"start": "军事活动区须提前通报，紧急启用请标记 short_notice", "end": "结束时间无效（须晚于开始时间、未过期且不超过72小时）",
+               "organisation": "该单位不是政务机队（见飞行政策 priorities.government_fleets）",
+               "missions": "须至少列出一种任务类型"}
+_ZH_STANDING_END = "结束时间无效（须晚于开始时间、未过期且有效期不超过180天）"
 
 
 # ------------------------------------------------------------------ constraints
@@ -181,13 +192,18 @@ def _limits(floor: LimitIn, ceiling: LimitIn) -> tuple[Altitude, Altitude]:
     return Altitude(floor.value_m, floor.ref), Altitude(ceiling.value_m, ceiling.ref)
 
 
-@router.post("/constraints", status_code=201, summary="Issue a constraint (military, ATC, centre); in force at once")
-async def issue_constraint(body: ConstraintIn, request: Request, principal: CurrentPrincipal) -> ConstraintOut:
-    authority = _authority(principal, body.authority)
+def _volume(body: ConstraintIn | StandingIn) -> tuple[Altitude, Altitude]:
+    """A new volume's checks (area, aware window, band), each answered with its field: its floor and ceiling."""
     _geometry(body.geometry)
     _aware("start", body.start)
     _aware("end", body.end)
-    floor, ceiling = _limits(body.floor, body.ceiling)
+    return _limits(body.floor, body.ceiling)
+
+
+@router.post("/constraints", status_code=201, summary="Issue a constraint (military, ATC, centre); in force at once")
+async def issue_constraint(body: ConstraintIn, request: Request, principal: CurrentPrincipal) -> ConstraintOut:
+    authority = _authority(principal, body.authority)
+    floor, ceiling = _volume(body)
     svc = _svc(request)
     try:
         v = await svc.issue(authority, principal.name, title=body.title, purpose=body.purpose, geometry=body.geometry,
@@ -433,3 +449,132 @@ async def update_case(case_id: CaseId, body: CaseUpdate, request: Request, princ
     except (NotFound, Conflict) as exc:
         raise _mapped(exc) from exc
     return CaseOut(**case)
+
+
+# ------------------------------------------------------------------ government fleets (政务"一网统飞")
+
+
+class StandingIn(BaseModel):
+    """A government fleet's standing approval for a patrol area: its plans inside the area, band and
+    window, of a listed mission, are approved at once (every other filing rule still applies)."""
+
+    model_config = ConfigDict(extra="forbid")
+    organisation: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00]*$",
+                                       description="a government fleet of the filing policy")]
+    title: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    geometry: dict[str, Any] = Field(description="the patrol area: GeoJSON Polygon or MultiPolygon, lon/lat")
+    floor: LimitIn
+    ceiling: LimitIn
+    start: datetime | None = Field(default=None, description="default: now")
+    end: datetime
+    missions: list[MissionType] = Field(min_length=1, description="the missions it covers")
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
+
+
+class StandingOut(BaseModel):
+    id: str
+    organisation: str
+    title: str
+    geometry: dict[str, Any]
+    floor: LimitIn
+    ceiling: LimitIn
+    start: datetime
+    end: datetime
+    missions: list[MissionType]
+    state: Literal["active", "revoked"]
+    state_zh: str
+    created_by: str
+    created_at: datetime
+    revoked_by: str | None
+    revoked_at: datetime | None
+    revoke_reason: str
+
+
+class StandingDetail(BaseModel):
+    standing: StandingOut
+    audit: list[AuditEntry]
+
+
+class PreemptionOut(BaseModel):
+    """One preemption: ``plan_id`` was withdrawn for ``details.by_plan`` (who, when, under which rule)."""
+
+    plan_id: str
+    action: str
+    actor: str
+    at: datetime
+    details: dict[str, Any]
+
+
+def _standing_out(sa: StandingApproval) -> StandingOut:
+    return StandingOut(
+        id=sa.id, organisation=sa.organisation, title=sa.title, geometry=sa.geometry,
+        floor=LimitIn(value_m=sa.floor.value_m, ref=sa.floor.reference), ceiling=LimitIn(
+            value_m=sa.ceiling.value_m, ref=sa.ceiling.reference),
+        start=sa.start, end=sa.end, missions=sorted(sa.missions), state=sa.state,  # type: ignore[arg-type]
+        state_zh="有效" if sa.state == "active" else "已撤销", created_by=sa.created_by, created_at=sa.created_at,
+        revoked_by=sa.revoked_by, revoked_at=sa.revoked_at, revoke_reason=sa.revoke_reason)
+
+
+def _own_org(request: Request, principal: Principal) -> str | None:
+    """None: every organisation's (centre, admin); an operator: its own organisation's only."""
+    if access_of(request.scope) is Access.OWN:
+        return principal.organisation or ""
+    return None
+
+
+@router.post("/standing-approvals", status_code=201,
+             summary="Register a government fleet's standing approval for a patrol area (centre)")
+async def register_standing(body: StandingIn, request: Request, principal: CurrentPrincipal) -> StandingOut:
+    floor, ceiling = _volume(body)
+    svc = _svc(request)
+    try:
+        sa = await svc.register_standing(principal.name, organisation=body.organisation, title=body.title,
+                                         geometry=body.geometry, floor=floor, ceiling=ceiling,
+                                         start=body.start or svc.clock(), end=body.end, missions=body.missions)
+    except rules.ConstraintProblem as exc:
+        if exc.field == "end":
+            raise ApiError(422, str(exc), f"end：{_ZH_STANDING_END}", field="end") from exc
+        raise _mapped(exc) from exc
+    return _standing_out(sa)
+
+
+@router.get("/standing-approvals", summary="Standing approvals (an operator: its organisation's; ?all=true: "
+            "revoked ones too)")
+async def list_standing(request: Request, principal: CurrentPrincipal, all: bool = False) -> list[StandingOut]:
+    return [_standing_out(sa) for sa in await _svc(request).standing(_own_org(request, principal),
+                                                                     include_revoked=all)]
+
+
+@router.get("/standing-approvals/{standing_id}", summary="One standing approval with its audit")
+async def get_standing(standing_id: StandingId, request: Request, principal: CurrentPrincipal) -> StandingDetail:
+    try:
+        sa, audit = await _svc(request).standing_detail(standing_id)
+    except NotFound as exc:
+        raise _mapped(exc) from exc
+    own = _own_org(request, principal)
+    if own is not None and sa.organisation != own:
+        raise _mapped(NotFound(standing_id))
+    return StandingDetail(standing=_standing_out(sa), audit=[AuditEntry(**a) for a in audit])
+
+
+@router.post("/standing-approvals/{standing_id}/revoke",
+             summary="Revoke a standing approval (centre); plans approved under it stay approved")
+async def revoke_standing(standing_id: StandingId, body: RevokeIn, request: Request, principal: CurrentPrincipal
+                          ) -> StandingOut:
+    try:
+        sa = await _svc(request).revoke_standing(standing_id, principal.name, body.reason)
+    except (NotFound, Conflict) as exc:
+        raise _mapped(exc) from exc
+    return _standing_out(sa)
+
+
+@router.get("/preemptions", summary="Which plan preempted which, when, under which rule (centre; ?plan_id= "
+            "the preempted or the preempting plan)")
+async def list_preemptions(request: Request, _: CurrentPrincipal,
+                           plan_id: Annotated[str | None, Query(max_length=32, pattern=r"^[0-9a-f]{32}$")] = None
+                           ) -> list[PreemptionOut]:
+    return [PreemptionOut(**p) for p in await _svc(request).preemptions(plan_id)]
