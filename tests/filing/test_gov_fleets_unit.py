@@ -153,3 +153,38 @@ def test_a_covered_plan_is_approved_by_the_standing_pathway_and_says_so() -> Non
     assert outside.pathway.value != "standing_approval"
     why = next(x for x in outside.pathways if x["pathway"] == "standing_approval")
     assert not why["applicable"] and "高度" in why["message_zh"] and "band" in why["message_en"]
+
+
+def test_a_standing_approval_is_still_subject_to_restrictions_weather_and_deconfliction() -> None:
+    from shapely.geometry import box
+
+    from lowalt.airspace.model import AircraftCategory, Restriction, RestrictionReason
+    from lowalt.filing.airspace_view import AirspaceView
+    from lowalt.filing.deconfliction import Entry
+    from lowalt.filing.rules import WeatherWarning
+    from lowalt.geo.terrain import default_terrain
+
+    p = _area_plan()
+
+    def decided(facts: object) -> tuple[str, list[str]]:
+        facts.registry = replace(facts.registry, aircraft_organisation="jdz-police")  # type: ignore[attr-defined]
+        facts.standing = [_sa(p)]  # type: ignore[attr-defined]
+        d, _ = evaluate(p, facts)  # type: ignore[arg-type]
+        return d.verdict.value, [r.code for r in d.reasons]
+
+    for exempt, verdict in ((frozenset({AircraftCategory.LIGHT_UAV}), "referred"), (frozenset(), "rejected")):
+        view = AirspaceView(b.airspace(), default_terrain())
+        view.index.add_restriction(Restriction(
+            id="tr-gov", reason=RestrictionReason.EVENT, polygon=box(117.605, 29.30, 117.615, 29.31), floor=b.agl(0),
+            ceiling=b.agl(500), start=b.NOW, end=b.NOW + timedelta(hours=6), created_by="centre",
+            exempt_categories=exempt))
+        f = b.facts()
+        f.airspace = view
+        assert decided(f)[0] == verdict  # a restriction issued since still needs its approval, or forbids
+    storm = WeatherWarning("w1", "thunderstorm", b.NOW, b.NOW + timedelta(hours=6))
+    assert decided(b.facts(weather=[storm]))[0] == "rejected"
+    f = b.facts()
+    fp = b.footprint(p, b.view().terrain)
+    f.index.add(Entry("x" * 32, fp.area, fp.floor_amsl, fp.ceiling_amsl, fp.start_s, fp.end_s, int(Priority.POLICE),
+                      floor_agl=fp.floor_agl, ceiling_agl=fp.ceiling_agl))
+    assert decided(f) == ("rejected", ["conflict"])  # an equal-priority plan holds the airspace
