@@ -55,7 +55,7 @@ from lowalt.filing.deconfliction import (
 from lowalt.filing.messages import text, zh
 from lowalt.filing.model import PRIORITY_ZH, FlightPlan, Footprint, PlanState, Priority, footprint
 from lowalt.filing.pilot_rules import with_pilot_check
-from lowalt.filing.policy import Policy, priority_for
+from lowalt.filing.policy import Policy, fleet_of, priority_for
 from lowalt.filing.ports import GovernmentFleets, PilotRegister, PlanRepository
 from lowalt.filing.rules import Booking, Outcome, Registry, WeatherWarning, iso, rule_weather, warning_applies
 from lowalt.filing.standing import StandingApproval
@@ -524,8 +524,9 @@ class FilingService:
                      lambda pid, slot: self._slots.get((pid, slot), 0), bookings or [], filed_at, standing or [])
 
     async def _standing(self, conn: Any, p: FlightPlan) -> list[StandingApproval]:
-        """The organisation's active standing approvals over the plan's window (government fleets)."""
-        if self.fleets is None:
+        """The organisation's active standing approvals over the plan's window (government fleets). Only a
+        government fleet of the policy can hold one, so every other filing skips the round trip."""
+        if self.fleets is None or fleet_of(self.policy, p.organisation) is None:
             return []
         return await self.fleets.standing_of(conn, p.organisation, p.start, p.end)
 
