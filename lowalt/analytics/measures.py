@@ -133,25 +133,34 @@ def _own_points(org: str | None) -> str:
     return " AND tp.aircraft_id IN (SELECT id FROM aircraft WHERE organisation = :org)" if org is not None else ""
 
 
-def _corridor_inside(time_cond: str, org: str | None) -> str:
+def _corridor_inside(time_cond: str, org: str | None, *, scoped: bool = True) -> str:
     """CTEs ``corr`` (the routes) and ``inside`` (route, aircraft, its organisation label, whole second) for
-    reports matching ``time_cond`` (SQL on ``tp.t``). See :func:`corridor_hours` for what inside means."""
+    reports matching ``time_cond`` (SQL on ``tp.t``). See :func:`corridor_hours` for what inside means.
+
+    The reports of the window are read first (BRIN on ``t``: linear in the window, not in the history)
+    and each is tested against the few routes' boxes with plain float comparisons (a LATERAL join: the
+    GiST index on ``geom`` would match every report ever made near a route, then filter them by time).
+    ``scoped=False``: the scope column is left out (a read scopes by ``org`` already; the roll-ups label each
+    aircraft with its organisation)."""
+    scope = ("coalesce('org:' || (SELECT ac.organisation FROM aircraft ac WHERE ac.id = tp.aircraft_id), 'none')"
+             if scoped else "NULL::text")
     return f"""
 corr AS MATERIALIZED (
-    SELECT id AS route_id, coalesce(properties->>'name_zh', id) AS name_zh,
-           ST_Transform(geom, 4548) AS line, (properties->>'half_width_m')::float8 AS hw,
-           geom AS ll, ((properties->>'half_width_m')::float8 + 50) / {DEG_M_MIN} AS near_deg,
-           ST_SetSRID(ST_Scale(ST_Force2D(geom), {M_PER_DEG_LON}, {M_PER_DEG_LAT}), 0) AS scaled
-    FROM airspace_features WHERE collection = 'routes'),
+    SELECT r.*, ST_XMin(r.box) AS x0, ST_XMax(r.box) AS x1, ST_YMin(r.box) AS y0, ST_YMax(r.box) AS y1 FROM (
+        SELECT id AS route_id, coalesce(properties->>'name_zh', id) AS name_zh,
+               ST_Transform(geom, 4548) AS line, (properties->>'half_width_m')::float8 AS hw,
+               ST_Expand(Box2D(geom), ((properties->>'half_width_m')::float8 + 50) / {DEG_M_MIN}) AS box,
+               ST_SetSRID(ST_Scale(ST_Force2D(geom), {M_PER_DEG_LON}, {M_PER_DEG_LAT}), 0) AS scaled
+        FROM airspace_features WHERE collection = 'routes') r),
 near AS (
     SELECT c.route_id, c.line, c.hw, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat,
            ST_Distance(ST_MakePoint(tp.lon * {M_PER_DEG_LON}, tp.lat * {M_PER_DEG_LAT}), c.scaled) AS d
-    FROM corr c JOIN track_points tp ON ST_DWithin(tp.geom, c.ll, c.near_deg)
+    FROM track_points tp CROSS JOIN LATERAL (
+        SELECT * FROM corr c WHERE tp.lon BETWEEN c.x0 AND c.x1 AND tp.lat BETWEEN c.y0 AND c.y1) c
     WHERE ({time_cond}){_own_points(org)}),
 inside AS (
-    SELECT tp.route_id, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s,
-           coalesce('org:' || ac.organisation, 'none') AS scope
-    FROM near tp LEFT JOIN aircraft ac ON ac.id = tp.aircraft_id
+    SELECT tp.route_id, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s, {scope} AS scope
+    FROM near tp
     WHERE tp.d <= tp.hw - {BAND_M}
        OR (tp.d <= tp.hw + {BAND_M} AND ST_DWithin({_LOCAL}, tp.line, tp.hw)))"""
 
@@ -241,9 +250,9 @@ def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: R
     ``analytics_corridor_minutes``, raw history for the rest: :func:`reads`).
 
     Inside = within the route's half width of its centreline (EPSG:4548), altitude not considered (the
-    band is AGL and needs terrain; see docs/analytics.md). Reports are first tested against the corridor
-    in degrees (GiST index on ``geom``, no projection: within ``(half width + 50 m) / DEG_M_MIN`` degrees of
-    the centreline, a superset). Their distance is then estimated in metres by scaling lon/lat at the
+    band is AGL and needs terrain; see docs/analytics.md). Reports are first tested against the corridor's
+    box in degrees (no projection: the box around the centreline widened by ``(half width + 50 m) /
+    DEG_M_MIN`` degrees, a superset). Their distance is then estimated in metres by scaling lon/lat at the
     service area's latitude (``M_PER_DEG_*``; off by under ``BAND_M`` at these distances), and only reports
     whose estimate lies within ``BAND_M`` of the half width are projected to EPSG:4548 for the exact answer.
 
@@ -253,7 +262,7 @@ def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: R
     r = reads(start, end, rolled)
     cond, params = _ranges_cond(r.raw)
     sql = f"""
-WITH {_corridor_inside(cond, org)},
+WITH {_corridor_inside(cond, org, scoped=False)},
 mins AS (
     SELECT route_id, date_bin('1 hour', minute, TIMESTAMPTZ '{ORIGIN}') AS hour, peak, aircraft
     FROM analytics_corridor_minutes WHERE minute = ANY(CAST(:minutes AS timestamptz[])) AND scope = :scope),

@@ -16,11 +16,15 @@ from lowalt.analytics import measures
 from lowalt.analytics import model as m
 
 
-async def _rows(conn: AsyncConnection, q: measures.Query) -> list[dict[str, Any]]:
+async def _tune(conn: AsyncConnection) -> None:
     # JIT compiling costs these statements more than it saves (0.5-2 s each, measured); sorting per-second
     # presence wants more than the default 4 MB. Both only for this transaction.
     await conn.execute(text("SET LOCAL jit = off"))
     await conn.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+async def _rows(conn: AsyncConnection, q: measures.Query) -> list[dict[str, Any]]:
+    await _tune(conn)
     result = await conn.execute(text(q.sql), q.params)
     return [dict(r._mapping) for r in result]
 
@@ -88,6 +92,7 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
     holding the lock (another node, a report) makes this a no-op."""
     if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})).scalar():
         return []
+    await _tune(conn)
     last = (await conn.execute(text("SELECT max(hour) FROM analytics_rolled_hours"))).scalar()
     if last is None:
         first = (await conn.execute(text("SELECT min(t) FROM track_points"))).scalar()
