@@ -56,6 +56,8 @@ NOT_IN_SCHEMA: dict[str, str] = {
                                                                f"{AUTHORITY}",
     "POST /coordination/approvals/{plan_id}/decision": f"a refusal gives its reason (a relation between values); "
                                                        f"{AUTHORITY}",
+    "POST /coordination/standing-approvals": f"{GEOMETRY}; {WINDOW}; the organisation must be a government fleet "
+                                             "of the filing policy (a data file, not the schema)",
 }
 
 
