@@ -188,6 +188,7 @@ const CODES = {
   pathway: {
     no_application: ["无需申请（适飞空域）", "no application needed (suitable airspace)"],
     long_term_corridor: ["长期批准航线", "long-term approved route"], emergency: ["应急飞行", "emergency flight"],
+    standing_approval: ["常备批准（政务巡逻区）", "standing approval (government patrol area)"],
     crewed_ga: ["通用航空飞行计划", "crewed general-aviation plan"], standard: ["标准申请", "standard application"],
   },
   vkind: {
