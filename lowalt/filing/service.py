@@ -700,7 +700,7 @@ class FilingService:
         sent), the nearest free time, and the audit of who preempted what, when, under which rule."""
         level, lower = plan.priority, o.priority
         alt = nearest_time(o, self._facts(Registry(None, None, False, False), now, await self._bookings(conn, o)))
-        reason = f"preempted by higher-priority {level.name.lower()} flight {plan.id}"
+        reason = f"preempted by a higher-priority ({level.name.lower()}) flight"  # whose: details, redacted
         z, en = text("withdrawn_preempted", level=level.name.lower(), level_zh=level.zh)
         rule = {"rule": f"priorities.preempt_from={self.policy.priorities.preempt_from.name.lower()}",
                 "article": self.policy.priorities.preempt_article}

@@ -72,7 +72,8 @@ async def test_emergency_preempts_commercial_and_never_airborne_or_equal(server:
     assert preempted["details"]["priority_zh"] == "应急救援" and preempted["details"]["your_priority"] == "commercial"
     assert "应急救援" in preempted["details"]["message_zh"] and "emergency" in preempted["details"]["message_en"]
     assert preempted["details"]["preempted_by"] == "another-organisation"  # never the other operator's plan
-    assert "jdz-emergency" not in json.dumps(got_tours, ensure_ascii=False) and rescue_name not in json.dumps(got_tours)
+    seen = json.dumps(got_tours, ensure_ascii=False)
+    assert "jdz-emergency" not in seen and rescue_name not in seen and emergency["id"] not in seen
     assert preempted["details"]["alternatives"], "the nearest free time is offered"
     notice = next(f for f in got_rescue if f["type"] == "plan_preempting")
     assert notice["details"]["displaced"] == [{"plan": "another-organisation", "priority": "commercial",
@@ -90,6 +91,7 @@ async def test_emergency_preempts_commercial_and_never_airborne_or_equal(server:
     assert d["article"].startswith("条例 Art. 29") and audit[0]["at"]
     got = (await server.http.get(f"/plans/{commercial['id']}", headers=auth(tours))).json()
     assert got["state"] == "withdrawn" and got["decision"]["withdrawn"]["priority"] == "emergency"
+    assert emergency["id"] not in json.dumps(got)  # the audit trail an operator reads names no other plan
 
     # never preempted: an airborne plan, a plan of equal or higher priority
     over_airborne = await _file(server, rescue, plan_body("EM-2", start=start, coords=NORTH_ROUTE,
