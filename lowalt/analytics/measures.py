@@ -38,6 +38,8 @@ M_PER_DEG_LAT = 110_850.0
 M_PER_DEG_LON = 97_090.0
 """Metres in a degree of longitude at 29.4 N. Over 29.0-29.8 N it varies by under 0.8 %, so within 600 m of
 a corridor the scaled distance is off by under 5 m (TM scale and convergence add far less)."""
+GRID_PER_DEG = 100
+"""Cells per degree of the grid that matches reports to the routes' boxes (0.01 degree, about 1 km)."""
 BAND_M = 15.0
 """Scaled distances closer than this to a corridor's edge are settled exactly in EPSG:4548."""
 DEG_M_MIN = 90_000.0
@@ -138,8 +140,9 @@ def _corridor_inside(time_cond: str, org: str | None, *, scoped: bool = True) ->
     reports matching ``time_cond`` (SQL on ``tp.t``). See :func:`corridor_hours` for what inside means.
 
     The reports of the window are read first (BRIN on ``t``: linear in the window, not in the history)
-    and each is tested against the few routes' boxes with plain float comparisons (a LATERAL join: the
-    GiST index on ``geom`` would match every report ever made near a route, then filter them by time).
+    and matched to the routes whose box covers their ``GRID_PER_DEG`` grid cell by a hash join, then
+    tested against the box itself (the GiST index on ``geom`` would match every report ever made near a
+    route, then filter them by time).
     ``scoped=False``: the scope column is left out (a read scopes by ``org`` already; the roll-ups label each
     aircraft with its organisation)."""
     scope = ("coalesce('org:' || (SELECT ac.organisation FROM aircraft ac WHERE ac.id = tp.aircraft_id), 'none')"
@@ -152,12 +155,19 @@ corr AS MATERIALIZED (
                ST_Expand(Box2D(geom), ((properties->>'half_width_m')::float8 + 50) / {DEG_M_MIN}) AS box,
                ST_SetSRID(ST_Scale(ST_Force2D(geom), {M_PER_DEG_LON}, {M_PER_DEG_LAT}), 0) AS scaled
         FROM airspace_features WHERE collection = 'routes') r),
+corr_cells AS MATERIALIZED (
+    SELECT c.route_id, gx, gy FROM corr c
+    CROSS JOIN generate_series(floor(c.x0 * {GRID_PER_DEG})::int, floor(c.x1 * {GRID_PER_DEG})::int) gx
+    CROSS JOIN generate_series(floor(c.y0 * {GRID_PER_DEG})::int, floor(c.y1 * {GRID_PER_DEG})::int) gy),
+cand AS MATERIALIZED (
+    SELECT k.route_id, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat FROM track_points tp
+    JOIN corr_cells k ON k.gx = floor(tp.lon * {GRID_PER_DEG})::int AND k.gy = floor(tp.lat * {GRID_PER_DEG})::int
+    WHERE ({time_cond}){_own_points(org)}),
 near AS (
     SELECT c.route_id, c.line, c.hw, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat,
            ST_Distance(ST_MakePoint(tp.lon * {M_PER_DEG_LON}, tp.lat * {M_PER_DEG_LAT}), c.scaled) AS d
-    FROM track_points tp CROSS JOIN LATERAL (
-        SELECT * FROM corr c WHERE tp.lon BETWEEN c.x0 AND c.x1 AND tp.lat BETWEEN c.y0 AND c.y1) c
-    WHERE ({time_cond}){_own_points(org)}),
+    FROM cand tp JOIN corr c ON c.route_id = tp.route_id
+    WHERE tp.lon BETWEEN c.x0 AND c.x1 AND tp.lat BETWEEN c.y0 AND c.y1),
 inside AS (
     SELECT tp.route_id, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s, {scope} AS scope
     FROM near tp
