@@ -59,7 +59,7 @@ SLICE_S = 300
 """Seconds of every aircraft's history per generating statement (bounded transactions). History is written
 in time order, as the server's history writer does, so the BRIN index on ``t`` narrows a minute's reads as
 it does in service (written aircraft by aircraft, every BRIN range would span the whole history)."""
-LIVE_LAG = timedelta(seconds=60)
+LIVE_LAG = timedelta(seconds=20)
 """The live hour is measured as the server's roller leaves it just before its next run (its default period):
 the last minute unsettled and one more not rolled yet."""
 

@@ -50,8 +50,10 @@ async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, 
 
 SETTLE = timedelta(minutes=10)
 """An hour is rolled up once it has been closed this long (the history writer batches; docs/analytics.md)."""
-MINUTE_SETTLE = timedelta(minutes=1)
-"""A minute is rolled up once it has been closed this long (the history writer flushes every second)."""
+MINUTE_SETTLE = timedelta(seconds=20)
+"""A minute is rolled up once it has been closed this long (the history writer flushes every second). A
+report written later is missing from its minute until its hour rolls: the hour then sees more reports
+than its minutes hold and rolls from raw history instead."""
 MAX_MINUTES = 120
 """Most minutes rolled in one call: the hour being flown and the one before (older hours roll whole)."""
 ROLLUP_LOCK = 0x6C6F77616C7431  # pg advisory lock key: one roller at a time, on any node
@@ -87,9 +89,10 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
     First the closed minutes (``MINUTE_SETTLE`` after they end) of the hours not rolled yet, at most the
     hour being flown and the one before: the live hour's reads. Then the next closed hours (``SETTLE``
     after they end) after the last one rolled (from the first report ever, the first time), at most
-    ``max_hours``: from their minutes when all 60 are rolled (sums, no second pass over history), else
-    from raw history. Minutes of hours rolled before this call's last one are dropped. Another roller
-    holding the lock (another node, a report) makes this a no-op."""
+    ``max_hours``: from their minutes when all 60 are rolled and hold every report of the hour (sums, no
+    second pass over history), else from raw history (the server was down, or reports came late). Minutes
+    of hours rolled before this call's last one are dropped. Another roller holding the lock (another
+    node, a report) makes this a no-op."""
     if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})).scalar():
         return []
     await _tune(conn)
@@ -123,10 +126,12 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
         minute += measures.MINUTE
     done: list[datetime] = []
     while h + measures.HOUR + SETTLE <= now and len(done) < max_hours:
-        minutes = (await conn.execute(text(
-            "SELECT count(*) FROM analytics_rolled_minutes WHERE minute >= :h AND minute < :e"),
-            {"h": h, "e": h + measures.HOUR})).scalar()
-        whole = minutes == measures.HOUR // measures.MINUTE
+        span = {"h": h, "e": h + measures.HOUR}
+        minutes, points = (await conn.execute(text(
+            "SELECT count(*), coalesce(sum(points), 0) FROM analytics_rolled_minutes "
+            "WHERE minute >= :h AND minute < :e"), span)).one()
+        whole = minutes == measures.HOUR // measures.MINUTE and points == (await conn.execute(text(
+            "SELECT count(*) FROM track_points WHERE t >= :h AND t < :e"), span)).scalar()
         await _run(conn, measures.hour_from_minutes(h) if whole else
                    [measures.roll_up_hour(h), measures.roll_up_corridors(h)])
         done.append(h)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from lowalt.analytics import measures
 from lowalt.analytics.model import SLOT
@@ -260,6 +261,28 @@ async def test_live_hour_reads_rolled_minutes_and_the_last_ones_raw(stored: tupl
     await _same_as_raw_and_python(db, h, [
         WIDE, (T0, live + timedelta(minutes=45)), (T0 + timedelta(minutes=30), live + timedelta(minutes=45)),
         (live + timedelta(minutes=12, seconds=30), live + timedelta(minutes=31)), (live, live + timedelta(minutes=29))])
+
+
+async def test_a_late_report_makes_its_hour_roll_from_raw_history(stored: tuple[Database, History]) -> None:
+    """Two reports of 10:30 written after 10:30 was rolled: 10:00 then holds more reports than its minutes,
+    so it rolls from raw history and keeps them (from its minutes it would lose their 5 s)."""
+    db, _h = stored
+    lon, lat = hist.ll(hist.X0 + 7500, hist.Y0 + 7500)  # a cell nobody else visits
+    async with db.unit_of_work() as uow:
+        await analytics_repo.roll_up(uow.conn, now=T0 + timedelta(hours=1, minutes=1))
+        assert len((await analytics_repo.rolled(uow.conn, T0, T0 + timedelta(hours=1))).minutes) == 60
+        for dt in (0, 5):
+            await uow.conn.execute(text(
+                "INSERT INTO track_points (aircraft_id, t_epoch, lon, lat, alt_amsl, vx, vy, vz, src) "
+                "VALUES ('LATE-1', :t, :lon, :lat, 200, 0, 0, 0, 0)"),
+                {"t": (T0 + timedelta(minutes=30, seconds=dt)).timestamp(), "lon": lon, "lat": lat})
+        assert await analytics_repo.roll_up(uow.conn, now=T0 + timedelta(hours=1) + analytics_repo.SETTLE) == [T0]
+        rolled = await analytics_repo.cell_use(uow.conn, T0, T0 + timedelta(hours=1), org=None)
+        raw = await analytics_repo.cell_use(uow.conn, T0, T0 + timedelta(hours=1), org=None, use_rollup=False)
+    assert [(r.cx, r.cy) for r in rolled] == [(r.cx, r.cy) for r in raw]
+    assert [r.flight_hours for r in rolled] == pytest.approx([r.flight_hours for r in raw], abs=1e-9)
+    late = next(r for r in rolled if (r.cx, r.cy) == (int((hist.X0 + 7500) // 1000), int((hist.Y0 + 7500) // 1000)))
+    assert late.flight_hours == pytest.approx(5 / 3600)
 
 
 def test_a_minute_rolls_only_once_it_has_settled() -> None:
