@@ -61,6 +61,8 @@ class Settings:
     """Offer permessage-deflate on websockets. Off by default: each connection compresses every feed message on its own: about 12 % of the server's CPU at 10,000 aircraft (docs/BENCHMARKS.md); turn it on for map clients on slow links."""
     tick_s: float = Field(default=1.0, gt=0, le=60)
     """Period of the surveillance/conflict tick loop in seconds."""
+    monitor_process: bool = True
+    """Run the conflict monitor (the tick's conflicts, intrusions, conformance and alert lifecycle) in a process of its own, so it uses another core instead of taking the GIL from ingest and the live feed (docs/BENCHMARKS.md, 30,000 aircraft). `false`: a worker thread of the server (tests, one-core machines)."""
     lookahead_s: float = Field(default=60.0, gt=0, le=600)
     """How far ahead (s) the conflict engine and the intrusion check predict each track."""
     coast_after_s: float = Field(default=3.0, gt=0)

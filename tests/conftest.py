@@ -64,7 +64,10 @@ async def database(pg_cluster: ManagedCluster, template_db: str) -> AsyncIterato
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "state", log_json=False)
+    """Test settings. The monitor runs in a worker thread here (a child process per app would cost each
+    test a second of start-up); tests/live/test_monitor_process.py and the ``lowalt serve`` tests run the
+    server's default, the monitor process."""
+    return Settings(data_dir=tmp_path / "state", log_json=False, monitor_process=False)
 
 
 @pytest.fixture

@@ -270,6 +270,9 @@ class ConflictMonitor:
             self._wire[alert_id] = wire
             return wire
 
+    def close(self) -> None:
+        """Nothing to release (the process-backed monitor stops its child here)."""
+
     def current_alerts(self) -> list[dict[str, Any]]:
         """Every active alert as of the latest pass, details included (built on request)."""
         with self._lock:

@@ -113,6 +113,8 @@ class Monitor(Protocol):
 
     def adopt(self, alerts: list[dict[str, Any]], now: float) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class Rejection(Exception):
     pass
@@ -761,6 +763,7 @@ class LiveService:
             self._bus_history_task = None
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush_history(), history_timeout_s)
+        await asyncio.to_thread(self.monitor.close)
 
 
 def noncoop_track_id(sensor: str, local_id: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from lowalt.bus import Bus
 from lowalt.conflict.intrusion import IntrusionVolumes
 from lowalt.live.monitor import ConflictMonitor, category_code
+from lowalt.live.monitor_process import MonitorParams, ProcessMonitor
 from lowalt.live.service import AircraftInfo, LiveConfig, LiveService
 from lowalt.metrics import Metrics
 from lowalt.settings import Settings
@@ -53,8 +54,13 @@ async def build_live_service(
 ) -> LiveService:
     """The live service on ``bus`` (None: the in-process one) with this node's roles from the settings."""
     intrusion = IntrusionCache(airspace) if airspace is not None else None
-    monitor = ConflictMonitor(lookahead_s=settings.lookahead_s, intrusion_source=intrusion,
-                              predict_max_s=settings.lost_after_s)
+    monitor: ConflictMonitor | ProcessMonitor
+    if settings.monitor_process:
+        monitor = ProcessMonitor(MonitorParams(lookahead_s=settings.lookahead_s, predict_max_s=settings.lost_after_s),
+                                 intrusion_source=intrusion)
+    else:
+        monitor = ConflictMonitor(lookahead_s=settings.lookahead_s, intrusion_source=intrusion,
+                                  predict_max_s=settings.lost_after_s)
     terrain = airspace.terrain if airspace is not None else None
     if terrain is None:
         from lowalt.geo.terrain import default_terrain

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,6 +59,9 @@ def is_data_error(exc: BaseException) -> bool:
     return cause is not None and cause is not exc and is_data_error(cause)
 
 
+ALERT_EVENTS_PER_COPY = 5000
+
+
 async def append_alert_events(conn: AsyncConnection, events: Sequence[tuple[str, dict[str, Any]]],
                               *, node: str | None = None) -> None:
     """Append alert lifecycle events to the insert-only log (``alert_events``).
@@ -69,18 +72,21 @@ async def append_alert_events(conn: AsyncConnection, events: Sequence[tuple[str,
     if not events:
         return
     # COPY (asyncpg's binary copy), like the track history: a tick may raise or update thousands of
-    # alerts at once, and a row-by-row executemany spent seconds binding parameters in Python
+    # alerts at once, and a row-by-row executemany spent seconds binding parameters in Python. In parts,
+    # so that building the rows of ~190,000 alerts (a dense picture's first tick) never holds the event
+    # loop for more than a few tens of milliseconds at a time.
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    await driver.copy_records_to_table("alert_events", columns=ALERT_EVENT_COLUMNS, records=[
-        (a["id"], ev, a["kind"], a["severity"], a["state"], list(a["aircraft"]), _ts(a["first_seen"]),
-         _ts(a["last_seen"]), _ts(a.get("cleared_at")), a.get("acknowledged_by"), _ts(a.get("acknowledged_at")),
-         json.dumps({"subject": list(a.get("subject", a["aircraft"])), **a.get("details", {})},
-                    ensure_ascii=False, default=float),
-         node)
-        for ev, a in events
-    ])
+    for k in range(0, len(events), ALERT_EVENTS_PER_COPY):
+        await driver.copy_records_to_table("alert_events", columns=ALERT_EVENT_COLUMNS, records=[
+            (a["id"], ev, a["kind"], a["severity"], a["state"], list(a["aircraft"]), _ts(a["first_seen"]),
+             _ts(a["last_seen"]), _ts(a.get("cleared_at")), a.get("acknowledged_by"), _ts(a.get("acknowledged_at")),
+             orjson.dumps({"subject": list(a.get("subject", a["aircraft"])), **a.get("details", {})},
+                          default=float, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+             node)
+            for ev, a in events[k:k + ALERT_EVENTS_PER_COPY]
+        ])
 
 
 async def list_alerts(conn: AsyncConnection, *, state: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
