@@ -79,6 +79,8 @@ class Settings:
     """A PMTiles archive drawn under the map (a Protomaps vector extract, any vector or raster archive: docs/map.md); unset: the built-in service-area basemap only."""
     feeds_file: Path | None = None
     """A YAML file of device feeds to listen to: MAVLink gateways (UDP, signed), ADS-B receivers (Beast/SBS over TCP) (docs/feeds.md); unset: none."""
+    analytics_rollup_s: float = Field(default=20.0, ge=0, le=3600)
+    """Period (s) of the analytics roll-up on a node with the `history` role: closed minutes of the live hour, then closed hours (docs/analytics.md); the dashboard reads raw history only for what is not rolled yet. `0`: off."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

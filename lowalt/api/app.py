@@ -49,6 +49,9 @@ async def start_services(app: FastAPI) -> None:
 
     app.state.coordination = await start_coordination(app)
     await app.state.live.start()
+    from lowalt.services.analytics_rollup import start_rollup  # analytics roll-up (issue #20)
+
+    app.state.analytics_rollup = start_rollup(settings, app.state.db.url)
     if settings.feeds_file is not None:  # real device feeds (lowalt.feeds): off unless configured
         from lowalt.feeds.config import load_feeds
         from lowalt.feeds.endpoints import FeedEndpoints
@@ -71,6 +74,8 @@ def _connect_plans_to_monitor(app: FastAPI, terrain: object) -> None:
 
 
 async def stop_services(app: FastAPI) -> None:
+    if getattr(app.state, "analytics_rollup", None) is not None:
+        await app.state.analytics_rollup.stop()
     if getattr(app.state, "feeds", None) is not None:
         await app.state.feeds.stop()
     if getattr(app.state, "auth", None) is not None:
