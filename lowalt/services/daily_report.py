@@ -24,9 +24,9 @@ from lowalt.store import analytics_repo
 
 
 async def gather(engine: AsyncEngine, day: date, *, radius_m: float, as_of: datetime) -> DayData:
-    """Every measure of the Beijing ``day``, plus demand for the 24 h after it. First rolls up the closed
-    hours not yet in the hourly rollup (incremental: each hour once), so the day's cells and flight hours
-    are read from it."""
+    """Every measure of the Beijing ``day``, plus demand for the 24 h after it. First rolls up what has
+    closed and is not rolled yet (``analytics_repo.roll_up``, as the server's roller does; a no-op while
+    the roller holds the lock), so the day's cells, corridors and flight hours are read from the rollups."""
     start, end = day_window(day)
     async with engine.begin() as conn:
         await analytics_repo.roll_up(conn, now=as_of)
