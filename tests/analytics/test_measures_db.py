@@ -297,6 +297,25 @@ def test_a_minute_rolls_only_once_it_has_settled() -> None:
     assert measures.reads(T0, T0 + measures.HOUR, measures.Rolled(frozenset({T0}), frozenset({m0}))).minutes == []
 
 
+def test_reads_partition_any_window() -> None:
+    """Rolled hours, rolled minutes and raw ranges never overlap and cover the window exactly (random windows
+    and rollups, pure)."""
+    import random
+
+    rng = random.Random(20)
+    for _ in range(300):
+        start = T0 + timedelta(seconds=rng.randrange(-7200, 7200))
+        end = start + timedelta(seconds=rng.randrange(1, 4 * 3600))
+        hours = frozenset(T0 + timedelta(hours=k) for k in range(-3, 4) if rng.random() < 0.5)
+        minutes = frozenset(T0 + timedelta(minutes=k) for k in range(-180, 240) if rng.random() < 0.7)
+        r = measures.reads(start, end, measures.Rolled(hours, minutes))
+        parts = sorted([(h, h + measures.HOUR) for h in r.hours] + [(m, m + measures.MINUTE) for m in r.minutes]
+                       + r.raw)
+        assert parts[0][0] == start and parts[-1][1] == end
+        assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False)), (start, end)
+        assert set(r.hours) <= hours and set(r.minutes) <= minutes
+
+
 async def test_minutes_wait_to_settle(stored: tuple[Database, History]) -> None:
     db, _h = stored
     edge = T0 + timedelta(minutes=2) + analytics_repo.MINUTE_SETTLE  # 10:01 closed a settle ago
