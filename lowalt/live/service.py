@@ -74,12 +74,11 @@ MAX_UNPUBLISHED = 100_000
 LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
 HISTORY_BATCH_ROWS = 50_000
+"""Track points per history transaction (a COPY of this many takes well under a second)."""
 FEED_ALERTS_PER_MESSAGE = 5_000
 """At most this many alerts in one ``alerts`` feed message, one such message per feed cycle. The first
 tick over a dense picture raises ~190,000 alerts at once: as one 40 MB message it stalled the loop
 while it was encoded and every map while it was parsed; paced, they arrive over a few feed cycles."""
-"""Track points per history transaction (a COPY of this many takes well under a second)."""
-"""Track points per history transaction (a COPY of this many takes well under a second)."""
 
 
 class Terrain(Protocol):
