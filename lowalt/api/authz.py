@@ -93,7 +93,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/replay/area"): Rule({OP: OW, CEN: A, VIEW: A}),  # history + alerts of an area and window
     ("POST", "/alerts/{alert_id}/ack"): CENTRE_ONLY,
     ("WS", "/ws/telemetry"): Rule({DEV: OW}),
-    ("WS", "/ws/live"): Rule({CEN: A, VIEW: A}),
+    ("WS", "/ws/live"): Rule({CEN: A, VIEW: A, POL: R, MIL: R, ATC: R}),  # parties: their alerts (#19, feed_scope)
     # airspace: everyone who flies or watches needs it; only the centre changes it
     ("GET", "/airspace/volumes"): EVERY_ROLE,
     ("GET", "/airspace/points"): EVERY_ROLE,

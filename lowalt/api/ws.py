@@ -16,6 +16,7 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from lowalt.api.auth import accept_websocket
+from lowalt.coordination.feed_scope import scope_of
 from lowalt.identity.model import Role
 from lowalt.live.hub import SLOW_CLOSE_CODE, BBox
 from lowalt.live.service import LiveService
@@ -67,7 +68,8 @@ def parse_bbox(value: object) -> BBox:
 
 @router.websocket("/ws/live")
 async def live_feed(ws: WebSocket) -> None:
-    principal = await accept_websocket(ws, Role.VIEWER, Role.CENTRE)
+    # the parties (#19) get the tracks a viewer gets and the alerts that concern them (feed_scope)
+    principal = await accept_websocket(ws, Role.VIEWER, Role.CENTRE, Role.POLICE, Role.MILITARY, Role.ATC)
     if principal is None:
         return
     live: LiveService = ws.app.state.live
@@ -77,7 +79,7 @@ async def live_feed(ws: WebSocket) -> None:
             bbox = parse_bbox(ws.query_params["bbox"])
         except ValueError as exc:
             await ws.send_json({"type": "error", "code": "invalid", "field": "bbox", "message": str(exc)})
-    sub = live.hub.add(bbox)
+    sub = live.hub.add(bbox, scope=scope_of(principal.role, principal.organisation))
     live.publish_snapshot_to(sub)
 
     async def sender() -> None:

@@ -7,6 +7,10 @@ behind ``max_strikes`` times within ``strike_window_s`` seconds is disconnected
 (the websocket closes with 1008, policy violation) and counted as dropped. One
 that catches up keeps its strikes until they age out of the window, so a reader
 that drains a little between floods is still recognised as too slow.
+
+Each subscriber also has a scope (``lowalt.coordination.feed_scope``): which alerts its party may
+receive. A payload is built once per distinct (bbox, snapshot, scope) and shared; a message that does
+not depend on the scope (a track diff) is built once per (bbox, snapshot) with ``shared_diffs``.
 """
 
 from __future__ import annotations
@@ -16,20 +20,46 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
+
+from lowalt.coordination.feed_scope import FULL, FeedScope, visible_alerts
 from lowalt.metrics import Metrics
 
 BBox = tuple[float, float, float, float]
+Build = Callable[[BBox | None, bool, FeedScope], bytes | None]
+"""``build(bbox, snapshot, scope)``: the payload for subscribers of that bbox and scope (None: nothing)."""
 
 
 @dataclass(eq=False)
 class Subscriber:
     bbox: BBox | None = None
+    scope: FeedScope = FULL
+    """Which alerts this subscriber's party may receive (the snapshot's and the diffs')."""
     queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(maxsize=16))
     needs_snapshot: bool = True
     strikes: deque[float] = field(default_factory=deque)
     """Times (monotonic s) this subscriber fell behind, within the hub's window."""
     closed: bool = False
+
+
+def alert_diff(new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str], t: float
+               ) -> Callable[[FeedScope], bytes | None]:
+    """The ``alerts`` message for each scope, built on first use and shared: the new and updated alerts
+    the scope may receive, and every cleared id (bare ids; a client drops those it does not hold). None
+    when nothing is left for the scope."""
+    built: dict[FeedScope, bytes | None] = {}
+
+    def payload(scope: FeedScope) -> bytes | None:
+        if scope not in built:
+            n, u = visible_alerts(scope, new), visible_alerts(scope, updated)
+            built[scope] = (orjson.dumps({"type": "alerts", "t": t, "new": n, "updated": u, "cleared": cleared},
+                                         option=orjson.OPT_SERIALIZE_NUMPY)
+                            if n or u or cleared else None)
+        return built[scope]
+
+    return payload
 
 
 SLOW_CLOSE_CODE = 1008
@@ -46,8 +76,8 @@ class LiveHub:
         self.clock = clock
         self.subscribers: set[Subscriber] = set()
 
-    def add(self, bbox: BBox | None = None, maxsize: int | None = None) -> Subscriber:
-        sub = Subscriber(bbox=bbox, queue=asyncio.Queue(maxsize=maxsize or self.queue_size))
+    def add(self, bbox: BBox | None = None, maxsize: int | None = None, scope: FeedScope = FULL) -> Subscriber:
+        sub = Subscriber(bbox=bbox, scope=scope, queue=asyncio.Queue(maxsize=maxsize or self.queue_size))
         self.subscribers.add(sub)
         self.metrics.set("lowalt_ws_connections", len(self.subscribers), endpoint="live")
         return sub
@@ -57,14 +87,17 @@ class LiveHub:
         sub.closed = True
         self.metrics.set("lowalt_ws_connections", len(self.subscribers), endpoint="live")
 
-    def publish(self, build: Callable[[BBox | None, bool], bytes | None]) -> None:
-        """Offer one message to every subscriber. ``build(bbox, snapshot)`` makes the payload;
-        payloads are built once per distinct (bbox, snapshot) and shared."""
-        cache: dict[tuple[BBox | None, bool], bytes | None] = {}
+    def publish(self, build: Build, *, shared_diffs: bool = False) -> None:
+        """Offer one message to every subscriber. ``build(bbox, snapshot, scope)`` makes the payload;
+        payloads are built once per distinct (bbox, snapshot, scope) and shared. ``shared_diffs``: the
+        diff does not depend on the scope (tracks), so it is built once per bbox with :data:`FULL`; a
+        snapshot always carries the subscriber's own alerts."""
+        cache: dict[tuple[BBox | None, bool, FeedScope], bytes | None] = {}
         for sub in list(self.subscribers):
-            key = (sub.bbox, sub.needs_snapshot)
+            scope = FULL if shared_diffs and not sub.needs_snapshot else sub.scope
+            key = (sub.bbox, sub.needs_snapshot, scope)
             if key not in cache:
-                cache[key] = build(sub.bbox, sub.needs_snapshot)
+                cache[key] = build(sub.bbox, sub.needs_snapshot, scope)
             payload = cache[key]
             if payload is None:
                 continue

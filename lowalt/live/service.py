@@ -50,8 +50,9 @@ from lowalt.bus import Bus, ReportRows
 from lowalt.bus.ackgate import hold
 from lowalt.bus.codec import make_rows
 from lowalt.bus.inprocess import InProcessBus
+from lowalt.coordination.feed_scope import FULL, FeedScope, visible_alerts
 from lowalt.identity.model import Principal, Role
-from lowalt.live.hub import BBox, LiveHub
+from lowalt.live.hub import BBox, LiveHub, alert_diff
 from lowalt.metrics import Metrics
 from lowalt.store import live_repo
 from lowalt.store.db import Database
@@ -75,10 +76,6 @@ LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
 HISTORY_BATCH_ROWS = 50_000
 """Track points per history transaction (a COPY of this many takes well under a second)."""
-FEED_ALERTS_PER_MESSAGE = 5_000
-"""At most this many alerts in one ``alerts`` feed message, one such message per feed cycle. The first
-tick over a dense picture raises ~190,000 alerts at once: as one 40 MB message it stalled the loop
-while it was encoded and every map while it was parsed; paced, they arrive over a few feed cycles."""
 
 
 class Terrain(Protocol):
@@ -175,8 +172,6 @@ class LiveService:
         self.statuses: dict[str, str] = {}
         self.active_alerts: dict[str, dict[str, Any]] = {}
         self._lost_pending: list[str] = []
-        self._alert_backlog: deque[AlertDiff] = deque()
-        """Alert diffs waiting for the feed, in order, at most ``FEED_ALERTS_PER_MESSAGE`` alerts each."""
         self._history: deque[list[tuple[Any, ...]]] = deque()
         self._history_pending = 0
         """Points waiting in ``_history``."""
@@ -459,19 +454,14 @@ class LiveService:
     def _full_snapshot(self) -> Snapshot:
         return concat_snapshots([self.coop.snapshot(), self.noncoop.snapshot()])
 
-    def _snapshot_message(self, bbox: BBox | None, now: float) -> bytes:
-        """The full picture (tracks and active alerts) for a new or resynchronised subscriber."""
+    def _snapshot_message(self, bbox: BBox | None, now: float, scope: FeedScope = FULL) -> bytes:
+        """The full picture (tracks and the active alerts its party may see) for a new or resynchronised
+        subscriber."""
         msg = {"type": "snapshot", "t": now, "tracks": self._rows_payload(self._full_snapshot(), bbox),
-               "alerts": list(self.active_alerts.values())}
+               "alerts": visible_alerts(scope, self.active_alerts.values())}
         return orjson.dumps(msg, option=orjson.OPT_SERIALIZE_NUMPY)
 
-    def _publish_alert_backlog(self) -> None:
-        """The next waiting alert diff to the feed (one a feed cycle; see ``FEED_ALERTS_PER_MESSAGE``)."""
-        if self._alert_backlog:
-            self._publish_alert_diff(*self._alert_backlog.popleft())
-
     def publish_tracks(self, now: float | None = None) -> None:
-        self._publish_alert_backlog()
         now = time.time() if now is None else now
         parts = [t.snapshot(t.take_dirty()) for t in (self.coop, self.noncoop)]
         changed = concat_snapshots(parts)
@@ -479,20 +469,20 @@ class LiveService:
         if not self.hub.subscribers:
             return
 
-        def build(bbox: BBox | None, snapshot: bool) -> bytes | None:
+        def build(bbox: BBox | None, snapshot: bool, scope: FeedScope) -> bytes | None:
             if snapshot:
-                return self._snapshot_message(bbox, now)
+                return self._snapshot_message(bbox, now, scope)
             if not changed.n and not lost:
                 return None
             msg = {"type": "tracks", "t": now, "tracks": self._rows_payload(changed, bbox), "lost": lost}
             return orjson.dumps(msg, option=orjson.OPT_SERIALIZE_NUMPY)
 
-        self.hub.publish(build)
+        self.hub.publish(build, shared_diffs=True)
 
     def publish_snapshot_to(self, sub: Any) -> None:
         """Queue a full snapshot for one (new or resubscribing) subscriber."""
         with contextlib.suppress(asyncio.QueueFull):
-            sub.queue.put_nowait(self._snapshot_message(sub.bbox, time.time()))
+            sub.queue.put_nowait(self._snapshot_message(sub.bbox, time.time(), sub.scope))
             sub.needs_snapshot = False
 
     # -- tick ------------------------------------------------------------------------------
@@ -549,8 +539,7 @@ class LiveService:
         self._alert_events += [("updated", a) for a in result.alerts_updated]
         self._alert_events += [("cleared", a) for a in result.alerts_cleared]
         cleared = [a["id"] for a in result.alerts_cleared]
-        self._alert_backlog.extend(_alert_parts(result.alerts_new, result.alerts_updated, cleared, now))
-        self._publish_alert_backlog()
+        self._publish_alert_diff(result.alerts_new, result.alerts_updated, cleared, now)
         if self.share_assessments:
             payload = orjson.dumps({"node": self.node_id, "t": now, "statuses": result.statuses,
                                     "active": result.active, "new": result.alerts_new,
@@ -561,9 +550,9 @@ class LiveService:
     def _publish_alert_diff(self, new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str],
                             now: float) -> None:
         if (new or updated or cleared) and self.hub.subscribers:
-            payload = orjson.dumps({"type": "alerts", "t": now, "new": new, "updated": updated, "cleared": cleared},
-                                   option=orjson.OPT_SERIALIZE_NUMPY)
-            self.hub.publish(lambda bbox, snapshot: self._snapshot_message(bbox, now) if snapshot else payload)
+            diff = alert_diff(new, updated, cleared, now)  # per party scope (lowalt.coordination.feed_scope)
+            self.hub.publish(lambda bbox, snapshot, scope: self._snapshot_message(bbox, now, scope) if snapshot
+                             else diff(scope))
 
     async def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
         """Mark an active alert acknowledged; tell the feed and the alert log.
@@ -582,9 +571,9 @@ class LiveService:
             return None
         self.active_alerts[alert_id] = alert
         self._alert_events.append(("acknowledged", alert))
-        payload = orjson.dumps({"type": "alerts", "t": at, "new": [], "updated": [alert], "cleared": []},
-                               option=orjson.OPT_SERIALIZE_NUMPY)
-        self.hub.publish(lambda bbox, snapshot: self._snapshot_message(bbox, at) if snapshot else payload)
+        diff = alert_diff([], [alert], [], at)
+        self.hub.publish(lambda bbox, snapshot, scope: self._snapshot_message(bbox, at, scope) if snapshot
+                         else diff(scope))
         return alert
 
     async def current_alerts(self) -> list[dict[str, Any]]:
@@ -777,22 +766,6 @@ class LiveService:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush_history(), history_timeout_s)
         await asyncio.to_thread(self.monitor.close)
-
-
-AlertDiff = tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], float]
-
-
-def _alert_parts(new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str], now: float
-                 ) -> list[AlertDiff]:
-    """One tick's alert diff as feed messages of at most ``FEED_ALERTS_PER_MESSAGE`` alerts, in order
-    (new, then updated, then cleared); nothing when the tick changed no alert."""
-    n, u, total = len(new), len(updated), len(new) + len(updated) + len(cleared)
-    out: list[AlertDiff] = []
-    for lo in range(0, total, FEED_ALERTS_PER_MESSAGE):
-        hi = min(lo + FEED_ALERTS_PER_MESSAGE, total)
-        out.append((new[min(lo, n):min(hi, n)], updated[min(max(lo - n, 0), u):min(max(hi - n, 0), u)],
-                    cleared[max(lo - n - u, 0):max(hi - n - u, 0)], now))
-    return out
 
 
 def noncoop_track_id(sensor: str, local_id: str) -> str:

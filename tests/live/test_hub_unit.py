@@ -25,7 +25,7 @@ def _counter(metrics: Metrics, name: str) -> float:
 
 def _flood(hub: LiveHub, n: int) -> None:
     for _ in range(n):
-        hub.publish(lambda bbox, snapshot: b"snapshot" if snapshot else b"diff")
+        hub.publish(lambda bbox, snapshot, scope: b"snapshot" if snapshot else b"diff")
 
 
 def test_a_subscriber_that_never_reads_is_dropped_after_max_strikes_within_the_window() -> None:
