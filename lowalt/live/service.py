@@ -76,6 +76,10 @@ LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
 HISTORY_BATCH_ROWS = 50_000
 """Track points per history transaction (a COPY of this many takes well under a second)."""
+FEED_ALERTS_PER_MESSAGE = 5_000
+"""At most this many alerts in one ``alerts`` feed message, one such message per feed cycle. The first
+tick over a dense picture raises ~190,000 alerts at once: as one 40 MB message it stalled the loop
+while it was encoded and every map while it was parsed; paced, they arrive over a few feed cycles."""
 
 
 class Terrain(Protocol):
@@ -172,6 +176,8 @@ class LiveService:
         self.statuses: dict[str, str] = {}
         self.active_alerts: dict[str, dict[str, Any]] = {}
         self._lost_pending: list[str] = []
+        self._alert_backlog: deque[AlertDiff] = deque()
+        """Alert diffs waiting for the feed, in order, at most ``FEED_ALERTS_PER_MESSAGE`` alerts each."""
         self._history: deque[list[tuple[Any, ...]]] = deque()
         self._history_pending = 0
         """Points waiting in ``_history``."""
@@ -461,7 +467,13 @@ class LiveService:
                "alerts": visible_alerts(scope, self.active_alerts.values())}
         return orjson.dumps(msg, option=orjson.OPT_SERIALIZE_NUMPY)
 
+    def _publish_alert_backlog(self) -> None:
+        """The next waiting alert diff to the feed (one a feed cycle; see ``FEED_ALERTS_PER_MESSAGE``)."""
+        if self._alert_backlog:
+            self._publish_alert_diff(*self._alert_backlog.popleft())
+
     def publish_tracks(self, now: float | None = None) -> None:
+        self._publish_alert_backlog()
         now = time.time() if now is None else now
         parts = [t.snapshot(t.take_dirty()) for t in (self.coop, self.noncoop)]
         changed = concat_snapshots(parts)
@@ -539,7 +551,8 @@ class LiveService:
         self._alert_events += [("updated", a) for a in result.alerts_updated]
         self._alert_events += [("cleared", a) for a in result.alerts_cleared]
         cleared = [a["id"] for a in result.alerts_cleared]
-        self._publish_alert_diff(result.alerts_new, result.alerts_updated, cleared, now)
+        self._alert_backlog.extend(_alert_parts(result.alerts_new, result.alerts_updated, cleared, now))
+        self._publish_alert_backlog()
         if self.share_assessments:
             payload = orjson.dumps({"node": self.node_id, "t": now, "statuses": result.statuses,
                                     "active": result.active, "new": result.alerts_new,
@@ -766,6 +779,22 @@ class LiveService:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush_history(), history_timeout_s)
         await asyncio.to_thread(self.monitor.close)
+
+
+AlertDiff = tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], float]
+
+
+def _alert_parts(new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str], now: float
+                 ) -> list[AlertDiff]:
+    """One tick's alert diff as feed messages of at most ``FEED_ALERTS_PER_MESSAGE`` alerts, in order
+    (new, then updated, then cleared); nothing when the tick changed no alert."""
+    n, u, total = len(new), len(updated), len(new) + len(updated) + len(cleared)
+    out: list[AlertDiff] = []
+    for lo in range(0, total, FEED_ALERTS_PER_MESSAGE):
+        hi = min(lo + FEED_ALERTS_PER_MESSAGE, total)
+        out.append((new[min(lo, n):min(hi, n)], updated[min(max(lo - n, 0), u):min(max(hi - n, 0), u)],
+                    cleared[max(lo - n - u, 0):max(hi - n - u, 0)], now))
+    return out
 
 
 def noncoop_track_id(sensor: str, local_id: str) -> str:
