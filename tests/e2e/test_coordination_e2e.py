@@ -1,7 +1,9 @@
 """The party views (``/static/coordination/index.html``, issue #19) in Debian's chromium, in Chinese, against a
 real server on PostGIS: the military activates an area (its purpose shown to it alone), ATC and the
-military each approve a plan that needs both, police intercept and resolve a rogue drone's case. Each
-step's screenshot goes to ``docs/screenshots/coordination/``; the visible text never shows a raw code."""
+military each approve a plan that needs both, police intercept and resolve a rogue drone's case, and the
+centre registers and revokes a government fleet's standing approval and reads the preemption audit (then in
+English). Each step's screenshot goes to ``docs/screenshots/coordination/``; the visible text never shows a
+raw code."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import orjson
 from websockets.asyncio.client import connect
 
 from tests.conftest import REPO, Server, auth, wait_until
-from tests.filing.conftest import local_day, plan_body
+from tests.filing.conftest import local_day, plan_body, soon
 
 SHOTS = REPO / "docs" / "screenshots" / "coordination"
 CODE_TOKEN = re.compile(r"\b[a-z]+_[a-z]+\b")
@@ -30,11 +32,11 @@ class PartyPage:
         await self.page.locator("#signin button[type=submit]").click()
         await self.page.locator("#board").wait_for(state="visible")
 
-    async def shot(self, step: str) -> None:
+    async def shot(self, step: str, lang: str = "zh") -> None:
         text = await self.page.locator("body").inner_text()
         assert not CODE_TOKEN.findall(text), f"{self.name}/{step}: raw codes on screen: {CODE_TOKEN.findall(text)}"
         SHOTS.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(path=str(SHOTS / f"{self.name}-{step}-zh.png"), full_page=True)
+        await self.page.screenshot(path=str(SHOTS / f"{self.name}-{step}-{lang}.png"), full_page=True)
 
     async def row_text(self, table: str, contains: str) -> str:
         row = self.page.locator(f"#{table} tbody tr", has_text=contains).first
@@ -137,6 +139,42 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
         await p.page.locator("#cases tbody tr td.state-resolved").wait_for()
         assert "已处置（已反制）" in await p.row_text("cases", "ROGUE-1")
         await p.shot("6-case-resolved")
+        # government fleets: the centre registers the police fleet's standing approval for the longest
+        # validity (180 days: accepted), then revokes it with a reason
+        await c.page.locator("#s-title").fill("东区治安巡逻")
+        await c.page.locator("#s-ceiling").fill("150")
+        await c.page.locator("#s-days").fill("180")
+        await c.page.locator("#standing-form button[type=submit]").click()
+        row = await c.row_text("standing", "东区治安巡逻")
+        assert "有效" in row and "警务" in row and "jdz-police" in row and "0–150（真高）" in row
+        standing = c.page.locator("#standing tbody tr", has_text="东区治安巡逻")
+        await standing.locator("input.reason").fill("巡逻任务调整")
+        await standing.locator("button", has_text="撤销").click()
+        await c.page.locator("#standing tbody tr td.state-revoked", has_text="巡逻任务调整").wait_for()
+        # an emergency flight preempts a tourism flight that has not taken off: the centre's audit shows it
+        r = await server.http.post("/aircraft", headers=auth(op), json={"id": "GT-9", "category": "light_uav"})
+        assert r.status_code == 201
+        rescue = await make_token("operator", name="应急值班", organisation="jdz-emergency")
+        r = await server.http.post("/aircraft", headers=auth(rescue), json={"id": "EM-9", "category": "light_uav"})
+        assert r.status_code == 201
+        start = soon(20)
+        tour = (await server.http.post("/plans", headers=auth(op), json=plan_body("GT-9", start=start))).json()
+        assert tour["state"] == "approved", tour["decision"]
+        em = (await server.http.post("/plans", headers=auth(rescue), json=plan_body(
+            "EM-9", start=start, mission="emergency_rescue"))).json()
+        assert em["state"] == "approved" and em["decision"]["preemption"], em["decision"]
+        row = await c.row_text("preemptions", em["id"][:8])
+        assert tour["id"][:8] in row and "浮梁文旅（商业）" in row and "jdz-emergency（应急救援）" in row
+        assert "应急值班" in row and "政务巡检及以上" in row
+        await c.page.locator("#standing-section").scroll_into_view_if_needed()
+        await c.shot("7-standing-and-preemption")
+        await c.page.locator("#lang").click()  # the English switch: the same tables, no raw code either
+        assert await c.page.locator("#standing-section h2").inner_text() == (
+            "Standing approvals (government fleets' patrol areas)")
+        row = await c.row_text("preemptions", "Commercial")
+        assert "jdz-emergency (Emergency)" in row and "Priority preemption (Inspection and above" in row
+        assert "Revoked" in await c.row_text("standing", "东区治安巡逻")
+        await c.shot("7-standing-and-preemption", "en")
     finally:
         for ctx in contexts:
             await ctx.close()

@@ -20,6 +20,15 @@ const T = {
     "state.active": "飞行中", "state.assigned": "已指派", "state.intercepting": "拦截中", "state.resolved": "已处置",
     "kind.unauthorised": "未经批准飞行", "kind.non_cooperative": "非合作目标", "escalated": "已超时上报",
     none: "（无）", noRole: "该角色不参与三方协同", "ref.zsjd_protection": "罗家机场净空保护区",
+    standing: "常备批准（政务机队巡逻区）", "s.org": "政务机构", "s.ceiling": "高度上限（米，真高）", "s.days": "有效期（天）",
+    "s.missions": "任务", "s.register": "登记", "s.band": "高度（米）", "s.revoke": "撤销", "s.revokePh": "撤销理由（必填）",
+    "sa.active": "有效", "sa.revoked": "已撤销", "lim.AGL": "真高", "lim.AMSL": "海拔",
+    "mission.police": "警务", "mission.inspection": "巡检", "mission.emergency_rescue": "应急救援", "mission.medical": "医疗救护",
+    "mission.tourism": "文旅观光", "mission.logistics": "物流", "mission.agriculture": "农林植保", "mission.survey": "测绘",
+    "mission.training": "训练", preemptions: "优先占用记录", "e.at": "时间（北京时间）", "e.plan": "被撤销计划",
+    "e.org": "原运营人（优先级）", "e.by": "占用计划", "e.byorg": "占用机构（优先级）", "e.actor": "执行人", "e.rule": "依据",
+    "prio.emergency": "应急救援", "prio.police": "警务", "prio.inspection": "政务巡检", "prio.commercial": "商业",
+    "prio.training": "训练", "rule.preempt_from": "优先级占用（{level}及以上可占用更低级别、未起飞的计划）",
   },
   en: {
     title: "Three-party coordination", token: "Access token", signin: "Sign in", constraints: "Airspace constraints",
@@ -41,6 +50,17 @@ const T = {
     "state.resolved": "Resolved", "kind.unauthorised": "Unauthorised flight", "kind.non_cooperative": "Non-cooperative",
     escalated: "escalated", none: "(none)", noRole: "This role takes no part in three-party coordination",
     "ref.zsjd_protection": "Luojia (ZSJD) protection area",
+    standing: "Standing approvals (government fleets' patrol areas)", "s.org": "Government fleet",
+    "s.ceiling": "Ceiling (m, true height)", "s.days": "Valid for (days)", "s.missions": "Missions", "s.register": "Register",
+    "s.band": "Band (m)", "s.revoke": "Revoke", "s.revokePh": "Reason (required)", "sa.active": "In force",
+    "sa.revoked": "Revoked", "lim.AGL": "AGL", "lim.AMSL": "AMSL", "mission.police": "Police patrol",
+    "mission.inspection": "Inspection", "mission.emergency_rescue": "Emergency rescue", "mission.medical": "Medical",
+    "mission.tourism": "Tourism", "mission.logistics": "Logistics", "mission.agriculture": "Agriculture",
+    "mission.survey": "Survey", "mission.training": "Training", preemptions: "Preemption audit",
+    "e.at": "Time (Beijing)", "e.plan": "Withdrawn plan", "e.org": "Its operator (priority)", "e.by": "Preempting plan",
+    "e.byorg": "Preempting organisation (priority)", "e.actor": "By", "e.rule": "Rule", "prio.emergency": "Emergency",
+    "prio.police": "Police", "prio.inspection": "Inspection", "prio.commercial": "Commercial", "prio.training": "Training",
+    "rule.preempt_from": "Priority preemption ({level} and above over lower, not yet airborne plans)",
   },
 };
 let lang = "zh";
@@ -48,6 +68,7 @@ let token = sessionStorage.getItem("lowalt.coordination.token") || "";
 let me = null;
 const $ = (id) => document.getElementById(id);
 const t = (k) => T[lang][k] ?? T.zh[k] ?? "—";
+const paren = (x) => (lang === "zh" ? `（${x}）` : ` (${x})`);
 const ref = (r) => (T[lang][`ref.${r}`] ?? r);  // a volume id by its name; constraint versions as they are
 const time = (iso) => new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
   { timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
@@ -84,15 +105,23 @@ function button(td, label, onClick) {
 
 function fill(id, rows, render) {
   const body = $(id).querySelector("tbody");
+  // a reason being typed survives the 3-second refresh (the row is rebuilt, the text is put back)
+  const typed = new Map([...body.querySelectorAll("tr")].map((tr) => [tr.dataset.id, tr.querySelector("input.reason")?.value]));
   body.replaceChildren();
   if (!rows.length) { const tr = body.insertRow(); cell(tr, t("none")).colSpan = 6; return; }
-  for (const row of rows) { const tr = body.insertRow(); tr.dataset.id = row.plan_id || row.id || row.constraint_id; render(tr, row); }
+  for (const row of rows) {
+    const tr = body.insertRow();
+    tr.dataset.id = row.plan_id || row.id || row.constraint_id;
+    render(tr, row);
+    const reason = tr.querySelector("input.reason");
+    if (reason && typed.get(tr.dataset.id)) reason.value = typed.get(tr.dataset.id);
+  }
 }
 
 const SECTIONS = {
   military: ["constraints", "issue", "approvals", "plans"], atc: ["constraints", "issue", "approvals", "plans"],
-  centre: ["constraints", "issue", "approvals", "plans", "tracks", "cases"],
-  admin: ["constraints", "issue", "approvals", "plans", "tracks", "cases"],
+  centre: ["constraints", "issue", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
+  admin: ["constraints", "issue", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
   police: ["constraints", "tracks", "cases"], operator: ["constraints"], viewer: ["constraints"],
 };
 
@@ -154,6 +183,32 @@ async function refresh() {
       }
     });
   }
+  if (show.includes("standing")) {
+    fill("standing", await api("GET", "/coordination/standing-approvals?all=true"), (tr, a) => {
+      cell(tr, a.id); cell(tr, a.organisation); cell(tr, a.title);
+      cell(tr, a.missions.map((m) => t(`mission.${m}`)).join(lang === "zh" ? "、" : ", "));
+      cell(tr, `${a.floor.value_m}–${a.ceiling.value_m}${paren(t(`lim.${a.ceiling.ref}`))}`);
+      cell(tr, `${time(a.start)} – ${time(a.end)}`);
+      cell(tr, t(`sa.${a.state}`) + (a.revoke_reason ? paren(a.revoke_reason) : ""), `state state-${a.state}`);
+      const td = cell(tr, "");
+      if (a.state === "active") {
+        const reason = document.createElement("input");
+        reason.placeholder = t("s.revokePh"); reason.className = "reason"; td.appendChild(reason);
+        button(td, t("s.revoke"), () => api("POST", `/coordination/standing-approvals/${a.id}/revoke`, { reason: reason.value }));
+      }
+    });
+  }
+  if (show.includes("preemptions")) {
+    const level = (p) => t(`prio.${p}`);
+    fill("preemptions", await api("GET", "/coordination/preemptions"), (tr, p) => {
+      const d = p.details;
+      cell(tr, time(p.at)); cell(tr, p.plan_id.slice(0, 8));
+      cell(tr, `${d.preempted_organisation}${paren(level(d.preempted_priority))}`);
+      cell(tr, d.by_plan.slice(0, 8)); cell(tr, `${d.by_organisation}${paren(level(d.priority))}`); cell(tr, p.actor);
+      const from = /=(\w+)$/.exec(d.rule || "");
+      cell(tr, from ? t("rule.preempt_from").replace("{level}", level(from[1])) : "—").title = d.article || "";
+    });
+  }
 }
 
 function render() {
@@ -169,7 +224,9 @@ async function start() {
   const show = SECTIONS[me.role];
   if (!show) throw new Error(t("noRole"));
   $("signin").hidden = true; $("board").hidden = false;
-  for (const s of ["constraints", "approvals", "plans", "tracks", "cases"]) $(`${s}-section`).hidden = !show.includes(s);
+  for (const s of ["constraints", "approvals", "plans", "tracks", "cases", "standing", "preemptions"]) {
+    $(`${s}-section`).hidden = !show.includes(s);
+  }
   $("issue").hidden = !show.includes("issue");
   $("c-purpose").closest("label").hidden = me.role !== "military" && me.role !== "admin";
   $("c-short").closest("label").hidden = me.role !== "military" && me.role !== "admin";  // notice: military only
@@ -197,6 +254,21 @@ $("issue").addEventListener("submit", async (ev) => {
       floor: { value_m: 0, ref: "AGL" }, ceiling: { value_m: Number($("c-ceiling").value), ref: "AGL" },
       start: start.toISOString(), end: end.toISOString(),
       coordinated_categories: $("c-light").checked ? ["light_uav"] : [],
+    });
+    await refresh();
+  } catch (e) { showError(e); }
+});
+$("standing-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const [w, s, e, n] = $("s-bbox").value.split(",").map(Number);
+  const end = new Date(Date.now() + Number($("s-days").value) * 86400000);
+  try {
+    showError(null);
+    await api("POST", "/coordination/standing-approvals", {
+      organisation: $("s-org").value.trim(), title: $("s-title").value,
+      geometry: { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] },
+      floor: { value_m: 0, ref: "AGL" }, ceiling: { value_m: Number($("s-ceiling").value), ref: "AGL" },
+      end: end.toISOString(), missions: [...$("s-missions").querySelectorAll("input:checked")].map((i) => i.value),
     });
     await refresh();
   } catch (e) { showError(e); }
