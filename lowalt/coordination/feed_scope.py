@@ -19,8 +19,9 @@ Who receives what (docs/coordination.md, "what each may see"):
   ``GET /tracks`` and ``/ws/plans``), so this branch only keeps the rule whole;
 - devices: nothing.
 
-A cleared alert is sent to every scope as its bare id (``{kind}-{uuid}``, nothing else): a client drops
-ids it does not hold, and the feed need not remember which scope saw which alert.
+A cleared alert's id goes to the scopes that may have received the alert (``LiveHub.alert_diff`` keeps
+what it sent); an id the hub never sent goes to every scope as a bare ``{kind}-{uuid}``, which a client
+drops if it does not hold it.
 """
 
 from __future__ import annotations

@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from lowalt.coordination.feed_scope import FULL, FeedScope, visible_alerts
+from lowalt.coordination.feed_scope import FULL, FeedScope, alert_visible, visible_alerts
 from lowalt.metrics import Metrics
 
 BBox = tuple[float, float, float, float]
@@ -44,24 +44,6 @@ class Subscriber:
     closed: bool = False
 
 
-def alert_diff(new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str], t: float
-               ) -> Callable[[FeedScope], bytes | None]:
-    """The ``alerts`` message for each scope, built on first use and shared: the new and updated alerts
-    the scope may receive, and every cleared id (bare ids; a client drops those it does not hold). None
-    when nothing is left for the scope."""
-    built: dict[FeedScope, bytes | None] = {}
-
-    def payload(scope: FeedScope) -> bytes | None:
-        if scope not in built:
-            n, u = visible_alerts(scope, new), visible_alerts(scope, updated)
-            built[scope] = (orjson.dumps({"type": "alerts", "t": t, "new": n, "updated": u, "cleared": cleared},
-                                         option=orjson.OPT_SERIALIZE_NUMPY)
-                            if n or u or cleared else None)
-        return built[scope]
-
-    return payload
-
-
 SLOW_CLOSE_CODE = 1008
 """Websocket close code for a subscriber dropped for being too slow (policy violation)."""
 
@@ -75,6 +57,8 @@ class LiveHub:
         self.strike_window_s = strike_window_s
         self.clock = clock
         self.subscribers: set[Subscriber] = set()
+        self._alerts: dict[str, Mapping[str, Any]] = {}
+        """The alerts this hub has sent and not yet cleared, by id: whom a cleared id may be told to."""
 
     def add(self, bbox: BBox | None = None, maxsize: int | None = None, scope: FeedScope = FULL) -> Subscriber:
         sub = Subscriber(bbox=bbox, scope=scope, queue=asyncio.Queue(maxsize=maxsize or self.queue_size))
@@ -85,6 +69,8 @@ class LiveHub:
     def remove(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
         sub.closed = True
+        if not self.subscribers:  # no diffs are built without subscribers: what was sent is moot
+            self._alerts.clear()
         self.metrics.set("lowalt_ws_connections", len(self.subscribers), endpoint="live")
 
     def publish(self, build: Build, *, shared_diffs: bool = False) -> None:
@@ -102,6 +88,28 @@ class LiveHub:
             if payload is None:
                 continue
             self._offer(sub, payload)
+
+    def alert_diff(self, new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str], t: float
+                   ) -> Callable[[FeedScope], bytes | None]:
+        """The ``alerts`` message for each scope, built on first use and shared: the new and updated alerts
+        the scope may receive, and the cleared ids of those it may have received (an id this hub never sent,
+        e.g. an alert raised before its first subscriber came, goes to every scope: a client drops an id
+        it does not hold). None when nothing is left for the scope."""
+        for a in (*new, *updated):
+            self._alerts[str(a["id"])] = a
+        gone = [(i, self._alerts.pop(i, None)) for i in cleared]
+        built: dict[FeedScope, bytes | None] = {}
+
+        def payload(scope: FeedScope) -> bytes | None:
+            if scope not in built:
+                n, u = visible_alerts(scope, new), visible_alerts(scope, updated)
+                c = [i for i, a in gone if a is None or alert_visible(scope, a)]
+                built[scope] = (orjson.dumps({"type": "alerts", "t": t, "new": n, "updated": u, "cleared": c},
+                                             option=orjson.OPT_SERIALIZE_NUMPY)
+                                if n or u or c else None)
+            return built[scope]
+
+        return payload
 
     def _offer(self, sub: Subscriber, payload: bytes) -> None:
         try:

@@ -52,7 +52,7 @@ from lowalt.bus.codec import make_rows
 from lowalt.bus.inprocess import InProcessBus
 from lowalt.coordination.feed_scope import FULL, FeedScope, visible_alerts
 from lowalt.identity.model import Principal, Role
-from lowalt.live.hub import BBox, LiveHub, alert_diff
+from lowalt.live.hub import BBox, LiveHub
 from lowalt.metrics import Metrics
 from lowalt.store import live_repo
 from lowalt.store.db import Database
@@ -563,7 +563,7 @@ class LiveService:
     def _publish_alert_diff(self, new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str],
                             now: float) -> None:
         if (new or updated or cleared) and self.hub.subscribers:
-            diff = alert_diff(new, updated, cleared, now)  # per party scope (lowalt.coordination.feed_scope)
+            diff = self.hub.alert_diff(new, updated, cleared, now)  # per party scope (lowalt.coordination.feed_scope)
             self.hub.publish(lambda bbox, snapshot, scope: self._snapshot_message(bbox, now, scope) if snapshot
                              else diff(scope))
 
@@ -584,7 +584,7 @@ class LiveService:
             return None
         self.active_alerts[alert_id] = alert
         self._alert_events.append(("acknowledged", alert))
-        diff = alert_diff([], [alert], [], at)
+        diff = self.hub.alert_diff([], [alert], [], at)
         self.hub.publish(lambda bbox, snapshot, scope: self._snapshot_message(bbox, at, scope) if snapshot
                          else diff(scope))
         return alert

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 import shapely
 
@@ -21,8 +22,9 @@ from lowalt.coordination.feed_scope import (
     visible_alerts,
 )
 from lowalt.identity.model import Role
-from lowalt.live.hub import alert_diff
+from lowalt.live.hub import LiveHub
 from lowalt.live.service import noncoop_track_id
+from lowalt.metrics import Metrics
 from lowalt.settings import DEFAULT_AIRSPACE
 
 ORGS = {"OWN-1": "fleet-a", "OTHER-1": "fleet-b"}
@@ -105,14 +107,43 @@ def test_atc_airspace_volumes_are_the_intrusion_volumes_inside_the_zsjd_protecti
     assert inside and inside == set(ATC_AIRSPACE_VOLUMES) - {"zsjd_protection"}
 
 
+def _hub() -> LiveHub:
+    return LiveHub(Metrics(process=False))
+
+
 def test_the_diff_is_built_once_per_scope_and_empty_scopes_get_nothing() -> None:
     new = [ALERTS["conflict"], ALERTS["intrusion_military"]]
-    diff = alert_diff(new, [], [], 1.0)
+    diff = _hub().alert_diff(new, [], [], 1.0)
     mil = diff(FeedScope(Party.MILITARY))
     assert mil is not None and b"MIL-" in mil and b"conflict" not in mil
     assert diff(FeedScope(Party.MILITARY)) is mil  # shared, not rebuilt
     assert diff(FeedScope(Party.ATC)) is None
-    assert diff(FeedScope(Party.ATC)) is None
-    cleared = alert_diff([ALERTS["conflict"]], [], ["conflict-old"], 2.0)
-    assert cleared(FeedScope(Party.ATC)) is not None  # a bare cleared id goes to everyone
     assert len(visible_alerts(FULL, new)) == 2 and visible_alerts(FeedScope(Party.ATC), new) == []
+
+
+def _cleared(payload: bytes | None) -> list[str]:
+    return list(orjson.loads(payload)["cleared"]) if payload is not None else []
+
+
+def test_a_cleared_id_goes_to_the_scopes_that_may_have_received_it() -> None:
+    hub, atc, police = _hub(), FeedScope(Party.ATC), FeedScope(Party.POLICE)
+    conflict, core = {**ALERTS["conflict"], "id": "conflict-1"}, {**ALERTS["intrusion_zsjd_core"], "id": "intrusion-1"}
+    hub.alert_diff([conflict, core], [], [], 1.0)
+    diff = hub.alert_diff([], [], ["conflict-1", "intrusion-1", "lost_contact-never-sent"], 2.0)
+    assert _cleared(diff(FULL)) == ["conflict-1", "intrusion-1", "lost_contact-never-sent"]
+    assert _cleared(diff(atc)) == ["intrusion-1", "lost_contact-never-sent"]  # an unknown id: to everyone
+    assert _cleared(diff(police)) == ["intrusion-1", "lost_contact-never-sent"]
+    assert _cleared(hub.alert_diff([], [], ["intrusion-1"], 3.0)(atc)) == ["intrusion-1"]  # forgotten: unknown
+    only_conflict = hub.alert_diff([conflict], [], [], 4.0)
+    assert only_conflict(atc) is None
+    assert hub.alert_diff([], [], ["conflict-1"], 5.0)(atc) is None  # nothing left for ATC: no message
+
+
+def test_the_hub_forgets_what_it_sent_when_its_last_subscriber_leaves() -> None:
+    hub = _hub()
+    sub = hub.add(scope=FeedScope(Party.ATC))
+    hub.alert_diff([{**ALERTS["conflict"], "id": "conflict-2"}], [], [], 1.0)
+    assert hub.alert_diff([], [], ["conflict-2"], 2.0)(FeedScope(Party.ATC)) is None
+    hub.alert_diff([{**ALERTS["conflict"], "id": "conflict-3"}], [], [], 3.0)
+    hub.remove(sub)
+    assert _cleared(hub.alert_diff([], [], ["conflict-3"], 4.0)(FeedScope(Party.ATC))) == ["conflict-3"]
