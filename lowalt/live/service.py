@@ -76,6 +76,10 @@ LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
 HISTORY_BATCH_ROWS = 50_000
 """Track points per history transaction (a COPY of this many takes well under a second)."""
+ALERT_EVENTS_PER_FLUSH = 20_000
+"""Alert events written per history round (once a second); the rest wait for the next round, in order.
+The first tick over a dense picture raises ~190,000 alerts: writing their events in one round took the
+event loop from ingest for seconds; at this pace it takes ten rounds and a few percent of each."""
 FEED_ALERTS_PER_MESSAGE = 5_000
 """At most this many alerts in one ``alerts`` feed message, one such message per feed cycle. The first
 tick over a dense picture raises ~190,000 alerts at once: as one 40 MB message it stalled the loop
@@ -605,7 +609,7 @@ class LiveService:
 
     # -- history -----------------------------------------------------------------------------
 
-    async def flush_history(self) -> int:
+    async def flush_history(self, events_limit: int | None = ALERT_EVENTS_PER_FLUSH) -> int:
         """Write buffered points and alert events; on failure put back what was not written.
 
         Points go in batches of at most ``HISTORY_BATCH_ROWS``, one transaction each, so a backlog
@@ -614,13 +618,14 @@ class LiveService:
         overflows the buffer meanwhile sheds (and counts) only points that are not being written.
         When PostGIS refuses the data itself (not a lost connection), the offending rows are found
         by bisection and set aside (counted, ``/healthz`` degraded); the rest is written.
+        At most ``events_limit`` alert events go per round (None: all, as at a stop).
         """
         chunks = list(self._history)
-        events = self._alert_events
+        events = self._alert_events[:events_limit]
         if not chunks and not events:
             return 0
         self._history.clear()
-        self._alert_events = []
+        self._alert_events = self._alert_events[len(events):]
         total = sum(len(c) for c in chunks)
         self._history_pending -= total
         self._history_inflight = total
@@ -777,7 +782,7 @@ class LiveService:
             self._history_task = None
             self._bus_history_task = None
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.flush_history(), history_timeout_s)
+            await asyncio.wait_for(self.flush_history(events_limit=None), history_timeout_s)
         await asyncio.to_thread(self.monitor.close)
 
 

@@ -106,3 +106,26 @@ async def test_a_backlog_is_written_in_bounded_batches_and_a_failure_keeps_the_r
     budget[0] = 10  # the database is back: the rest, once
     assert await live.flush_history() == 240
     assert batches == [80, 80, 80, 80, 80] and live._history_pending == 0
+
+
+async def test_alert_events_are_written_at_most_a_round_limit_at_a_time_in_order_and_all_at_stop(
+        monkeypatch: Any) -> None:
+    written: list[list[str]] = []
+
+    async def no_points(conn: Any, records: list[tuple[Any, ...]]) -> int:
+        return len(records)
+
+    async def events(conn: Any, evs: Any, **_: Any) -> None:
+        written.append([a["id"] for _, a in evs])
+
+    monkeypatch.setattr(live_repo, "copy_track_points", no_points)
+    monkeypatch.setattr(live_repo, "append_alert_events", events)
+    live = LiveService(SlowStore(), Metrics(), monitor=ConflictMonitor())  # type: ignore[arg-type]
+    ids = [f"a{k}" for k in range(25)]
+    live._alert_events = [("raised", {"id": i}) for i in ids]
+    await live.flush_history(events_limit=10)
+    await live.flush_history(events_limit=10)
+    assert written == [ids[:10], ids[10:20]]  # 10 (the limit itself) per round, in order
+    live._alert_events.append(("cleared", {"id": "late"}))
+    await live.stop()  # the stop writes everything left, whatever the limit
+    assert written[-1] == [*ids[20:], "late"]
