@@ -89,7 +89,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/tracks"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/tracks/{aircraft_id}/history"): Rule({OP: OW, CEN: A, VIEW: A}),
     ("GET", "/rid/flights"): Rule({OP: OW, CEN: A, VIEW: A}),  # network Remote ID (F3411) display query
-    ("GET", "/alerts"): Rule({OP: OW, CEN: A, VIEW: A}),
+    ("GET", "/alerts"): Rule({OP: OW, CEN: A, VIEW: A, POL: R, MIL: R, ATC: R}),  # parties: theirs (feed_scope)
     ("GET", "/replay/area"): Rule({OP: OW, CEN: A, VIEW: A}),  # history + alerts of an area and window
     ("POST", "/alerts/{alert_id}/ack"): CENTRE_ONLY,
     ("WS", "/ws/telemetry"): Rule({DEV: OW}),

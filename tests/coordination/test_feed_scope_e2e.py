@@ -1,7 +1,8 @@
 """The live alert feed scoped per party (issue #19) on a real server, real PostGIS and real websockets:
 centre, police, ATC and the military subscribe to the same ``/ws/live`` while two unauthorised aircraft
 hover close together in an ATC notice and a non-cooperative target hovers in a military activation.
-Each party receives its own alerts (diffs and a late subscriber's snapshot), the centre all of them."""
+Each party receives its own alerts (diffs, a late subscriber's snapshot, ``GET /alerts`` and its log),
+the centre all of them, an operator (REST only) its aircraft's."""
 
 from __future__ import annotations
 
@@ -112,6 +113,20 @@ async def test_each_party_receives_its_alerts_on_the_same_feed(server: Server, m
                 await wait_until(has_all, 30, f"{role}'s alerts")
             for role, want in expected.items():
                 assert feeds[role].keys() == want, role
+            # GET /alerts answers the same per party, and operators their aircraft's (all but the target's)
+            tokens["operator"] = op
+            expected_rest = {**expected, "operator": everything - in_mil}
+            for role, want in expected_rest.items():
+                r = await server.http.get("/alerts", headers=auth(tokens[role]))
+                assert r.status_code == 200, r.text
+                assert {_key(a) for a in r.json()} == want, role
+
+            async def police_log() -> set[Key]:
+                r = await server.http.get("/alerts?log=true", headers=auth(tokens["police"]))
+                got = {_key(a) for a in r.json()}
+                return got if got >= expected["police"] else set()
+
+            assert await wait_until(police_log, 20, "the police's alert log") == expected["police"]
             # a subscriber arriving now gets its party's active alerts in its snapshot
             async with connect(f"{server.ws_url}/ws/live?token={tokens['police']}") as late:
                 snap = orjson.loads(await asyncio.wait_for(late.recv(), 10))

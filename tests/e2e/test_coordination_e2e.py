@@ -89,6 +89,7 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
         row = await a.row_text("approvals", plan_id[:8])
         assert "待答复" in row and "民航" in row
         assert "罗家机场净空保护区" in await a.row_text("plans", plan_id[:8])
+        assert await a.page.locator("#alerts-section").is_visible()  # its party's alerts (none flying here)
         constraints = await a.page.locator("#constraints").inner_text()
         assert "保留空域" in constraints and "北区训练" not in constraints and "演习保障" not in constraints
         await a.page.locator(f"#approvals tr[data-id='{plan_id}'] input.reason").fill("与跑道运行无冲突")
@@ -123,6 +124,7 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
             row = c.page.locator("#tracks tbody tr", has_text="ROGUE-1")
             await row.wait_for()
             assert "未经批准飞行" in await row.inner_text()
+            assert "未经批准飞行" in await c.row_text("alerts", "ROGUE-1")  # the centre's live alerts: all
             await c.shot("4-suspect-track")
             await row.locator("button", has_text="移交公安").click()
             await c.page.locator("#cases tbody tr", has_text="ROGUE-1").wait_for()

@@ -19,6 +19,7 @@ from lowalt.api.errors import ApiError
 from lowalt.api.guard import access_of
 from lowalt.api.media import GeoJSONResponse
 from lowalt.api.schemas import AircraftOut, Alert, FeatureCollection, RegisteredAircraft, documented
+from lowalt.coordination import feed_scope
 from lowalt.identity.model import Principal, Role
 from lowalt.live.service import AircraftInfo, LiveService
 from lowalt.store import aircraft_repo, identity_repo, live_repo
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER, Role.CENTRE, Role.OPERATOR))]
 Centre = Annotated[Principal, Depends(require(Role.CENTRE))]
+Watcher = Annotated[Principal, Depends(require(Role.VIEWER, Role.CENTRE, Role.OPERATOR, Role.POLICE, Role.MILITARY,
+                                               Role.ATC))]
+"""Who reads alerts: the map's roles and the parties (#19), each its scope (``lowalt.coordination.feed_scope``)."""
 
 
 class NewAircraft(BaseModel):
@@ -221,15 +225,16 @@ async def track_history(
 
 
 @router.get("/alerts", response_model=None, responses=documented(list[Alert]),
-            summary="Active alerts (from memory), or the alert log (?log=true, from PostGIS)")
-async def alerts(request: Request, principal: Viewer, log: bool = False,
+            summary="Active alerts (from memory), or the alert log (?log=true, from PostGIS); operators: their "
+                    "aircraft's; police, military, ATC: their party's, as on /ws/live")
+async def alerts(request: Request, principal: Watcher, log: bool = False,
                  state: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None) -> list[dict[str, Any]]:
-    access, org_of = access_of(request.scope), _org_of(request)
+    scope, org_of = feed_scope.scope_of(principal.role, principal.organisation), _org_of(request)
     if not log:
-        return authz.visible_alerts(principal, access, await _live(request).current_alerts(), org_of)  # type: ignore[return-value]
+        return feed_scope.visible_alerts(scope, await _live(request).current_alerts(), org_of)  # type: ignore[return-value]
     async with request.app.state.db.unit_of_work() as uow:
         rows = await live_repo.list_alerts(uow.conn, state=state)
-    shown = authz.visible_alerts(principal, access, rows, org_of)
+    shown = feed_scope.visible_alerts(scope, rows, org_of)
     return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in shown]
 
 

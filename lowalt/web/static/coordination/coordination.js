@@ -29,6 +29,10 @@ const T = {
     "e.org": "原运营人（优先级）", "e.by": "占用计划", "e.byorg": "占用机构（优先级）", "e.actor": "执行人", "e.rule": "依据",
     "prio.emergency": "应急救援", "prio.police": "警务", "prio.inspection": "政务巡检", "prio.commercial": "商业",
     "prio.training": "训练", "rule.preempt_from": "优先级占用（{level}及以上可占用更低级别、未起飞的计划）",
+    alerts: "本方实时告警", "l.kind": "告警", "l.where": "区域", "l.severity": "级别", "l.since": "发现时间（北京时间）",
+    "alert.conflict": "冲突", "alert.intrusion": "闯入限制区", "alert.nonconformance": "偏离计划",
+    "alert.unauthorised": "未经批准飞行", "alert.lost_contact": "失联", "sev.caution": "注意", "sev.warning": "警告",
+    "sev.alarm": "危急",
   },
   en: {
     title: "Three-party coordination", token: "Access token", signin: "Sign in", constraints: "Airspace constraints",
@@ -61,6 +65,10 @@ const T = {
     "e.byorg": "Preempting organisation (priority)", "e.actor": "By", "e.rule": "Rule", "prio.emergency": "Emergency",
     "prio.police": "Police", "prio.inspection": "Inspection", "prio.commercial": "Commercial", "prio.training": "Training",
     "rule.preempt_from": "Priority preemption ({level} and above over lower, not yet airborne plans)",
+    alerts: "Our live alerts", "l.kind": "Alert", "l.where": "Area", "l.severity": "Severity", "l.since": "Since (Beijing)",
+    "alert.conflict": "Conflict", "alert.intrusion": "Intrusion", "alert.nonconformance": "Off its plan",
+    "alert.unauthorised": "Unauthorised flight", "alert.lost_contact": "Lost contact", "sev.caution": "Caution",
+    "sev.warning": "Warning", "sev.alarm": "Alarm",
   },
 };
 let lang = "zh";
@@ -69,7 +77,9 @@ let me = null;
 const $ = (id) => document.getElementById(id);
 const t = (k) => T[lang][k] ?? T.zh[k] ?? "—";
 const paren = (x) => (lang === "zh" ? `（${x}）` : ` (${x})`);
-const ref = (r) => (T[lang][`ref.${r}`] ?? r);  // a volume id by its name; constraint versions as they are
+let volumes = new Map();  // volume id -> [name_zh, name_en] (GET /airspace/volumes, read once)
+// a volume id by its name; constraint versions as they are
+const ref = (r) => (T[lang][`ref.${r}`] ?? volumes.get(r)?.[lang === "zh" ? 0 : 1] ?? r);
 const time = (iso) => new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
   { timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
 
@@ -119,10 +129,11 @@ function fill(id, rows, render) {
 }
 
 const SECTIONS = {
-  military: ["constraints", "issue", "approvals", "plans"], atc: ["constraints", "issue", "approvals", "plans"],
-  centre: ["constraints", "issue", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
-  admin: ["constraints", "issue", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
-  police: ["constraints", "tracks", "cases"], operator: ["constraints"], viewer: ["constraints"],
+  military: ["constraints", "issue", "alerts", "approvals", "plans"],
+  atc: ["constraints", "issue", "alerts", "approvals", "plans"],
+  centre: ["constraints", "issue", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
+  admin: ["constraints", "issue", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
+  police: ["constraints", "alerts", "tracks", "cases"], operator: ["constraints"], viewer: ["constraints"],
 };
 
 async function refresh() {
@@ -131,6 +142,13 @@ async function refresh() {
     fill("constraints", await api("GET", "/coordination/constraints"), (tr, c) => {
       cell(tr, c.ref); cell(tr, t(`authority.${c.authority}`)); cell(tr, c.title); cell(tr, c.purpose || "—");
       cell(tr, `${time(c.start)} – ${time(c.end)}`);
+    });
+  }
+  if (show.includes("alerts")) {  // GET /alerts answers each party its own (lowalt.coordination.feed_scope)
+    fill("alerts", await api("GET", "/alerts"), (tr, a) => {
+      cell(tr, t(`alert.${a.kind}`)); cell(tr, a.aircraft.join(lang === "zh" ? "、" : ", "));
+      cell(tr, a.details?.volume ? ref(a.details.volume) : "—");
+      cell(tr, t(`sev.${a.severity}`), `state sev-${a.severity}`); cell(tr, time(new Date(a.first_seen * 1000)));
     });
   }
   if (show.includes("approvals")) {
@@ -224,7 +242,11 @@ async function start() {
   const show = SECTIONS[me.role];
   if (!show) throw new Error(t("noRole"));
   $("signin").hidden = true; $("board").hidden = false;
-  for (const s of ["constraints", "approvals", "plans", "tracks", "cases", "standing", "preemptions"]) {
+  if (show.includes("alerts")) {
+    const vols = await api("GET", "/airspace/volumes");
+    volumes = new Map(vols.features.map((f) => [f.id ?? f.properties.id, [f.properties.name_zh, f.properties.name_en]]));
+  }
+  for (const s of ["constraints", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"]) {
     $(`${s}-section`).hidden = !show.includes(s);
   }
   $("issue").hidden = !show.includes("issue");
