@@ -42,12 +42,20 @@ async def test_report_on_node_a_reaches_live_feed_on_node_b(
             await tele_a.send(orjson.dumps([_report("BUS-1", -100, 20, now), _report("BUS-2", 100, -20, now)]))
             ack = await _read_until(tele_a, lambda m: m["type"] == "ack", 30)
             assert ack == {"type": "ack", "accepted": 2, "rejected": 0}
-            msg = await _read_until(live_b, lambda m: m["type"] == "tracks" and "BUS-1" in m["tracks"]["ids"], 30)
-            assert set(msg["tracks"]["ids"]) == {"BUS-1", "BUS-2"}
-            # the head-on pair is assessed on node A (monitor) and its alert reaches B's feed and /alerts
-            alert = await _read_until(live_b, lambda m: m["type"] == "alerts" and any(
-                x["kind"] == "conflict" for x in m["new"]), 30)
-            conflict = next(x for x in alert["new"] if x["kind"] == "conflict")
+            # the tracks, and the head-on pair's alert assessed on node A (monitor), reach B's feed in
+            # either order (the assessment travels on its own subject)
+            seen: dict[str, dict[str, Any]] = {}
+
+            def tracks_and_alert(m: dict[str, Any]) -> bool:
+                if m["type"] == "tracks" and "BUS-1" in m["tracks"]["ids"]:
+                    seen.setdefault("tracks", m)
+                if m["type"] == "alerts" and any(x["kind"] == "conflict" for x in m["new"]):
+                    seen.setdefault("alert", m)
+                return len(seen) == 2
+
+            await _read_until(live_b, tracks_and_alert, 30)
+            assert set(seen["tracks"]["tracks"]["ids"]) == {"BUS-1", "BUS-2"}
+            conflict = next(x for x in seen["alert"]["new"] if x["kind"] == "conflict")
             assert set(conflict["aircraft"]) == {"BUS-1", "BUS-2"}
 
             async def b_lists_it() -> bool:
