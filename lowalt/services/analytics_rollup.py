@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lowalt.settings import Settings
 from lowalt.store import analytics_repo
-from lowalt.store.db import make_engine
+from lowalt.store.db import lower_backend_priority, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Roller:
         lock)."""
         async with self.engine.begin() as conn:
             await conn.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
+            await lower_backend_priority(conn)  # yields the CPU to ingest, the feed and the history COPY
             return await analytics_repo.roll_up(conn, now=self.now(), max_hours=MAX_HOURS_PER_RUN)
 
     async def _step(self) -> None:
