@@ -191,6 +191,22 @@ class TrackPoint:
 
 
 @dataclass(frozen=True)
+class Exit:
+    """The nearest way out of a constraint's area for an airborne plan inside it (``rules.nearest_exit``)."""
+
+    lon: float
+    lat: float
+    """The nearest point of the area's boundary (on it: an aircraft there is outside)."""
+    bearing_deg: float
+    """True bearing from the position to it, degrees clockwise from north, [0, 360)."""
+    distance_m: float
+    from_lon: float
+    from_lat: float
+    source: str
+    """``track``: the aircraft's last reported position; ``route``: where the plan's route has it now."""
+
+
+@dataclass(frozen=True)
 class CaseFacts:
     """What the police get with a case: the track now, its recent positions, where it is going, what is near."""
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import shapely
+from pyproj import Geod
+from shapely import ops
 
 from lowalt.coordination.model import (
     AUTHORITY_OF_ROLE,
@@ -34,9 +36,11 @@ from lowalt.coordination.model import (
     ConstraintKind,
     ConstraintStatus,
     ConstraintVersion,
+    Exit,
     Site,
     TrackPoint,
 )
+from lowalt.geo.crs import geometry_to_local, to_local, to_wgs84
 from lowalt.identity.model import Role
 
 ATC_VOLUMES = ("zsjd_protection",)
@@ -202,3 +206,37 @@ def nearby_sites(track_local: Sequence[Any], sites: Iterable[tuple[Site, Any]],
             out.append(replace(site, distance_m=round(d, 1)))
     return sorted(out, key=lambda s: (s.distance_m, s.id))
 
+
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def nearest_exit(area: Any, lon: float, lat: float, source: str) -> Exit | None:
+    """The nearest point of ``area``'s boundary (WGS84 polygon) from a position strictly inside it, with the
+    true bearing and distance to it; None when the position is outside or exactly on the boundary (an
+    aircraft on the boundary is outside: nothing to leave). The nearest point is found in EPSG:4548 metres
+    (an interior ring, a hole in the area, is a way out too); bearing and distance are geodesic."""
+    local = geometry_to_local(area)
+    x, y = to_local([lon], [lat])
+    here = shapely.Point(float(x[0]), float(y[0]))
+    if not local.contains(here):
+        return None
+    edge = ops.nearest_points(local.boundary, here)[0]
+    elon, elat = to_wgs84([edge.x], [edge.y])
+    out_lon, out_lat = float(elon[0]), float(elat[0])
+    azimuth, _, dist = _GEOD.inv(lon, lat, out_lon, out_lat)
+    return Exit(round(out_lon, 7), round(out_lat, 7), round(float(azimuth) % 360.0, 1), round(float(dist), 1),
+                lon, lat, source)
+
+
+def route_position(geometry: Any, start: datetime, end: datetime, now: datetime) -> tuple[float, float]:
+    """Where a plan without a live track is expected to be at ``now``: along its route in proportion to the
+    elapsed window (the first point before the start, the last after the end); an area plan, its inside."""
+    if isinstance(geometry, shapely.geometry.LineString):
+        span = (end - start).total_seconds()
+        frac = min(max((now - start).total_seconds() / span if span > 0 else 0.0, 0.0), 1.0)
+        p = geometry_to_local(geometry).interpolate(frac, normalized=True)  # by metres flown, not degrees
+        lon, lat = to_wgs84([p.x], [p.y])
+        return float(lon[0]), float(lat[0])
+    p = geometry.representative_point()
+    return float(p.x), float(p.y)

@@ -14,6 +14,9 @@ filed again as suggested, would be **approved** (``tests/filing/test_alternative
   approval-only) volumes, for a footprint a detour cannot save (e.g. inside a no-fly area);
 * ``lower``: the band lowered to the exempt ceiling (micro 50 m, light/small 120 m true
   height, inclusive), when the band crosses it.
+
+:func:`after_withdrawal` gathers them for an approved plan a new restriction withdraws (the
+operator re-files one as a new plan; nothing is filed for them).
 """
 
 from __future__ import annotations
@@ -81,6 +84,29 @@ def find_alternatives(plan: FlightPlan, decision: Decision, facts: Facts, fp: Fo
         alt = nearest_time(plan, facts, fp=fp)
         if alt:
             out.append(alt)
+    return out
+
+
+def after_withdrawal(plan: FlightPlan, facts: Facts, fp: Footprint | None = None) -> list[dict[str, Any]]:
+    """The reroute offered with a withdrawal by a new restriction: every kind the machinery has.
+
+    The plan is decided again against the airspace as it now is (the restriction in the index), so
+    the restriction shows as ``airspace_forbidden`` and :func:`find_alternatives` offers a route around
+    it (or the whole footprint moved out of it); another band in the same layer and the nearest start
+    outside its window are tried as well (it may be short or shallow). Each offered one would be
+    approved as filed; the operator re-files it as a new plan, decided by every rule as usual.
+    """
+    decision, fp = evaluate(plan, facts, fp, registry=False)
+    out = find_alternatives(plan, decision, facts, fp)
+    kinds = {a["kind"] for a in out}
+    if "altitude" not in kinds:
+        band = other_band(plan, decision, facts)
+        if band:
+            out.append(band)
+    if "time" not in kinds:
+        when = nearest_time(plan, facts, not_before=_earliest(decision), fp=fp)
+        if when:
+            out.append(when)
     return out
 
 

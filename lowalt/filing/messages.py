@@ -129,8 +129,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "preempted_notice": ("您的{level_zh}飞行已获批准，占用了 {n} 个较低优先级计划的空域，这些计划已撤销并通知其运营人",
                          "your {level} flight is approved: it displaced {n} lower-priority plan(s), withdrawn and "
                          "their operators told"),
-    "withdrawn_restriction": ("新的临时管制空域占用了您的空域，计划已撤销",
-                              "a new restriction ({reason}) takes the airspace: your plan was withdrawn"),
+    "withdrawn_restriction": ("新的临时管制空域“{name_zh}”占用了您的空域，计划已撤销。可从 {n} 个改航方案中选择一个，"
+                              "作为新的飞行计划重新申报（按全部规则重新审核）",
+                              "a new restriction ({name}) takes the airspace: your plan was withdrawn. Choose one "
+                              "of the {n} reroute(s) offered and file it again as a new plan (POST /plans; every "
+                              "rule decides it as usual)"),
+    "withdrawn_restriction_none": ("新的临时管制空域“{name_zh}”占用了您的空域，计划已撤销。暂无可提供的改航方案，"
+                                   "请调整航线、高度或时间后重新申报",
+                                   "a new restriction ({name}) takes the airspace: your plan was withdrawn. No "
+                                   "reroute can be offered: change the route, band or time and file again"),
     "withdrawn_weather": ("{kind_zh}预警影响您的计划，计划已撤销", "a {kind} warning affects your plan: it was withdrawn"),
     "advisory_weather": ("{kind_zh}预警影响您正在进行的飞行，请尽快安全降落或避让",
                          "a {kind} warning affects your flight in progress: land or avoid it safely"),
@@ -160,7 +167,8 @@ PATHWAY_ZH = {"no_application": "无需申请（适飞空域）", "long_term_cor
               "emergency": "应急飞行", "crewed_ga": "通用航空飞行计划", "standard": "标准申请"}
 VERDICT_ZH = {"approved": "批准", "referred": "转管制中心审批", "rejected": "驳回"}
 WEATHER_ZH = {"thunderstorm": "雷暴", "wind": "大风", "visibility": "低能见度", "precipitation": "强降水"}
-RESTRICTION_ZH = {"event": "活动", "emergency": "应急", "security": "安保", "other": "其他"}
+RESTRICTION_ZH = {"event": "活动", "emergency": "应急", "security": "安保", "police": "警务", "weather": "气象",
+                  "other": "其他"}
 
 TERMS: dict[str, dict[str, str]] = {"category": CATEGORY_ZH, "mission": MISSION_ZH, "flag": FLAG_ZH,
                                     "pathway": PATHWAY_ZH, "verdict": VERDICT_ZH, "weather": WEATHER_ZH,

@@ -41,7 +41,7 @@ import orjson
 from lowalt.airspace.index import AirspaceIndex
 from lowalt.airspace.model import AirspaceSet, Restriction, RestrictionReason
 from lowalt.filing.airspace_view import AirspaceView
-from lowalt.filing.alternatives import nearest_time
+from lowalt.filing.alternatives import after_withdrawal, nearest_time
 from lowalt.filing.deadlines import DueAction, due_actions
 from lowalt.filing.decision import Decision, Facts, Verdict, decide, evaluate, slot_of
 from lowalt.filing.deconfliction import (
@@ -1005,10 +1005,12 @@ class FilingService:
                     finding = self.view.check(p, fp)
                     if not any(h.volume_id == r.id and h.verdict.value == "forbidden" for h in finding.hits):
                         continue
-                    alt = nearest_time(p, self._facts(Registry(None, None, False, False), now,
-                                                      await self._bookings(uow.conn, p)))
-                    z, en = text("withdrawn_restriction", reason=r.reason.value)
-                    details = {"restriction": r.id, "alternatives": [alt] if alt else [],
+                    alts = after_withdrawal(p, self._facts(Registry(None, None, False, False), now,
+                                                           await self._bookings(uow.conn, p)), fp)
+                    name_zh = r.name_zh or zh("restriction", r.reason.value)
+                    z, en = text("withdrawn_restriction" if alts else "withdrawn_restriction_none", name_zh=name_zh,
+                                 name=r.name_en or r.reason.value, n=len(alts))
+                    details = {"restriction": r.id, "alternatives": alts, "refile": "POST /plans",
                                "message_zh": z, "message_en": en}
                     reason = f"restriction {r.id} by {by.name}"
                     await self.repo.set_state(uow.conn, p.id, PlanState.WITHDRAWN,

@@ -9,7 +9,8 @@ It builds nothing parallel to what exists:
   constraint version ``<id>.v<n>``, and ``by`` = ``<authority>/<user>``), the monitor's intrusion cache is
   invalidated, and the map shows it (a military activation as "reserved", without its purpose). Airborne
   (active) plans cannot be withdrawn (the plan state machine); their operators get a ``plan_advisory``
-  event naming the constraint and its authority, and the monitor raises the intrusion if they stay.
+  event naming the constraint, its authority and the nearest exit from its area (``rules.nearest_exit``),
+  and the monitor raises the intrusion if they stay.
   A new version is published before the old one is lifted (no gap).
 - A plan filing refers is routed (``rules.authorities_needed``, ``rules.routing_needed``) on filing's
   own ``/ws/plans`` event; each authority decides its part before its decide-by; the combination
@@ -46,6 +47,7 @@ from lowalt.coordination.model import (
     ConstraintKind,
     ConstraintStatus,
     ConstraintVersion,
+    Exit,
     Site,
     TrackPoint,
 )
@@ -262,8 +264,8 @@ class CoordinationService:
     async def _reevaluate(self, v: ConstraintVersion, r: Restriction) -> None:
         """What filing's restriction path does not do: an approved plan of a coordinated category now needs
         the authority's approval, so it is suspended (approved -> referred) and routed; an airborne plan
-        cannot be withdrawn (no active -> withdrawn), so its operator is told to leave at once and the
-        monitor raises the intrusion if the aircraft stays. Approved plans the constraint forbids are
+        cannot be withdrawn (no active -> withdrawn), so its operator is told to leave at once by the nearest
+        exit and the monitor raises the intrusion if the aircraft stays. Approved plans the constraint forbids are
         withdrawn by filing's own restriction path."""
         hit = self._inside(r)
         who = Filer(r.created_by, None, True)
@@ -284,12 +286,18 @@ class CoordinationService:
             return
         now = self.clock()
         events = []
-        zh = f"{v.authority.zh}发布的{rules.RESERVED_ZH if v.kind is ConstraintKind.MILITARY_ACTIVATION else '限制'}" \
-             f"（{v.ref}）已生效，请立即避让离开该区域"
-        en = f"{v.authority.en} constraint {v.ref} is in force: leave the area now"
+        what = rules.RESERVED_ZH if v.kind is ConstraintKind.MILITARY_ACTIVATION else '限制'
         async with self.db.unit_of_work() as uow:
             for p in airborne:
+                way_out = self._way_out(p, r, now)
+                zh = f"{v.authority.zh}发布的{what}（{v.ref}）已生效，请立即避让离开该区域"
+                en = f"{v.authority.en} constraint {v.ref} is in force: leave the area now"
+                if way_out is not None:
+                    zh += f"：最近出口在方位 {way_out.bearing_deg:.0f} 度、{way_out.distance_m:.0f} 米处"
+                    en += (f": the nearest exit is {way_out.distance_m:.0f} m away, bearing "
+                           f"{way_out.bearing_deg:.0f} deg")
                 details = {"constraint": v.ref, "authority": v.authority.value, "restriction": r.id,
+                           "exit": asdict(way_out) if way_out is not None else None,
                            "message_zh": zh, "message_en": en}
                 await filing_repo.add_event(uow.conn, p.id, p.state, p.state, r.created_by, "constraint advisory",
                                             details, at=now)
@@ -298,6 +306,16 @@ class CoordinationService:
             await uow.commit()
         for ev in events:
             self.filing.notifier.publish(ev)
+
+    def _way_out(self, p: FlightPlan, r: Restriction, now: datetime) -> Exit | None:
+        """The nearest exit from the constraint's area: from the aircraft's last reported position when the
+        live picture has its track, else from where its route has it now (``rules.route_position``)."""
+        snap = self.live._full_snapshot() if self.live is not None else None
+        if snap is not None and p.aircraft_id in snap.ids:
+            k = snap.ids.index(p.aircraft_id)
+            return rules.nearest_exit(r.polygon, float(snap.lon[k]), float(snap.lat[k]), "track")
+        lon, lat = rules.route_position(p.geometry, p.start, p.end, now)
+        return rules.nearest_exit(r.polygon, lon, lat, "route")
 
     async def _approved_by(self, plan_id: str, authority: Authority) -> bool:
         async with self.db.unit_of_work() as uow:

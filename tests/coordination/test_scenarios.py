@@ -54,7 +54,10 @@ def _expect(events: list[dict[str, Any]], scenario: str, plans: dict[str, str], 
                 and ("by" not in want or e["by"].startswith(want["by"] + "/"))
                 and ("authority" not in want or e["details"].get("authority") == want["authority"])
                 and ("restriction" not in want or e["details"].get("restriction") == ref)
-                and ("constraint" not in want or e["details"].get("constraint") == ref)]
+                and ("constraint" not in want or e["details"].get("constraint") == ref)
+                and ("alternatives" not in want or set(want["alternatives"]) <= {
+                    a["kind"] for a in e["details"].get("alternatives", [])})
+                and ("exit" not in want or (e["details"].get("exit") or {}).get("source") == want["exit"])]
         assert hits, f"{scenario}: no event {want} in {events}"
 
 
@@ -81,21 +84,29 @@ async def test_military_activation_mid_flight(server: Server, make_token: Any) -
     assert approved["state"] == airborne["state"] == "approved", (approved["decision"], airborne["decision"])
     r = await server.http.post(f"/plans/{airborne['id']}/activate", headers=auth(op))
     assert r.status_code == 200 and r.json()["state"] == "active", r.text
-    async with connect(f"{server.ws_url}/ws/plans?token={op}") as ws:
-        assert json.loads(await ws.recv())["type"] == "subscribed"
-        r = await server.http.post("/coordination/constraints", headers=auth(mil), json=_constraint(
-            "东区防空演习", EAST, datetime.now(UTC), start + timedelta(hours=2), purpose="air defence exercise",
-            short_notice=True))
-        assert r.status_code == 201, r.text
-        c = r.json()
-        assert c["kind"] == "military_activation" and c["purpose"] == "air defence exercise" and c["version"] == 1
-        events = await _frames(ws, lambda fs: {f["plan_id"] for f in fs} >= {approved["id"], airborne["id"]})
-    _expect(events, "military-activation-mid-flight", {"approved-plan": approved["id"],
-                                                       "airborne-plan": airborne["id"]}, c["ref"])
-    # the monitor too: the airborne aircraft still inside gets the intrusion on the constraint version
     device = await make_token("device", organisation="浮梁文旅")
     cen = await make_token("centre")
+    live = server.app.state.live  # type: ignore[attr-defined]
     async with connect(f"{server.ws_url}/ws/telemetry?token={device}") as tele:
+        async def tracked() -> bool:  # the airborne aircraft reports (its exit is named from its track)
+            await tele.send(orjson.dumps([_report("FL-2", 117.615, 29.355)]).decode())
+            assert orjson.loads(await tele.recv())["accepted"] == 1
+            return "FL-2" in live._full_snapshot().ids
+
+        await wait_until(tracked, what="FL-2 in the live picture", every=0.3)
+        async with connect(f"{server.ws_url}/ws/plans?token={op}") as ws:
+            assert json.loads(await ws.recv())["type"] == "subscribed"
+            r = await server.http.post("/coordination/constraints", headers=auth(mil), json=_constraint(
+                "东区防空演习", EAST, datetime.now(UTC), start + timedelta(hours=2), purpose="air defence exercise",
+                short_notice=True))
+            assert r.status_code == 201, r.text
+            c = r.json()
+            assert c["kind"] == "military_activation" and c["purpose"] == "air defence exercise" and c["version"] == 1
+            events = await _frames(ws, lambda fs: {f["plan_id"] for f in fs} >= {approved["id"], airborne["id"]})
+        _expect(events, "military-activation-mid-flight", {"approved-plan": approved["id"],
+                                                           "airborne-plan": airborne["id"]}, c["ref"])
+
+        # the monitor too: the airborne aircraft still inside gets the intrusion on the constraint version
         async def intrusion() -> dict[str, Any] | None:
             await tele.send(orjson.dumps([_report("FL-2", 117.615, 29.355)]).decode())
             assert orjson.loads(await tele.recv())["accepted"] == 1
@@ -107,8 +118,28 @@ async def test_military_activation_mid_flight(server: Server, make_token: Any) -
     assert (alert["kind"], alert["aircraft"], alert["details"]["volume"]) == (want["kind"], [want["aircraft"]], c["ref"])
     withdrawn = next(e for e in events if e["plan_id"] == approved["id"])
     assert withdrawn["by"] == "military/mil-duty" and withdrawn["details"]["message_zh"]
+    # withdrawn and rerouted: each alternative offered is re-filed as a new plan and approved by every rule
+    alts = withdrawn["details"]["alternatives"]
+    assert "改航方案" in withdrawn["details"]["message_zh"] and "POST /plans" in withdrawn["details"]["message_en"]
     got = (await server.http.get(f"/plans/{approved['id']}", headers=auth(op))).json()
     assert got["state"] == "withdrawn"
+    assert next(e for e in got["events"] if e["to_state"] == "withdrawn")["details"]["alternatives"] == alts
+    for alt in alts:
+        body = plan_body("FL-1", start=datetime.fromisoformat(alt.get("start", approved["start"])))
+        if "geometry" in alt:
+            body["geometry"] = alt["geometry"]
+        if alt["kind"] == "altitude":
+            body["altitude"] = {"floor": alt["floor"], "ceiling": alt["ceiling"]}
+        refiled = (await server.http.post("/plans", headers=auth(op), json=body)).json()
+        assert refiled["state"] == "approved", (alt["kind"], refiled["decision"])
+        assert (await server.http.post(f"/plans/{refiled['id']}/cancel", headers=auth(op))).status_code == 200
+    # the airborne one: the nearest exit from its last reported position (0.025 deg south of the north edge)
+    advisory = next(e for e in events if e["plan_id"] == airborne["id"])
+    way_out = advisory["details"]["exit"]
+    assert (way_out["source"], way_out["from_lon"], way_out["from_lat"]) == ("track", 117.615, 29.355)
+    assert abs(way_out["lat"] - 29.38) < 1e-4 and abs(way_out["distance_m"] - 2772) < 15
+    assert way_out["bearing_deg"] < 1 or way_out["bearing_deg"] > 359
+    assert "最近出口" in advisory["details"]["message_zh"]
     assert (await server.http.get(f"/plans/{airborne['id']}", headers=auth(op))).json()["state"] == "active"
     # others see reserved airspace, never the title or the purpose (REST and the map's restrictions layer)
     for token in (op, viewer):
