@@ -34,6 +34,8 @@ class PartyPage:
 
     async def shot(self, step: str, lang: str = "zh") -> None:
         text = await self.page.locator("body").inner_text()
+        for credit in await self.page.locator(".maplibregl-ctrl-attrib").all_inner_texts():
+            text = text.replace(credit, "")  # the map's data credits name data sets, not codes of ours
         assert not CODE_TOKEN.findall(text), f"{self.name}/{step}: raw codes on screen: {CODE_TOKEN.findall(text)}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         await self.page.screenshot(path=str(SHOTS / f"{self.name}-{step}-{lang}.png"), full_page=True)
@@ -42,6 +44,28 @@ class PartyPage:
         row = self.page.locator(f"#{table} tbody tr", has_text=contains).first
         await row.wait_for()
         return str(await row.inner_text())
+
+
+async def map_features(page: Any, source: str) -> list[dict[str, Any]]:
+    """The features of one of the party map's sources, as MapLibre holds them (not pixels), once it is idle;
+    each as its properties plus its geometry type."""
+    await page.wait_for_function("() => window.lowaltParty?.partyMap?.ready === true")
+    feats: list[dict[str, Any]] = await page.evaluate("""(source) => window.lowaltParty.partyMap.map
+        .querySourceFeatures(source).map((f) => ({ ...f.properties, geometry: f.geometry.type }))""", source)
+    return feats
+
+
+async def wait_map(page: Any, source: str, test: Any, what: str) -> list[dict[str, Any]]:
+    """Wait until the map source's features pass ``test`` (the poll and the feed update it)."""
+    got: list[dict[str, Any]] = []
+
+    async def ok() -> bool:
+        nonlocal got
+        got = await map_features(page, source)
+        return bool(test(got))
+
+    await wait_until(ok, what=what, every=0.3)
+    return got
 
 
 async def _new(browser: Any, name: str) -> tuple[PartyPage, Any]:
@@ -92,6 +116,19 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
         assert await a.page.locator("#alerts-section").is_visible()  # its party's alerts (none flying here)
         constraints = await a.page.locator("#constraints").inner_text()
         assert "保留空域" in constraints and "北区训练" not in constraints and "演习保障" not in constraints
+        # on ATC's map the activation is reserved airspace: drawn, with neither its title nor its purpose
+        drawn = await wait_map(a.page, "party-constraints", lambda fs: any(f["reserved"] for f in fs),
+                               "the activation on ATC's map")
+        assert [f["label"] for f in drawn if f["reserved"]][0] == "保留空域"
+        assert not any("北区训练" in str(f) or "演习保障" in str(f) for f in drawn), drawn
+        assert {f["geometry"] for f in drawn} == {"Polygon"}
+        # the military's own map names it (its own title, its authority)
+        mine = await wait_map(m.page, "party-constraints", lambda fs: any("北区训练" in f["label"] for f in fs),
+                              "the activation on the military's map")
+        assert not any(f["reserved"] for f in mine if "北区训练" in f["label"])
+        await a.page.locator("#constraints tbody tr", has_text="保留空域").click()  # the map fits the area
+        await a.page.wait_for_function("""() => { const m = window.lowaltParty.partyMap.map, c = m.getCenter();
+            return !m.isMoving() && Math.abs(c.lng - 117.265) < 0.01 && Math.abs(c.lat - 29.46) < 0.01; }""")
         await a.page.locator(f"#approvals tr[data-id='{plan_id}'] input.reason").fill("与跑道运行无冲突")
         await a.page.locator(f"#approvals tr[data-id='{plan_id}'] button", has_text="同意").first.click()
         await a.page.locator(f"#approvals tr[data-id='{plan_id}'] td.state-approved").wait_for()
@@ -112,14 +149,28 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
         c, ctx = await _new(browser, "centre")
         contexts.append(ctx)
         async with connect(f"{server.ws_url}/ws/telemetry?token={device}") as tele:
+            sent = 0
+
+            async def report(ws: Any = tele) -> None:  # the rogue flies north-east, about 6 m/s
+                nonlocal sent
+                sent += 1
+                await ws.send(orjson.dumps([{"id": "ROGUE-1", "t": time.time(), "lon": 117.19 + 0.0004 * sent,
+                                               "lat": 29.31 + 0.0004 * sent, "alt": 80, "ref": "AGL", "gs": 6,
+                                               "trk": 45}]).decode())
+                await ws.recv()
+
             async def suspect() -> bool:
-                await tele.send(orjson.dumps([{"id": "ROGUE-1", "t": time.time(), "lon": 117.19, "lat": 29.31,
-                                               "alt": 80, "ref": "AGL", "gs": 6, "trk": 45}]).decode())
-                await tele.recv()
+                await report()
                 got = (await server.http.get("/coordination/tracks", headers=auth(cen))).json()
                 return any(x["id"] == "ROGUE-1" for x in got)
 
+            async def recorded() -> bool:  # a few positions stored: the case carries them as its track
+                await report()
+                got = await server.http.get("/tracks/ROGUE-1/history", headers=auth(cen))
+                return any(f["properties"].get("points", 0) >= 3 for f in got.json()["features"])
+
             await wait_until(suspect, what="the rogue among the suspect tracks", every=0.5)
+            await wait_until(recorded, what="the rogue's track recorded", every=0.5)
             await c.open(server, cen)
             row = c.page.locator("#tracks tbody tr", has_text="ROGUE-1")
             await row.wait_for()
@@ -134,11 +185,38 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
         assert not await p.page.locator("#issue").is_visible()  # police issue no constraints
         row = await p.row_text("cases", "ROGUE-1")
         assert "已指派" in row and "未经批准飞行" in row and "罗家" in row
+        # the police map: the case's track (a line), its predicted path, the sites near it, its state as the
+        # marker's colour; clicking the row (not a button) flies the map to it
+        case_id = await p.page.locator("#cases tbody tr", has_text="ROGUE-1").get_attribute("data-id")
+        await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("td").first.click()
+        await p.page.wait_for_function("""() => { const c = window.lowaltParty.partyMap.map.getCenter();
+            return !window.lowaltParty.partyMap.map.isMoving() && Math.abs(c.lng - 117.19) < 0.02
+              && Math.abs(c.lat - 29.31) < 0.02 && window.lowaltParty.partyMap.map.getZoom() >= 13; }""")
+        track = await wait_map(p.page, "case-track", lambda fs: any(f["case"] == case_id for f in fs), "the track")
+        assert {f["geometry"] for f in track} == {"LineString"} and track[0]["state"] == "assigned"
+        path = await wait_map(p.page, "case-path", lambda fs: any(f["case"] == case_id for f in fs), "the path")
+        assert {f["geometry"] for f in path} == {"LineString"}
+        marker = await wait_map(p.page, "case-marker", lambda fs: any(f["case"] == case_id for f in fs), "marker")
+        assert marker[0]["state"] == "assigned" and marker[0]["label"] == "ROGUE-1 · 已指派"
+        colour = await p.page.evaluate("""() => window.lowaltParty.partyMap.map
+            .getPaintProperty("case-marker", "circle-color")""")
+        assert "assigned" in colour and "#f08c00" in colour  # the state picks the marker's colour
+        sites = await wait_map(p.page, "case-sites", lambda fs: any(f["case"] == case_id for f in fs), "sites")
+        assert any("罗家" in f["label"] for f in sites), sites
+        # the police's alerts, at the aircraft's position from their scoped feed (the rogue still reporting)
+        async with connect(f"{server.ws_url}/ws/telemetry?token={device}") as tele:
+            async def alert_drawn() -> bool:
+                await report(tele)
+                fs = await map_features(p.page, "party-alerts")
+                return any(f["aircraft"] == "ROGUE-1" and f["label"] == "ROGUE-1 · 未经批准飞行" for f in fs)
+
+            await wait_until(alert_drawn, what="the rogue's alert on the police map", every=0.5)
         await p.shot("5-case-assigned")
         await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("button", has_text="开始拦截").click()
         await p.page.locator("#cases tbody tr td.state-intercepting").wait_for()
         await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("button", has_text="已反制").click()
         await p.page.locator("#cases tbody tr td.state-resolved").wait_for()
+        await wait_map(p.page, "case-marker", lambda fs: any(f["state"] == "resolved" for f in fs), "resolved")
         assert "已处置（已反制）" in await p.row_text("cases", "ROGUE-1")
         await p.shot("6-case-resolved")
         # government fleets: the centre registers the police fleet's standing approval for the longest

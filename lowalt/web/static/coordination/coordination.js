@@ -1,6 +1,8 @@
 // Party views of issue #19 (docs/coordination.md): what military, ATC, police and the centre each see and do.
 // Chinese first; every code the API returns is shown through the catalogue below, never raw.
 
+import { PartyMap } from "./party-map.js";
+
 const T = {
   zh: {
     title: "军地民协同", token: "访问令牌", signin: "登录", constraints: "空域限制", approvals: "待审批计划",
@@ -32,7 +34,8 @@ const T = {
     alerts: "本方实时告警", "l.kind": "告警", "l.where": "区域", "l.severity": "级别", "l.since": "发现时间（北京时间）",
     "alert.conflict": "冲突", "alert.intrusion": "闯入限制区", "alert.nonconformance": "偏离计划",
     "alert.unauthorised": "未经批准飞行", "alert.lost_contact": "失联", "sev.caution": "注意", "sev.warning": "警告",
-    "sev.alarm": "危急",
+    "sev.alarm": "危急", map: "本方态势图", reserved: "保留空域", "lg.reserved": "保留空域（军方活动，不显示目的）",
+    "lg.track": "最近航迹", "lg.path": "预测路径（虚线）", "lg.alert": "本方告警（目标位置）",
   },
   en: {
     title: "Three-party coordination", token: "Access token", signin: "Sign in", constraints: "Airspace constraints",
@@ -68,12 +71,15 @@ const T = {
     alerts: "Our live alerts", "l.kind": "Alert", "l.where": "Area", "l.severity": "Severity", "l.since": "Since (Beijing)",
     "alert.conflict": "Conflict", "alert.intrusion": "Intrusion", "alert.nonconformance": "Off its plan",
     "alert.unauthorised": "Unauthorised flight", "alert.lost_contact": "Lost contact", "sev.caution": "Caution",
-    "sev.warning": "Warning", "sev.alarm": "Alarm",
+    "sev.warning": "Warning", "sev.alarm": "Alarm", map: "Our map", reserved: "Reserved airspace",
+    "lg.reserved": "Reserved airspace (military activity, purpose not shown)", "lg.track": "Recent track",
+    "lg.path": "Predicted path (dashed)", "lg.alert": "Our alerts (at the aircraft)",
   },
 };
 let lang = "zh";
 let token = sessionStorage.getItem("lowalt.coordination.token") || "";
 let me = null;
+let partyMap = null;  // the map panel (party-map.js), one per page, for every party
 const $ = (id) => document.getElementById(id);
 const t = (k) => T[lang][k] ?? T.zh[k] ?? "—";
 const paren = (x) => (lang === "zh" ? `（${x}）` : ` (${x})`);
@@ -129,17 +135,21 @@ function fill(id, rows, render) {
 }
 
 const SECTIONS = {
-  military: ["constraints", "issue", "alerts", "approvals", "plans"],
-  atc: ["constraints", "issue", "alerts", "approvals", "plans"],
-  centre: ["constraints", "issue", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
-  admin: ["constraints", "issue", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
-  police: ["constraints", "alerts", "tracks", "cases"], operator: ["constraints"], viewer: ["constraints"],
+  military: ["map", "constraints", "issue", "alerts", "approvals", "plans"],
+  atc: ["map", "constraints", "issue", "alerts", "approvals", "plans"],
+  centre: ["map", "constraints", "issue", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
+  admin: ["map", "constraints", "issue", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"],
+  police: ["map", "constraints", "alerts", "tracks", "cases"], operator: ["map", "constraints"],
+  viewer: ["map", "constraints"],
 };
 
 async function refresh() {
   const show = SECTIONS[me.role] || [];
   if (show.includes("constraints")) {
-    fill("constraints", await api("GET", "/coordination/constraints"), (tr, c) => {
+    const constraints = await api("GET", "/coordination/constraints");
+    partyMap?.setConstraints(constraints);
+    fill("constraints", constraints, (tr, c) => {
+      tr.addEventListener("click", () => partyMap?.flyToConstraint(c.ref));  // the map shows its area
       cell(tr, c.ref); cell(tr, t(`authority.${c.authority}`)); cell(tr, c.title); cell(tr, c.purpose || "—");
       cell(tr, `${time(c.start)} – ${time(c.end)}`);
     });
@@ -186,8 +196,16 @@ async function refresh() {
     });
   }
   if (show.includes("cases")) {
-    fill("cases", await api("GET", "/coordination/cases"), (tr, k) => {
+    const cases = await api("GET", "/coordination/cases");
+    partyMap?.setCases(cases);
+    fill("cases", cases, (tr, k) => {
       const last = k.facts.last_positions.at(-1);
+      tr.addEventListener("click", (ev) => {  // the row flies the map to the case (its buttons do their own)
+        if (ev.target.closest("button, input")) return;
+        for (const other of tr.parentElement.querySelectorAll("tr.focused")) other.classList.remove("focused");
+        tr.classList.add("focused");
+        partyMap?.flyToCase(k.id);
+      });
       cell(tr, k.aircraft_id); cell(tr, t(`kind.${k.kind}`));
       cell(tr, t(`state.${k.state}`) + (k.outcome ? `（${t(k.outcome)}）` : ""), `state state-${k.state}`);
       cell(tr, last ? `${last.lon.toFixed(4)}, ${last.lat.toFixed(4)}` : "—");
@@ -246,19 +264,28 @@ async function start() {
     const vols = await api("GET", "/airspace/volumes");
     volumes = new Map(vols.features.map((f) => [f.id ?? f.properties.id, [f.properties.name_zh, f.properties.name_en]]));
   }
-  for (const s of ["constraints", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"]) {
+  for (const s of ["map", "constraints", "alerts", "approvals", "plans", "tracks", "cases", "standing", "preemptions"]) {
     $(`${s}-section`).hidden = !show.includes(s);
   }
   $("issue").hidden = !show.includes("issue");
   $("c-purpose").closest("label").hidden = me.role !== "military" && me.role !== "admin";
   $("c-short").closest("label").hidden = me.role !== "military" && me.role !== "admin";  // notice: military only
   $("c-short").checked = !$("c-short").closest("label").hidden;
+  $("legend-cases").hidden = !show.includes("cases");
+  if (show.includes("map")) {
+    // the map loads beside the tables: a browser without WebGL still gets every table
+    partyMap = new PartyMap($("party-map"), { role: me.role, token, t, lang: () => lang });
+    window.lowaltParty = { partyMap };
+    partyMap.init().catch((e) => console.warn("map", e));
+  }
   render();
   await refresh();
   setInterval(() => refresh().catch(showError), 3000);
 }
 
-$("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; render(); if (me) refresh().catch(showError); });
+$("lang").addEventListener("click", () => {
+  lang = lang === "zh" ? "en" : "zh"; render(); partyMap?.setLanguage(); if (me) refresh().catch(showError);
+});
 $("signin").addEventListener("submit", (ev) => {
   ev.preventDefault(); token = $("token").value.trim(); showError(null); start().catch(showError);
 });

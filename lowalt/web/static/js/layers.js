@@ -6,7 +6,8 @@
 import { STATUS } from "./state.js";
 import { projectGeoJSON } from "./gcj02.js";
 import { Terrain, withBands } from "./terrain.js";
-import { addPmtilesBasemap, setBasemapLanguage } from "./basemap.js";
+import { setBasemapLanguage } from "./basemap.js";
+import { EMPTY, addContextAndBasemap, airspaceLayers, setAirspaceLanguage } from "./airspace-map.js";
 import { TracksGL } from "./tracks-gl.js";
 
 export const STATUS_COLOURS = {
@@ -24,7 +25,6 @@ const ARROW_ZOOM = 9;
 const TRAIL_PERIOD_MS = 2000;
 const GEOJSON_PERIOD_MS = 1000; // with more than GEOJSON_SLOW_ABOVE aircraft: the GeoJSON track source (labels,
 const GEOJSON_SLOW_ABOVE = 2000; // picking, rings) is updated at most once a second; positions are drawn by tracks-gl
-const EMPTY = { type: "FeatureCollection", features: [] };
 
 export const GROUPS = {
   basemap: ["basemap"],
@@ -105,18 +105,7 @@ function arrowImage(size = 48) {
   return { width: size, height: size, data };
 }
 
-/** Render every glyph with the browser's fonts (TinySDF) so no glyph PBFs are ever fetched (offline). */
-export function renderGlyphsLocally(map) {
-  const patch = () => {
-    const gm = map.style && map.style.glyphManager;
-    if (gm && !gm.__lowaltLocal) {
-      gm._doesCharSupportLocalGlyph = () => true;
-      gm.__lowaltLocal = true;
-    }
-  };
-  patch();
-  map.on("styledata", patch);
-}
+export { renderGlyphsLocally } from "./airspace-map.js";
 
 export class MapLayers {
   constructor(map, store, alerts, proj, identity, perf) {
@@ -188,17 +177,10 @@ export class MapLayers {
         attribution: cfg.basemap_attribution || "" });
       map.addLayer({ id: "basemap", type: "raster", source: "basemap" });
     }
-    map.addSource("context", { type: "geojson", data: EMPTY });
-    map.addLayer({ id: "context-fill", type: "fill", source: "context", paint: { "fill-color": "#f8f9f4" } });
-    map.addLayer({ id: "context-line", type: "line", source: "context",
-      paint: { "line-color": "#adb5bd", "line-width": 1.5 } });
     // PMTiles basemap (built-in and/or LOWALT_BASEMAP_PMTILES) between the land fill and the overlays
-    this.basemapReady = addPmtilesBasemap(map, cfg, "context-line", this.lang || "zh").then((ids) => {
+    this.basemapReady = addContextAndBasemap(map, cfg, this.lang || "zh").then((ids) => {
       GROUPS.basemap.push(...ids);
       return ids;
-    }).catch((e) => {
-      console.warn("basemap", e);
-      return [];
     });
     for (const s of ["volumes", "points", "routes", "restrictions", "plan", "trails", "conflicts", "alerted",
       "selected", "replay"]) {
@@ -208,53 +190,7 @@ export class MapLayers {
     map.addSource("tracks", { type: "geojson", data: EMPTY, promoteId: "id", buffer: 16, maxzoom: 14 });
     map.addSource("trails-src", { type: "geojson", data: EMPTY, promoteId: "id" });
 
-    const kindColour = ["match", ["get", "kind"], "no_fly", "#c92a2a", "restricted", "#e8590c",
-      "controlled", "#1971c2", "corridor", "#2b8a3e",
-      ["match", ["get", "class"], "W", "#66a80f", "G", "#868e96", "E", "#9c36b5", "#495057"]];
-    const active = ["coalesce", ["get", "active"], true];
-    this._add({ id: "volumes-fill", type: "fill", source: "volumes",
-      paint: { "fill-color": kindColour,
-        "fill-opacity": ["case", ["==", ["get", "kind"], "open"], 0, active, 0.22, 0.05] } });
-    this._add({ id: "volumes-line", type: "line", source: "volumes", filter: ["==", active, true],
-      paint: { "line-color": kindColour, "line-width": 1.5 } });
-    this._add({ id: "volumes-line-inactive", type: "line", source: "volumes", filter: ["==", active, false],
-      paint: { "line-color": kindColour, "line-width": 1.2, "line-dasharray": [3, 3], "line-opacity": 0.7 } });
-    this._add({ id: "volumes-label", type: "symbol", source: "volumes", minzoom: 9,
-      filter: ["!=", ["get", "kind"], "open"],
-      layout: { "text-field": ["get", this.name], "text-size": 11, "text-font": ["Noto Sans Regular"] },
-      paint: { "text-color": kindColour, "text-halo-color": "#fff", "text-halo-width": 1.2 } });
-
-    this._add({ id: "restrictions-fill", type: "fill", source: "restrictions",
-      paint: { "fill-color": "#c2255c", "fill-opacity": ["case", active, 0.3, 0.08] } });
-    this._add({ id: "restrictions-line", type: "line", source: "restrictions",
-      paint: { "line-color": "#c2255c", "line-width": 2 } });
-    this._add({ id: "restrictions-label", type: "symbol", source: "restrictions",
-      layout: { "text-field": ["get", this.name], "text-size": 12, "text-font": ["Noto Sans Regular"] },
-      paint: { "text-color": "#a61e4d", "text-halo-color": "#fff", "text-halo-width": 1.2 } });
-
-    const routeColour = ["match", ["get", "kind"], "tourism", "#ae3ec9", "logistics", "#0c8599",
-      "emergency", "#e03131", "#364fc7"];
-    this._add({ id: "routes-band", type: "line", source: "routes", filter: ["==", active, true],
-      paint: { "line-color": routeColour, "line-opacity": 0.15,
-        // corridor width on screen: half_width_m * 2 metres at the current zoom (approximate at 29.3 N)
-        "line-width": ["interpolate", ["exponential", 2], ["zoom"],
-          8, ["*", ["get", "half_width_m"], 2 / 267], 16, ["*", ["get", "half_width_m"], 2 / 1.04]] } });
-    this._add({ id: "routes-line", type: "line", source: "routes", filter: ["==", active, true],
-      paint: { "line-color": routeColour, "line-width": 2 } });
-    this._add({ id: "routes-line-inactive", type: "line", source: "routes", filter: ["==", active, false],
-      paint: { "line-color": routeColour, "line-width": 1.5, "line-dasharray": [2, 2], "line-opacity": 0.6 } });
-    this._add({ id: "routes-label", type: "symbol", source: "routes", minzoom: 9,
-      layout: { "symbol-placement": "line", "text-field": this._routeLabel(), "text-size": 11,
-        "text-font": ["Noto Sans Regular"] },
-      paint: { "text-color": routeColour, "text-halo-color": "#fff", "text-halo-width": 1.2 } });
-
-    this._add({ id: "points-circle", type: "circle", source: "points",
-      paint: { "circle-radius": 4, "circle-color": "#fff", "circle-stroke-color": "#343a40",
-        "circle-stroke-width": 1.5 } });
-    this._add({ id: "points-label", type: "symbol", source: "points", minzoom: 10,
-      layout: { "text-field": ["get", this.name], "text-size": 10, "text-offset": [0, 1.1],
-        "text-font": ["Noto Sans Regular"] },
-      paint: { "text-color": "#343a40", "text-halo-color": "#fff", "text-halo-width": 1 } });
+    for (const layer of airspaceLayers(this.name)) this._add(layer);
 
     map.addLayer({ id: "plan-fill", type: "fill", source: "plan", filter: ["==", ["geometry-type"], "Polygon"],
       paint: { "fill-color": "#15aabf", "fill-opacity": 0.2 } });
@@ -327,21 +263,11 @@ export class MapLayers {
     this.map.addLayer(layer);
   }
 
-  _routeLabel() {
-    const fr = ["coalesce", ["get", "floor_ref"], "AMSL"];
-    const cr = ["coalesce", ["get", "ceiling_ref"], "AMSL"];
-    return ["concat", ["get", this.name], "  ", ["to-string", ["get", "floor_m"]],
-      ["case", ["==", fr, cr], "", ["concat", " ", fr]], "–", ["to-string", ["get", "ceiling_m"]], " m ", cr];
-  }
-
   setLanguage(lang) {
     this.lang = lang;
     this.name = lang === "en" ? "name_en" : "name_zh";
     setBasemapLanguage(this.map, lang);
-    for (const id of ["volumes-label", "restrictions-label", "points-label"]) {
-      this.map.setLayoutProperty(id, "text-field", ["get", this.name]);
-    }
-    this.map.setLayoutProperty("routes-label", "text-field", this._routeLabel());
+    setAirspaceLanguage(this.map, this.name);
   }
 
   setGroupVisible(group, on) {

@@ -3,7 +3,8 @@
 import { applyI18n, currentLang, onLangChange, pick, t, toggleLang } from "./i18n.js";
 import { Feed, WORKER_MIN_CHARS, makeApi } from "./transport.js";
 import { AlertStore, TrackStore } from "./state.js";
-import { MapLayers, Perf, renderGlyphsLocally } from "./layers.js";
+import { MapLayers, Perf } from "./layers.js";
+import { AIRSPACE_SOURCES, createMap, fetchAirspace } from "./airspace-map.js";
 import { AlertsPanel } from "./alerts.js";
 import { PlanIndex, PlansPanel } from "./plans.js";
 import { Registry, TrackTable, aircraftCard } from "./tracks.js";
@@ -80,19 +81,7 @@ async function main() {
   const identity = cfg.basemap_crs !== "gcj02";
   // one worker per core (MapLibre defaults to half): the track source and tile parsing run in parallel
   maplibregl.setWorkerCount(Math.max(2, navigator.hardwareConcurrency || 2));
-  const map = new maplibregl.Map({
-    container: "map",
-    style: { version: 8, glyphs: "/static/glyphs/{fontstack}/{range}.pbf", sources: {},
-      layers: [{ id: "background", type: "background", paint: { "background-color": "#e9edf1" } }] },
-    center: proj(cfg.centre[0], cfg.centre[1]),
-    zoom: cfg.zoom,
-    localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
-    attributionControl: { compact: true },
-    fadeDuration: 0,
-  });
-  renderGlyphsLocally(map);
-  map.addControl(new maplibregl.NavigationControl(), "top-left");
-  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  const map = createMap("map", cfg, proj);
 
   const store = new TrackStore(1024, 12, 60000);
   const alerts = new AlertStore();
@@ -205,16 +194,10 @@ async function main() {
   let airspaceSeq = 0;
   const loadAirspace = async () => {
     const seq = ++airspaceSeq;
-    const at = encodeURIComponent(atFromSlider().toISOString());
     try {
-      const [vol, pts, rts, rst] = await Promise.all([
-        api(`/airspace/volumes?at=${at}`), api(`/airspace/points?at=${at}`), api(`/airspace/routes?at=${at}`),
-        api(`/airspace/restrictions?at=${at}`)]);
+      const got = await fetchAirspace(api, atFromSlider());
       if (seq !== airspaceSeq) return;
-      layers.setStatic("volumes", vol);
-      layers.setStatic("points", pts);
-      layers.setStatic("routes", rts);
-      layers.setStatic("restrictions", rst);
+      for (const source of AIRSPACE_SOURCES) layers.setStatic(source, got[source]);
       $("airspace-status").textContent = "";
     } catch (err) {
       $("airspace-status").textContent = `${t("api.airspace_down")} (${err.status || err.message})`;
