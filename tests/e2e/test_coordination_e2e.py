@@ -217,6 +217,8 @@ async def test_party_views_military_atc_police(server: Server, make_token: Any, 
         await p.page.locator("#cases tbody tr", has_text="ROGUE-1").locator("button", has_text="已反制").click()
         await p.page.locator("#cases tbody tr td.state-resolved").wait_for()
         await wait_map(p.page, "case-marker", lambda fs: any(f["state"] == "resolved" for f in fs), "resolved")
+        await wait_map(p.page, "case-path", lambda fs: not fs, "no path: a resolved case is going nowhere any more")
+        assert await map_features(p.page, "case-track")
         assert "已处置（已反制）" in await p.row_text("cases", "ROGUE-1")
         await p.shot("6-case-resolved")
         # government fleets: the centre registers the police fleet's standing approval for the longest

@@ -272,6 +272,7 @@ async function start() {
   $("c-short").closest("label").hidden = me.role !== "military" && me.role !== "admin";  // notice: military only
   $("c-short").checked = !$("c-short").closest("label").hidden;
   $("legend-cases").hidden = !show.includes("cases");
+  $("legend-alerts").hidden = !show.includes("alerts");
   if (show.includes("map")) {
     // the map loads beside the tables: a browser without WebGL still gets every table
     partyMap = new PartyMap($("party-map"), { role: me.role, token, t, lang: () => lang });

@@ -135,7 +135,8 @@ export class PartyMap {
     const feats = list.filter((c) => c.status !== "cancelled" && Date.parse(c.end) > now).map((c) => {
       const reserved = c.kind === "military_activation" && !SEES_PURPOSE.has(this.role);
       return feature(c.geometry, { ref: c.ref, authority: c.authority, reserved, upcoming: Date.parse(c.start) > now,
-        label: reserved ? this.t("reserved") : `${this.t(`authority.${c.authority}`)}：${c.title}` });
+        label: reserved ? this.t("reserved")
+          : `${this.t(`authority.${c.authority}`)}${this.lang() === "zh" ? "：" : ": "}${c.title}` });
     });
     this.setData("party-constraints", { type: "FeatureCollection", features: feats });
     if (this.raw.restrictions) this.setData("restrictions", this.withoutConstraints(this.raw.restrictions));
@@ -162,14 +163,15 @@ export class PartyMap {
       const last = k.facts.last_positions;
       const props = { case: k.id, state: k.state, aircraft: k.aircraft_id };
       if (last.length >= 2) track.push(feature(line(last), props));
+      const open = k.state !== "resolved";  // a resolved case keeps its track and marker, not where it was going
       const pred = [...last.slice(-1), ...k.facts.predicted_path];
-      if (pred.length >= 2) path.push(feature(line(pred), props));
+      if (open && pred.length >= 2) path.push(feature(line(pred), props));
       if (last.length) {
         const p = last.at(-1);
         marker.push(feature({ type: "Point", coordinates: [p.lon, p.lat] },
           { ...props, label: `${k.aircraft_id} · ${this.t(`state.${k.state}`)}` }));
       }
-      for (const s of k.facts.nearby_sites) {
+      for (const s of open ? k.facts.nearby_sites : []) {
         const g = this.siteGeometry(s.id);
         if (g) sites.push(feature(g, { case: k.id, site: s.id, label: s[nameKey] || s.name_zh }));
       }
