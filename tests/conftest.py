@@ -146,3 +146,16 @@ async def server(database: Database, settings: Settings) -> AsyncIterator[Server
 
     async with serving(create_app(replace(settings, tick_s=0.5), db=database)) as srv:
         yield srv
+
+
+DOC_SCREENSHOTS = os.environ.get("LOWALT_SCREENSHOTS") == "1"
+"""Browser tests write the screenshots under docs/ only when asked (``LOWALT_SCREENSHOTS=1 pytest tests/e2e
+tests/analytics``): a full-page capture of a WebGL map costs seconds on 2 cores, and a test run should not
+rewrite the documentation's images. What the tests assert (texts, features, no raw codes) runs either way."""
+
+
+async def doc_screenshot(page: Any, path: Path, **options: Any) -> None:
+    """``page.screenshot(path=...)`` for a documentation image, when screenshots are asked for."""
+    if DOC_SCREENSHOTS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(path), **options)

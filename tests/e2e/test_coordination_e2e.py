@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import connect
 
-from tests.conftest import REPO, Server, auth, wait_until
+from tests.conftest import REPO, Server, auth, doc_screenshot, wait_until
 from tests.filing.conftest import local_day, plan_body, soon
 
 SHOTS = REPO / "docs" / "screenshots" / "coordination"
@@ -37,8 +37,7 @@ class PartyPage:
         for credit in await self.page.locator(".maplibregl-ctrl-attrib").all_inner_texts():
             text = text.replace(credit, "")  # the map's data credits name data sets, not codes of ours
         assert not CODE_TOKEN.findall(text), f"{self.name}/{step}: raw codes on screen: {CODE_TOKEN.findall(text)}"
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(path=str(SHOTS / f"{self.name}-{step}-{lang}.png"), full_page=True)
+        await doc_screenshot(self.page, SHOTS / f"{self.name}-{step}-{lang}.png", full_page=True)
 
     async def row_text(self, table: str, contains: str) -> str:
         row = self.page.locator(f"#{table} tbody tr", has_text=contains).first

@@ -17,7 +17,7 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from lowalt.web import basemap
-from tests.conftest import REPO, Server
+from tests.conftest import REPO, Server, doc_screenshot
 from tests.e2e.conftest import wait_js
 
 SHOTS = REPO / "docs" / "screenshots" / "map"
@@ -97,11 +97,10 @@ async def test_offline_basemap_renders(server: Server, make_token: Any, page: An
     assert await pg.locator("#toggle-basemap-row").is_visible()
     label = await pg.evaluate("lowalt.map.getLayoutProperty('bm-places-label', 'text-field')")
     assert label == ["get", "name_zh"]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await pg.screenshot(path=str(SHOTS / "07-basemap-zh.png"))
+    await doc_screenshot(pg, SHOTS / "07-basemap-zh.png")
     await pg.locator("#lang-switch").click()
     assert await pg.evaluate("lowalt.map.getLayoutProperty('bm-places-label', 'text-field')") == ["get", "name_en"]
-    await pg.screenshot(path=str(SHOTS / "07-basemap-en.png"))
+    await doc_screenshot(pg, SHOTS / "07-basemap-en.png")
     # the layer switch hides the basemap (every bm- layer), and shows it again
     await pg.locator("input[data-group='basemap']").uncheck()
     assert await pg.evaluate("lowalt.map.getLayoutProperty('bm-places', 'visibility')") == "none"

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lowalt.geo.gcj02 import wgs84_to_gcj02
-from tests.conftest import Server, auth
+from tests.conftest import Server, auth, doc_screenshot
 from tests.e2e.conftest import ARTIFACTS, Flight, Traffic, register, ring, wait_js
 
 OPEN_W_ROUTE = [[117.60, 29.30], [117.63, 29.32]]
@@ -79,8 +79,7 @@ async def test_live_map_end_to_end(server: Server, make_token: Any, page: Any) -
         await pg.evaluate("lowalt.map.jumpTo({center: lowalt.store.position('HEAD-A'), zoom: 13.2})")
         await wait_js(pg, "lowalt.map.queryRenderedFeatures({layers: ['conflict-lines']}).length > 0", 5)
         await wait_js(pg, "lowalt.map.queryRenderedFeatures({layers: ['tracks-label']}).length > 0", 8)
-        ARTIFACTS.mkdir(exist_ok=True)
-        await pg.screenshot(path=str(ARTIFACTS / "map.png"))
+        await doc_screenshot(pg, ARTIFACTS / "map.png")
 
         # acknowledge it (centre) from the panel; the API agrees
         alert_id = await row.first.get_attribute("data-alert")
@@ -144,7 +143,7 @@ async def test_live_map_end_to_end(server: Server, make_token: Any, page: Any) -
 
         await pg.evaluate("lowalt.map.jumpTo({center: [117.21, 29.30], zoom: 10})")
         await wait_js(pg, "lowalt.map.loaded()", 8)
-        await pg.screenshot(path=str(ARTIFACTS / "map-overview.png"))
+        await doc_screenshot(pg, ARTIFACTS / "map-overview.png")
 
     assert traffic.rejected == 0
     foreign = watch.foreign()

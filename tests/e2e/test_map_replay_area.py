@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lowalt.api.routers.replay import MAX_SPAN_DEG, MAX_WINDOW
-from tests.conftest import REPO, Server, auth, wait_until
+from tests.conftest import REPO, Server, auth, doc_screenshot, wait_until
 from tests.e2e.conftest import CENTRE, Flight, Traffic, register, wait_js
 
 SHOTS = REPO / "docs" / "screenshots" / "map"
@@ -136,12 +136,11 @@ async def test_area_replay_plays_in_the_map(server: Server, make_token: Any, pag
     assert await pg.evaluate("[...lowalt.replay.seenActive].length") >= 1
     drawn = await pg.evaluate("lowalt.map.getSource('replay')._data.features.map(f => f.geometry.type)")
     assert "Polygon" in drawn and drawn.count("Point") == len(ids)  # the area outlined, every aircraft drawn
-    SHOTS.mkdir(parents=True, exist_ok=True)
     await pg.locator("#replay-panel").scroll_into_view_if_needed()
-    await pg.screenshot(path=str(SHOTS / "08-replay-area-zh.png"))
+    await doc_screenshot(pg, SHOTS / "08-replay-area-zh.png")
     await pg.locator("#lang-switch").click()
     assert await pg.locator("#replay-status").inner_text() == "Replay finished"
-    await pg.screenshot(path=str(SHOTS / "08-replay-area-en.png"))
+    await doc_screenshot(pg, SHOTS / "08-replay-area-en.png")
     # drawing an area on the map fills the field (drag with the mouse; the map does not pan meanwhile)
     await pg.locator("#replay-pick").click()
     box = await pg.locator("#map").bounding_box()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.conftest import REPO, Server, auth, wait_until
+from tests.conftest import REPO, Server, auth, doc_screenshot, wait_until
 from tests.e2e.conftest import Flight, Traffic, register, ring, wait_js
 
 SHOTS = REPO / "docs" / "screenshots" / "map"
@@ -41,8 +41,7 @@ def plan_body(aircraft_id: str, days: int, hour: int, lon0: float = 117.60) -> d
 
 
 async def shot(pg: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await pg.screenshot(path=str(SHOTS / name))
+    await doc_screenshot(pg, SHOTS / name)
 
 
 DOM_ORDER = """() => [...document.querySelectorAll('#alerts > li')].map(li => li.classList.contains('group')

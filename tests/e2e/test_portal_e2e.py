@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import REPO, Server, auth, wait_until
+from tests.conftest import REPO, Server, auth, doc_screenshot, wait_until
 
 SHOTS = REPO / "docs" / "screenshots" / "portal"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
@@ -67,11 +67,10 @@ class Portal:
         """Screenshot in Chinese and in English (no raw code visible in either); back to Chinese."""
         from playwright.async_api import expect
 
-        SHOTS.mkdir(parents=True, exist_ok=True)
         for lang in ("zh", "en"):
             await expect(self.page.locator("html")).to_have_attribute("lang", "en" if lang == "en" else "zh-CN")
             assert await self.visible_codes() == [], f"raw codes on screen at {step} ({lang})"
-            await self.page.screenshot(path=str(SHOTS / f"{step}-{self.viewport}-{lang}.png"))
+            await doc_screenshot(self.page, SHOTS / f"{step}-{self.viewport}-{lang}.png")
             await self.page.locator("#lang-switch").click()
         await expect(self.page.locator("html")).to_have_attribute("lang", "zh-CN")
 
