@@ -162,6 +162,9 @@ async def test_coasting_is_flagged_on_the_feed(server: Server, make_token: Any) 
 
 async def test_alert_ids_unique_across_a_restart_and_the_old_log_unchanged(
         database: Database, settings: Settings, make_token: Any) -> None:
+    # with the monitor in a process of its own, as ``lowalt serve`` runs it (the rest of the suite runs it
+    # in a worker thread): the acknowledgement, the log and the restart go through its pipe
+    settings = replace(settings, monitor_process=True)
     centre = await make_token("centre")
 
     async def conflict_then_clear(server: Server, device: str) -> str:
