@@ -72,6 +72,8 @@ def test_a_diff_larger_than_one_pipe_message_arrives_whole() -> None:
         assert len(b.alerts_new) == len(a.alerts_new) >= n
         assert len({x["id"] for x in b.alerts_new}) == len(b.alerts_new)
         assert findings(b) == findings(a)
+        current = mon.current_alerts()  # GET /alerts: in parts too, every one once
+        assert sorted(x["id"] for x in current) == sorted(x["id"] for x in b.alerts_new)
     finally:
         mon.close()
 
