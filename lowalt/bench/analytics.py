@@ -17,7 +17,7 @@ Then it rolls the history up as the server's roller would have (``lowalt.service
 in two steps. First as of one roll-up period (``LIVE_LAG``) before the history's end: hours before the
 last two from raw history, the last two by the minute (``live_rollup_s``); the dashboard's six requests
 over the last hour then read rolled minutes and the last minutes raw (``live_query_p95_ms`` /
-``live_per_measure_p95_ms``: the live hour). Then a day later: the hours still open roll from their
+``live_per_measure_p95_ms``: the live hour). Then once the last hour has settled: it rolls from its
 minutes (``rollup_s`` is both steps, ``rollup_s_per_history_hour`` per hour of history: what the
 incremental maintenance costs). It times ``lowalt report daily`` for that day (gather + write,
 ``report_s``), the day's cells measure from raw history without the rollup (``raw_cells_s``), and the
@@ -193,8 +193,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         live_rollup_s = time.perf_counter() - roll_t
         live = await _timed(engine, _queries(end - timedelta(hours=1), end), args.repeat)
         roll_t = time.perf_counter()
-        async with engine.begin() as conn:  # and once the last hour has closed and settled
-            rolled += await analytics_repo.roll_up(conn, now=end + timedelta(days=1))
+        async with engine.begin() as conn:  # and once the last hour has closed and settled: from its minutes
+            rolled += await analytics_repo.roll_up(conn, now=end + analytics_repo.SETTLE)
         rollup_s = live_rollup_s + time.perf_counter() - roll_t
         rep_t = time.perf_counter()
         files = await make_report(engine, DAY, out, radius_m=RADIUS_M, as_of=end + timedelta(days=1))
