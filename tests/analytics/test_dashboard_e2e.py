@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.analytics import history as hist
-from tests.conftest import REPO, Server, auth
+from tests.conftest import REPO, Server, auth, doc_screenshot
 from tests.e2e.conftest import PageWatch, browser, page, wait_js  # noqa: F401  (fixtures)
 
 SHOTS = REPO / "docs" / "screenshots" / "analytics"
@@ -56,18 +56,17 @@ async def test_dashboard_shows_the_api_numbers_in_chinese_then_english(
     text = await pg.locator("body").inner_text()
     assert "容量与使用分析" in text and "访问令牌" not in text and not RAW.findall(text)
     assert "标准申报" in await _axis(pg, "chart-filing")  # the chart's labels are drawn, not text
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await pg.screenshot(path=str(SHOTS / "dashboard-desktop-zh.png"), full_page=True)
+    await doc_screenshot(pg, SHOTS / "dashboard-desktop-zh.png", full_page=True)
     await pg.locator("#lang").click()
     await pg.wait_for_function("document.documentElement.lang === 'en' && window.analytics.ready")
     text = await pg.locator("body").inner_text()
     assert "Capacity and utilisation" in text and "flight hours" in text and not RAW.findall(text.replace(
         "standard", ""))
     assert "standard" in await _axis(pg, "chart-filing")
-    await pg.screenshot(path=str(SHOTS / "dashboard-desktop-en.png"), full_page=True)
+    await doc_screenshot(pg, SHOTS / "dashboard-desktop-en.png", full_page=True)
     await pg.set_viewport_size({"width": 360, "height": 740})
     await pg.locator("#lang").click()
-    await pg.screenshot(path=str(SHOTS / "dashboard-phone-zh.png"), full_page=True)
+    await doc_screenshot(pg, SHOTS / "dashboard-phone-zh.png", full_page=True)
     assert not watch.foreign(), watch.foreign()
     assert not watch.errors, watch.errors
 
