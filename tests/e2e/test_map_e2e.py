@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lowalt.geo.gcj02 import wgs84_to_gcj02
-from tests.conftest import Server, auth, doc_screenshot
+from tests.conftest import Server, auth, doc_screenshot, wait_until
 from tests.e2e.conftest import ARTIFACTS, Flight, Traffic, register, ring, wait_js
 
 OPEN_W_ROUTE = [[117.60, 29.30], [117.63, 29.32]]
@@ -55,13 +55,15 @@ async def test_live_map_end_to_end(server: Server, make_token: Any, page: Any) -
         # tracks appear on the map (rendered, not only stored) and move
         await wait_js(pg, "lowalt.map.queryRenderedFeatures({layers: ['tracks']}).length >= 12", 15)
         p0 = await pg.evaluate("lowalt.store.position('FLT-00')")
-        await asyncio.sleep(1.6)
-        p1 = await pg.evaluate("lowalt.store.position('FLT-00')")
-        assert p0 != p1
-        rendered = await pg.evaluate(
-            "lowalt.map.queryRenderedFeatures({layers: ['tracks']}).find(f => f.properties.id === 'FLT-00')"
-            "?.geometry.coordinates")
-        assert rendered and abs(rendered[0] - p1[0]) < 0.01 and abs(rendered[1] - p1[1]) < 0.01
+        # it moves, and the drawn aircraft is where the store says (waited for, not slept)
+        p1, rendered = await wait_js(pg, f"""(() => {{
+            const p = lowalt.store.position('FLT-00');
+            const r = lowalt.map.queryRenderedFeatures({{layers: ['tracks']}})
+                .find(f => f.properties.id === 'FLT-00')?.geometry.coordinates;
+            const moved = p && (p[0] !== {p0[0]} || p[1] !== {p0[1]});
+            return moved && r && Math.abs(r[0] - p[0]) < 0.01 && Math.abs(r[1] - p[1]) < 0.01 ? [p, r] : null;
+        }})()""", 10)
+        assert p0 != p1 and abs(rendered[0] - p1[0]) < 0.01 and abs(rendered[1] - p1[1]) < 0.01
         assert await wait_js(pg, "lowalt.perf.stats().n > 3")
 
         # inject a conflict that lasts (however slow this machine): two aircraft in loose formation 30 m apart
@@ -171,18 +173,21 @@ async def test_airspace_layers_and_filters(server: Server, make_token: Any, page
     await pg.locator("#alt-max").fill("6000")
     await pg.locator("#alt-min").fill("3000")
     await pg.locator("#alt-min").dispatch_event("input")
-    await asyncio.sleep(0.5)
-    ids = await pg.evaluate("[...new Set(lowalt.map.queryRenderedFeatures({layers: ['volumes-line', "
-                            "'volumes-line-inactive']}).map(f => f.properties.id))]")
+    ids = await wait_js(pg, "(() => { const ids = [...new Set(lowalt.map.queryRenderedFeatures({layers: "
+                            "['volumes-line', 'volumes-line-inactive']}).map(f => f.properties.id))];"
+                            " return ids.length === 1 && ids[0] === 'fl_e_layer' ? ids : null; })()", 10)
     assert ids == ["fl_e_layer"], ids
     # the time slider asks the API what is released at that time
     await pg.locator("#time-slider").fill("1440")
     await pg.locator("#time-slider").dispatch_event("input")
-    await asyncio.sleep(0.6)
     tomorrow = datetime.now(UTC) + timedelta(hours=24)
-    asked = [datetime.fromisoformat(parse_qs(urlsplit(u).query)["at"][0].replace("Z", "+00:00"))
-             for u in watch.requests if "/airspace/volumes?at=" in u]
-    assert any(abs((a - tomorrow).total_seconds()) < 120 for a in asked), asked
+
+    async def asked_for_tomorrow() -> bool:
+        asked = [datetime.fromisoformat(parse_qs(urlsplit(u).query)["at"][0].replace("Z", "+00:00"))
+                 for u in watch.requests if "/airspace/volumes?at=" in u]
+        return any(abs((a - tomorrow).total_seconds()) < 120 for a in asked)
+
+    await wait_until(asked_for_tomorrow, timeout=10, what="the map to ask what is released tomorrow")
     # viewer: no acknowledge buttons, plans panel says it may not see them
     assert await pg.locator("button.ack").count() == 0
     assert await pg.locator("#plans li.empty").count() == 1
