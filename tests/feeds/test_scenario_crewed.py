@@ -60,8 +60,8 @@ async def test_crewed_meets_drone_scenario_raises_the_crewed_drone_alarm(feeds_s
     try:
         async with feeds_server(feeds.doc()) as server:
             admin = await make_token("admin")
-            # 28 s of the file's 40: the alarm comes at about 17 s and lasts past 50 s (suite time)
-            out = await Runner(sc, RunOptions(server.url, server.ws_url, admin, progress=False, duration_s=28.0,
+            # 25 s of the file's 40: the alarm comes at about 17 s and lasts past 50 s (suite time)
+            out = await Runner(sc, RunOptions(server.url, server.ws_url, admin, progress=False, duration_s=25.0,
                                               kinds=wired_kinds(server), feeds=feeds)).run()
             centre = await make_token("centre")
             log = (await server.http.get("/alerts", params={"log": "true"}, headers=auth(centre))).json()
