@@ -175,9 +175,8 @@ async def lower_backend_priority(conn: AsyncConnection, nice: int = BACKGROUND_N
     """
     import os
 
-    pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    local = (await conn.execute(text("SELECT inet_server_addr() IS NULL OR inet_server_addr() = inet_client_addr()"
-                                     ))).scalar_one()
+    pid, local = (await conn.execute(text(
+        "SELECT pg_backend_pid(), inet_server_addr() IS NULL OR inet_server_addr() = inet_client_addr()"))).one()
     if not local:  # over TCP from another machine: that pid is not ours to touch
         return False
     try:
