@@ -81,6 +81,8 @@ class Settings:
     """A YAML file of device feeds to listen to: MAVLink gateways (UDP, signed), ADS-B receivers (Beast/SBS over TCP) (docs/feeds.md); unset: none."""
     analytics_rollup_s: float = Field(default=20.0, ge=0, le=3600)
     """Period (s) of the analytics roll-up on a node with the `history` role: closed minutes of the live hour, then closed hours (docs/analytics.md); the dashboard reads raw history only for what is not rolled yet. `0`: off."""
+    history_retention_days: int = Field(default=0, ge=0, le=36500)
+    """Days of raw track history kept before today (Beijing): older day partitions of `track_points` are dropped by the history node's upkeep (the analytics roll-up keeps their hours; docs/scale.md). `0`: keep all."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

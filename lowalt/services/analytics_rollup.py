@@ -14,6 +14,9 @@ analytics' types, so the I/O lives in the service layer (as ``daily_report``).
   period, and its recovery logged once (``analytics_rollup_recovered``); the server keeps running.
 - **One roller at a time across nodes**: ``roll_up`` takes a transaction-scoped advisory lock and does
   nothing when another node (or a report) holds it.
+- **The history's partitions** (``lowalt.store.track_partitions``): each run first creates the day partitions
+  of ``track_points`` missing ahead and drops those past ``history_retention_days``; with the roll-up off
+  (``analytics_rollup_s`` 0) the task runs hourly for that alone.
 - **Bounded runs**: at most ``MAX_HOURS_PER_RUN`` hours from raw history a run (catching up on a long
   history spreads over runs, each its own transaction).
 """
@@ -30,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lowalt.settings import Settings
-from lowalt.store import analytics_repo
+from lowalt.store import analytics_repo, track_partitions
 from lowalt.store.db import lower_backend_priority, make_engine
 
 log = logging.getLogger(__name__)
@@ -51,10 +54,15 @@ def _utcnow() -> datetime:
 class Roller:
     """The periodic roll-up task. ``now`` is the clock (tests give a fixed one)."""
 
-    def __init__(self, engine: AsyncEngine, period_s: float, *, now: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: AsyncEngine, period_s: float, *, now: Callable[[], datetime] = _utcnow,
+                 retention_days: int = 0, rolls: bool = True) -> None:
         self.engine = engine
         self.period_s = period_s
         self.now = now
+        self.retention_days = retention_days
+        """Days of raw history kept before today (``Settings.history_retention_days``; 0: all)."""
+        self.rolls = rolls
+        """Roll up (``analytics_rollup_s`` > 0); without it the task only keeps the partitions."""
         self.runs = 0
         """Runs finished, rolled or not (failed ones included)."""
         self.failing = False
@@ -64,8 +72,16 @@ class Roller:
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> list[datetime]:
-        """One roll-up in its own transaction; returns the hours rolled (none when another node holds the
+        """The history's partition upkeep (days ahead, retention: ``track_partitions.upkeep``), then one
+        roll-up, each in its own transaction; returns the hours rolled (none when another node holds the
         lock)."""
+        async with self.engine.begin() as conn:
+            done = await track_partitions.upkeep(conn, now=self.now(), retention_days=self.retention_days)
+        if done.create or done.drop:
+            log.info("history_partitions", extra={"days_created": [d.isoformat() for d in done.create],
+                                                  "days_dropped": [d.isoformat() for d in done.drop]})
+        if not self.rolls:
+            return []
         async with self.engine.begin() as conn:
             await conn.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
             await lower_backend_priority(conn)  # yields the CPU to ingest, the feed and the history COPY
@@ -107,11 +123,19 @@ class Roller:
         await self.engine.dispose()
 
 
+UPKEEP_ONLY_S = 3600.0
+"""Period of the partition upkeep when the roll-up is off (``analytics_rollup_s`` 0)."""
+
+
 def start_rollup(settings: Settings, url: str) -> Roller | None:
-    """The started roller for this node, or None: only a node with the ``history`` role rolls up (it writes
-    the history), and none when ``analytics_rollup_s`` is 0."""
-    if not settings.has_role("history") or settings.analytics_rollup_s <= 0:
+    """The started roller for this node, or None: only a node with the ``history`` role rolls up and keeps
+    the history's partitions (it writes the history); with ``analytics_rollup_s`` 0 it only keeps the
+    partitions, hourly."""
+    if not settings.has_role("history"):
         return None
-    roller = Roller(make_engine(url, command_timeout_s=None), settings.analytics_rollup_s)
+    rolls = settings.analytics_rollup_s > 0
+    roller = Roller(make_engine(url, command_timeout_s=None),
+                    settings.analytics_rollup_s if rolls else UPKEEP_ONLY_S,
+                    retention_days=settings.history_retention_days, rolls=rolls)
     roller.start()
     return roller

@@ -9,7 +9,9 @@ comparison against a freshly migrated database). Not tables, so not here:
   docs/qgis.md): read-only projections defined in SQL by their migrations;
 - the function ``lowalt_schedule_text`` (0008) and the insert-only triggers of ``alert_events`` (0005)
   and ``coordination_audit`` (0014);
-- PostGIS' own ``spatial_ref_sys`` and alembic's ``alembic_version``.
+- PostGIS' own ``spatial_ref_sys`` and alembic's ``alembic_version``;
+- the partitions of ``track_points`` (0018: ``track_points_default`` and one per day, made at run time by
+  ``lowalt.store.track_partitions``; ``is_partition`` names them).
 
 Geometry columns are WGS84 lon/lat (SRID 4326); metres live in the core, not here.
 Altitude limits are stored as value + reference, never as a bare number.
@@ -34,6 +36,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -140,7 +143,9 @@ restrictions = Table(
 PLAN_STATES = ("submitted", "approved", "referred", "rejected", "active", "completed", "cancelled", "withdrawn")
 
 # Track history, written with COPY (``live_repo.TRACK_COLUMNS``): the time and the point are generated
-# by the database so writers never build datetimes or WKB on the hot path.
+# by the database so writers never build datetimes or WKB on the hot path. Partitioned by ``t_epoch``,
+# one partition per Beijing day and a default one (0018; the partitions are made at run time:
+# ``lowalt.store.track_partitions``), so the key includes ``t_epoch``.
 track_points = Table(
     "track_points",
     metadata,
@@ -156,10 +161,12 @@ track_points = Table(
     Column("t", DateTime(timezone=True), Computed("to_timestamp(t_epoch)", persisted=True)),
     Column("geom", Geometry("POINTZ", srid=4326, spatial_index=False),
            Computed("ST_SetSRID(ST_MakePoint(lon, lat, alt_amsl), 4326)", persisted=True)),
-    Column("id", BigInteger, Identity(always=True), primary_key=True),  # 0008
+    Column("id", BigInteger, Identity(always=True), nullable=False),  # 0008
+    PrimaryKeyConstraint("id", "t_epoch", name="track_points_pkey"),  # 0018: with the partition key
     Index("track_points_aircraft_t_idx", "aircraft_id", "t"),
     Index("track_points_t_brin", "t", postgresql_using="brin"),
     Index("track_points_geom_idx", "geom", postgresql_using="gist"),
+    postgresql_partition_by="RANGE (t_epoch)",
 )
 
 # The alert log: insert-only events (a trigger refuses UPDATE/DELETE/TRUNCATE); the ``alerts`` view

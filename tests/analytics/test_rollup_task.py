@@ -68,12 +68,23 @@ async def _has(db: Database, hours: set[object]) -> bool:
     return hours <= await _hours(db)
 
 
-def test_only_history_nodes_roll_up_and_zero_turns_it_off() -> None:
+async def test_only_history_nodes_run_it_and_zero_turns_rolling_off() -> None:
     url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
     bus = {"nats_url": "nats://127.0.0.1:4222"}
     assert start_rollup(Settings(**bus, node_roles="monitor"), url) is None
     assert start_rollup(Settings(**bus, node_roles="none"), url) is None
-    assert start_rollup(Settings(analytics_rollup_s=0), url) is None
+    upkeep_only = start_rollup(Settings(analytics_rollup_s=0, history_retention_days=7), url)
+    assert upkeep_only is not None  # the history's partitions are still kept, hourly
+    try:
+        assert (upkeep_only.rolls, upkeep_only.period_s, upkeep_only.retention_days) == (False, 3600.0, 7)
+    finally:
+        await upkeep_only.stop()
+    rolling = start_rollup(Settings(), url)
+    assert rolling is not None
+    try:
+        assert (rolling.rolls, rolling.period_s, rolling.retention_days) == (True, 20.0, 0)
+    finally:
+        await rolling.stop()
     for ok in (0, 3600):  # 0 (off) and an hour are the bounds, both included
         assert Settings(analytics_rollup_s=ok).analytics_rollup_s == ok
     for bad in (-0.001, 3600.001):

@@ -18,10 +18,13 @@ from sqlalchemy import Column, Connection, DefaultClause, Index, Integer, MetaDa
 from lowalt.store.cluster import ManagedCluster
 from lowalt.store.db import make_engine
 from lowalt.store.tables import VIEWS, metadata
+from lowalt.store.track_partitions import is_partition
 
 
 def _include(obj: Any, name: str | None, obj_type: str, reflected: bool, compare_to: Any) -> bool:
     if obj_type == "table" and name in ("spatial_ref_sys",):  # PostGIS' own table, not in our metadata
+        return False
+    if obj_type == "table" and name is not None and is_partition(name):  # made at run time (0018)
         return False
     return bool(geo_include_object(obj, name, obj_type, reflected, compare_to))
 
