@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from lowalt.aircraft_category import CATEGORIES, UNKNOWN_SEPARATION_CODE, separation_code
+from lowalt.conflict.separation import ROWS, SeparationMatrix
+
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 """The finer rollup's bucket: the live hour is read from closed minutes (``analytics_cell_minutes``,
@@ -160,19 +163,119 @@ corr_cells AS MATERIALIZED (
     CROSS JOIN generate_series(floor(c.x0 * {GRID_PER_DEG})::int, floor(c.x1 * {GRID_PER_DEG})::int) gx
     CROSS JOIN generate_series(floor(c.y0 * {GRID_PER_DEG})::int, floor(c.y1 * {GRID_PER_DEG})::int) gy),
 cand AS MATERIALIZED (
-    SELECT k.route_id, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat FROM track_points tp
+    SELECT k.route_id, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat, tp.alt_amsl FROM track_points tp
     JOIN corr_cells k ON k.gx = floor(tp.lon * {GRID_PER_DEG})::int AND k.gy = floor(tp.lat * {GRID_PER_DEG})::int
     WHERE ({time_cond}){_own_points(org)}),
 near AS (
-    SELECT c.route_id, c.line, c.hw, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat,
+    SELECT c.route_id, c.line, c.hw, tp.aircraft_id, tp.t_epoch, tp.lon, tp.lat, tp.alt_amsl,
            ST_Distance(ST_MakePoint(tp.lon * {M_PER_DEG_LON}, tp.lat * {M_PER_DEG_LAT}), c.scaled) AS d
     FROM cand tp JOIN corr c ON c.route_id = tp.route_id
     WHERE tp.lon BETWEEN c.x0 AND c.x1 AND tp.lat BETWEEN c.y0 AND c.y1),
 inside AS (
-    SELECT tp.route_id, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s, {scope} AS scope
+    SELECT tp.route_id, tp.aircraft_id, floor(tp.t_epoch)::bigint AS s, {scope} AS scope,
+           tp.t_epoch, tp.lon, tp.lat, tp.alt_amsl
     FROM near tp
     WHERE tp.d <= tp.hw - {BAND_M}
        OR (tp.d <= tp.hw + {BAND_M} AND ST_DWithin({_LOCAL}, tp.line, tp.hw)))"""
+
+
+def _matrix_array(table: Any) -> list[float]:
+    """A separation table (rows x rows, metres) flattened row by row, for ``(:sep_h)[a * ROWS + b + 1]``."""
+    return [float(v) for v in table.ravel()]
+
+
+def _category_codes() -> str:
+    """``VALUES`` of every category name (wire value and separation key) with its separation code
+    (module constants, never user input); a category absent from them is the ``unknown`` row, as for the
+    monitor (``lowalt.aircraft_category.separation_code``)."""
+    names = {*(c.value for c in CATEGORIES), *(c.separation_key for c in CATEGORIES)}
+    return ", ".join(f"('{n}', {separation_code(n)})" for n in sorted(names))
+
+
+def _separation(bucket: str) -> str:
+    """CTEs over ``inside`` (see :func:`_corridor_inside`, scoped): ``sep_hist`` (bucket, route, scope, whole
+    metres of the separations, samples per metre, as two arrays) and ``sep_rows`` (those with the samples, the
+    sum of separations in whole millimetres and the loss-of-separation seconds), for the scopes ``org:<name>``/``none``
+    and ``all``.
+
+    At each whole second an aircraft inside a corridor has a *separation sample* when another aircraft is
+    inside the same corridor in that second: the horizontal distance (EPSG:4548) to the nearest such other
+    aircraft, from each one's first report of the second (positions are not interpolated: at 1 Hz two
+    reports of one second are up to 1 s apart). A scope's samples are its aircraft's (their nearest other
+    aircraft may be anyone's); ``all`` holds every sample. A pair inside together in a second is in *loss
+    of separation* that second when its horizontal distance is below the monitor's minimum for the two
+    categories (``SeparationMatrix``, ``:sep_h``) and its altitude difference below the vertical one
+    (``:sep_v``): strict, as the engine's (touching the minimum is not a loss). Each pair-second counts once
+    in ``all`` and once in the scope of each of its two aircraft's organisations (once when they share
+    one). ``bucket``: SQL naming a sample's bucket from its second ``s``."""
+    rows = ROWS
+    return f"""
+cats AS MATERIALIZED (
+    SELECT ac.id, k.code FROM aircraft ac JOIN (VALUES {_category_codes()}) k(name, code) ON k.name = ac.category),
+pos AS MATERIALIZED (
+    SELECT f.route_id, f.aircraft_id, f.s, f.scope, f.alt_amsl AS z, ST_X(g) AS x, ST_Y(g) AS y,
+           coalesce((SELECT code FROM cats WHERE cats.id = f.aircraft_id), {UNKNOWN_SEPARATION_CODE}) AS code
+    FROM (SELECT DISTINCT ON (route_id, aircraft_id, s) * FROM inside
+          ORDER BY route_id, aircraft_id, s, t_epoch) f
+    CROSS JOIN LATERAL (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326), 4548) AS g) p),
+pairs AS MATERIALIZED (
+    SELECT a.route_id, a.s, a.aircraft_id AS a_id, a.scope AS a_scope, b.aircraft_id AS b_id, b.scope AS b_scope,
+           sqrt((a.x - b.x) ^ 2 + (a.y - b.y) ^ 2) AS d, abs(a.z - b.z) AS dz,
+           (CAST(:sep_h AS float8[]))[a.code * {rows} + b.code + 1] AS h_min,
+           (CAST(:sep_v AS float8[]))[a.code * {rows} + b.code + 1] AS v_min
+    FROM pos a JOIN pos b ON b.route_id = a.route_id AND b.s = a.s AND b.aircraft_id > a.aircraft_id),
+nearest AS (
+    SELECT route_id, s, aircraft_id, scope, min(d) AS d FROM (
+        SELECT route_id, s, a_id AS aircraft_id, a_scope AS scope, d FROM pairs
+        UNION ALL SELECT route_id, s, b_id, b_scope, d FROM pairs) x
+    GROUP BY route_id, s, aircraft_id, scope),
+samples AS (
+    SELECT {bucket} AS bucket, route_id, sc AS scope, d FROM nearest CROSS JOIN LATERAL unnest(ARRAY[scope, 'all']) sc),
+lost AS (
+    SELECT {bucket} AS bucket, route_id, sc AS scope, count(*) AS n FROM pairs
+    CROSS JOIN LATERAL (SELECT DISTINCT sc FROM unnest(ARRAY[a_scope, b_scope, 'all']) sc) u
+    WHERE d < h_min AND dz < v_min GROUP BY 1, 2, 3),
+sep_hist AS (
+    SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
+    FROM (SELECT bucket, route_id, scope, floor(d)::int AS m, count(*)::int AS c FROM samples GROUP BY 1, 2, 3, 4) x
+    GROUP BY 1, 2, 3),
+sep_rows AS (
+    SELECT s.bucket, s.route_id, s.scope, s.samples, s.sum_mm, h.metres, h.counts, coalesce(l.n, 0) AS los_s
+    FROM (SELECT bucket, route_id, scope, count(*) AS samples, sum(round(d * 1000)::bigint) AS sum_mm FROM samples GROUP BY 1, 2, 3) s
+    JOIN sep_hist h USING (bucket, route_id, scope) LEFT JOIN lost l USING (bucket, route_id, scope))"""
+
+
+_SEP_COLUMNS = "route_id, scope, samples, sum_mm, metres, counts, los_s"
+
+
+def _separation_merge(src: str) -> str:
+    """CTE ``sep_merged``: the rows of ``src`` (bucket, route, scope, samples, sum_mm, metres, counts,
+    los_s) added up per bucket, route and scope (counts, sums, and the histograms metre by metre)."""
+    return f"""
+sep_src AS ({src}),
+sep_merged AS (
+    SELECT t.bucket, t.route_id, t.scope, t.samples, t.sum_mm, h.metres, h.counts, t.los_s
+    FROM (SELECT bucket, route_id, scope, sum(samples) AS samples, sum(sum_mm) AS sum_mm, sum(los_s) AS los_s
+          FROM sep_src GROUP BY 1, 2, 3) t
+    JOIN (SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
+          FROM (SELECT bucket, route_id, scope, u.m, sum(u.c)::int AS c
+                FROM sep_src CROSS JOIN LATERAL unnest(sep_src.metres, sep_src.counts) AS u(m, c)
+                GROUP BY 1, 2, 3, 4) x
+          GROUP BY 1, 2, 3) h USING (bucket, route_id, scope))"""
+
+
+def _separation_params(matrix: SeparationMatrix | None) -> dict[str, Any]:
+    m = matrix or SeparationMatrix()
+    return {"sep_h": _matrix_array(m.h), "sep_v": _matrix_array(m.v)}
+
+
+def _separation_insert(span: str) -> str:
+    """A data-modifying CTE writing ``sep_rows`` of one bucket (``:at``) into ``analytics_separation`` as
+    rows of ``span`` (``minute`` or ``hour``)."""
+    return f"""
+sep_ins AS (
+    INSERT INTO analytics_separation (span, at, {_SEP_COLUMNS})
+    SELECT '{span}', CAST(:at AS timestamptz), {_SEP_COLUMNS} FROM sep_rows RETURNING 1)"""
 
 
 Range = tuple[datetime, datetime]
@@ -298,13 +401,35 @@ FROM rows r LEFT JOIN corr c USING (route_id) ORDER BY r.route_id, r.hour"""
                        "scope": "all" if org is None else f"org:{org}"})
 
 
-def roll_up_corridors(hour: datetime) -> Query:
+def corridor_separation(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE,
+                        matrix: SeparationMatrix | None = None) -> Query:
+    """Corridors: separation samples and losses of separation per route and hour (:func:`_separation`), from
+    whole rolled hours and rolled minutes of ``analytics_separation`` and raw history for the rest
+    (:func:`reads`), added up: rows of route, hour, samples, sum_mm, metres, counts (the histogram of whole
+    metres) and los_s. ``org``: that organisation's aircraft's samples, nearest to anyone's aircraft, and the
+    seconds its aircraft were in a loss of separation with any aircraft."""
+    r = reads(start, end, rolled)
+    cond, params = _ranges_cond(r.raw)
+    hour = f"date_bin('1 hour', {{}}, TIMESTAMPTZ '{ORIGIN}')"
+    src = (f"SELECT {_SEP_COLUMNS.replace('route_id', 'bucket, route_id', 1)} FROM sep_rows WHERE scope = :scope "
+           f"UNION ALL SELECT {hour.format('at')}, {_SEP_COLUMNS} FROM analytics_separation "
+           f"WHERE scope = :scope AND ((span = 'hour' AND at = ANY(CAST(:rolled AS timestamptz[]))) "
+           f"OR (span = 'minute' AND at = ANY(CAST(:minutes AS timestamptz[]))))")
+    sql = f"""
+WITH {_corridor_inside(cond, None)},{_separation(hour.format("to_timestamp(s)"))},{_separation_merge(src)}
+SELECT route_id, bucket AS hour, samples, sum_mm, metres, counts, los_s FROM sep_merged ORDER BY route_id, hour"""
+    return Query(sql, {**params, **_separation_params(matrix), "rolled": r.hours, "minutes": r.minutes,
+                       "scope": "all" if org is None else f"org:{org}"})
+
+
+def roll_up_corridors(hour: datetime, matrix: SeparationMatrix | None = None) -> Query:
     """One closed hour of corridor use from raw history into ``analytics_corridor_hours``: per route, for
     every organisation (scope ``org:<name>``, ``none`` for aircraft of none) and for all of them (``all``:
-    its peak is the most aircraft of any organisation inside in one second, not a sum of peaks)."""
+    its peak is the most aircraft of any organisation inside in one second, not a sum of peaks); and the
+    separation samples and losses of separation into ``analytics_separation`` (:func:`_separation`)."""
     cond, params = _ranges_cond([(hour, hour + HOUR)])
     sql = f"""
-WITH {_corridor_inside(cond, None)},
+WITH {_corridor_inside(cond, None)},{_separation("CAST(:at AS timestamptz)")},{_separation_insert("hour")},
 per_second AS (SELECT route_id, scope, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY 1, 2, 3),
 fl AS (SELECT route_id, scope, count(DISTINCT aircraft_id) AS flights FROM inside GROUP BY 1, 2)
 INSERT INTO analytics_corridor_hours (hour, route_id, scope, flights, peak)
@@ -314,15 +439,16 @@ UNION ALL
 SELECT :hour, a.route_id, 'all', (SELECT sum(flights) FROM fl WHERE fl.route_id = a.route_id), a.peak
 FROM (SELECT route_id, max(n) AS peak FROM (SELECT route_id, s, sum(n) AS n FROM per_second GROUP BY 1, 2) x
       GROUP BY 1) a"""
-    return Query(sql, {**params, "hour": hour})
+    return Query(sql, {**params, **_separation_params(matrix), "hour": hour, "at": hour})
 
 
-def roll_up_corridor_minute(minute: datetime) -> Query:
+def roll_up_corridor_minute(minute: datetime, matrix: SeparationMatrix | None = None) -> Query:
     """One closed minute of corridor use into ``analytics_corridor_minutes``: per route and scope (as
-    :func:`roll_up_corridors`), the aircraft inside and the most inside in one second."""
+    :func:`roll_up_corridors`), the aircraft inside and the most inside in one second, and the separation
+    into ``analytics_separation``."""
     cond, params = _ranges_cond([(minute, minute + MINUTE)])
     sql = f"""
-WITH {_corridor_inside(cond, None)},
+WITH {_corridor_inside(cond, None)},{_separation("CAST(:at AS timestamptz)")},{_separation_insert("minute")},
 per_second AS (SELECT route_id, scope, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY 1, 2, 3),
 ac AS (SELECT route_id, scope, array_agg(DISTINCT aircraft_id ORDER BY aircraft_id) AS aircraft
        FROM inside GROUP BY 1, 2)
@@ -334,7 +460,7 @@ SELECT :minute, a.route_id, 'all', a.peak,
        (SELECT array_agg(DISTINCT i.aircraft_id ORDER BY i.aircraft_id) FROM inside i WHERE i.route_id = a.route_id)
 FROM (SELECT route_id, max(n) AS peak FROM (SELECT route_id, s, sum(n) AS n FROM per_second GROUP BY 1, 2) x
       GROUP BY 1) a"""
-    return Query(sql, {**params, "minute": minute})
+    return Query(sql, {**params, **_separation_params(matrix), "minute": minute, "at": minute})
 
 
 def hour_from_minutes(hour: datetime) -> list[Query]:
@@ -350,6 +476,11 @@ WHERE {of_hour} GROUP BY cx, cy, aircraft_id""", p),
         Query(f"""INSERT INTO analytics_corridor_hours (hour, route_id, scope, flights, peak)
 SELECT CAST(:hour AS timestamptz), route_id, scope, count(DISTINCT a), max(peak)
 FROM analytics_corridor_minutes CROSS JOIN LATERAL unnest(aircraft) a WHERE {of_hour} GROUP BY route_id, scope""", p),
+        Query(f"""WITH {_separation_merge(
+            f"SELECT CAST(:hour AS timestamptz) AS bucket, {_SEP_COLUMNS} FROM analytics_separation "
+            f"WHERE span = 'minute' AND at >= :hour AND at < :end")}
+INSERT INTO analytics_separation (span, at, {_SEP_COLUMNS})
+SELECT 'hour', bucket, {_SEP_COLUMNS} FROM sep_merged""", p),
         Query(f"""INSERT INTO analytics_rolled_hours (hour, points)
 SELECT CAST(:hour AS timestamptz), coalesce(sum(points), 0) FROM analytics_rolled_minutes WHERE {of_hour}""", p)]
 
@@ -358,7 +489,8 @@ def drop_minutes(before: datetime) -> list[Query]:
     """Delete the rolled minutes before ``before`` (hours rolled up an hour ago or more: no read still
     relies on them, see ``analytics_repo.roll_up``)."""
     return [Query(f"DELETE FROM {t} WHERE minute < :before", {"before": before})
-            for t in ("analytics_cell_minutes", "analytics_corridor_minutes", "analytics_rolled_minutes")]
+            for t in ("analytics_cell_minutes", "analytics_corridor_minutes", "analytics_rolled_minutes")] + [
+        Query("DELETE FROM analytics_separation WHERE span = 'minute' AND at < :before", {"before": before})]
 
 
 def _dwell(ranges: Sequence[Range], org: str | None, select_extra: str) -> tuple[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -60,6 +61,14 @@ class CorridorHour:
     """Distinct aircraft with at least one report inside the corridor in the hour."""
     peak_simultaneous: int
     """Most distinct aircraft inside in one whole second of the hour."""
+    separation_samples: int = 0
+    """Aircraft-seconds inside with another aircraft inside too (``measures._separation``)."""
+    mean_separation_m: float | None = None
+    """Mean horizontal distance to the nearest other aircraft inside, over those samples (m)."""
+    p95_separation_m: int | None = None
+    """95th percentile of those distances in whole metres (nearest rank, distances floored to the metre)."""
+    loss_of_separation_s: int = 0
+    """Pair-seconds inside below the monitor's minima for the pair's categories (horizontal and vertical)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +173,51 @@ class Demand:
     end: datetime
     slots: list[DemandSlot]
     corridors: list[CorridorDemand]
+
+
+@dataclass(frozen=True, slots=True)
+class Separation:
+    """A corridor hour's separation samples as summed by the roll-ups: the count, their sum (mm), the
+    histogram by whole metre (``metres`` ascending, ``counts`` beside) and the loss-of-separation seconds."""
+
+    samples: int
+    sum_mm: int
+    """Sum of the separations in whole millimetres (integers: the same sum in any order of the parts)."""
+    metres: Sequence[int]
+    counts: Sequence[int]
+    los_s: int
+
+
+def percentile_floor(metres: Sequence[int], counts: Sequence[int], q: float) -> int | None:
+    """The ``q`` quantile (0 < q <= 1) by nearest rank of a histogram by whole metre: the smallest metre
+    whose cumulative count reaches ``ceil(q * n)``; None when empty. Why a histogram: a percentile of a
+    day is not a sum of its hours' percentiles, but a day's histogram is the sum of its hours'."""
+    n = sum(counts)
+    if n == 0:
+        return None
+    rank = max(1, math.ceil(q * n - 1e-9))
+    cum = 0
+    for m_, c in zip(metres, counts, strict=True):
+        cum += c
+        if cum >= rank:
+            return int(m_)
+    return int(metres[-1])
+
+
+def with_separation(hours: Sequence[CorridorHour], sep: dict[tuple[str, datetime], Separation]
+                    ) -> list[CorridorHour]:
+    """The corridor hours with their separation measures filled in (an hour without samples keeps None
+    and 0: one aircraft at a time has no separation to measure)."""
+    out = []
+    for h in hours:
+        s = sep.get((h.route_id, h.hour))
+        if s is None or s.samples == 0:
+            out.append(h)
+            continue
+        out.append(replace(h, separation_samples=s.samples, mean_separation_m=s.sum_mm / s.samples / 1000,
+                           p95_separation_m=percentile_floor(s.metres, s.counts, 0.95),
+                           loss_of_separation_s=s.los_s))
+    return out
 
 
 def reason_zh(code: str) -> str:

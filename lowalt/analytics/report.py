@@ -69,6 +69,7 @@ def summary_zh(d: DayData) -> list[str]:
         top = max(d.corridors, key=lambda c: (c.peak_simultaneous, c.flights))
         out.append(f"航线最高同时在飞 {top.peak_simultaneous} 架（{top.name_zh}，{_bj(top.hour)} 时段），"
                    f"全天航线小时架次合计 {sum(c.flights for c in d.corridors)}。")
+    out += _separation_zh(d)
     conflicts, intrusions = sum(c.conflicts for c in d.cells), sum(c.intrusions for c in d.cells)
     hot = sorted((c for c in d.cells if c.conflicts + c.intrusions), key=lambda c: -(c.conflicts + c.intrusions))
     line = f"冲突告警 {conflicts} 次，闯入告警 {intrusions} 次"
@@ -97,6 +98,24 @@ def summary_zh(d: DayData) -> list[str]:
     return out
 
 
+def _separation_zh(d: DayData) -> list[str]:
+    """The corridors' separation sentence: the day's mean (the hours' means weighted by their samples), the
+    tightest hour by p95, and the seconds in loss of separation (with the worst hour when any)."""
+    hours = [c for c in d.corridors if c.separation_samples and c.mean_separation_m is not None]
+    if not hours:
+        return ["航线内未出现两架及以上航空器同时飞行，无间隔统计。"]
+    n = sum(c.separation_samples for c in hours)
+    mean = sum((c.mean_separation_m or 0.0) * c.separation_samples for c in hours) / n
+    tight = min(hours, key=lambda c: (c.p95_separation_m or 0, c.hour, c.route_id))
+    lost = sum(c.loss_of_separation_s for c in d.corridors)
+    line = (f"航线间隔（与最近他机的水平距离）：全天平均 {mean:.0f} 米；95% 分位最小的时段为 {tight.name_zh} "
+            f"{_bj(tight.hour)}（{tight.p95_separation_m} 米）；低于最小间隔共 {lost} 秒")
+    if lost:
+        worst = max(d.corridors, key=lambda c: (c.loss_of_separation_s, -c.hour.timestamp()))
+        line += f"，最多为 {worst.name_zh} {_bj(worst.hour)} 时段（{worst.loss_of_separation_s} 秒）"
+    return [line + "。"]
+
+
 def _dur(s: float | None) -> str:
     if s is None:
         return "无"
@@ -119,7 +138,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def _plot_slots(plt: Any, d: DayData, path: Path) -> None:
+def _plot_slots(plt: Any, d: DayData) -> Any:
     per: dict[str, list[m.SlotUse]] = defaultdict(list)
     for s in d.slots:
         per[s.point_id].append(s)
@@ -136,11 +155,10 @@ def _plot_slots(plt: Any, d: DayData, path: Path) -> None:
         ax.legend(loc="upper right", fontsize=8)
     axes[-1, 0].set_xlabel("北京时间（时）")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
 
 
-def _plot_cells(plt: Any, d: DayData, path: Path) -> None:
+def _plot_cells(plt: Any, d: DayData) -> Any:
     fig, ax = plt.subplots(figsize=(7, 6))
     if d.cells:
         sc = ax.scatter([c.lon for c in d.cells], [c.lat for c in d.cells], c=[c.flight_hours for c in d.cells],
@@ -155,11 +173,10 @@ def _plot_cells(plt: Any, d: DayData, path: Path) -> None:
     ax.set_xlabel("经度 °E")
     ax.set_ylabel("纬度 °N")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
 
 
-def _plot_corridors(plt: Any, d: DayData, path: Path) -> None:
+def _plot_corridors(plt: Any, d: DayData) -> Any:
     fig, ax = plt.subplots(figsize=(10, 3.5))
     per: dict[str, list[m.CorridorHour]] = defaultdict(list)
     for c in d.corridors:
@@ -174,11 +191,39 @@ def _plot_corridors(plt: Any, d: DayData, path: Path) -> None:
     if per:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
 
 
-def _plot_filing(plt: Any, d: DayData, path: Path) -> None:
+def _plot_separation(plt: Any, d: DayData) -> Any:
+    """Per corridor and hour: mean and p95 distance to the nearest other aircraft inside (lines, metres)
+    and the seconds in loss of separation (bars, right axis); hours with one aircraft at a time have none."""
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    loss = ax.twinx()
+    per: dict[str, list[m.CorridorHour]] = defaultdict(list)
+    for c in d.corridors:
+        if c.separation_samples:
+            per[c.route_id].append(c)
+    for k, (_rid, rows) in enumerate(sorted(per.items())):
+        rows.sort(key=lambda c: c.hour)
+        x = [(c.hour - d.start).total_seconds() / 3600 + 0.5 for c in rows]
+        line = ax.plot(x, [c.p95_separation_m for c in rows], marker="o", label=f"{rows[0].name_zh} 95%分位 p95")
+        ax.plot(x, [c.mean_separation_m for c in rows], linestyle="--", color=line[0].get_color(),
+                label=f"{rows[0].name_zh} 平均 mean")
+        loss.bar([v - 0.4 + 0.8 * k / max(1, len(per)) for v in x], [c.loss_of_separation_s for c in rows],
+                 width=0.8 / max(1, len(per)), align="edge", alpha=0.35, color=line[0].get_color())
+    ax.set_xlim(0, 24)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("间隔（米）separation (m)")
+    loss.set_ylabel("低于最小间隔（秒，柱）loss (s, bars)")
+    ax.set_title("航线间隔（最近他机水平距离）与低于最小间隔时间")
+    ax.set_xlabel("北京时间（时）")
+    if per:
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def _plot_filing(plt: Any, d: DayData) -> Any:
     fig, ax = plt.subplots(figsize=(8, 3.5))
     labels = sorted({(x.decider, x.pathway) for x in d.filing.decisions})
     bottom = [0] * len(labels)
@@ -191,8 +236,7 @@ def _plot_filing(plt: Any, d: DayData, path: Path) -> None:
     ax.set_title("申报决定（按途径与结果）")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
 
 
 # ------------------------------------------------------------------ the page
@@ -207,6 +251,7 @@ CSVS: tuple[tuple[str, str, type[Any]], ...] = (
 PLOTS = (("takeoff_slots.png", "起降点容量使用 Take-off point slots", _plot_slots),
          ("cells.png", "空域网格热力 Airspace cells", _plot_cells),
          ("corridors.png", "航线流量 Corridors", _plot_corridors),
+         ("separation.png", "航线间隔 Corridor separation", _plot_separation),
          ("filing.png", "申报决定 Filing decisions", _plot_filing))
 
 
@@ -225,10 +270,21 @@ def write_report(d: DayData, out: Path) -> list[Path]:
         (out / name).write_text(m.to_csv(tables[key], row_type), encoding="utf-8")
         written.append(out / name)
     plt = _pyplot()
-    for name, _title, plot in PLOTS:
-        plot(plt, d, out / name)
-        written.append(out / name)
+    from matplotlib.backends.backend_pdf import PdfPages
+
     summary = summary_zh(d)
+    with PdfPages(out / PDF, metadata={"Title": f"低空运行日报 {d.day.isoformat()}", "Creator": "lowalt"}) as pdf:
+        pdf.savefig(_summary_page(plt, d, summary))
+        for name, title, plot in PLOTS:
+            fig = plot(plt, d)
+            fig.savefig(out / name, dpi=90)
+            fig.suptitle(title, fontsize=9, x=0.01, ha="left")  # the PDF page's section title
+            pdf.savefig(fig)
+            plt.close(fig)
+            written.append(out / name)
+        pdf.savefig(_operators_page(plt, d))
+    plt.close("all")
+    written.append(out / PDF)
     (out / "summary_zh.txt").write_text("\n".join(summary) + "\n", encoding="utf-8")
     written.append(out / "summary_zh.txt")
     (out / "index.html").write_text(_html(d, summary), encoding="utf-8")
@@ -236,16 +292,64 @@ def write_report(d: DayData, out: Path) -> list[Path]:
     return written
 
 
+PDF = "report.pdf"
+"""The report as one PDF: the summary, one page per plot, the operators (matplotlib's PdfPages: the plots
+are matplotlib's already, so the PDF needs no browser or other renderer where the report runs; Noto Sans
+CJK is embedded as a subset with its Unicode map, so the Chinese text renders and can be searched)."""
+A4 = (8.27, 11.69)
+WRAP = 44
+"""Characters a line on the PDF's A4 page (CJK characters are about as wide as two Latin ones at 11 pt)."""
+OPERATOR_HEAD = ("运营人", "架次", "飞行小时", "告警", "告警/飞行小时", "符合率")
+
+
+def _wrapped(text: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, WRAP, break_long_words=True) or [""]
+
+
+def _summary_page(plt: Any, d: DayData, summary: list[str]) -> Any:
+    fig = plt.figure(figsize=A4)
+    fig.text(0.08, 0.95, f"低空运行日报 Daily report {d.day.isoformat()}", fontsize=16, weight="bold")
+    fig.text(0.08, 0.925, f"北京时间 {d.start.isoformat()} – {d.end.isoformat()}；定义见 docs/analytics.md",
+             fontsize=8, color="#555")
+    fig.text(0.08, 0.89, "摘要 Summary", fontsize=13, weight="bold")
+    y = 0.86
+    for sentence in summary:
+        for k, line in enumerate(_wrapped(sentence)):
+            fig.text(0.08 if k == 0 else 0.1, y, ("• " if k == 0 else "") + line, fontsize=10.5)
+            y -= 0.022
+        y -= 0.008
+    return fig
+
+
+def _operators_row(o: m.OperatorUse) -> list[str]:
+    return [o.organisation, str(o.flights), f"{o.flight_hours:.2f}", str(o.alerts),
+            "" if o.alerts_per_flight_hour is None else f"{o.alerts_per_flight_hour:.2f}",
+            "" if o.conformance_rate is None else f"{100 * o.conformance_rate:.0f}%"]
+
+
+def _operators_page(plt: Any, d: DayData) -> Any:
+    fig = plt.figure(figsize=A4)
+    fig.text(0.08, 0.95, "运营人 Operators", fontsize=13, weight="bold")
+    rows = [_operators_row(o) for o in d.operators[:40]]
+    if rows:
+        ax = fig.add_axes((0.08, 0.93 - 0.022 * (len(rows) + 1), 0.84, 0.022 * (len(rows) + 1)))
+        ax.axis("off")
+        ax.table(cellText=rows, colLabels=list(OPERATOR_HEAD), loc="upper center", cellLoc="center")
+    else:
+        fig.text(0.08, 0.9, "当日无运营人数据。", fontsize=10.5)
+    if len(d.operators) > 40:
+        fig.text(0.08, 0.03, f"另有 {len(d.operators) - 40} 个运营人见 operators.csv。", fontsize=9)
+    return fig
+
+
 def _html(d: DayData, summary: list[str]) -> str:
     e = html.escape
     figs = "\n".join(f'<figure><img src="{n}" alt="{e(t)}"><figcaption>{e(t)}</figcaption></figure>'
                      for n, t, _p in PLOTS)
     csvs = "\n".join(f'<li><a href="{n}">{n}</a></li>' for n, _k, _t in CSVS)
-    ops = "\n".join(
-        f"<tr><td>{e(o.organisation)}</td><td>{o.flights}</td><td>{o.flight_hours:.2f}</td><td>{o.alerts}</td>"
-        f"<td>{'' if o.alerts_per_flight_hour is None else f'{o.alerts_per_flight_hour:.2f}'}</td>"
-        f"<td>{'' if o.conformance_rate is None else f'{100 * o.conformance_rate:.0f}%'}</td></tr>"
-        for o in d.operators)
+    ops = "\n".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in _operators_row(o)) + "</tr>" for o in d.operators)
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>低空运行日报 {d.day.isoformat()}</title>
 <style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:1000px;margin:2em auto;
@@ -259,9 +363,10 @@ padding:2px 8px}} .en{{color:#666}}</style></head>
 <h2>图表 <span class="en">Plots</span></h2>
 {figs}
 <h2>运营人 <span class="en">Operators</span></h2>
-<table><tr><th>运营人</th><th>架次</th><th>飞行小时</th><th>告警</th><th>告警/飞行小时</th><th>符合率</th></tr>
+<table><tr>{"".join(f"<th>{h}</th>" for h in OPERATOR_HEAD)}</tr>
 {ops}</table>
-<h2>数据 <span class="en">Data (CSV)</span></h2>
+<h2>数据 <span class="en">Data (CSV, PDF)</span></h2>
+<p><a href="{PDF}">{PDF}</a>（摘要、图表与运营人，一节一页 / the summary, the plots and the operators, a page each)</p>
 <ul>{csvs}</ul>
 </body></html>
 """

@@ -42,10 +42,14 @@ async def slot_use(conn: AsyncConnection, start: datetime, end: datetime, *, org
 
 async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
                          use_rollup: bool = True) -> list[m.CorridorHour]:
-    rows = await _rows(conn, measures.corridor_hours(start, end, org=org,
-                                                     rolled=await rolled(conn, start, end, use=use_rollup)))
-    return [m.CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]))
-            for r in rows]
+    got = await rolled(conn, start, end, use=use_rollup)
+    rows = await _rows(conn, measures.corridor_hours(start, end, org=org, rolled=got))
+    sep = await _rows(conn, measures.corridor_separation(start, end, org=org, rolled=got))
+    return m.with_separation(
+        [m.CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]))
+         for r in rows],
+        {(r["route_id"], r["hour"]): m.Separation(int(r["samples"]), int(r["sum_mm"]), r["metres"], r["counts"],
+                                                  int(r["los_s"])) for r in sep})
 
 
 SETTLE = timedelta(minutes=10)

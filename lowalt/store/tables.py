@@ -482,6 +482,23 @@ analytics_rolled_minutes = Table(
     Column("rolled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Corridor separation (0019; ``measures._separation``): per rolled minute or hour, route and scope, the
+# separation samples, their sum, their histogram by whole metre and the loss-of-separation pair-seconds.
+analytics_separation = Table(
+    "analytics_separation",
+    metadata,
+    Column("span", Text, primary_key=True),  # 'minute' or 'hour'
+    Column("at", DateTime(timezone=True), primary_key=True),
+    Column("route_id", Text, primary_key=True),
+    Column("scope", Text, primary_key=True),  # as analytics_corridor_hours
+    Column("samples", BigInteger, nullable=False),
+    Column("sum_mm", BigInteger, nullable=False),
+    Column("metres", ARRAY(Integer), nullable=False),
+    Column("counts", ARRAY(Integer), nullable=False),
+    Column("los_s", BigInteger, nullable=False),
+    CheckConstraint("span IN ('minute', 'hour')", name="analytics_separation_span"),
+)
+
 # Views created by migrations (not tables: autogenerate never compares them), for reference.
 VIEWS = ("alerts", "gis_airspace_volumes", "gis_airspace_routes", "gis_airspace_points", "gis_restrictions",
          "gis_plan_areas", "gis_plan_routes")

@@ -41,9 +41,20 @@ RADIUS = 150.0
 ROUTE_Y = Y0 + 3000
 ROUTE_X = (X0, X0 + 10_000)
 HALF_WIDTH = 200.0
-ORG_OF = {"A1": "org-a", "A2": "org-a", "B1": "org-b", "X1": None}
+ORG_OF = {"A1": "org-a", "A2": "org-a", "B1": "org-b", "X1": None, "A3": "org-b"}
+CATEGORY_OF = {"A3": "medium_uav"}
+"""Aircraft categories other than ``light_uav``: A3 (medium) against a light UAV has the NMAC minima
+(152.4 m / 30.48 m), two light UAVs the small-drone ones (50 m / 15 m)."""
+ALT = 120.0
+A3_CLIMB_S = 200
+"""A3 flies at ``ALT`` for its first 200 s, then 40 m higher (above the vertical minimum of 30.48 m)."""
 MAX_GAP = 10.0
 STATES = ("submitted", "approved", "referred", "rejected", "active", "completed", "cancelled", "withdrawn")
+
+
+def altitude(ac: str, t: float) -> float:
+    """Each report's altitude AMSL: ``ALT``, but A3 climbs 40 m ``A3_CLIMB_S`` after it starts."""
+    return ALT + 40.0 if ac == "A3" and t >= T0.timestamp() + 120 + A3_CLIMB_S else ALT
 
 
 def ll(x: float, y: float) -> tuple[float, float]:
@@ -103,6 +114,11 @@ def _points() -> dict[str, np.ndarray]:
     out["X1"] = np.column_stack([t4, np.full(t4.size, PORTS["P1"][0]), np.full(t4.size, PORTS["P1"][1])])
     # B1 also flies the corridor for a while (in the corridor hour with A1? no: 10:50 onwards) -- and A1
     # comes back along it 11:00:00 - 11:04:59, so an hour edge splits a corridor visit
+    # A3 (org-b, medium) trails A1 along the corridor 10:02:00 - 10:11:59, 40 m across and falling back 0.5 m
+    # a second from 20 m behind: below the 152.4 m minimum for its first 255 s, climbed after 200 s
+    j = np.arange(0, 600.0)
+    out["A3"] = np.column_stack([t0 + 120 + j, X0 + 7.0 + 5.0 * (120 + j) - (20.0 + 0.5 * j),
+                                 np.full(j.size, ROUTE_Y - 30.0)])
     back = t0 + 3600 + np.arange(0, 300.0)
     out["A1"] = np.vstack([out["A1"], np.column_stack([back, X0 + 8997.0 - 5.0 * np.arange(300),
                                                        np.full(300, ROUTE_Y - 50.0)])])
@@ -205,8 +221,8 @@ async def store(conn: AsyncConnection, h: History) -> None:
         {"x0": a[0], "y0": a[1], "x1": b[0], "y1": b[1],
          "p": json.dumps({"name_zh": "一号航线", "half_width_m": HALF_WIDTH})})
     for ac, org in ORG_OF.items():
-        await conn.execute(text("INSERT INTO aircraft (id, category, organisation) VALUES (:id, 'light_uav', :o)"),
-                           {"id": ac, "o": org})
+        await conn.execute(text("INSERT INTO aircraft (id, category, organisation) VALUES (:id, :c, :o)"),
+                           {"id": ac, "o": org, "c": CATEGORY_OF.get(ac, "light_uav")})
     for p in h.plans:
         (tx, ty), (lx, ly) = ll(*p.takeoff), ll(*p.landing)
         await conn.execute(text(
@@ -227,7 +243,7 @@ async def store(conn: AsyncConnection, h: History) -> None:
     records = []
     for ac, arr in h.points.items():
         lon, lat = to_wgs84(arr[:, 1], arr[:, 2])
-        records += [(ac, float(t), float(x), float(y), 120.0, 0.0, 0.0, 0.0, 0)
+        records += [(ac, float(t), float(x), float(y), altitude(ac, float(t)), 0.0, 0.0, 0.0, 0)
                     for t, x, y in zip(arr[:, 0], lon, lat, strict=True)]
     await live_repo.copy_track_points(conn, records)
     events: list[tuple[str, dict[str, Any]]] = []
@@ -406,4 +422,41 @@ def expected_operators(h: History, start: datetime, end: datetime, org: str | No
         row = (len(flown), hours[o], len(raised), sum(a.kind == "nonconformance" for a in raised), conforming)
         if any(row[:3]) or row[1] > 0:
             out[o] = row
+    return out
+
+
+def expected_separation(h: History, start: datetime, end: datetime, org: str | None
+                        ) -> dict[datetime, tuple[int, float, int, int]]:
+    """hour -> (samples, mean separation m, p95 in whole metres by nearest rank, loss-of-separation
+    seconds) for R1, by brute force over every second: the aircraft inside in that second (first report
+    of the second), each one's distance to the nearest other (samples of ``org``'s aircraft only), and
+    the pairs below the monitor's minima (horizontal and vertical, strict)."""
+    from lowalt.conflict.separation import SeparationMatrix
+
+    matrix = SeparationMatrix()
+    at: dict[int, dict[str, tuple[float, float, float]]] = defaultdict(dict)
+    for ac, arr in h.points.items():
+        for t, x, y in arr[np.argsort(arr[:, 0], kind="stable")]:
+            s = int(np.floor(t))
+            if start.timestamp() <= t < end.timestamp() and _in_corridor(np.array([x]), np.array([y]))[0]:
+                at[s].setdefault(ac, (x, y, altitude(ac, t)))
+    dists: dict[datetime, list[float]] = defaultdict(list)
+    lost: dict[datetime, int] = defaultdict(int)
+    for s, acs in at.items():
+        hour = datetime.fromtimestamp(s - s % 3600, tz=UTC)
+        names = sorted(acs)
+        for a in names:
+            others = [float(np.hypot(acs[a][0] - acs[b][0], acs[a][1] - acs[b][1])) for b in names if b != a]
+            if others and (org is None or ORG_OF[a] == org):
+                dists[hour].append(min(others))
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                h_m, v_m = matrix.minima(CATEGORY_OF.get(a, "light_uav"), CATEGORY_OF.get(b, "light_uav"))
+                d = np.hypot(acs[a][0] - acs[b][0], acs[a][1] - acs[b][1])
+                if d < h_m and abs(acs[a][2] - acs[b][2]) < v_m and (org is None or org in (ORG_OF[a], ORG_OF[b])):
+                    lost[hour] += 1
+    out = {}
+    for hour, ds in dists.items():
+        floored = sorted(int(np.floor(d)) for d in ds)
+        out[hour] = (len(ds), float(np.mean(ds)), floored[-(-95 * len(ds) // 100) - 1], lost[hour])
     return out

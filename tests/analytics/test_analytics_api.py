@@ -65,6 +65,11 @@ async def test_operators_see_their_own_measures_only(client: httpx.AsyncClient,
         cells = (await client.get("/analytics/cells", params=WIDE, headers=seeded[org])).json()["cells"]
         exp = hist.expected_cells(h, start, end, org)
         assert {(c["cx"], c["cy"]) for c in cells} == set(exp)
+        hours_ = (await client.get("/analytics/corridors", params=WIDE, headers=seeded[org])).json()["hours"]
+        sep = hist.expected_separation(h, start, end, org)
+        assert {h_["hour"]: (h_["separation_samples"], h_["p95_separation_m"], h_["loss_of_separation_s"])
+                for h_ in hours_ if h_["separation_samples"]} == {
+            k.isoformat().replace("+00:00", "Z"): (n, p95, lost) for k, (n, _mean, p95, lost) in sep.items()}
         filing = (await client.get("/analytics/filing", params=WIDE, headers=seeded[org])).json()
         counts, _times, _reasons = hist.expected_filing(h, start, end, org)
         assert sum(d["decisions"] for d in filing["decisions"]) == sum(counts.values())

@@ -50,8 +50,14 @@ async def test_dashboard_shows_the_api_numbers_in_chinese_then_english(
     slots = (await server.http.get("/analytics/takeoff-points", params=window, headers=auth(token))).json()
     assert await pg.locator("#kpi-flights").inner_text() == str(sum(o["flights"] for o in ops["operators"]))
     assert await pg.locator("#kpi-full").inner_text() == str(sum(s["booked"] >= s["capacity"] for s in slots["slots"]))
-    for chart in ("slots", "cells", "corridors", "filing"):
+    for chart in ("slots", "cells", "corridors", "separation", "filing"):
         assert await pg.locator(f"#chart-{chart} canvas").count() >= 1, chart
+    corridors = (await server.http.get("/analytics/corridors", params=window, headers=auth(token))).json()["hours"]
+    drawn = await pg.evaluate("window.analytics.state.charts['chart-separation'].getOption().series"
+                              ".map(s => s.data)")
+    r1 = sorted((c for c in corridors if c["route_id"] == "R1"), key=lambda c: c["hour"])
+    assert drawn[1] == [c["p95_separation_m"] for c in r1] and drawn[2] == [c["loss_of_separation_s"] for c in r1]
+    assert max(drawn[2]) == hist.A3_CLIMB_S  # the loss of separation the history holds is on the chart
     assert await pg.locator("#operators tr").count() == 1 + len(ops["operators"])
     text = await pg.locator("body").inner_text()
     assert "容量与使用分析" in text and "访问令牌" not in text and not RAW.findall(text)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from lowalt.analytics import measures
-from lowalt.analytics.model import SLOT
+from lowalt.analytics.model import SLOT, CorridorHour
 from lowalt.store import analytics_repo
 from lowalt.store.db import Database
 from tests.analytics import history as hist
@@ -120,9 +120,42 @@ async def test_corridor_flights_and_peak_simultaneous(stored: tuple[Database, Hi
             assert got == hist.expected_corridor(h, start, end, org), (start, end, org)
         rows = await analytics_repo.corridor_hours(uow.conn, *WIDE, org=None)
     got = {utc(r.hour): (r.flights, r.peak_simultaneous) for r in rows}
-    assert got[T0] == (2, 2)  # A1 and A2 (inside at 190 m for 10 minutes), together for a while
+    assert got[T0] == (3, 3)  # A1, A2 (inside at 190 m for 10 minutes) and A3, all three 10:10-10:11:59
     # A1's return from 11:00:00 starts the 11:00 hour; B1 crosses later (11:17), never at the same time
     assert got[T0 + timedelta(hours=1)] == (2, 1)
+
+
+def _separation(rows: list[CorridorHour]) -> dict[datetime, tuple[int, float, int, int]]:
+    return {utc(r.hour): (r.separation_samples, r.mean_separation_m, r.p95_separation_m, r.loss_of_separation_s)
+            for r in rows if r.route_id == "R1" and r.separation_samples}
+
+
+def _assert_separation(got: dict[datetime, tuple[int, float, int, int]],
+                       exp: dict[datetime, tuple[int, float, int, int]], where: object) -> None:
+    assert set(got) == set(exp), where
+    for k, (n, mean, p95, lost) in exp.items():
+        assert (got[k][0], got[k][2], got[k][3]) == (n, p95, lost), (where, k)
+        assert got[k][1] == pytest.approx(mean, abs=1e-3), (where, k)  # summed in whole millimetres
+
+
+async def test_corridor_separation_and_loss_of_separation(stored: tuple[Database, History]) -> None:
+    """Mean and p95 distance to the nearest other aircraft in the corridor, and pair-seconds below the
+    monitor's minima, against brute force in Python (every scope over the whole history); windows cut A3's
+    loss (10:02:00 - 10:05:19 below 152.4 m and 30.48 m) on both sides of its edges."""
+    db, h = stored
+    edges = (T0 + timedelta(minutes=2), T0 + timedelta(minutes=5, seconds=20))
+    inner = (edges[0] + timedelta(seconds=1), edges[1] - timedelta(seconds=1))
+    got = {}
+    async with db.unit_of_work() as uow:
+        for start, end, org in [(*WIDE, org) for org in ORGS] + [(*edges, None), (*inner, None)]:
+            got[(start, end, org)] = sep = _separation(await analytics_repo.corridor_hours(uow.conn, start, end, org=org))
+            _assert_separation(sep, hist.expected_separation(h, start, end, org), (start, end, org))
+    assert got[(*WIDE, None)][T0][3] == hist.A3_CLIMB_S  # close enough for 255 s, but 40 m higher after 200 s
+    assert got[(*edges, None)][T0][3] == hist.A3_CLIMB_S
+    assert got[(*inner, None)][T0][3] == hist.A3_CLIMB_S - 2  # one second fewer at each end
+    # the pair is A1 (org-a) with A3 (org-b): each operator sees it
+    assert got[(*WIDE, "org-a")][T0][3] == got[(*WIDE, "org-b")][T0][3] == hist.A3_CLIMB_S
+    assert T0 + timedelta(hours=1) not in got[(*WIDE, None)]  # 11:00: one aircraft at a time, nothing to measure
 
 
 async def test_cells_flight_hours_and_hot_spots(stored: tuple[Database, History]) -> None:
@@ -229,6 +262,7 @@ async def _same_as_raw_and_python(db: Database, h: History, windows: list[tuple[
             assert corridors == await analytics_repo.corridor_hours(uow.conn, start, end, org=org, use_rollup=False)
             assert {utc(r.hour): (r.flights, r.peak_simultaneous) for r in corridors} == hist.expected_corridor(
                 h, start, end, org), (start, end, org)
+            _assert_separation(_separation(corridors), hist.expected_separation(h, start, end, org), (start, end, org))
             ops = await analytics_repo.operator_use(uow.conn, start, end, org=org)
             ops_raw = await analytics_repo.operator_use(uow.conn, start, end, org=org, use_rollup=False)
             assert [o.organisation for o in ops] == [o.organisation for o in ops_raw]

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from lowalt.analytics import model as m
-from lowalt.analytics.report import CSVS, PLOTS, DayData, day_window, summary_zh
+from lowalt.analytics.report import CSVS, PDF, PLOTS, DayData, day_window, summary_zh
 from lowalt.services.daily_report import gather, make_report
 from lowalt.store.db import Database
 from tests.analytics import history as hist
@@ -34,7 +34,9 @@ def _day() -> DayData:
     slots = [m.SlotUse("P1", "一号起降点", t, 2, 3, 2, 1), m.SlotUse("P1", "一号起降点", t + timedelta(minutes=15), 2, 2, 2, 0),
              m.SlotUse("P2", "二号起降点", t, 3, 1, 1, 0)]
     return DayData(
-        DAY, start, end, slots, [m.CorridorHour("R1", "一号航线", t, 4, 3)],
+        DAY, start, end, slots, [m.CorridorHour("R1", "一号航线", t, 4, 3, 100, 250.0, 900, 0),
+                                 m.CorridorHour("R1", "一号航线", t + timedelta(hours=1), 3, 2, 300, 150.0, 400, 12),
+                                 m.CorridorHour("R1", "一号航线", t + timedelta(hours=2), 1, 1)],
         [m.CellUse(1, 2, 117.2, 29.3, 1.5, 0.06, 2, 1), m.CellUse(1, 3, 117.2, 29.31, 0.5, 0.02, 0, 0)],
         m.FilingSummary([m.DecisionCount("automatic", "standard", "approved", 7),
                        m.DecisionCount("centre", "standard", "approved", 2)],
@@ -52,6 +54,9 @@ def test_summary_sentences_carry_the_numbers() -> None:
     assert "共预订 6 个起降架次，2 个时段（15 分钟）达到容量上限，其中 1 个超出容量；未执行（预订未飞）1 个" in text
     assert "一号起降点 10:00–11:00（5/8）" in text  # the busiest hour: 3 + 2 booked, capacity 2 x 4
     assert "航线最高同时在飞 3 架（一号航线，10:00 时段）" in text
+    # mean weighted by samples: (100 x 250 + 300 x 150) / 400 = 175; the tightest p95 is 11:00's 400 m
+    assert ("航线间隔（与最近他机的水平距离）：全天平均 175 米；95% 分位最小的时段为 一号航线 11:00（400 米）；"
+            "低于最小间隔共 12 秒，最多为 一号航线 11:00 时段（12 秒）。") in text
     assert "冲突告警 2 次，闯入告警 1 次" in text
     assert "自动 7 件（中位用时 0.4 秒），中心人工 2 件（中位用时 10.0 分钟）" in text
     assert "须经管制部门批准 2 件" in text and "org-a（80%）" in text and "_" not in text  # no raw codes
@@ -70,7 +75,7 @@ async def test_report_files_and_csvs_equal_the_measures(database: Database, tmp_
     d = await gather(database.engine, DAY, radius_m=hist.RADIUS, as_of=as_of)
     files = await make_report(database.engine, DAY, tmp_path, radius_m=hist.RADIUS, as_of=as_of)
     names = {f.name for f in files}
-    assert names == {n for n, _k, _t in CSVS} | {n for n, _t, _p in PLOTS} | {"index.html", "summary_zh.txt"}
+    assert names == {n for n, _k, _t in CSVS} | {n for n, _t, _p in PLOTS} | {"index.html", "summary_zh.txt", PDF}
     for name, _title, _plot in PLOTS:
         data = (tmp_path / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 5_000, name
@@ -86,6 +91,19 @@ async def test_report_files_and_csvs_equal_the_measures(database: Database, tmp_
         assert sentence in page
     assert all(f'src="{n}"' in page for n, _t, _p in PLOTS)
     assert (tmp_path / "summary_zh.txt").read_text().splitlines() == summary_zh(d)
+    assert any("低于最小间隔共 200 秒" in line for line in summary_zh(d))  # A3 with A1, from the history
+    corridors = list(csv.DictReader(io.StringIO((tmp_path / "corridors.csv").read_text())))
+    assert [int(r["loss_of_separation_s"]) for r in corridors] == [c.loss_of_separation_s for c in d.corridors]
+    _check_pdf(tmp_path / PDF, summary_zh(d), d)
+
+
+def _check_pdf(path: Path, summary: list[str], d: DayData) -> None:
+    """A PDF with a page per section (summary, each plot, operators)."""
+    import re
+
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type /Page\b", data)) == 1 + len(PLOTS) + 1
 
 
 async def test_cli_report_daily_end_to_end(database: Database, tmp_path: Path) -> None:
@@ -97,7 +115,7 @@ async def test_cli_report_daily_end_to_end(database: Database, tmp_path: Path) -
         cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     _stdout, stderr = await asyncio.wait_for(proc.communicate(), 300)
     assert proc.returncode == 0, stderr.decode()
-    assert (out / "index.html").is_file() and (out / "cells.png").is_file()
+    assert (out / "index.html").is_file() and (out / "cells.png").is_file() and (out / PDF).is_file()
     summary = (out / "summary_zh.txt").read_text()
     assert summary.startswith("2026-11-24（北京时间）共飞行")
     bad = await asyncio.create_subprocess_exec(

@@ -84,6 +84,13 @@ class CorridorHourOut(_Out):
     hour: datetime
     flights: int = Field(description="distinct aircraft reported inside the corridor in the hour")
     peak_simultaneous: int = Field(description="most aircraft inside in one second")
+    separation_samples: int = Field(description="aircraft-seconds inside with another aircraft inside too")
+    mean_separation_m: float | None = Field(description="mean horizontal distance (m) to the nearest other "
+                                                        "aircraft inside, over those samples; null without any")
+    p95_separation_m: int | None = Field(description="95th percentile of those distances, whole metres (nearest "
+                                                     "rank, distances floored)")
+    loss_of_separation_s: int = Field(description="pair-seconds inside below the conflict monitor's minima for "
+                                                  "the pair's categories (horizontal and vertical)")
 
 
 class Corridors(BaseModel):
@@ -243,7 +250,8 @@ async def takeoff_points(request: Request, principal: Reader, from_: From, to: T
 
 
 @router.get("/corridors", response_model=Corridors, responses=CSV,
-            summary="Corridors: flights per hour and peak simultaneous aircraft, from track history")
+            summary="Corridors: flights per hour, peak simultaneous aircraft, mean and p95 separation and time in "
+                    "loss of separation, from track history")
 async def corridors(request: Request, principal: Reader, from_: From, to: To, format: Format = "json"
                     ) -> Corridors | Response:
     start, end, rows = await read(request, principal, from_, to,

@@ -16,6 +16,9 @@ const T = {
   slots: ["起降点容量（每15分钟）", "Take-off points (per 15 min)"],
   cells: ["1公里网格飞行小时与告警热点", "Flight hours per 1 km cell, alert hot spots"],
   corridors: ["航线每小时架次", "Corridor flights per hour"], filing: ["申报决定", "Filing decisions"],
+  separation: ["航线间隔与低于最小间隔时间", "Corridor separation and time in loss of separation"],
+  sep_mean: ["平均间隔（米）", "mean separation (m)"], sep_p95: ["95%分位间隔（米）", "p95 separation (m)"],
+  sep_loss: ["低于最小间隔（秒）", "loss of separation (s)"], metres: ["米", "m"], seconds: ["秒", "s"],
   operators: ["运营人", "Operators"], demand: ["未来24小时饱和时段", "Saturated slots in the next 24 h"],
   booked: ["预订", "booked"], flown: ["已飞", "flown"], capacity: ["容量", "capacity"],
   hours: ["飞行小时", "flight hours"], hot: ["告警热点", "alert hot spots"],
@@ -103,20 +106,25 @@ function draw() {
   drawSlots();
   drawCells();
   drawCorridors();
+  drawSeparation();
   drawFiling();
   drawOperators();
   drawDemand();
   window.analytics.ready = true;
 }
 
+// Fill a select with [id, name] entries, keeping its choice when it is still there; returns the chosen id.
+function choose(sel, entries) {
+  const keep = sel.value;
+  sel.replaceChildren(...entries.map(([id, name]) => new Option(name, id)));
+  if (entries.some(([id]) => id === keep)) sel.value = keep;
+  return sel.value;
+}
+
 function drawSlots() {
   const slots = state.data.slots.slots;
-  const points = [...new Map(slots.map((s) => [s.point_id, s.name_zh])).entries()];
-  const sel = $("point");
-  const keep = sel.value;
-  sel.replaceChildren(...points.map(([id, name]) => new Option(name, id)));
-  if (points.some(([id]) => id === keep)) sel.value = keep;
-  const rows = slots.filter((s) => s.point_id === sel.value);
+  const point = choose($("point"), [...new Map(slots.map((s) => [s.point_id, s.name_zh])).entries()]);
+  const rows = slots.filter((s) => s.point_id === point);
   chart("chart-slots").setOption({
     tooltip: { trigger: "axis" }, legend: { data: [t("booked"), t("flown")] },
     xAxis: { type: "category", data: rows.map((s) => fmtTime(s.slot, Number($("days").value) > 1)) },
@@ -160,6 +168,27 @@ function drawCorridors() {
     series: routes.map(([id, name]) => ({
       name, type: "line", data: hours.map((h) => (rows.find((r) => r.route_id === id && r.hour === h) || {}).flights || 0),
     })),
+  });
+}
+
+function drawSeparation() {
+  // One corridor at a time (a select, like the take-off points): mean and p95 distance to the nearest other
+  // aircraft inside (left axis, metres; a gap where one aircraft flew alone) and the pair-seconds below the
+  // monitor's minima (bars, right axis).
+  const rows = state.data.corridors.hours;
+  const route = choose($("route"), [...new Map(rows.map((r) => [r.route_id, r.name_zh])).entries()]);
+  const mine = rows.filter((r) => r.route_id === route).sort((a, b) => (a.hour < b.hour ? -1 : 1));
+  const round = (v) => (v === null ? null : Math.round(v * 10) / 10);
+  chart("chart-separation").setOption({
+    tooltip: { trigger: "axis" }, legend: { data: [t("sep_mean"), t("sep_p95"), t("sep_loss")] },
+    xAxis: { type: "category", data: mine.map((r) => fmtTime(r.hour, Number($("days").value) > 1)) },
+    yAxis: [{ type: "value", name: t("metres") }, { type: "value", name: t("seconds"), minInterval: 1 }],
+    series: [
+      { name: t("sep_mean"), type: "line", connectNulls: false, data: mine.map((r) => round(r.mean_separation_m)) },
+      { name: t("sep_p95"), type: "line", connectNulls: false, data: mine.map((r) => r.p95_separation_m) },
+      { name: t("sep_loss"), type: "bar", yAxisIndex: 1, itemStyle: { color: "#d7191c" },
+        data: mine.map((r) => r.loss_of_separation_s) },
+    ],
   });
 }
 
@@ -222,6 +251,7 @@ function start() {
   });
   $("range").addEventListener("submit", (e) => { e.preventDefault(); load(); });
   $("point").addEventListener("change", drawSlots);
+  $("route").addEventListener("change", drawSeparation);
   window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
   if (sessionStorage.getItem(TOKEN_KEY)) { $("range").hidden = false; load(); } else { $("signin").hidden = false; }
 }
