@@ -69,6 +69,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # pinned and hash-checked; pip prints each package as it goes (the progress)
   .venv/bin/python -m pip install --require-hashes -r requirements-dev.lock
   .venv/bin/python -m pip install -q --no-deps -e .
+  echo "bootstrap: compiling the conflict engine's loops (numba, cached on disk)"
+  .venv/bin/python -c "import lowalt.conflict as c; c.warm_up()"
   echo "$want" > "$stamp"
   echo "bootstrap: Python packages ready"
 fi

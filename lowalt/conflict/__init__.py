@@ -39,7 +39,27 @@ from lowalt.conflict.separation import (
 )
 from lowalt.conflict.traffic import Traffic, generate_traffic
 
+
+def warm_up() -> None:
+    """Compile the engine's loops (or load them from numba's on-disk cache) before a tick needs them.
+
+    A cold compile takes a few seconds of one core and holds the GIL; the monitor calls this when
+    it starts and bootstrap once per install, so no tick and no test pays for it.
+    """
+    import numpy as np
+
+    from lowalt.conflict.broadphase import overlapping_pairs
+
+    traffic = generate_traffic(64, seed=0)
+    detect_conflicts_by_category(traffic.pos, traffic.vel, traffic.category, SeparationMatrix(), lookahead=60.0)
+    # one box far wider than the rest takes the outlier path
+    lower = np.arange(128.0).reshape(64, 2)
+    upper = lower + 1.0
+    upper[0] += 1000.0
+    overlapping_pairs(lower, upper)
+
 __all__ = [
+    "warm_up",
     "Alert",
     "AlertBook",
     "AlertDiff",

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from lowalt.conflict.jit import jit
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 IDX = NDArray[np.intp]
@@ -51,8 +53,9 @@ OUTLIER_FRACTION = 1.0 / 1024.0
 _SAMPLE = 2048
 """Boxes sampled to choose the strip size."""
 
-_CHUNK_ELEMS = 1 << 22
-"""Elements per chunk in the outlier path (outliers x all boxes)."""
+MAX_STRIPS_PER_BOX = 8
+"""The grid of strips has at most this many strips per box (plus a few): far-apart clusters of
+small boxes get wider strips instead of a huge, empty grid."""
 
 
 def _empty() -> tuple[I64, I64]:
@@ -80,55 +83,6 @@ def _cell_sizes(lower: F64, upper: F64, scale: float | tuple[float, ...] | F64) 
     return np.asarray(np.maximum(size, np.maximum(span, 1.0) * 1e-5), dtype=np.float64)
 
 
-class _Strips:
-    """Boxes of one set in sweep order, registered in the strips they cover.
-
-    ``lo_x``/``up_x`` are the boxes' ``x`` extents sorted by lower ``x`` (index = rank); ``ids``
-    maps rank to the caller's row. Entries (one per box and covered strip) are sorted by ``(strip, rank)``:
-    ``own`` (rank), ``key`` (``strip * m + rank``), ``first`` (bit ``k`` set when the strip is the
-    box's first on strip axis ``k``).
-    """
-
-    __slots__ = ("first", "full", "ids", "key", "lo_x", "m", "own", "strip", "up_x")
-
-    def __init__(self, ids: IDX, lo_x: F64, up_x: F64, c0: I64, spans: I64, dims: I64) -> None:
-        m, k = c0.shape
-        self.m = m
-        self.ids = ids
-        self.lo_x = lo_x
-        self.up_x = up_x
-        self.full = np.uint8((1 << k) - 1)
-        if k == 0:
-            self.own = np.arange(m, dtype=np.intp)
-            self.strip = np.zeros(m, dtype=np.int64)
-            self.first = np.zeros(m, dtype=np.uint8)
-            self.key = self.own.astype(np.int64)
-            return
-        # one entry per (box, covered strip), one axis at a time: repeat each entry once per strip
-        # it covers on the axis, the offset being the rank within its run (no integer division)
-        stride = np.cumprod(np.concatenate((dims[1:], [1]))[::-1])[::-1]
-        own = np.arange(m, dtype=np.intp)
-        strip = c0 @ stride
-        first = np.zeros(m, dtype=np.uint8)
-        for ax in range(k):
-            sp = np.take(spans[:, ax], own)
-            if sp.max(initial=1) == 1:
-                first |= np.uint8(1 << ax)
-                continue
-            total = int(sp.sum())
-            off = np.arange(total, dtype=np.intp) - np.repeat(np.cumsum(sp) - sp, sp)
-            own = np.repeat(own, sp)
-            strip = np.repeat(strip, sp) + off * stride[ax]
-            first = np.repeat(first, sp) | ((off == 0).astype(np.uint8) << np.uint8(ax))
-        bound = int(stride[0] * dims[0])
-        # entries are in box (rank) order, so a stable sort by strip leaves them by (strip, rank)
-        order = argsort_keys(strip, bound)
-        self.own = np.take(own, order)
-        self.strip = np.take(strip, order)
-        self.first = np.take(first, order)
-        self.key = self.strip * m + self.own
-
-
 def argsort_keys(key: I64, bound: int) -> IDX:
     """Stable ``argsort`` of non-negative keys below ``bound``; LSD radix on 16-bit digits.
 
@@ -150,50 +104,159 @@ def _layout(lower: F64, upper: F64, size: F64, origin: F64) -> tuple[I64, I64]:
     return c0, c1 - c0 + 1
 
 
-def _sorted_set(ids: IDX, lower: F64, upper: F64, c0: I64, spans: I64, dims: I64) -> _Strips:
-    """Boxes ``ids`` (rows of ``lower``/``upper``) registered in their strips, in sweep order."""
-    order = np.argsort(lower[:, 0])
-    lo_x = np.take(lower[:, 0], order)
-    up_x = np.take(upper[:, 0], order)
-    return _Strips(np.take(ids, order), lo_x, up_x, _rows(c0, order), _rows(spans, order), dims)
-
-
-def _rows(arr: I64, order: IDX) -> I64:
-    """``arr[order]`` for a narrow 2-D array, column by column (faster than a row ``take``)."""
-    out = np.empty((order.size, arr.shape[1]), dtype=arr.dtype)
-    for ax in range(arr.shape[1]):
-        out[:, ax] = np.take(arr[:, ax], order)
+def _grow(arr: I64, need: int) -> I64:
+    """``arr`` copied into a buffer of at least ``need`` elements (doubling)."""
+    out = np.empty(max(need, 2 * arr.shape[0]), dtype=np.int64)
+    out[: arr.shape[0]] = arr
     return out
 
 
-def _self_sweep(s: _Strips, lower: F64, upper: F64) -> tuple[I64, I64]:
-    """Pairs of boxes of one set that overlap, each once (entry ``p`` with later entries ``q``).
+_grow = jit(_grow)
 
-    ``lower``/``upper`` (N, D) are all the caller's boxes (``s.ids`` are rows of them).
+
+def _register(
+    lower: F64, ids: I64, c0: I64, spans: I64, stride: I64, start: I64,
+    cursor: I64, e_rank: I64, e_lox: F64, e_first: NDArray[np.uint8],
+) -> None:
+    """Enumerate (box, covered strip) entries in ``ids`` order.
+
+    Counting pass (``cursor`` empty): ``start[s + 1] += 1`` per entry of strip ``s``. Filling pass:
+    entry ``cursor[s]`` of strip ``s`` gets the box's rank in ``ids``, its lower ``x`` and its
+    "first strip on axis ``ax``" bits. The strips a box covers are walked as an odometer over the
+    strip axes.
     """
-    # entry p pairs with the later entries of its strip whose box starts within its x extent
-    end_rank = np.searchsorted(s.lo_x, s.up_x, side="right")
-    q_end = np.searchsorted(s.key, s.strip * s.m + np.take(end_rank, s.own), side="left")
-    p1 = np.arange(1, s.key.size + 1, dtype=np.intp)
-    cnt = q_end - p1
-    g = int(cnt.sum())
-    q = np.arange(g, dtype=np.intp)
-    q += np.repeat(p1 - (np.cumsum(cnt) - cnt), cnt)
-    # keep each pair in the strip holding the min corner of the boxes' intersection: as both
-    # boxes cover the strip, that is "the strip is the first of at least one of them on every axis"
-    keep = np.repeat(s.first, cnt)
-    keep |= np.take(s.first, q)
-    keep = keep == s.full
-    a = np.take(s.ids, np.compress(keep, np.repeat(s.own, cnt)))
-    b = np.take(s.ids, np.take(s.own, np.compress(keep, q)))
-    del q, keep
-    # x overlaps by construction; the strip axes must really overlap
-    ok = np.ones(a.size, dtype=bool)
-    for ax in range(1, lower.shape[1]):
-        lo, up = np.ascontiguousarray(lower[:, ax]), np.ascontiguousarray(upper[:, ax])
-        ok &= np.take(lo, a) <= np.take(up, b)
-        ok &= np.take(lo, b) <= np.take(up, a)
-    return np.compress(ok, a).astype(np.int64, copy=False), np.compress(ok, b).astype(np.int64, copy=False)
+    k = c0.shape[1]
+    fill = cursor.shape[0] > 0
+    off = np.zeros(max(k, 1), dtype=np.int64)
+    for r in range(ids.shape[0]):
+        b = ids[r]
+        base = 0
+        for ax in range(k):
+            base += c0[b, ax] * stride[ax]
+            off[ax] = 0
+        while True:
+            s = base
+            first = 0
+            for ax in range(k):
+                s += off[ax] * stride[ax]
+                if off[ax] == 0:
+                    first |= 1 << ax
+            if fill:
+                q = cursor[s]
+                cursor[s] = q + 1
+                e_rank[q] = r
+                e_lox[q] = lower[b, 0]
+                e_first[q] = first
+            else:
+                start[s + 1] += 1
+            ax = k - 1
+            while ax >= 0:
+                off[ax] += 1
+                if off[ax] < spans[b, ax]:
+                    break
+                off[ax] = 0
+                ax -= 1
+            if ax < 0:
+                break
+
+
+_register = jit(_register)
+
+
+def _sweep(lower: F64, upper: F64, ids: I64, c0: I64, spans: I64, dims: I64) -> tuple[I64, I64]:
+    """Every overlapping pair of the boxes ``ids`` (rows of ``lower``/``upper``, sorted by lower ``x``).
+
+    Each box is registered, in ``ids`` order, in every strip it covers (``c0``, ``spans`` and
+    ``dims`` on the strip axes 1..D-1; a counting sort, so every strip lists its boxes by lower
+    ``x``). Within a strip, entry ``p`` is paired with the later entries that start inside its
+    ``x`` extent (the scan stops at the first that starts beyond it), kept only in the strip that
+    holds the minimum corner of the two boxes' intersection (the strip is the first of at least
+    one of them on every axis), then tested exactly on the strip axes. Returns ``(i, j)``, ``i < j``.
+    """
+    m = ids.shape[0]
+    k = c0.shape[1]
+    d = lower.shape[1]
+    stride = np.ones(max(k, 1), dtype=np.int64)
+    for ax in range(k - 2, -1, -1):
+        stride[ax] = stride[ax + 1] * dims[ax + 1]
+    n_strips = stride[0] * dims[0] if k > 0 else 1
+    start = np.zeros(n_strips + 1, dtype=np.int64)
+    none_i = np.empty(0, dtype=np.int64)
+    _register(lower, ids, c0, spans, stride, start, none_i, none_i, np.empty(0), np.empty(0, dtype=np.uint8))
+    for s in range(n_strips):
+        start[s + 1] += start[s]
+    n_entries = start[n_strips]
+    e_rank = np.empty(n_entries, dtype=np.int64)
+    e_lox = np.empty(n_entries, dtype=np.float64)
+    e_first = np.empty(n_entries, dtype=np.uint8)
+    _register(lower, ids, c0, spans, stride, start, start[:n_strips].copy(), e_rank, e_lox, e_first)
+    full = (1 << k) - 1
+    # the boxes' bounds in rank order: entries of a strip are in rank order, so the scan below
+    # reads them forward
+    lo_s = np.empty((m, d), dtype=np.float64)
+    up_s = np.empty((m, d), dtype=np.float64)
+    for r in range(m):
+        for ax in range(d):
+            lo_s[r, ax] = lower[ids[r], ax]
+            up_s[r, ax] = upper[ids[r], ax]
+    out_i = np.empty(max(1024, 4 * m), dtype=np.int64)
+    out_j = np.empty(max(1024, 4 * m), dtype=np.int64)
+    count = 0
+    for s in range(n_strips):
+        end = start[s + 1]
+        for p in range(start[s], end):
+            if count + (end - p) > out_i.shape[0]:
+                out_i = _grow(out_i, count + end - p)
+                out_j = _grow(out_j, count + end - p)
+            rp = e_rank[p]
+            up_x = up_s[rp, 0]
+            fp = e_first[p]
+            bp = ids[rp]
+            for q in range(p + 1, end):
+                if e_lox[q] > up_x:
+                    break
+                rq = e_rank[q]
+                # branch-free: write the pair, advance only if it is kept and overlaps
+                ok = (fp | e_first[q]) == full
+                for ax in range(1, d):
+                    ok &= (lo_s[rp, ax] <= up_s[rq, ax]) & (lo_s[rq, ax] <= up_s[rp, ax])
+                bq = ids[rq]
+                out_i[count] = min(bp, bq)
+                out_j[count] = max(bp, bq)
+                count += ok
+    return out_i[:count], out_j[:count]
+
+
+_sweep = jit(_sweep)
+
+
+def _outlier_pairs(out: I64, is_outlier: NDArray[np.bool_], lower: F64, upper: F64) -> tuple[I64, I64]:
+    """Pairs of each outlier box with every box it overlaps (outlier pairs once), ``i < j``."""
+    n, d = lower.shape
+    out_i = np.empty(max(1024, 4 * out.shape[0]), dtype=np.int64)
+    out_j = np.empty(max(1024, 4 * out.shape[0]), dtype=np.int64)
+    count = 0
+    for o in out:
+        for b in range(n):
+            if b == o or (is_outlier[b] and b < o):
+                continue
+            hit = True
+            for ax in range(d):
+                if lower[o, ax] > upper[b, ax] or lower[b, ax] > upper[o, ax]:
+                    hit = False
+                    break
+            if not hit:
+                continue
+            if count == out_i.shape[0]:
+                out_i = _grow(out_i, count + 1)
+                out_j = _grow(out_j, count + 1)
+            out_i[count] = min(o, b)
+            out_j[count] = max(o, b)
+            count += 1
+    return out_i[:count], out_j[:count]
+
+
+_outlier_pairs = jit(_outlier_pairs)
 
 
 def overlapping_pairs(lower: F64, upper: F64, *, cell_scale: float | tuple[float, ...] | F64 = CELL_SCALE) -> tuple[I64, I64]:
@@ -218,19 +281,28 @@ def overlapping_pairs(lower: F64, upper: F64, *, cell_scale: float | tuple[float
     if n < 2:
         return _empty()
     size, origin = _grid(lower, upper, cell_scale)
-    c0, spans = _layout(lower, upper, size, origin)
+    while True:
+        c0, spans = _layout(lower, upper, size, origin)
+        dims = c0.max(axis=0, initial=0) + spans.max(axis=0, initial=1)
+        strips = int(np.prod(dims.astype(float)))
+        if strips <= MAX_STRIPS_PER_BOX * n + 4096:
+            break
+        # far-apart clusters of small boxes: wider strips (exact for any width, only slower)
+        size = size * (strips / (MAX_STRIPS_PER_BOX * n + 4096)) ** (1.0 / size.size) * 1.01
     outlier: NDArray[np.bool_] = np.asarray((spans > MAX_SPAN).any(axis=1), dtype=bool)
-    dims = c0.max(axis=0, initial=0) + spans.max(axis=0, initial=1)
-
     parts: list[tuple[I64, I64]] = []
     inl = np.flatnonzero(~outlier)
     if inl.size >= 2:
-        s = _sorted_set(inl, lower[inl], upper[inl], c0[inl], spans[inl], dims)
-        parts.append(_self_sweep(s, lower, upper))
-    out = np.flatnonzero(outlier)
+        ids = np.take(inl, np.argsort(np.take(lower[:, 0], inl))).astype(np.int64)
+        parts.append(_sweep(lower, upper, ids, c0, spans, dims.astype(np.int64)))
+    out = np.flatnonzero(outlier).astype(np.int64)
     if out.size:
         parts.append(_outlier_pairs(out, outlier, lower, upper))
-    return _join(parts)
+    if not parts:
+        return _empty()
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts])
 
 
 def _grid(lower: F64, upper: F64, cell_scale: float | tuple[float, ...] | F64) -> tuple[F64, F64]:
@@ -238,32 +310,3 @@ def _grid(lower: F64, upper: F64, cell_scale: float | tuple[float, ...] | F64) -
         return np.empty(0), np.empty(0)
     size = _cell_sizes(lower[:, 1:], upper[:, 1:], cell_scale)
     return size, lower[:, 1:].min(axis=0)
-
-
-def _join(parts: list[tuple[I64, I64]]) -> tuple[I64, I64]:
-    if not parts:
-        return _empty()
-    i = np.concatenate([p[0] for p in parts])
-    j = np.concatenate([p[1] for p in parts])
-    return np.minimum(i, j), np.maximum(i, j)
-
-
-def _outlier_pairs(out: IDX, is_outlier: NDArray[np.bool_], lower: F64, upper: F64) -> tuple[I64, I64]:
-    n = lower.shape[0]
-    step = max(1, _CHUNK_ELEMS // n)
-    all_ids = np.arange(n, dtype=np.int64)
-    res_i: list[I64] = []
-    res_j: list[I64] = []
-    for s in range(0, out.size, step):
-        o = out[s : s + step]
-        hit = np.ones((o.size, n), dtype=bool)
-        for ax in range(lower.shape[1]):
-            hit &= lower[o, ax][:, None] <= upper[None, :, ax]
-            hit &= lower[None, :, ax] <= upper[o, ax][:, None]
-        # outlier-outlier pairs once (o < k); never pair a box with itself
-        hit &= ~is_outlier[None, :] | (all_ids[None, :] > o[:, None])
-        hit[np.arange(o.size), o] = False
-        r, k = np.nonzero(hit)
-        res_i.append(o[r].astype(np.int64))
-        res_j.append(k.astype(np.int64))
-    return np.concatenate(res_i), np.concatenate(res_j)

@@ -24,11 +24,14 @@ their floating-point results are bit-identical pair by pair; only the pruning di
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from lowalt.conflict.jit import jit
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -76,14 +79,103 @@ class PairResult:
     d_cpa: F64
 
 
-def _pair_minima(sep: Minimum, i: I64, j: I64, sel: NDArray[np.intp] | None) -> float | F64:
-    """Minima for the pairs ``i, j`` (already restricted by ``sel``); arrays are indexed by ``sel``."""
+def _per_pair(sep: Minimum, i: I64, j: I64) -> F64:
+    """Minima (m) for every pair ``i, j``, shape (P,)."""
     if callable(sep):
-        return np.asarray(sep(i, j), dtype=np.float64)
-    if np.ndim(sep) == 0:
-        return float(sep)
-    arr = np.asarray(sep, dtype=np.float64)
-    return arr if sel is None else np.take(arr, sel)
+        return np.ascontiguousarray(sep(i, j), dtype=np.float64)
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(sep, dtype=np.float64), i.shape))
+
+
+def _nan_min(a: float, b: float) -> float:
+    """``np.minimum`` on two floats: NaN if either is NaN."""
+    if a != a or b != b:
+        return math.nan
+    return a if a < b else b
+
+
+def _nan_max(a: float, b: float) -> float:
+    """``np.maximum`` on two floats: NaN if either is NaN."""
+    if a != a or b != b:
+        return math.nan
+    return a if a > b else b
+
+
+_nan_min = jit(_nan_min)
+_nan_max = jit(_nan_max)
+
+
+def _evaluate(
+    pos: F64, vel: F64, i: I64, j: I64, codes: NDArray[np.intp], size: int, h_flat: F64, v_flat: F64,
+    h_pair: F64, v_pair: F64, per_pair: bool, lookahead: float,
+    mask: NDArray[np.bool_], out: F64,
+) -> int:
+    """Evaluate pairs ``k`` (``i[k] < j[k]``); fill ``mask`` and the first rows of ``out`` (4, P).
+
+    Minima: ``h_pair[k]``/``v_pair[k]`` when ``per_pair``, else ``flat[codes[i] * size + codes[j]]``.
+    Returns the number of conflicts; ``out[:, :count]`` holds their ``t_in``, ``t_out``,
+    ``t_cpa``, ``d_cpa`` in pair order. Same arithmetic, in the same order, as the definitions
+    in the module docstring; the vertical test comes first (it is the cheaper one).
+    """
+    count = 0
+    for k in range(i.shape[0]):
+        a_, b_ = i[k], j[k]
+        if per_pair:
+            h = h_pair[k]
+            v = v_pair[k]
+        else:
+            pc = codes[a_] * size + codes[b_]
+            h = h_flat[pc]
+            v = v_flat[pc]
+        # vertical open interval; dvz == 0 needs no special case: inside (|dz| < v) the bounds
+        # are -inf and +inf, outside both are the same infinity (empty) or one is 0/0 = NaN,
+        # which fails every comparison (empty), as does v == 0
+        dz = pos[b_, 2] - pos[a_, 2]
+        dvz = vel[b_, 2] - vel[a_, 2]
+        ta = (-v - dz) / dvz
+        tb = (v - dz) / dvz
+        v_lo = _nan_min(ta, tb)
+        v_hi = _nan_max(ta, tb)
+        if not (v_lo < v_hi and v_lo < lookahead and v_hi > 0.0 and h > 0.0):
+            continue
+        # horizontal open interval: roots of a t^2 + 2 b t + cm = 0
+        dx = pos[b_, 0] - pos[a_, 0]
+        dy = pos[b_, 1] - pos[a_, 1]
+        dvx = vel[b_, 0] - vel[a_, 0]
+        dvy = vel[b_, 1] - vel[a_, 1]
+        a = dvx * dvx + dvy * dvy
+        b = dx * dvx + dy * dvy
+        cm = (dx * dx + dy * dy) - h * h
+        if a == 0.0:  # no relative horizontal motion: all of R inside the minimum, else empty
+            if not cm < 0.0:
+                continue
+            h_lo, h_hi = -math.inf, math.inf
+        else:
+            disc = b * b - a * cm
+            if not disc > 0.0:  # no real roots (or NaN): empty; a tangent pass is no conflict
+                continue
+            sq = math.sqrt(disc)
+            q = -(b + math.copysign(sq, b))  # numerically stable roots q/a and cm/q
+            r1 = q / a
+            r2 = cm / q
+            h_lo = _nan_min(r1, r2)
+            h_hi = _nan_max(r1, r2)
+        lo = _nan_max(h_lo, v_lo)
+        hi = _nan_min(h_hi, v_hi)
+        if not (lo < hi and lo < lookahead and hi > 0.0):
+            continue
+        mask[k] = True
+        t_cpa = 0.0
+        if a != 0.0:
+            t_cpa = min(max(-b / a, 0.0), lookahead)
+        out[0, count] = max(lo, 0.0)
+        out[1, count] = min(hi, lookahead)
+        out[2, count] = t_cpa
+        out[3, count] = math.hypot(dx + dvx * t_cpa, dy + dvy * t_cpa)
+        count += 1
+    return count
+
+
+_evaluate = jit(_evaluate)
 
 
 def evaluate_pairs(
@@ -95,7 +187,7 @@ def evaluate_pairs(
     v_sep: Minimum,
     lookahead: float,
 ) -> PairResult:
-    """Evaluate candidate pairs exactly.
+    """Evaluate candidate pairs exactly (one compiled pass over the pairs, see :func:`_evaluate`).
 
     Parameters
     ----------
@@ -104,8 +196,9 @@ def evaluate_pairs(
     i, j : ndarray of int64, shape (P,)
         Candidate pairs, ``i < j``.
     h_sep, v_sep : float, ndarray of shape (P,), or callable
-        Horizontal and vertical minima (m): scalar, per pair, or ``fn(i, j) -> ndarray`` called on
-        the pairs that need it (the horizontal one only on pairs that pass the vertical test).
+        Horizontal and vertical minima (m): scalar, per pair, or ``fn(i, j) -> ndarray``. Two
+        :class:`TableMinimum` over the same codes (the production case) are looked up inside the
+        pass; anything else is evaluated per pair first.
     lookahead : float
         Window length (s), ``>= 0``.
 
@@ -114,98 +207,28 @@ def evaluate_pairs(
     PairResult
         ``mask`` (P,) plus ``t_in``, ``t_out``, ``t_cpa`` (s) and ``d_cpa`` (m) for the conflicting pairs.
     """
-    cols = np.ascontiguousarray(pos.T)
-    vcols = np.ascontiguousarray(vel.T)
-
-    # vertical open interval (v_lo, v_hi), first, on all pairs: it is the cheaper test
-    pair = None  # class-pair codes, shared by both minima when both come from one class table
-    if isinstance(v_sep, TableMinimum) and isinstance(h_sep, TableMinimum) and v_sep.codes is h_sep.codes:
-        pair = v_sep.pair_codes(i, j)
-        v: float | F64 = np.take(v_sep.flat, pair)
+    p = np.ascontiguousarray(pos, dtype=np.float64)
+    v = np.ascontiguousarray(vel, dtype=np.float64)
+    ii = np.ascontiguousarray(i, dtype=np.int64)
+    jj = np.ascontiguousarray(j, dtype=np.int64)
+    none = np.empty(0, dtype=np.float64)
+    if isinstance(h_sep, TableMinimum) and isinstance(v_sep, TableMinimum) and h_sep.codes is v_sep.codes \
+            and h_sep.size == v_sep.size:
+        codes = np.ascontiguousarray(h_sep.codes, dtype=np.intp)
+        size, h_flat, v_flat, h_pair, v_pair, per_pair = h_sep.size, h_sep.flat, v_sep.flat, none, none, False
+    elif isinstance(h_sep, float | int) and isinstance(v_sep, float | int):
+        codes = np.zeros(p.shape[0], dtype=np.intp)
+        size, per_pair = 1, False
+        h_flat, v_flat = np.array([float(h_sep)]), np.array([float(v_sep)])
+        h_pair = v_pair = none
     else:
-        v = _pair_minima(v_sep, i, j, None)
-    dz = np.take(cols[2], j)
-    dz -= np.take(cols[2], i)
-    dvz = np.take(vcols[2], j)
-    dvz -= np.take(vcols[2], i)
-    # dvz == 0 needs no special case: inside (|dz| < v) the numerators have opposite signs, so
-    # the bounds are -inf and +inf; outside both are the same infinity (empty) or one is 0/0 = NaN,
-    # which fails every comparison below (empty), as does v == 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ta = (-v - dz) / dvz
-        tb = (v - dz) / dvz
-    v_lo = np.minimum(ta, tb)
-    v_hi = np.maximum(ta, tb, out=tb)
-    del ta
-    sel_mask = v_lo < v_hi
-    sel_mask &= v_lo < lookahead
-    sel_mask &= v_hi > 0.0
-    sel = np.flatnonzero(sel_mask)
-    del dz, dvz, sel_mask
-    v_lo = np.take(v_lo, sel)
-    v_hi = np.take(v_hi, sel)
-    ii = np.take(i, sel)
-    jj = np.take(j, sel)
-    if pair is not None and isinstance(h_sep, TableMinimum):
-        hs: float | F64 = np.take(h_sep.flat, np.take(pair, sel))
-    else:
-        hs = _pair_minima(h_sep, ii, jj, sel)
-    if np.ndim(hs) == 0 and not hs > 0.0:  # a zero horizontal minimum never conflicts
-        sel = sel[:0]
-        v_lo, v_hi, ii, jj = v_lo[:0], v_hi[:0], ii[:0], jj[:0]
-
-    # horizontal open interval (h_lo, h_hi) on the survivors
-    dx = np.take(cols[0], jj)
-    dx -= np.take(cols[0], ii)
-    dy = np.take(cols[1], jj)
-    dy -= np.take(cols[1], ii)
-    dvx = np.take(vcols[0], jj)
-    dvx -= np.take(vcols[0], ii)
-    dvy = np.take(vcols[1], jj)
-    dvy -= np.take(vcols[1], ii)
-    a = dvx * dvx + dvy * dvy
-    b = dx * dvx + dy * dvy
-    cm = (dx * dx + dy * dy) - hs * hs
-    disc = b * b - a * cm
-    sq = np.sqrt(np.maximum(disc, 0.0))
-    q = -(b + np.copysign(sq, b))  # numerically stable roots q/a and cm/q
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r1 = q / a
-        r2 = cm / q
-    h_lo = np.minimum(r1, r2)
-    h_hi = np.maximum(r1, r2, out=r2)
-    # no real roots (disc <= 0, or NaN): H is empty; no relative horizontal motion (a == 0): H is
-    # all of R inside the minimum, else empty. Bounds of pairs with an empty H are never read.
-    nonempty = disc > 0.0
-    static = a == 0.0
-    if static.any():
-        np.putmask(h_lo, static, -np.inf)
-        np.putmask(h_hi, static, np.inf)
-        nonempty = np.where(static, cm < 0.0, nonempty)
-
-    lo = np.maximum(h_lo, v_lo, out=h_lo)
-    hi = np.minimum(h_hi, v_hi, out=h_hi)
-    ok_mask = lo < hi
-    ok_mask &= lo < lookahead
-    ok_mask &= hi > 0.0
-    ok_mask &= nonempty
-    if np.ndim(hs):
-        ok_mask &= hs > 0.0  # (rounding could leave a root pair for h == 0)
-    ok = np.flatnonzero(ok_mask)
-    mask = np.zeros(i.shape, dtype=bool)
-    mask[np.take(sel, ok)] = True
-
-    am = np.take(a, ok)
-    bm = np.take(b, ok)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_cpa = np.clip(-bm / am, 0.0, lookahead)
-    np.putmask(t_cpa, am == 0.0, 0.0)
-    d_cpa = np.hypot(np.take(dx, ok) + np.take(dvx, ok) * t_cpa,
-                     np.take(dy, ok) + np.take(dvy, ok) * t_cpa)
-    return PairResult(
-        mask=mask,
-        t_in=np.maximum(np.take(lo, ok), 0.0),
-        t_out=np.minimum(np.take(hi, ok), lookahead),
-        t_cpa=t_cpa,
-        d_cpa=d_cpa,
-    )
+        codes = np.zeros(0, dtype=np.intp)
+        size, h_flat, v_flat, per_pair = 1, none, none, True
+        h_pair, v_pair = _per_pair(h_sep, ii, jj), _per_pair(v_sep, ii, jj)
+    mask = np.zeros(ii.shape, dtype=bool)
+    out = np.empty((4, ii.size), dtype=np.float64)
+    count = _evaluate(p, v, ii, jj, codes, size, np.ascontiguousarray(h_flat, dtype=np.float64),
+                      np.ascontiguousarray(v_flat, dtype=np.float64), h_pair, v_pair, per_pair,
+                      float(lookahead), mask, out)
+    return PairResult(mask=mask, t_in=out[0, :count], t_out=out[1, :count], t_cpa=out[2, :count],
+                      d_cpa=out[3, :count])

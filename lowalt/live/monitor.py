@@ -46,6 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lowalt.aircraft_category import SEPARATION_KEYS, separation_code
+from lowalt.conflict import warm_up
 from lowalt.conflict.alert_table import FindingBatch
 from lowalt.conflict.alerts import (
     Alert,
@@ -188,6 +189,9 @@ class ConflictMonitor:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     last_phases_ms: dict[str, float] = field(default_factory=dict)
     """Milliseconds spent in each phase of the latest pass (for ``lowalt bench tick`` and /metrics)."""
+
+    def __post_init__(self) -> None:
+        warm_up()  # compile the engine now, not in the first tick (a cold compile takes seconds)
 
     def assess(self, snap: Snapshot, now: float, gone: Snapshot | None = None) -> Assessment:
         """One pass at tick time ``now`` over ``snap`` (live tracks); ``gone``: tracks ended this tick."""
