@@ -18,6 +18,9 @@ from lowalt.filing.pilot_rules import RegisteredPilot
 from lowalt.filing.rules import Booking, Registry, WeatherWarning
 from lowalt.filing.standing import StandingApproval
 
+AuditRow = tuple[str, PlanState | None, PlanState, str, str, dict[str, Any], datetime]
+"""(plan id, from, to, by, reason, details, at): one ``plan_events`` row."""
+
 
 class PlanRepository(Protocol):
     """``lowalt.store.filing_repo``: plans, their audit trail, weather warnings, cells and notifications."""
@@ -93,8 +96,17 @@ class PlanRepository(Protocol):
     ) -> list[FlightPlan]: ...
     async def lock_keys(self, conn: AsyncConnection, keys: Sequence[int]) -> None: ...
     async def lock_keys_reading_registry(
-            self, conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str
-    ) -> Registry: ...
+            self, conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str, organisation: str
+    ) -> tuple[Registry, list[RegisteredPilot]]: ...
+    async def read_under_locks(
+            self, conn: AsyncConnection, since: dict[int, int], aircraft_id: str, licence_id: str | None,
+            start: datetime, end: datetime
+    ) -> tuple[dict[int, int], set[str], list[Booking]]: ...
+    async def file_plan(
+            self, conn: AsyncConnection, p: FlightPlan, idempotency_key: str | None, request_hash: str | None,
+            audit: Sequence[AuditRow], notify: Sequence[str], bump: Sequence[int], bumped_ids: Sequence[str],
+            node: str
+    ) -> dict[int, int]: ...
     async def notify(self, conn: AsyncConnection, message: str) -> None: ...
     async def notify_plans(self, conn: AsyncConnection, messages: Sequence[str]) -> None: ...
     async def plans_by_id(self, conn: AsyncConnection, ids: Sequence[str]) -> list[FlightPlan]: ...

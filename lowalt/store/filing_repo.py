@@ -7,7 +7,7 @@ leave as shapely objects inside :class:`~lowalt.filing.model.FlightPlan`. Never 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lowalt.airspace.model import AircraftCategory
 from lowalt.filing.model import FlightPlan, MissionType, PlanState, Priority
+from lowalt.filing.pilot_rules import RegisteredPilot
+from lowalt.filing.ports import AuditRow
 from lowalt.filing.rules import Booking, Registry, WeatherWarning
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.store.tables import (  # the one schema definition
@@ -311,18 +313,134 @@ async def lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> None:
 _LOCK_AND_REGISTRY = text(
     "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:k AS bigint[])) WITH ORDINALITY AS u(k, o))"
     " AS locked, a.category, a.organisation, a.suspended,"
-    " (SELECT u.disabled OR u.suspended FROM users u WHERE u.name = :user LIMIT 1) AS off"
+    " (SELECT u.disabled OR u.suspended FROM users u WHERE u.name = :user LIMIT 1) AS off,"
+    " (SELECT CAST(json_agg(json_build_array(p.name, p.licence_number, p.licence_class, p.licence_expiry))"
+    "  AS text) FROM pilots p WHERE p.organisation = :org) AS register"
     " FROM (SELECT 1) AS one LEFT JOIN aircraft a ON a.id = :aircraft")
 
 
-async def lock_keys_reading_registry(conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str
-                                     ) -> Registry:
-    """:func:`lock_keys` and :func:`registry` in one round trip (a filing's first statement).
+async def lock_keys_reading_registry(conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str,
+                                     organisation: str) -> tuple[Registry, list[RegisteredPilot]]:
+    """:func:`lock_keys`, :func:`registry` and the organisation's pilot register (as
+    ``pilot_repo.register_of``) in one round trip: a filing's first statement, and the one that
+    opens its transaction (through SQLAlchemy: :func:`_driver` relies on it).
 
-    The registry does not need the locks; the locks are all taken before the statement returns.
+    Neither the registry nor the register needs the locks; the locks are all taken before the
+    statement returns. What must be read under them is read by the next statement
+    (:func:`read_under_locks`): this one's snapshot predates the locks.
     """
-    return _registry_row((await conn.execute(
-        _LOCK_AND_REGISTRY, {"k": list(keys), "aircraft": aircraft_id, "user": user_name})).mappings().first())
+    r = (await conn.execute(_LOCK_AND_REGISTRY, {"k": list(keys), "aircraft": aircraft_id, "user": user_name,
+                                                 "org": organisation})).mappings().first()
+    register = [RegisteredPilot(n, num, cls, date.fromisoformat(exp) if exp else None)
+                for n, num, cls, exp in orjson.loads(r["register"] or "[]")] if r else []
+    return _registry_row(r), register
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, inside its open transaction.
+
+    A filing's reads and writes under its locks go to asyncpg directly: through SQLAlchemy's
+    greenlet bridge, statement compilation and result processing, each round trip cost a filing
+    node about as much CPU as the rules (docs/filing.md, Throughput). The transaction must already
+    be open (SQLAlchemy begins it lazily, at its first statement): a statement outside it would
+    autocommit and the advisory locks would not hold.
+    """
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None or not driver.is_in_transaction():
+        raise RuntimeError("filing statements run inside the unit of work's open transaction")
+    return driver
+
+
+_READ_UNDER_LOCKS = (
+    "SELECT (SELECT array_agg(cell ORDER BY cell) FROM filing_cells WHERE cell = ANY($1::bigint[])) AS cells,"
+    " (SELECT array_agg(version ORDER BY cell) FROM filing_cells WHERE cell = ANY($1::bigint[])) AS versions,"
+    " (SELECT array_agg(DISTINCT i) FROM filing_changes f"
+    "  JOIN unnest($1::bigint[], $2::bigint[]) AS k(cell, lo) ON f.cell = k.cell AND f.version > k.lo,"
+    "  unnest(f.plan_ids) AS i) AS changed,"
+    " (SELECT CAST(json_agg(json_build_array(id, aircraft_id, licence_id, starts_at, ends_at)) AS text)"
+    "  FROM plans WHERE (aircraft_id = $3 OR licence_id = $4) AND state = ANY($5::text[])"
+    "  AND starts_at < $7 AND ends_at > $6) AS bookings")
+"""One snapshot, taken after the locks: the cells' versions with the plans changed in them since the
+versions this node saw, and the bookings of the aircraft and licence (as :func:`bookings`).
+Cells and versions come back in the same (cell) order."""
+
+
+async def read_under_locks(conn: AsyncConnection, since: dict[int, int], aircraft_id: str, licence_id: str | None,
+                           start: datetime, end: datetime) -> tuple[dict[int, int], set[str], list[Booking]]:
+    """:func:`cell_versions`, :func:`changed_plans` (since the versions given) and :func:`bookings` in one
+    round trip, for a filing holding the locks of ``since``'s cells and of the aircraft and licence."""
+    cells = sorted(since)
+    r = await (await _driver(conn)).fetchrow(
+        _READ_UNDER_LOCKS, cells, [since[c] for c in cells], aircraft_id, licence_id, list(BOOKING_STATES),
+        start, end)
+    versions = {int(c): int(v) for c, v in zip(r["cells"] or [], r["versions"] or [], strict=True)}
+    found = [Booking(b[0], b[1], b[2], datetime.fromisoformat(b[3]), datetime.fromisoformat(b[4]))
+             for b in orjson.loads(r["bookings"] or "[]")]
+    return versions, {str(i) for i in r["changed"] or []}, found
+
+
+_FILE_PLAN = (
+    "WITH p AS (INSERT INTO plans (id, organisation, submitted_by, aircraft_id, category, pilot, licence_id, mission,"
+    " priority, geom, half_width_m, floor_m, floor_ref, ceiling_m, ceiling_ref, takeoff, landing, starts_at, ends_at,"
+    " state, decision, attrs, idempotency_key, request_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6,"
+    " $7, $8, $9, ST_GeomFromWKB($10, 4326), $11, $12, $13, $14, $15, ST_GeomFromWKB($16, 4326),"
+    " ST_GeomFromWKB($17, 4326), $18, $19, $20, CAST($21::text AS jsonb), CAST($22::text AS jsonb), $23, $24,"
+    " coalesce($25, now()), coalesce($26, $25, now()))"
+    " ON CONFLICT ON CONSTRAINT plans_idempotency DO NOTHING RETURNING id),"
+    " e AS (INSERT INTO plan_events (plan_id, from_state, to_state, \"by\", reason, details, at)"
+    " SELECT u.p, u.f, u.t, u.b, u.r, CAST(u.d AS jsonb), u.a FROM unnest($27::text[], $28::text[], $29::text[],"
+    " $30::text[], $31::text[], $32::text[], $33::timestamptz[]) AS u(p, f, t, b, r, d, a)"
+    " WHERE EXISTS (SELECT 1 FROM p) RETURNING 1),"
+    " b AS (INSERT INTO filing_cells AS fc (cell, version) SELECT c, 1 FROM unnest($34::bigint[]) AS c"
+    " WHERE EXISTS (SELECT 1 FROM p) ON CONFLICT (cell) DO UPDATE SET version = fc.version + 1"
+    " RETURNING cell, version),"
+    " l AS (INSERT INTO filing_changes (cell, version, plan_ids) SELECT cell, version, $35::text[] FROM b)"
+    " SELECT (SELECT count(*) FROM p) AS filed, (SELECT count(*) FROM e) AS events,"
+    " (SELECT array_agg(cell ORDER BY cell) FROM b) AS cells, (SELECT array_agg(version ORDER BY cell) FROM b)"
+    " AS versions,"
+    " (SELECT count(pg_notify(n.ch, n.m)) FROM unnest($36::text[], $37::text[]) AS n(ch, m)"
+    "  WHERE EXISTS (SELECT 1 FROM p)) AS notified")
+"""Insert the plan; then, only if it was inserted (not an idempotency key another request filed with
+first), its audit rows, the bumped cells with the change logged, and the NOTIFYs (delivered on commit)."""
+
+async def file_plan(conn: AsyncConnection, p: FlightPlan, idempotency_key: str | None, request_hash: str | None,
+                    audit: Sequence[AuditRow], notify: Sequence[str], bump: Sequence[int], bumped_ids: Sequence[str],
+                    node: str) -> dict[int, int]:
+    """A filing's writes in one round trip: :func:`insert_plan`, :func:`add_events` (``notify``: the plan
+    events, as :func:`notify_plans`) and :func:`bump_cells` (``bump``, logging ``bumped_ids``).
+
+    Raises :class:`DuplicateIdempotencyKey` (nothing written) when another request committed the key
+    first. Returns the cells' new versions.
+    """
+    cells = sorted(set(bump))
+    channels = [PLANS_CHANNEL] * len(notify)
+    messages = list(notify)
+    if cells:
+        channels.append(NOTIFY_CHANNEL)
+        messages.append(_cells_notice(node, cells))
+    r = await (await _driver(conn)).fetchrow(
+        _FILE_PLAN, p.id, p.organisation, p.submitted_by, p.aircraft_id, p.category.value, p.pilot, p.licence_id,
+        p.mission.value, int(p.priority), shapely.to_wkb(p.geometry), p.half_width_m, p.floor.value_m,
+        p.floor.reference.value, p.ceiling.value_m, p.ceiling.reference.value, shapely.to_wkb(p.takeoff),
+        shapely.to_wkb(p.landing), p.start, p.end, p.state.value, _json(p.decision),
+        _json({"flags": sorted(p.flags), "corridor_id": p.corridor_id, "urgent": p.urgent}), idempotency_key,
+        request_hash, p.created_at, p.updated_at,
+        [a[0] for a in audit], [a[1].value if a[1] else None for a in audit], [a[2].value for a in audit],
+        [a[3] for a in audit], [a[4] for a in audit], [_json(a[5]) for a in audit], [a[6] for a in audit],
+        cells, list(bumped_ids), channels, messages)
+    if not r["filed"]:
+        raise DuplicateIdempotencyKey(idempotency_key or "")
+    return {int(c): int(v) for c, v in zip(r["cells"] or [], r["versions"] or [], strict=True)}
+
+
+def _json(d: dict[str, Any]) -> str:
+    return orjson.dumps(d, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _cells_notice(node: str, cells: Sequence[int]) -> str:
+    """``<node> cells <c1,c2,...>`` (cut at the NOTIFY limit: a reader then catches up on everything)."""
+    return f"{node} cells {','.join(str(c) for c in cells)}"[:NOTIFY_MAX]
 
 
 async def try_lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> bool:
@@ -378,8 +496,7 @@ async def bump_cells(conn: AsyncConnection, cells: Sequence[int], plan_ids: Sequ
         "l AS (INSERT INTO filing_changes (cell, version, plan_ids) SELECT cell, version, CAST(:ids AS text[]) "
         "FROM b) "
         "SELECT b.cell, b.version, n.x FROM b, (SELECT pg_notify(:ch, :msg) AS x) n"),
-        {"c": sorted(set(cells)), "ids": list(plan_ids), "ch": NOTIFY_CHANNEL,
-         "msg": f"{node} cells {','.join(str(c) for c in sorted(set(cells)))}"[:7900]})
+        {"c": sorted(set(cells)), "ids": list(plan_ids), "ch": NOTIFY_CHANNEL, "msg": _cells_notice(node, sorted(set(cells)))})
     return {int(c): int(v) for c, v, _ in rows.all()}
 
 

@@ -102,8 +102,8 @@ async def test_without_the_locks_two_nodes_approve_the_same_airspace_twice(
     async def no_lock(conn: Any, keys: Any) -> None:
         return None
 
-    async def registry_only(conn: Any, keys: Any, aircraft_id: str, user_name: str) -> Any:
-        return await filing_repo.registry(conn, aircraft_id, user_name)
+    async def registry_only(conn: Any, keys: Any, aircraft_id: str, user_name: str, organisation: str) -> Any:
+        return await filing_repo.registry(conn, aircraft_id, user_name), []
 
     monkeypatch.setattr(filing_repo, "lock_keys", no_lock)
     monkeypatch.setattr(filing_repo, "lock_keys_reading_registry", registry_only)

@@ -1,0 +1,138 @@
+"""A filing in few round trips (issue 16's throughput): what the folded statements must still guarantee.
+
+The writes of a filing are one statement (``filing_repo.file_plan``): a key another request committed
+first must leave nothing of the second filing, in PostGIS or in the node's index. The reads under the
+locks go to asyncpg directly, which is only safe inside the unit of work's transaction. Other nodes'
+notices name the cells to catch up on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from shapely.geometry import LineString, Point
+from sqlalchemy import text
+
+from lowalt.airspace.geojson import load_airspace
+from lowalt.airspace.model import AircraftCategory
+from lowalt.filing.model import FlightPlan, MissionType
+from lowalt.filing.policy import load_policy
+from lowalt.filing.service import Filer, FilingService
+from lowalt.geo.altitude import agl
+from lowalt.services.filing import filing_service
+from lowalt.settings import DEFAULT_AIRSPACE
+from lowalt.store import aircraft_repo, filing_repo
+from lowalt.store.db import Database
+from tests.filing.conftest import OPEN_W_ROUTE, soon
+
+ORG = "往返通航"
+
+
+def _service(database: Database) -> FilingService:
+    svc = filing_service(database, load_airspace(DEFAULT_AIRSPACE), load_policy(DEFAULT_AIRSPACE / "policy.yaml"))
+    svc.due_every_s = svc.sync_every_s = 0  # no background loops: the test drives everything
+    return svc
+
+
+@asynccontextmanager
+async def _two_nodes(database: Database, aircraft_id: str) -> AsyncIterator[tuple[FilingService, FilingService]]:
+    """Two started filing services on one database (two nodes), and a registered aircraft."""
+    async with database.unit_of_work() as uow:
+        await aircraft_repo.add_aircraft(uow.conn, aircraft_id, category="light_uav", organisation=ORG)
+        await uow.commit()
+    a, b = _service(database), _service(database)
+    await a.start()
+    await b.start()
+    try:
+        yield a, b
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+def _plan(aircraft_id: str) -> FlightPlan:
+    line = LineString(OPEN_W_ROUTE)
+    start = soon(30).replace(microsecond=0)
+    return FlightPlan(id=uuid4().hex, organisation=ORG, submitted_by="op", aircraft_id=aircraft_id,
+                      category=AircraftCategory.LIGHT_UAV, pilot="张伟", licence_id=None,
+                      mission=MissionType.TOURISM, geometry=line, half_width_m=50.0, floor=agl(0), ceiling=agl(100),
+                      takeoff=Point(line.coords[0]), landing=Point(line.coords[-1]), start=start,
+                      end=start + timedelta(minutes=30))
+
+
+async def test_a_key_filed_first_on_another_node_leaves_nothing_of_the_second_filing(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Node B checked the key before node A committed it (the race ``file_plan`` settles): B replays A's
+    decision, writes no plan, no audit row, bumps no cell, and its index does not keep B's tentative hold."""
+    async with _two_nodes(database, "RT-1") as (a, b):
+        first = _plan("RT-1")
+        filed, replayed = await a.submit(first, Filer("op", ORG), "key-1", "hash-1")
+        assert filed.state.value == "approved" and not replayed
+        checks = 0
+        real = b._replay
+
+        async def missed_once(*args: Any) -> Any:  # B's check ran before A's commit
+            nonlocal checks
+            checks += 1
+            return None if checks == 1 else await real(*args)
+
+        monkeypatch.setattr(b, "_replay", missed_once)
+        second = replace(_plan("RT-1"), id=uuid4().hex)
+        got, replayed = await b.submit(second, Filer("op", ORG), "key-1", "hash-1")
+        assert replayed and got.id == filed.id and checks == 2
+        assert second.id not in b.held and second.id not in b.index
+        async with database.unit_of_work() as uow:
+            plans = (await uow.conn.execute(text("SELECT id FROM plans WHERE idempotency_key = 'key-1'"))).all()
+            events = (await uow.conn.execute(text("SELECT plan_id, reason FROM plan_events"))).all()
+            changes = (await uow.conn.execute(text("SELECT plan_ids FROM filing_changes"))).all()
+        assert [p[0] for p in plans] == [filed.id]
+        assert {e[0] for e in events} == {filed.id} and len(events) == 2  # filed + decided, A's only
+        assert all(second.id not in c[0] for c in changes) and any(filed.id in c[0] for c in changes)
+
+
+async def test_two_filings_racing_for_one_key_on_two_nodes_file_one_plan(database: Database) -> None:
+    async with _two_nodes(database, "RT-2") as (a, b):
+        plan = _plan("RT-2")
+        results = await asyncio.gather(*(svc.submit(replace(plan, id=uuid4().hex), Filer("op", ORG), "key-2", "h")
+                                         for svc in (a, b, a, b)))
+        assert len({p.id for p, _ in results}) == 1 and sum(not r for _, r in results) == 1
+        async with database.unit_of_work() as uow:
+            n = (await uow.conn.execute(text("SELECT count(*) FROM plans"))).scalar_one()
+            e = (await uow.conn.execute(text("SELECT count(*) FROM plan_events"))).scalar_one()
+        assert (n, e) == (1, 2)
+
+
+async def test_filing_statements_refuse_to_run_outside_a_transaction(database: Database) -> None:
+    """Outside a transaction each statement would commit at once and the advisory locks would not hold."""
+    async with database.engine.connect() as conn:
+        with pytest.raises(RuntimeError, match="transaction"):
+            await filing_repo.read_under_locks(conn, {1: 0}, "RT-3", None, soon(0), soon(60))
+    async with database.unit_of_work() as uow:  # inside one (opened by a first statement): it runs
+        await uow.conn.execute(text("SELECT 1"))
+        assert await filing_repo.read_under_locks(uow.conn, {1: 0}, "RT-3", None, soon(0), soon(60)) == ({}, set(), [])
+
+
+async def test_notices_name_the_cells_to_catch_up_on(database: Database) -> None:
+    """Another node's ``cells`` notice: those cells only; weather, airspace, a cut payload: everything."""
+    svc = _service(database)
+    svc._notified_cells = set()
+    svc._on_notify(None, 0, "", f"{svc.node} cells 9,10")  # its own: ignored
+    assert svc._notified_cells == set() and not svc._dirty.is_set()
+    svc._on_notify(None, 0, "", "other cells 1,2")
+    svc._on_notify(None, 0, "", "third cells 2,3")
+    assert svc._notified_cells == {1, 2, 3} and svc._dirty.is_set()
+    svc._on_notify(None, 0, "", "other weather")
+    assert svc._notified_cells is None
+    svc._notified_cells = set()
+    svc._on_notify(None, 0, "", ("other cells " + "12345," * 2000)[:filing_repo.NOTIFY_MAX])
+    assert svc._notified_cells is None  # cut at the NOTIFY limit: the last cell may be wrong
+    svc._notified_cells = set()
+    svc._on_notify(None, 0, "", "other cells 1,x")
+    assert svc._notified_cells is None
