@@ -1,30 +1,28 @@
-"""Broad phase: all pairs of overlapping axis-aligned boxes, by sweep within strips (numpy only).
+"""Broad phase: all pairs of overlapping axis-aligned boxes, by sweep within strips (compiled loops).
 
 Why strips plus a sweep rather than a 3-D grid: low-altitude traffic is clustered in 2-D (around
 vertiports and along corridors) and spread over tens of kilometres, so a plain sweep on one axis
 returns every aircraft in a whole north-south strip, whereas a uniform grid whose cells are about
 one box wide pairs every two boxes that share a cell, overlapping or not, once per shared cell
 (9.5 in-cell pairs per overlapping pair on the 10k per-category picture, where a helicopter's
-1.2 km well-clear radius makes its box a hundred cells big; 3.7 generated pairs per overlapping
-pair here). Here the space is cut into strips on
-every axis but the first (a grid over ``y, z``); each box is registered in every strip it covers;
-within a strip the boxes are sorted by their lower ``x`` and each box is paired, by a binary
-search, only with the boxes that start inside its own ``x`` extent, which is an exact overlap
-test on ``x``. A pair sharing several strips is kept only in the strip holding the minimum corner
-of the two boxes' intersection (``max`` of their lower strip indices per axis), so every
-overlapping pair is emitted exactly once without ``np.unique``; the remaining axes are then
-tested exactly.
+1.2 km well-clear radius makes its box a hundred cells big). Here the space is cut into strips on
+every axis but the first (a grid over ``y, z``); each box is registered in every strip it covers
+(a counting sort, in order of lower ``x``, so every strip lists its boxes by lower ``x``); within
+a strip each box is paired with the boxes that start inside its own ``x`` extent (the scan stops at
+the first that starts beyond it), which is an exact overlap test on ``x``. A pair sharing several
+strips is kept only in the strip holding the minimum corner of the two boxes' intersection, so
+every overlapping pair is emitted exactly once without a ``unique``; the remaining axes are then
+tested exactly. The scan is branch-free (every scanned pair is written, the count advances only
+for kept ones): half the scanned pairs are duplicates of another strip, so a branch would mispredict.
 
-Sorting without comparison sorts: boxes are ranked once by lower ``x`` (one ``argsort`` of N
-floats); entries are enumerated in rank order and sorted by strip with a stable 16-bit radix
-``argsort``, so within a strip they stay in rank order and the key ``strip * N + rank`` is sorted.
-The end of a box's ``x`` extent is turned into a rank by ``searchsorted``, so the binary search
-compares integers and is exact.
+The loops are compiled with numba (:mod:`lowalt.conflict.jit`): vectorised, the same sweep needed
+one array pass per step over all scanned pairs and ran 2.5x slower (docs/benchmarks/conflict.md).
 
 Strip size is adaptive: the median box extent per axis, times ``cell_scale``, raised so that at
 most about 1/1024 of the boxes span more than ``MAX_SPAN`` strips on any axis. Those few outliers
 (e.g. one aircraft climbing at 30 m/s among drones) are not registered; they are tested against
-all boxes, in chunks, so memory stays O(N + pairs).
+all boxes. Far-apart clusters of small boxes get wider strips (``MAX_STRIPS_PER_BOX``), so the
+grid's memory stays O(N).
 """
 
 from __future__ import annotations
@@ -84,7 +82,7 @@ def _cell_sizes(lower: F64, upper: F64, scale: float | tuple[float, ...] | F64) 
 
 
 def argsort_keys(key: I64, bound: int) -> IDX:
-    """Stable ``argsort`` of non-negative keys below ``bound``; LSD radix on 16-bit digits.
+    """Stable ``argsort`` of non-negative keys below ``bound``; LSD radix on 16-bit digits (numpy).
 
     numpy's stable sort is a radix sort for 16-bit integers, several times faster than
     comparison sorting int64; one stable pass per 16 bits of ``bound``.

@@ -1,4 +1,4 @@
-"""Traffic-traffic conflict detection: strip-and-sweep broad phase + exact vectorized narrow phase.
+"""Traffic-traffic conflict detection: strip-and-sweep broad phase + exact narrow phase (compiled loops).
 
 See :mod:`lowalt.conflict.kernel` for the precise definitions of a conflict and of
 ``t_in``, ``t_out``, ``t_cpa`` and ``d_cpa``; :mod:`lowalt.conflict.broadphase` for the pruning.

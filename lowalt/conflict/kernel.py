@@ -1,4 +1,4 @@
-"""Narrow phase: exact loss-of-separation intervals for given pairs, vectorized over pairs.
+"""Narrow phase: exact loss-of-separation intervals for given pairs, one compiled pass over the pairs.
 
 Definitions (the contract of :func:`lowalt.conflict.detect_conflicts`), for a pair with relative
 position ``dp = p_j - p_i`` and velocity ``dv = v_j - v_i`` under straight-line extrapolation:
