@@ -16,6 +16,11 @@ and audit rows, commit. Prints ``plans``, ``decisions``, ``p50_ms``, ``p90_ms``,
 other work shared the machine during the run; ``cpu_p50_ms``/``cpu_p99_ms`` are this
 process's CPU time per decision (PostGIS excluded), which contention does not inflate.
 
+``--rate R`` offers R filings per second over all nodes instead (open loop: arrivals do not wait for
+decisions, at most ``--concurrency`` in flight, latency from the scheduled arrival), the question "does
+the centre decide 300 filings a second within 100 ms"; without it, N filers filing back to back have
+a mean latency of N / throughput by Little's law (50 filers at 300/s: 167 ms), whatever the code.
+
 ``--concurrency N`` runs N filers at once (each filing in turn, one decision after the other) and
 ``--nodes K`` spreads them over K processes, each its own :class:`FilingService` (own index, own
 connection pool, LISTEN/NOTIFY between them) on the same database: what several ``lowalt serve``
@@ -145,8 +150,33 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
                 lat.append((time.perf_counter() - s) * 1000)
                 verdicts[plan.state.value] += 1
 
+        async def paced() -> None:
+            """Open loop: filings arrive every ``nodes / rate`` s whether or not earlier ones are decided;
+            at most ``n_filers`` are in flight, a later one waits for a free filer. Latency runs from the
+            scheduled arrival (a late start counts: no coordinated omission)."""
+            gap, filers = args.nodes / args.rate, asyncio.Semaphore(n_filers)
+            local = np.random.default_rng(args.seed + 7919 * (node + 1))
+            t0_s = time.perf_counter()
+
+            async def one(i: int, due: float) -> None:
+                async with filers:
+                    cand = _plan(local, t0, node + i * args.nodes, PlanState.SUBMITTED)
+                    plan, _ = await svc.submit(cand, filer)
+                lat.append((time.perf_counter() - due) * 1000)
+                verdicts[plan.state.value] += 1
+
+            tasks = []
+            for i in range(per_filer * n_filers):
+                due = t0_s + i * gap
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                tasks.append(asyncio.ensure_future(one(i, due)))
+            await asyncio.gather(*tasks)
+
         cpu, wall = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(one_filer(f) for f in range(n_filers)))
+        if args.rate:
+            await paced()
+        else:
+            await asyncio.gather(*(one_filer(f) for f in range(n_filers)))
         wall_end = time.time()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         await svc.stop()
@@ -183,6 +213,7 @@ async def _concurrent(args: argparse.Namespace, url: str, t0: datetime) -> dict[
         verdicts.update(r["verdicts"])
     return {
         "plans": args.plans, "decisions": len(lat), "concurrency": args.concurrency, "nodes": args.nodes,
+        **({"offered_per_s": args.rate} if args.rate else {}),
         "p50_ms": round(float(q[0]), 2), "p90_ms": round(float(q[1]), 2), "p99_ms": round(float(q[2]), 2),
         "max_ms": round(max(lat), 2), "mean_ms": round(statistics.fmean(lat), 2),
         "decisions_per_s": round(len(lat) / wall, 1), "verdicts": dict(verdicts),
@@ -267,11 +298,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--http", action="store_true", help="also time the same filings through the HTTP API")
     ap.add_argument("--concurrency", type=int, default=1, help="filers at once (1: sequential)")
     ap.add_argument("--nodes", type=int, default=1, help="filing nodes (processes) sharing the database")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="open loop: filings offered per second over all nodes, at most --concurrency in flight "
+                         "(0: closed loop, each filer files again as soon as decided)")
     ap.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-    if args.plans < 0 or args.decisions < 1 or args.concurrency < 1 or not 1 <= args.nodes <= args.concurrency:
-        ap.error("--plans >= 0, --decisions >= 1, --concurrency >= 1 and 1 <= --nodes <= --concurrency")
+    if args.plans < 0 or args.decisions < 1 or args.concurrency < 1 or not 1 <= args.nodes <= args.concurrency \
+            or args.rate < 0:
+        ap.error("--plans >= 0, --decisions >= 1, --concurrency >= 1, 1 <= --nodes <= --concurrency, --rate >= 0")
+    if args.rate and args.concurrency == 1 and args.nodes == 1:
+        args.concurrency = 2  # an offered rate is a concurrent run (the sequential path times one at a time)
     res = asyncio.run(_run(args))
     if args.json:
         print(json.dumps(res))
