@@ -645,6 +645,61 @@ GROUP BY c.code ORDER BY plans DESC, c.code"""
     return Query(sql, {"start": start, "end": end, "org": org})
 
 
+def _same_geometry(column: str, alt_key: str) -> str:
+    """``column`` (a plan's geometry) is the alternative's GeoJSON ``alt_key`` when it has one (within 1e-7
+    degrees, about a centimetre: the portal files the offered coordinates as they are)."""
+    return (f"(NOT a.alt ? '{alt_key}' OR ST_HausdorffDistance({column}, "
+            f"ST_SetSRID(ST_GeomFromGeoJSON(a.alt->'{alt_key}'), 4326)) < 1e-7)")
+
+
+def _same_band(side: str) -> str:
+    return (f"(NOT a.alt ? '{side}' OR (q.{side}_m = (a.alt->'{side}'->>'value_m')::float8 "
+            f"AND q.{side}_ref = a.alt->'{side}'->>'reference'))")
+
+
+def alternatives_accepted(start: datetime, end: datetime, *, org: str | None) -> Query:
+    """Filing: plans offered alternatives in the window, and of those the ones re-filed as an offered
+    alternative and approved, by the alternative's kind (``all``: distinct plans, whatever the kind).
+
+    Offers: a filing decision's ``decision.alternatives`` (a refusal or referral; offered when the plan was
+    decided, ``created_at``) and the ``alternatives`` of a plan event (a withdrawal by a constraint or a
+    weather warning, displacement by a higher priority; offered at the event). Nothing in a plan names the
+    offer it takes, so a re-filing is recognised by what it is: a plan of the same organisation and
+    aircraft, filed at or after the offer, that has every field the alternative sets (``start``/``end``
+    exactly, ``floor``/``ceiling`` value and reference, ``geometry``/``takeoff``/``landing`` within 1e-7
+    degrees), which is what the portal's one-click re-filing sends. Approved = approved, active or
+    completed now (re-filings later than the window count: the question is whether the offer was taken)."""
+    own = " AND p.organisation = :org" if org is not None else ""
+    sql = f"""
+WITH offers AS (
+    SELECT p.id, p.organisation, p.aircraft_id, p.created_at AS at, x.alt
+    FROM plans p CROSS JOIN LATERAL jsonb_array_elements(p.decision->'alternatives') x(alt)
+    WHERE jsonb_typeof(p.decision->'alternatives') = 'array'
+      AND p.created_at >= :start AND p.created_at < :end{own}
+    UNION ALL
+    SELECT p.id, p.organisation, p.aircraft_id, e.at, x.alt
+    FROM plan_events e JOIN plans p ON p.id = e.plan_id
+    CROSS JOIN LATERAL jsonb_array_elements(e.details->'alternatives') x(alt)
+    WHERE jsonb_typeof(e.details->'alternatives') = 'array' AND e.at >= :start AND e.at < :end{own}),
+taken AS (
+    SELECT a.id, a.alt->>'kind' AS kind,
+           EXISTS (SELECT 1 FROM plans q
+                   WHERE q.organisation = a.organisation AND q.aircraft_id = a.aircraft_id AND q.id <> a.id
+                     AND q.created_at >= a.at AND q.state IN {_in(BOOKED)}
+                     AND (NOT a.alt ? 'start' OR q.starts_at = (a.alt->>'start')::timestamptz)
+                     AND (NOT a.alt ? 'end' OR q.ends_at = (a.alt->>'end')::timestamptz)
+                     AND {_same_band("floor")} AND {_same_band("ceiling")}
+                     AND {_same_geometry("q.geom", "geometry")} AND {_same_geometry("q.takeoff", "takeoff")}
+                     AND {_same_geometry("q.landing", "landing")}) AS accepted
+    FROM offers a)
+SELECT kind, count(DISTINCT id) AS offered, count(DISTINCT id) FILTER (WHERE accepted) AS accepted
+FROM taken GROUP BY kind
+UNION ALL
+SELECT 'all', count(DISTINCT id), count(DISTINCT id) FILTER (WHERE accepted) FROM taken
+ORDER BY 1"""
+    return Query(sql, {"start": start, "end": end, "org": org})
+
+
 def operator_use(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE) -> Query:
     """Operators: flights, flight hours, alerts and nonconformance per flight hour, conformance rate.
 

@@ -12,7 +12,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,10 +120,23 @@ class ReferralReason:
 
 
 @dataclass(frozen=True, slots=True)
+class AlternativesUse:
+    """Plans offered alternatives (of one kind, or ``all``) and how many took one (``measures.alternatives_accepted``)."""
+
+    kind: str
+    """time, altitude, route, location, or ``all`` (distinct plans, whatever the kind)."""
+    offered: int
+    """Plans offered at least one alternative of this kind in the window."""
+    accepted: int
+    """Of those, plans re-filed as one of their offered alternatives (of this kind) and approved."""
+
+
+@dataclass(frozen=True, slots=True)
 class FilingSummary:
     decisions: list[DecisionCount]
     times: list[DecisionTime]
     referrals: list[ReferralReason]
+    alternatives: list[AlternativesUse] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,10 @@ def summary_zh(d: DayData) -> list[str]:
                f"（中位用时 {_dur(centre_t)}）。")
     if d.filing.referrals:
         out.append("转人工原因前三：" + "；".join(f"{r.label_zh} {r.plans} 件" for r in d.filing.referrals[:3]) + "。")
+    alts = next((a for a in d.filing.alternatives if a.kind == "all"), None)
+    if alts and alts.offered:
+        out.append(f"备选方案：{alts.offered} 个计划获得备选方案，其中 {alts.accepted} 个按备选方案重新申报并获批准"
+                   f"（采纳率 {100 * alts.accepted / alts.offered:.0f}%）。")
     rated = [o for o in d.operators if o.conformance_rate is not None]
     if rated:
         worst = min(rated, key=lambda o: (o.conformance_rate or 0.0, o.organisation))
@@ -246,7 +250,8 @@ CSVS: tuple[tuple[str, str, type[Any]], ...] = (
     ("takeoff_slots.csv", "slots", m.SlotUse), ("takeoff_peaks.csv", "peaks", m.PeakHour),
     ("corridors.csv", "corridors", m.CorridorHour), ("cells.csv", "cells", m.CellUse),
     ("filing_decisions.csv", "decisions", m.DecisionCount), ("filing_times.csv", "times", m.DecisionTime),
-    ("filing_referrals.csv", "referrals", m.ReferralReason), ("operators.csv", "operators", m.OperatorUse),
+    ("filing_referrals.csv", "referrals", m.ReferralReason),
+    ("filing_alternatives.csv", "alternatives", m.AlternativesUse), ("operators.csv", "operators", m.OperatorUse),
     ("demand_slots.csv", "demand", m.DemandSlot), ("demand_corridors.csv", "demand_corridors", m.CorridorDemand))
 PLOTS = (("takeoff_slots.png", "起降点容量使用 Take-off point slots", _plot_slots),
          ("cells.png", "空域网格热力 Airspace cells", _plot_cells),
@@ -258,6 +263,7 @@ PLOTS = (("takeoff_slots.png", "起降点容量使用 Take-off point slots", _pl
 def _tables(d: DayData) -> dict[str, list[Any]]:
     return {"slots": d.slots, "peaks": m.peak_hours(d.slots), "corridors": d.corridors, "cells": d.cells,
             "decisions": d.filing.decisions, "times": d.filing.times, "referrals": d.filing.referrals,
+            "alternatives": d.filing.alternatives,
             "operators": d.operators, "demand": d.demand.slots, "demand_corridors": d.demand.corridors}
 
 

@@ -158,11 +158,13 @@ async def filing_summary(conn: AsyncConnection, start: datetime, end: datetime, 
     counts = await _rows(conn, measures.decision_counts(start, end, org=org))
     times = await _rows(conn, measures.decision_times(start, end, org=org))
     reasons = await _rows(conn, measures.referral_reasons(start, end, org=org))
+    alts = await _rows(conn, measures.alternatives_accepted(start, end, org=org))
     return m.FilingSummary(
         decisions=[m.DecisionCount(r["decider"], r["pathway"], r["verdict"], int(r["decisions"])) for r in counts],
         times=[m.DecisionTime(r["decider"], int(r["decisions"]),
                             None if r["median_s"] is None else float(r["median_s"])) for r in times],
-        referrals=[m.ReferralReason(r["code"], m.reason_zh(r["code"]), int(r["plans"])) for r in reasons])
+        referrals=[m.ReferralReason(r["code"], m.reason_zh(r["code"]), int(r["plans"])) for r in reasons],
+        alternatives=[m.AlternativesUse(r["kind"], int(r["offered"]), int(r["accepted"])) for r in alts])
 
 
 async def operator_use(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,

@@ -77,6 +77,17 @@ class Plan:
     pathway: str
     events: list[tuple[str | None, str, str, datetime, list[str]]] = field(default_factory=list)
     """(from, to, by, at, codes)."""
+    band: tuple[float, float] = (0.0, 100.0)
+    """Floor and ceiling, metres AGL."""
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    """Offered with its filing decision (``decision.alternatives``)."""
+    withdrawn_alternatives: list[dict[str, Any]] = field(default_factory=list)
+    """Offered with its withdrawal (the withdrawn event's ``details.alternatives``)."""
+
+    @property
+    def filed(self) -> datetime:
+        """When it was filed (``created_at``): its first event."""
+        return min(at for _f, _t, _b, at, _c in self.events)
 
 
 @dataclass
@@ -164,7 +175,68 @@ def build(seed: int = 20) -> History:
         Alert("l1", "lost_contact", ["B1"], T0 + timedelta(seconds=3905)),
         Alert("old", "conflict", ["A1", "B1"], T0 - timedelta(hours=2)),  # before every window used
     ]
+    plans += _offers()
     return History(plans, pts, alerts)
+
+
+OFFER_T = T0 + timedelta(hours=6)
+"""When the alternatives below are offered (10:00 Beijing + 6 h); their windows start at 18:00 + ..."""
+
+
+def _line(a: tuple[float, float], b: tuple[float, float]) -> dict[str, Any]:
+    return {"type": "LineString", "coordinates": [list(ll(*a)), list(ll(*b))]}
+
+
+def _offers() -> list[Plan]:
+    """Plans offered alternatives and the plans filed after them, with known answers (a spot matching no
+    take-off point, so the slot measures are untouched):
+
+    - O1 (org-a, A1) refused at OFFER_T, offered a time and a band: re-filed at the time a minute later and
+      approved -> accepted (time);
+    - O2 (org-a, A2) referred at OFFER_T + 1 s, offered a route: re-filed on it but rejected, and on a route
+      1 m off it and approved -> not accepted;
+    - O3 (org-b, B1) refused at OFFER_T, offered a time: filed at that time by another aircraft (A3), and by
+      B1 a minute *before* the offer -> not accepted;
+    - O4 (org-b, B1) withdrawn at OFFER_T + 30 min (its event offers a band): re-filed in the band, approved
+      -> accepted (altitude)."""
+    spot = (X0 + 2500.0, Y0 + 2500.0)
+    off = (spot[0] + 1500.0, spot[1])
+    s = T0 + timedelta(hours=12)
+    out = []
+
+    def plan(org: str, ac: str, state: str, start: datetime, filed: datetime, decided: str | None = None, *,
+             band: tuple[float, float] = (0.0, 100.0), landing: tuple[float, float] = off,
+             alts: list[dict[str, Any]] | None = None) -> Plan:
+        p = Plan(uuid.uuid4().hex, org, ac, state, start, start + timedelta(minutes=20), spot, landing, None,
+                 "standard", band=band, alternatives=alts or [])
+        verdict = decided or state
+        p.events += [(None, "submitted", "op-user", filed, []),
+                     ("submitted", verdict, "system", filed, ["conflict"] if verdict == "referred" else [])]
+        out.append(p)
+        return p
+
+    later = s + timedelta(hours=1)
+    o1 = plan("org-a", "A1", "rejected", s, OFFER_T, alts=[
+        {"kind": "time", "start": later.isoformat(), "end": (later + timedelta(minutes=20)).isoformat()},
+        {"kind": "altitude", "floor": {"value_m": 120.0, "reference": "AGL"},
+         "ceiling": {"value_m": 200.0, "reference": "AGL"}}])
+    plan("org-a", "A1", "approved", later, OFFER_T + timedelta(minutes=1))
+    moved = (off[0], off[1] + 600.0)
+    plan("org-a", "A2", "referred", s, OFFER_T + timedelta(seconds=1),
+         alts=[{"kind": "route", "geometry": _line(spot, moved)}])
+    plan("org-a", "A2", "rejected", s, OFFER_T + timedelta(minutes=2), landing=moved)
+    plan("org-a", "A2", "approved", s, OFFER_T + timedelta(minutes=3), landing=(moved[0] + 1.0, moved[1]))
+    plan("org-b", "B1", "rejected", s, OFFER_T, alts=[
+        {"kind": "time", "start": later.isoformat(), "end": (later + timedelta(minutes=20)).isoformat()}])
+    plan("org-b", "A3", "approved", later, OFFER_T + timedelta(minutes=1))
+    plan("org-b", "B1", "approved", later, OFFER_T - timedelta(minutes=1))
+    o4 = plan("org-b", "B1", "withdrawn", s + timedelta(hours=3), OFFER_T - timedelta(hours=1), "approved")
+    o4.events.append(("approved", "withdrawn", "centre-user", OFFER_T + timedelta(minutes=30), []))
+    o4.withdrawn_alternatives = [{"kind": "altitude", "floor": {"value_m": 150.0, "reference": "AGL"},
+                                  "ceiling": {"value_m": 250.0, "reference": "AGL"}}]
+    plan("org-b", "B1", "approved", s + timedelta(hours=3), OFFER_T + timedelta(hours=1), band=(150.0, 250.0))
+    assert o1.alternatives
+    return out
 
 
 def _decide(p: Plan, rng: random.Random) -> None:
@@ -228,18 +300,22 @@ async def store(conn: AsyncConnection, h: History) -> None:
         await conn.execute(text(
             "INSERT INTO plans (id, organisation, submitted_by, aircraft_id, category, pilot, mission, priority, "
             "geom, floor_m, floor_ref, ceiling_m, ceiling_ref, takeoff, landing, starts_at, ends_at, state, "
-            "decision, attrs) VALUES (:id, :org, 'op-user', :ac, 'light_uav', 'pilot', 'survey', 1, "
-            "ST_SetSRID(ST_MakeLine(ST_MakePoint(:tx, :ty), ST_MakePoint(:lx, :ly)), 4326), 0, 'AGL', 100, 'AGL', "
+            "decision, attrs, created_at) VALUES (:id, :org, 'op-user', :ac, 'light_uav', 'pilot', 'survey', 1, "
+            "ST_SetSRID(ST_MakeLine(ST_MakePoint(:tx, :ty), ST_MakePoint(:lx, :ly)), 4326), :fl, 'AGL', :cl, 'AGL', "
             "ST_SetSRID(ST_MakePoint(:tx, :ty), 4326), ST_SetSRID(ST_MakePoint(:lx, :ly), 4326), :s, :e, :state, "
-            "CAST(:d AS jsonb), CAST(:a AS jsonb))"),
+            "CAST(:d AS jsonb), CAST(:a AS jsonb), :filed)"),
             {"id": p.id, "org": p.organisation, "ac": p.aircraft, "tx": tx, "ty": ty, "lx": lx, "ly": ly,
-             "s": p.start, "e": p.end, "state": p.state, "d": json.dumps({"pathway": p.pathway}),
+             "s": p.start, "e": p.end, "state": p.state, "fl": p.band[0], "cl": p.band[1], "filed": p.filed,
+             "d": json.dumps({"pathway": p.pathway} | ({"alternatives": p.alternatives} if p.alternatives else {})),
              "a": json.dumps({"corridor_id": p.corridor})})
         for f, t, by, at, codes in p.events:
+            details: dict[str, Any] = {"codes": codes} if codes else {}
+            if t == "withdrawn" and p.withdrawn_alternatives:
+                details["alternatives"] = p.withdrawn_alternatives
             await conn.execute(text(
                 "INSERT INTO plan_events (plan_id, from_state, to_state, by, at, reason, details) "
                 "VALUES (:p, :f, :t, :by, :at, '', CAST(:d AS jsonb))"),
-                {"p": p.id, "f": f, "t": t, "by": by, "at": at, "d": json.dumps({"codes": codes} if codes else {})})
+                {"p": p.id, "f": f, "t": t, "by": by, "at": at, "d": json.dumps(details)})
     records = []
     for ac, arr in h.points.items():
         lon, lat = to_wgs84(arr[:, 1], arr[:, 2])
@@ -460,3 +536,36 @@ def expected_separation(h: History, start: datetime, end: datetime, org: str | N
         floored = sorted(int(np.floor(d)) for d in ds)
         out[hour] = (len(ds), float(np.mean(ds)), floored[-(-95 * len(ds) // 100) - 1], lost[hour])
     return out
+
+
+def expected_alternatives(h: History, start: datetime, end: datetime, org: str | None) -> dict[str, tuple[int, int]]:
+    """kind (and ``all``) -> (plans offered in the window, of those re-filed as an offered alternative and
+    approved): a later plan of the same organisation and aircraft with every field the alternative sets."""
+    def matches(q: Plan, alt: dict[str, Any]) -> bool:
+        (tx, ty), (lx, ly) = ll(*q.takeoff), ll(*q.landing)
+        checks = {"start": lambda v: q.start == datetime.fromisoformat(v),
+                  "end": lambda v: q.end == datetime.fromisoformat(v),
+                  "floor": lambda v: (q.band[0], "AGL") == (v["value_m"], v["reference"]),
+                  "ceiling": lambda v: (q.band[1], "AGL") == (v["value_m"], v["reference"]),
+                  "geometry": lambda v: np.allclose(v["coordinates"], [[tx, ty], [lx, ly]], rtol=0, atol=1e-7)}
+        return all(checks[k](v) for k, v in alt.items() if k in checks)
+
+    offered: dict[str, set[str]] = defaultdict(set)
+    accepted: dict[str, set[str]] = defaultdict(set)
+    for p in h.plans:
+        if org and p.organisation != org:
+            continue
+        offers = [(p.filed, a) for a in p.alternatives]
+        offers += [(at, a) for _f, t, _b, at, _c in p.events if t == "withdrawn" for a in p.withdrawn_alternatives]
+        for at, alt in offers:
+            if not start <= at < end:
+                continue
+            took = any(q.id != p.id and q.organisation == p.organisation and q.aircraft == p.aircraft
+                       and q.filed >= at and q.state in ("approved", "active", "completed") and matches(q, alt)
+                       for q in h.plans)
+            for kind in (alt["kind"], "all"):
+                offered[kind].add(p.id)
+                if took:
+                    accepted[kind].add(p.id)
+    return {k: (len(v), len(accepted[k])) for k, v in offered.items()} | (
+        {} if offered else {"all": (0, 0)})

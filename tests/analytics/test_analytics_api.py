@@ -71,6 +71,8 @@ async def test_operators_see_their_own_measures_only(client: httpx.AsyncClient,
                 for h_ in hours_ if h_["separation_samples"]} == {
             k.isoformat().replace("+00:00", "Z"): (n, p95, lost) for k, (n, _mean, p95, lost) in sep.items()}
         filing = (await client.get("/analytics/filing", params=WIDE, headers=seeded[org])).json()
+        assert {a["kind"]: (a["offered"], a["accepted"]) for a in filing["alternatives"]} == (
+            hist.expected_alternatives(h, start, end, org))
         counts, _times, _reasons = hist.expected_filing(h, start, end, org)
         assert sum(d["decisions"] for d in filing["decisions"]) == sum(counts.values())
     all_cells = (await client.get("/analytics/cells", params=WIDE, headers=seeded["centre"])).json()["cells"]
@@ -89,7 +91,7 @@ async def test_csv_is_the_json_rows(client: httpx.AsyncClient, seeded: dict[str,
         assert len(rows) == len(js[key]) > 0, measure
         assert list(rows[0]) == list(js[key][0]), measure
         assert str(rows[0][list(rows[0])[0]]) == str(js[key][0][list(rows[0])[0]])
-    for table in ("decisions", "times", "referrals"):
+    for table in ("decisions", "times", "referrals", "alternatives"):
         js = (await client.get("/analytics/filing", params=WIDE, headers=seeded["centre"])).json()
         r = await client.get("/analytics/filing", params={**WIDE, "format": "csv", "table": table},
                              headers=seeded["centre"])

@@ -50,6 +50,9 @@ async def test_dashboard_shows_the_api_numbers_in_chinese_then_english(
     slots = (await server.http.get("/analytics/takeoff-points", params=window, headers=auth(token))).json()
     assert await pg.locator("#kpi-flights").inner_text() == str(sum(o["flights"] for o in ops["operators"]))
     assert await pg.locator("#kpi-full").inner_text() == str(sum(s["booked"] >= s["capacity"] for s in slots["slots"]))
+    filing = (await server.http.get("/analytics/filing", params=window, headers=auth(token))).json()
+    taken = next(a for a in filing["alternatives"] if a["kind"] == "all")
+    assert await pg.locator("#kpi-alternatives").inner_text() == f"{taken['accepted']}/{taken['offered']}" == "2/4"
     for chart in ("slots", "cells", "corridors", "separation", "filing"):
         assert await pg.locator(f"#chart-{chart} canvas").count() >= 1, chart
     corridors = (await server.http.get("/analytics/corridors", params=window, headers=auth(token))).json()["hours"]
@@ -86,6 +89,7 @@ async def test_viewer_sees_airspace_measures_only(server: Server, make_token: An
     assert "本角色无权查看此项" in await pg.locator("#operators").inner_text()
     assert "本角色无权查看此项" in await pg.locator("#chart-filing").inner_text()
     assert await pg.locator("#kpi-flights").inner_text() == "–"
+    assert await pg.locator("#kpi-alternatives").inner_text() == "–"
     assert not [e for e in watch.errors if "403" not in e], watch.errors
 
 

@@ -195,6 +195,25 @@ async def test_filing_decisions_times_and_referrals(stored: tuple[Database, Hist
     assert times["centre"][1] > times["automatic"][1]  # the shape: the centre takes minutes, rules seconds
 
 
+async def test_alternatives_accepted(stored: tuple[Database, History]) -> None:
+    """Plans offered alternatives (at filing, or with a withdrawal) and those re-filed as one and approved,
+    against Python; windows start and end on an offer (inclusive start, exclusive end)."""
+    db, h = stored
+    o = hist.OFFER_T
+    windows = [WIDE, (o, o + timedelta(seconds=1)), (o + timedelta(seconds=1), o + timedelta(minutes=30)),
+               (o + timedelta(seconds=1), o + timedelta(minutes=30, seconds=1))]
+    async with db.unit_of_work() as uow:
+        for start, end, org in scopes(windows):
+            got = (await analytics_repo.filing_summary(uow.conn, start, end, org=org)).alternatives
+            assert {a.kind: (a.offered, a.accepted) for a in got} == hist.expected_alternatives(
+                h, start, end, org), (start, end, org)
+        every = (await analytics_repo.filing_summary(uow.conn, *WIDE, org=None)).alternatives
+    # O1 took its time, O4 its band; O2's route was re-filed only rejected or 1 m off; O3's time by another
+    # aircraft or before the offer
+    assert {a.kind: (a.offered, a.accepted) for a in every} == {
+        "all": (4, 2), "time": (2, 1), "altitude": (2, 1), "route": (1, 0)}
+
+
 async def test_operators_conformance_and_alert_rates(stored: tuple[Database, History]) -> None:
     db, h = stored
     windows = [WIDE, (T0, T0 + timedelta(hours=1)), (T0 + timedelta(hours=1), T0 + timedelta(hours=3))]

@@ -41,7 +41,8 @@ def _day() -> DayData:
         m.FilingSummary([m.DecisionCount("automatic", "standard", "approved", 7),
                        m.DecisionCount("centre", "standard", "approved", 2)],
                       [m.DecisionTime("automatic", 7, 0.4), m.DecisionTime("centre", 2, 600.0)],
-                      [m.ReferralReason("airspace_needs_approval", m.reason_zh("airspace_needs_approval"), 2)]),
+                      [m.ReferralReason("airspace_needs_approval", m.reason_zh("airspace_needs_approval"), 2)],
+                      [m.AlternativesUse("all", 4, 3), m.AlternativesUse("time", 3, 2)]),
         [m.OperatorUse("org-a", 5, 2.0, 3, 1.5, 1, 0.5, 0.8)],
         m.Demand(end, end + timedelta(days=1),
                [m.DemandSlot("P1", "一号起降点", end + timedelta(hours=2), 2, 2, True, end + timedelta(hours=2, minutes=15))],
@@ -59,6 +60,7 @@ def test_summary_sentences_carry_the_numbers() -> None:
             "低于最小间隔共 12 秒，最多为 一号航线 11:00 时段（12 秒）。") in text
     assert "冲突告警 2 次，闯入告警 1 次" in text
     assert "自动 7 件（中位用时 0.4 秒），中心人工 2 件（中位用时 10.0 分钟）" in text
+    assert "备选方案：4 个计划获得备选方案，其中 3 个按备选方案重新申报并获批准（采纳率 75%）。" in text
     assert "须经管制部门批准 2 件" in text and "org-a（80%）" in text and "_" not in text  # no raw codes
     assert "1 个起降点时段饱和，最早为 一号起降点 02:00（下一空闲时段 02:15）" in text
 

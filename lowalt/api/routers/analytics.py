@@ -136,12 +136,19 @@ class ReferralOut(_Out):
     plans: int
 
 
+class AlternativesOut(_Out):
+    kind: str = Field(description="time, altitude, route, location; all = distinct plans whatever the kind")
+    offered: int = Field(description="plans offered an alternative of this kind in the window")
+    accepted: int = Field(description="of those, plans re-filed as an offered alternative and approved")
+
+
 class Filing(BaseModel):
     start: datetime
     end: datetime
     decisions: list[DecisionCountOut]
     times: list[DecisionTimeOut]
     referrals: list[ReferralOut] = Field(description="automatic referrals by reason code")
+    alternatives: list[AlternativesOut] = Field(description="alternatives offered and accepted, by kind")
 
 
 class OperatorOut(_Out):
@@ -273,9 +280,10 @@ async def cells(request: Request, principal: Reader, from_: From, to: To, format
 
 
 @router.get("/filing", response_model=Filing, responses=CSV,
-            summary="Filing: decisions by pathway and verdict, median time to decision, referrals by reason")
+            summary="Filing: decisions by pathway and verdict, median time to decision, referrals by reason, "
+                    "alternatives offered and accepted")
 async def filing(request: Request, principal: Rater, from_: From, to: To, format: Format = "json",
-                 table: Annotated[Literal["decisions", "times", "referrals"],
+                 table: Annotated[Literal["decisions", "times", "referrals", "alternatives"],
                                   Query(description="with format=csv: which table")] = "decisions",
                  ) -> Filing | Response:
     start, end, s = await read(request, principal, from_, to,
@@ -283,10 +291,11 @@ async def filing(request: Request, principal: Rater, from_: From, to: To, format
     if format == "csv":
         tables: dict[str, tuple[list[Any], type[Any]]] = {
             "decisions": (s.decisions, model.DecisionCount), "times": (s.times, model.DecisionTime),
-            "referrals": (s.referrals, model.ReferralReason)}
+            "referrals": (s.referrals, model.ReferralReason),
+            "alternatives": (s.alternatives, model.AlternativesUse)}
         return csv_response(*tables[table], f"filing-{table}")
     return Filing.model_validate({"start": start, "end": end, "decisions": s.decisions, "times": s.times,
-                                  "referrals": s.referrals})
+                                  "referrals": s.referrals, "alternatives": s.alternatives})
 
 
 @router.get("/operators", response_model=Operators, responses=CSV,

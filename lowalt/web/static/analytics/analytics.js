@@ -13,6 +13,7 @@ const T = {
   "kpi.flights": ["架次", "flights"], "kpi.hours": ["飞行小时", "flight hours"],
   "kpi.full": ["满容量时段", "full slots"], "kpi.alerts": ["冲突/闯入告警", "conflict/intrusion alerts"],
   "kpi.saturated": ["未来24小时饱和时段", "saturated slots, next 24 h"],
+  "kpi.alternatives": ["备选方案采纳（采纳/提供）", "alternatives taken (accepted/offered)"],
   slots: ["起降点容量（每15分钟）", "Take-off points (per 15 min)"],
   cells: ["1公里网格飞行小时与告警热点", "Flight hours per 1 km cell, alert hot spots"],
   corridors: ["航线每小时架次", "Corridor flights per hour"], filing: ["申报决定", "Filing decisions"],
@@ -103,6 +104,9 @@ function draw() {
   $("kpi-full").textContent = String(d.slots.slots.filter((s) => s.booked >= s.capacity).length);
   $("kpi-alerts").textContent = String(d.cells.cells.reduce((s, c) => s + c.conflicts + c.intrusions, 0));
   $("kpi-saturated").textContent = String(d.demand.slots.filter((s) => s.saturated).length);
+  // plans re-filed as an offered alternative and approved / plans offered one (the "all" row)
+  const alts = d.filing.forbidden ? null : d.filing.alternatives.find((a) => a.kind === "all");
+  $("kpi-alternatives").textContent = alts ? `${alts.accepted}/${alts.offered}` : "–";
   drawSlots();
   drawCells();
   drawCorridors();
