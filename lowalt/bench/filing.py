@@ -26,7 +26,8 @@ a mean latency of N / throughput by Little's law (50 filers at 300/s: 167 ms), w
 connection pool, LISTEN/NOTIFY between them) on the same database: what several ``lowalt serve``
 nodes do, without HTTP. The same keys come back: ``p50_ms``/``p99_ms`` over every decision,
 ``decisions_per_s`` over all filers from the first start to the last finish, plus ``concurrency``,
-``nodes``, ``per_node`` and ``cpus``::
+``nodes``, ``per_node``, ``cpus`` and ``pg_cpu_ms_per_decision`` (the managed PostGIS's CPU over
+node 0's timed window, per decision of all nodes; absent when its processes cannot be read)::
 
     lowalt bench filing --plans 10000 --decisions 1500 --concurrency 50 --nodes 2 --json
 """
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -122,8 +124,8 @@ async def _http(args: argparse.Namespace, db: Database, svc: FilingService, toke
     return {"http_p50_ms": round(float(q[0]), 2), "http_p99_ms": round(float(q[1]), 2)}
 
 
-async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, ready: Any = None
-                  ) -> dict[str, Any]:
+async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, ready: Any = None,
+                  pid_file: Path | None = None) -> dict[str, Any]:
     """One node: a FilingService on ``url`` and ``concurrency / nodes`` filers; latencies of its decisions."""
     db = Database(engine=make_engine(url), url=url)
     try:
@@ -172,34 +174,59 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
                 tasks.append(asyncio.ensure_future(one(i, due)))
             await asyncio.gather(*tasks)
 
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall, pg = time.process_time(), time.perf_counter(), _pg_cpu_s(pid_file)
         if args.rate:
             await paced()
         else:
             await asyncio.gather(*(one_filer(f) for f in range(n_filers)))
         wall_end = time.time()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        pg_end = _pg_cpu_s(pid_file)
         await svc.stop()
         return {"lat": lat, "verdicts": dict(verdicts), "wall_s": wall, "end": wall_end, "start": wall_end - wall,
                 "cpu_ms_per_decision": cpu * 1000 / max(1, len(lat)), "index_size": len(svc.index),
+                "pg_cpu_s": None if pg is None or pg_end is None else pg_end - pg,
                 "synced": svc.synced}
     finally:
         await db.close(stop_cluster=False)
 
 
-def _node_process(url: str, args: argparse.Namespace, node: int, t0: datetime, ready: Any, out: Any) -> None:
-    out.put(asyncio.run(_filers(url, args, node, t0, ready)))
+def _pg_cpu_s(pid_file: Path | None) -> float | None:
+    """CPU seconds the managed PostGIS has used so far: the postmaster, its live backends and the ones
+    that exited (``children_*``). None when it is not a local process this bench can read."""
+    if pid_file is None:
+        return None
+    import psutil
+
+    try:
+        master = psutil.Process(int(pid_file.read_text().split()[0]))
+        t = master.cpu_times()
+        total = float(t.user + t.system + t.children_user + t.children_system)
+        for child in master.children():
+            with contextlib.suppress(psutil.Error):  # a backend exiting meanwhile
+                c = child.cpu_times()
+                total += c.user + c.system
+        return total
+    except (OSError, ValueError, psutil.Error):
+        return None
 
 
-async def _concurrent(args: argparse.Namespace, url: str, t0: datetime) -> dict[str, Any]:
+def _node_process(url: str, args: argparse.Namespace, node: int, t0: datetime, ready: Any, out: Any,
+                  pid_file: Path | None) -> None:
+    out.put(asyncio.run(_filers(url, args, node, t0, ready, pid_file)))
+
+
+async def _concurrent(args: argparse.Namespace, url: str, t0: datetime, pid_file: Path | None = None
+                      ) -> dict[str, Any]:
     if args.nodes == 1:
-        runs = [await _filers(url, args, 0, t0)]
+        runs = [await _filers(url, args, 0, t0, pid_file=pid_file)]
     else:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         ready, out = ctx.Barrier(args.nodes), ctx.Queue()
-        procs = [ctx.Process(target=_node_process, args=(url, args, k, t0, ready, out)) for k in range(args.nodes)]
+        procs = [ctx.Process(target=_node_process, args=(url, args, k, t0, ready, out, pid_file if k == 0 else None))
+                 for k in range(args.nodes)]
         for p in procs:
             p.start()
         runs = [await asyncio.to_thread(out.get) for _ in procs]
@@ -221,6 +248,8 @@ async def _concurrent(args: argparse.Namespace, url: str, t0: datetime) -> dict[
                       "cpu_ms_per_decision": round(r["cpu_ms_per_decision"], 2), "index_size": r["index_size"],
                       "catch_ups": r["synced"]} for r in runs],
         "cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
+        **({"pg_cpu_ms_per_decision": round(runs[0]["pg_cpu_s"] * 1000 / len(lat), 2)}
+           if runs[0]["pg_cpu_s"] is not None else {}),
     }
 
 
@@ -250,7 +279,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             await uow.commit()
         seed_s = time.perf_counter() - seed_t
         if args.concurrency > 1 or args.nodes > 1:
-            return {**await _concurrent(args, db.url, t0), "seed_s": round(seed_s, 2)}
+            pid_file = cluster.cluster_dir / "postmaster.pid"
+            return {**await _concurrent(args, db.url, t0, pid_file if pid_file.exists() else None),
+                    "seed_s": round(seed_s, 2)}
         svc = filing_service(db, load_airspace(args.airspace), load_policy(Path(args.airspace) / "policy.yaml"))
         load_t = time.perf_counter()
         await svc.start()
