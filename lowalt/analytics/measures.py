@@ -239,13 +239,20 @@ sep_hist AS (
     SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
     FROM (SELECT bucket, route_id, scope, floor(d)::int AS m, count(*)::int AS c FROM samples GROUP BY 1, 2, 3, 4) x
     GROUP BY 1, 2, 3),
+presence AS (
+    SELECT {bucket} AS bucket, route_id, sc AS scope, count(*) AS n FROM pos
+    CROSS JOIN LATERAL unnest(ARRAY[scope, 'all']) sc GROUP BY 1, 2, 3),
 sep_rows AS (
-    SELECT s.bucket, s.route_id, s.scope, s.samples, s.sum_mm, h.metres, h.counts, coalesce(l.n, 0) AS los_s
-    FROM (SELECT bucket, route_id, scope, count(*) AS samples, sum(round(d * 1000)::bigint) AS sum_mm FROM samples GROUP BY 1, 2, 3) s
-    JOIN sep_hist h USING (bucket, route_id, scope) LEFT JOIN lost l USING (bucket, route_id, scope))"""
+    SELECT p.bucket, p.route_id, p.scope, coalesce(s.samples, 0) AS samples, coalesce(s.sum_mm, 0) AS sum_mm,
+           coalesce(h.metres, '{{}}') AS metres, coalesce(h.counts, '{{}}') AS counts, coalesce(l.n, 0) AS los_s,
+           p.n AS inside_s
+    FROM presence p
+    LEFT JOIN (SELECT bucket, route_id, scope, count(*) AS samples, sum(round(d * 1000)::bigint) AS sum_mm
+               FROM samples GROUP BY 1, 2, 3) s USING (bucket, route_id, scope)
+    LEFT JOIN sep_hist h USING (bucket, route_id, scope) LEFT JOIN lost l USING (bucket, route_id, scope))"""
 
 
-_SEP_COLUMNS = "route_id, scope, samples, sum_mm, metres, counts, los_s"
+_SEP_COLUMNS = "route_id, scope, samples, sum_mm, metres, counts, los_s, inside_s"
 
 
 def _separation_merge(src: str) -> str:
@@ -254,10 +261,12 @@ def _separation_merge(src: str) -> str:
     return f"""
 sep_src AS ({src}),
 sep_merged AS (
-    SELECT t.bucket, t.route_id, t.scope, t.samples, t.sum_mm, h.metres, h.counts, t.los_s
-    FROM (SELECT bucket, route_id, scope, sum(samples) AS samples, sum(sum_mm) AS sum_mm, sum(los_s) AS los_s
+    SELECT t.bucket, t.route_id, t.scope, t.samples, t.sum_mm, coalesce(h.metres, '{{}}') AS metres,
+           coalesce(h.counts, '{{}}') AS counts, t.los_s, t.inside_s
+    FROM (SELECT bucket, route_id, scope, sum(samples) AS samples, sum(sum_mm) AS sum_mm, sum(los_s) AS los_s,
+                 sum(inside_s) AS inside_s
           FROM sep_src GROUP BY 1, 2, 3) t
-    JOIN (SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
+    LEFT JOIN (SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
           FROM (SELECT bucket, route_id, scope, u.m, sum(u.c)::int AS c
                 FROM sep_src CROSS JOIN LATERAL unnest(sep_src.metres, sep_src.counts) AS u(m, c)
                 GROUP BY 1, 2, 3, 4) x
@@ -395,7 +404,8 @@ rows AS (
     UNION ALL
     SELECT route_id, hour, flights, peak FROM analytics_corridor_hours
     WHERE hour = ANY(CAST(:rolled AS timestamptz[])) AND scope = :scope)
-SELECT r.route_id, coalesce(c.name_zh, r.route_id) AS name_zh, r.hour, r.flights, r.peak AS peak_simultaneous
+SELECT r.route_id, coalesce(c.name_zh, r.route_id) AS name_zh, r.hour, r.flights, r.peak AS peak_simultaneous,
+       ST_Length(c.line) / 1000 AS length_km
 FROM rows r LEFT JOIN corr c USING (route_id) ORDER BY r.route_id, r.hour"""
     return Query(sql, {**params, "org": org, "rolled": r.hours, "minutes": r.minutes,
                        "scope": "all" if org is None else f"org:{org}"})
@@ -417,7 +427,8 @@ def corridor_separation(start: datetime, end: datetime, *, org: str | None, roll
            f"OR (span = 'minute' AND at = ANY(CAST(:minutes AS timestamptz[]))))")
     sql = f"""
 WITH {_corridor_inside(cond, None)},{_separation(hour.format("to_timestamp(s)"))},{_separation_merge(src)}
-SELECT route_id, bucket AS hour, samples, sum_mm, metres, counts, los_s FROM sep_merged ORDER BY route_id, hour"""
+SELECT route_id, bucket AS hour, samples, sum_mm, metres, counts, los_s, inside_s FROM sep_merged
+ORDER BY route_id, hour"""
     return Query(sql, {**params, **_separation_params(matrix), "rolled": r.hours, "minutes": r.minutes,
                        "scope": "all" if org is None else f"org:{org}"})
 

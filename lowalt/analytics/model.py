@@ -69,6 +69,13 @@ class CorridorHour:
     """95th percentile of those distances in whole metres (nearest rank, distances floored to the metre)."""
     loss_of_separation_s: int = 0
     """Pair-seconds inside below the monitor's minima for the pair's categories (horizontal and vertical)."""
+    length_km: float | None = None
+    """The corridor's centreline length (EPSG:4548), km; None for a route no longer published."""
+    mean_density_per_km: float | None = None
+    """Mean aircraft inside per km of corridor: aircraft-seconds inside / the hour's seconds in the window /
+    ``length_km``."""
+    peak_density_per_km: float | None = None
+    """``peak_simultaneous`` / ``length_km``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +206,8 @@ class Separation:
     metres: Sequence[int]
     counts: Sequence[int]
     los_s: int
+    inside_s: int = 0
+    """Aircraft-seconds inside (each aircraft's whole seconds with a report inside)."""
 
 
 def percentile_floor(metres: Sequence[int], counts: Sequence[int], q: float) -> int | None:
@@ -217,13 +226,18 @@ def percentile_floor(metres: Sequence[int], counts: Sequence[int], q: float) -> 
     return int(metres[-1])
 
 
-def with_separation(hours: Sequence[CorridorHour], sep: dict[tuple[str, datetime], Separation]
-                    ) -> list[CorridorHour]:
-    """The corridor hours with their separation measures filled in (an hour without samples keeps None
-    and 0: one aircraft at a time has no separation to measure)."""
+def with_separation(hours: Sequence[CorridorHour], sep: dict[tuple[str, datetime], Separation],
+                    start: datetime, end: datetime) -> list[CorridorHour]:
+    """The corridor hours of the window ``[start, end)`` with their separation and density measures filled
+    in (an hour without separation samples keeps None and 0: one aircraft at a time has no separation to
+    measure; density is over the part of the hour inside the window)."""
     out = []
     for h in hours:
         s = sep.get((h.route_id, h.hour))
+        if h.length_km:
+            seconds = (min(h.hour + HOUR, end) - max(h.hour, start)).total_seconds()
+            h = replace(h, peak_density_per_km=h.peak_simultaneous / h.length_km,
+                        mean_density_per_km=(s.inside_s if s else 0) / seconds / h.length_km)
         if s is None or s.samples == 0:
             out.append(h)
             continue

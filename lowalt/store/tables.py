@@ -483,7 +483,8 @@ analytics_rolled_minutes = Table(
 )
 
 # Corridor separation (0019; ``measures._separation``): per rolled minute or hour, route and scope, the
-# separation samples, their sum, their histogram by whole metre and the loss-of-separation pair-seconds.
+# separation samples, their sum, their histogram by whole metre, the loss-of-separation pair-seconds and the
+# aircraft-seconds inside.
 analytics_separation = Table(
     "analytics_separation",
     metadata,
@@ -496,6 +497,7 @@ analytics_separation = Table(
     Column("metres", ARRAY(Integer), nullable=False),
     Column("counts", ARRAY(Integer), nullable=False),
     Column("los_s", BigInteger, nullable=False),
+    Column("inside_s", BigInteger, nullable=False),  # aircraft-seconds inside (density per km)
     CheckConstraint("span IN ('minute', 'hour')", name="analytics_separation_span"),
 )
 

@@ -569,3 +569,18 @@ def expected_alternatives(h: History, start: datetime, end: datetime, org: str |
                     accepted[kind].add(p.id)
     return {k: (len(v), len(accepted[k])) for k, v in offered.items()} | (
         {} if offered else {"all": (0, 0)})
+
+
+def expected_density(h: History, start: datetime, end: datetime, org: str | None) -> dict[datetime, tuple[float, float]]:
+    """hour -> (mean aircraft per km, peak per km) for R1 (10 km): aircraft-seconds inside over the hour's
+    seconds in the window, and the peak simultaneous, each over the length."""
+    length_km = (ROUTE_X[1] - ROUTE_X[0]) / 1000
+    inside: dict[datetime, set[tuple[str, int]]] = defaultdict(set)
+    for ac, arr in _window(h, start, end, org).items():
+        for t in arr[_in_corridor(arr[:, 1], arr[:, 2])][:, 0]:
+            inside[datetime.fromtimestamp(t - t % 3600, tz=UTC)].add((ac, int(np.floor(t))))
+    out = {}
+    for hour, (_flights, peak) in expected_corridor(h, start, end, org).items():
+        seconds = (min(hour + timedelta(hours=1), end) - max(hour, start)).total_seconds()
+        out[hour] = (len(inside[hour]) / seconds / length_km, peak / length_km)
+    return out

@@ -139,8 +139,9 @@ def _assert_separation(got: dict[datetime, tuple[int, float, int, int]],
 
 
 async def test_corridor_separation_and_loss_of_separation(stored: tuple[Database, History]) -> None:
-    """Mean and p95 distance to the nearest other aircraft in the corridor, and pair-seconds below the
-    monitor's minima, against brute force in Python (every scope over the whole history); windows cut A3's
+    """Mean and p95 distance to the nearest other aircraft in the corridor, pair-seconds below the monitor's
+    minima and the density per km (mean and peak), against brute force in Python (every scope over the whole
+    history; the density over the part of an hour in the window); windows cut A3's
     loss (10:02:00 - 10:05:19 below 152.4 m and 30.48 m) on both sides of its edges."""
     db, h = stored
     edges = (T0 + timedelta(minutes=2), T0 + timedelta(minutes=5, seconds=20))
@@ -148,8 +149,14 @@ async def test_corridor_separation_and_loss_of_separation(stored: tuple[Database
     got = {}
     async with db.unit_of_work() as uow:
         for start, end, org in [(*WIDE, org) for org in ORGS] + [(*edges, None), (*inner, None)]:
-            got[(start, end, org)] = sep = _separation(await analytics_repo.corridor_hours(uow.conn, start, end, org=org))
+            rows = await analytics_repo.corridor_hours(uow.conn, start, end, org=org)
+            got[(start, end, org)] = sep = _separation(rows)
             _assert_separation(sep, hist.expected_separation(h, start, end, org), (start, end, org))
+            density = {utc(r.hour): (r.mean_density_per_km, r.peak_density_per_km) for r in rows}
+            exp = hist.expected_density(h, start, end, org)
+            assert set(density) == set(exp)
+            for k, (mean, peak) in exp.items():
+                assert density[k] == (pytest.approx(mean, rel=1e-6), pytest.approx(peak, rel=1e-6)), (start, end, k)
     assert got[(*WIDE, None)][T0][3] == hist.A3_CLIMB_S  # close enough for 255 s, but 40 m higher after 200 s
     assert got[(*edges, None)][T0][3] == hist.A3_CLIMB_S
     assert got[(*inner, None)][T0][3] == hist.A3_CLIMB_S - 2  # one second fewer at each end

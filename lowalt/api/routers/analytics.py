@@ -91,6 +91,10 @@ class CorridorHourOut(_Out):
                                                      "rank, distances floored)")
     loss_of_separation_s: int = Field(description="pair-seconds inside below the conflict monitor's minima for "
                                                   "the pair's categories (horizontal and vertical)")
+    length_km: float | None = Field(description="centreline length, km (null: the route is no longer published)")
+    mean_density_per_km: float | None = Field(description="mean aircraft inside per km over the hour's part in "
+                                                          "the window")
+    peak_density_per_km: float | None = Field(description="peak_simultaneous / length_km")
 
 
 class Corridors(BaseModel):
@@ -257,8 +261,8 @@ async def takeoff_points(request: Request, principal: Reader, from_: From, to: T
 
 
 @router.get("/corridors", response_model=Corridors, responses=CSV,
-            summary="Corridors: flights per hour, peak simultaneous aircraft, mean and p95 separation and time in "
-                    "loss of separation, from track history")
+            summary="Corridors: flights per hour, peak simultaneous aircraft, density per km, mean and p95 "
+                    "separation and time in loss of separation, from track history")
 async def corridors(request: Request, principal: Reader, from_: From, to: To, format: Format = "json"
                     ) -> Corridors | Response:
     start, end, rows = await read(request, principal, from_, to,
