@@ -30,7 +30,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic", "--enable-unsafe-swiftshader",
                  "--use-angle=swiftshader", "--enable-precise-memory-info", "--js-flags=--expose-gc"]
 # live heap: a full GC (window.gc, --expose-gc) right before each sample, so growth is not GC sawtooth
-PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), worker: lowalt.perf.worker.stats(),
+PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), drawn: lowalt.perf.drawn.stats(),
+  noted: lowalt.layers.gl.noted, hidden_noted: lowalt.layers.gl.hiddenNoted, pending: lowalt.layers.gl.pending.length,
+  worker: lowalt.perf.worker.stats(),
   geojson: lowalt.perf.geojson.stats(), apply: lowalt.applyPerf.stats(), tracks: lowalt.store.size,
   messages: lowalt.messages, by_type: lowalt.msgStats, heap: performance.memory ? performance.memory.usedJSHeapSize : null,
   alerts: lowalt.alerts.byId.size, renders: lowalt.renders()})"""
@@ -53,7 +55,13 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
             await page.evaluate(f"lowalt.map.jumpTo({{zoom: {float(args.zoom)}}})")
         while time.time() < warmup_until:
             await asyncio.sleep(0.5)
-        r0 = await page.evaluate("() => { lowalt.perf.reset(); lowalt.applyPerf.reset(); return lowalt.renders(); }")
+        r0 = await page.evaluate("() => { lowalt.perf.reset(); lowalt.applyPerf.reset(); lowalt.layers.gl.resetCounts();"
+                                 " return lowalt.renders(); }")
+        if args.profile:
+            cdp = await page.context.new_cdp_session(page)
+            await cdp.send("Profiler.enable")
+            await cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+            await cdp.send("Profiler.start")
         t0 = time.time()
         heap: list[tuple[float, float]] = []
         while time.time() < until:
@@ -61,6 +69,9 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
             if s["heap"]:
                 heap.append((time.time() - t0, s["heap"] / 2**20))
             await asyncio.sleep(args.sample_s)
+        if args.profile:
+            prof = await cdp.send("Profiler.stop")
+            Path(args.profile).write_text(json.dumps(prof["profile"]))
         stats = await page.evaluate(PAGE_STATS)
         if stats["heap"]:
             heap.append((time.time() - t0, stats["heap"] / 2**20))
@@ -102,7 +113,8 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
             gateway_errors.append((round(time.time() - start, 1), f"{type(exc).__name__}: {exc}"[:160]))
 
     tasks = [asyncio.create_task(guarded(pipe._gateway(ws_url, tokens["gateway"], fleet, slice(int(a), int(b)),
-                                                       args.rate, until, res, start)))
+                                                       args.rate, until, res, start,
+                                                       max_in_flight=args.max_in_flight or None)))
              for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     tasks.append(asyncio.create_task(_drive_page(url, tokens["viewer"], args, until, start + args.warmup,
                                                  page_out)))
@@ -115,10 +127,15 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
         "reports_sent": res.sent, "reports_acked": res.acked, "tracks_on_map": st["tracks"],
         "feed_messages": st["messages"], "feed_by_type": st["by_type"], "active_alerts": st["alerts"],
         "feed_to_source_ms": {k: _r(st["perf"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "feed_to_drawn_ms": {k: _r(st["drawn"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "messages_to_layer": st["noted"], "messages_hidden": st["hidden_noted"], "messages_pending_at_end": st["pending"],
+        "reports_nominal": int(args.tracks * args.rate * (args.warmup + args.duration)),
+        "gateway_max_in_flight": args.max_in_flight, "gateway_slots_skipped": res.slots_skipped,
+        "gateway_max_ack_wait_s": _r(res.max_ack_wait_s),
         "update_to_source_ms": {k: _r(st["worker"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "feed_to_geojson_ms": {k: _r(st["geojson"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "geojson_updates": st["geojson"]["flushes"],
-        "source_updates": st["perf"]["flushes"], "rows_per_update": _r(st["perf"]["rows"] / max(1, st["perf"]["flushes"])),
+        "source_updates": st["perf"]["flushes"], "drawn_frames": st["drawn"]["flushes"], "rows_per_update": _r(st["perf"]["rows"] / max(1, st["perf"]["flushes"])),
         "parse_apply_ms": {k: _r(st["apply"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "heap_mb": {"first": _r(heap[0][1]) if heap else None, "last": _r(heap[-1][1]) if heap else None,
                     "max": _r(max(h[1] for h in heap)) if heap else None,
@@ -155,6 +172,7 @@ def write_report(path: Path, out: dict[str, Any], argv: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".json").write_text(json.dumps(out, indent=2))
     f, a, h, w = out["feed_to_source_ms"], out["parse_apply_ms"], out["heap_mb"], out["update_to_source_ms"]
+    d = out.get("feed_to_drawn_ms") or {k: None for k in ("n", "p50", "p95", "p99", "max")}
     g = out.get("feed_to_geojson_ms") or {k: None for k in ("n", "p50", "p95", "p99", "max")}
     by_type = ", ".join(f"{k} {v:,}" for k, v in out["feed_by_type"].items() if k != "bytes")
     mb = out["feed_by_type"].get("bytes", 0) / 2**20
@@ -162,21 +180,26 @@ def write_report(path: Path, out: dict[str, Any], argv: list[str]) -> None:
 
 Command: `lowalt bench map {' '.join(argv)}`
 
-What is measured (in the page, `performance.now()`): for each `tracks` diff arriving on `/ws/live`
-(the server publishes one every 0.2 s with the rows that changed), the time from the websocket
-`onmessage` (before parsing) to the render of the map frame that draws it: the aircraft are drawn by a
-WebGL custom layer (`static/js/tracks-gl.js`) straight from the page's typed-array track table, so the
-"source update" is the upload of its vertex buffer in the next frame. The GeoJSON `tracks` source (labels,
-picking, queries) follows at most once a second above 2,000 aircraft; its latency (to the source's
-`data` event after `updateData`) is reported apart. Server, gateways and headless chromium
-(SwiftShader, software WebGL) share the machine below.
+What is measured (in the page, one clock: the main thread's `performance.now()`): for each `tracks` diff
+or `snapshot` arriving on `/ws/live`, from the websocket's `onmessage` (before parsing; big frames are then
+parsed in a Web Worker and come back as typed arrays) to **the update of the map layer's data**: the
+aircraft are drawn by a WebGL custom layer (`static/js/tracks-gl.js`) whose vertex array is rebuilt from
+the page's typed-array track table in the first animation frame after the message (messages that arrive
+within one frame are coalesced into one update and each counts its own wait). Second figure: to the render
+of the map frame that draws them (the vertex buffer uploaded and drawn). Every message handed to the layer
+is counted; those that arrived while the page was hidden are not measured (nothing is drawn then) and are
+reported. The GeoJSON `tracks` source (labels, picking) follows at most once a second above 2,000
+aircraft; its latency is reported apart. Server, gateways and headless chromium (SwiftShader, software
+WebGL) share the machine below.
 
 | | |
 |---|---|
 | aircraft on the map | {out['tracks_on_map']:,} (map zoom {out['zoom']:g}: {'arrows rotated by heading' if out['zoom'] >= 9 else 'dots'}) |
 | feed messages received | {out['feed_messages']:,} ({by_type}; {mb:.0f} MB) |
 | measured for | {out['duration_s']:g} s after {out['warmup_s']:g} s warm-up |
-| **feed message → aircraft drawn (WebGL layer updated and rendered), p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
+| **feed message → map source updated (the WebGL layer's data), p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
+| feed message → aircraft drawn (that data rendered), p50 / p95 / p99 / max | {d['p50']} / {d['p95']} / {d['p99']} / {d['max']} ms (n = {d['n']:g}) |
+| messages handed to the layer / measured / arrived while hidden / still waiting at the end | {out.get('messages_to_layer', '?')} / {f['n']:g} / {out.get('messages_hidden', '?')} / {out.get('messages_pending_at_end', '?')} |
 | WebGL layer updates | {out['source_updates']:,} ({out['rows_per_update']} aircraft each on average) |
 | feed message → GeoJSON source updated (labels, picking), p50 / p95 / max | {g['p50']} / {g['p95']} / {g['max']} ms ({out.get('geojson_updates', '?')} updates) |
 | of which `updateData` → source updated (MapLibre worker), p50 / p95 / max | {w['p50']} / {w['p95']} / {w['max']} ms |
@@ -186,7 +209,9 @@ picking, queries) follows at most once a second above 2,000 aircraft; its latenc
 | live JS heap trend (least squares over the run) | {h['trend_mb_per_hour']} MB/hour |
 | active alerts (the pipeline bench's seeded picture is dense: most are conflicts) | {out['active_alerts']:,} (500 most severe drawn) |
 | page errors | {len(out['page_errors'])} |
-| simulated gateways closed by the server before the end | {_gateways_lost(out)} |
+| simulated gateways closed before the end | {_gateways_lost(out)} |
+| fleet reports sent / nominal ({out['tracks']:,} aircraft x {out['rate_hz']:g} Hz x the run) | {out['reports_sent']:,} / {out.get('reports_nominal', 0):,} ({out.get('gateway_slots_skipped', '?')} send slots skipped: a gateway keeps at most {out.get('gateway_max_in_flight', '?')} frames unacknowledged) |
+| longest wait of a gateway frame for its ack | {out.get('gateway_max_ack_wait_s', '?')} s |
 
 Heap samples (s, MB): {', '.join(f'({t:g}, {m:g})' for t, m in out['heap_samples'][:: max(1, len(out['heap_samples']) // 12)])}
 
@@ -216,6 +241,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--duration", type=float, default=120.0, help="seconds measured (after the warm-up)")
     p.add_argument("--warmup", type=float, default=15.0)
     p.add_argument("--gateways", type=int, default=10)
+    p.add_argument("--max-in-flight", type=int, default=10,
+                   help="frames a gateway sends before it waits for their acks (0: no limit, the old behaviour)")
+    p.add_argument("--profile", help="write a CPU profile of the page's main thread over the measured run here")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--sample-s", type=float, default=10.0, help="heap sampling period (each sample forces a GC)")
     p.add_argument("--zoom", type=float, help="map zoom (default: the page's, 10; arrows from 9, dots below)")

@@ -28,6 +28,7 @@ import re
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -86,6 +87,10 @@ class Results:
     """Per latency sample, when its feed message was read (epoch s): for the settled p99."""
     per_second: list[tuple[float, float, int]] = field(default_factory=list)
     tracks_seen: set[str] = field(default_factory=set)
+    max_ack_wait_s: float = 0.0
+    """The longest a gateway's frame waited for its ack (how far the server's reading fell behind)."""
+    slots_skipped: int = 0
+    """Send slots a gateway skipped because ``max_in_flight`` frames were still unacknowledged."""
 
 
 async def _seed(db_url: str, fleet: Fleet) -> dict[str, str]:
@@ -115,12 +120,17 @@ async def _seed(db_url: str, fleet: Fleet) -> dict[str, str]:
 
 
 async def _gateway(ws_url: str, token: str, fleet: Fleet, sl: slice, rate: float, until: float,
-                   res: Results, start: float) -> None:
+                   res: Results, start: float, max_in_flight: int | None = None) -> None:
+    """One fleet gateway: a frame of its aircraft's reports every 0.1 s. With ``max_in_flight`` it waits for
+    the server's acks as a real gateway does (one ack per frame) and skips a slot while that many frames are
+    unacknowledged: without it, a server starved of CPU reads behind an ever longer queue of frames in the
+    socket, and the keepalive ping queued behind them times out (websockets closes with 1011)."""
     from websockets.asyncio.client import connect
 
     ids = fleet.ids[sl]
     n = len(ids)
     period = 0.1
+    sent_at: deque[float] = deque()
     async with connect(f"{ws_url}/ws/telemetry?token={token}", max_size=None) as ws:
         async def read_acks() -> None:
             async for raw in ws:
@@ -128,12 +138,19 @@ async def _gateway(ws_url: str, token: str, fleet: Fleet, sl: slice, rate: float
                 if msg["type"] == "ack":
                     res.acked += msg["accepted"]
                     res.rejected_acks += msg["rejected"]
+                    if sent_at:
+                        res.max_ack_wait_s = max(res.max_ack_wait_s, time.monotonic() - sent_at.popleft())
 
         reader = asyncio.create_task(read_acks())
         per_slot = max(1, int(round(n * rate * period)))  # each aircraft reports `rate` times a second
         cursor = 0
         next_at = time.monotonic()
         while time.time() < until:
+            if max_in_flight is not None and len(sent_at) >= max_in_flight:
+                res.slots_skipped += 1
+                next_at = max(next_at + period, time.monotonic())
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                continue
             take = np.arange(cursor, cursor + per_slot) % n
             cursor = (cursor + per_slot) % n
             now = time.time()
@@ -145,6 +162,7 @@ async def _gateway(ws_url: str, token: str, fleet: Fleet, sl: slice, rate: float
                  "ref": "AMSL", "vx": float(fleet.vx[gi]), "vy": float(fleet.vy[gi])}
                 for k, gi, lo, la in zip(take.tolist(), g.tolist(), lon.tolist(), lat.tolist(), strict=True)
             ]}
+            sent_at.append(time.monotonic())
             await ws.send(orjson.dumps(frame).decode())
             res.sent += len(take)
             next_at += period

@@ -1,7 +1,8 @@
 """The aircraft drawn by the WebGL layer (``static/js/tracks-gl.js``, issue 17's speed work): every aircraft of
 the feed is in its vertex buffer and on screen in its status colour, it follows the altitude filter and the
-layer switch, and each feed message's receipt-to-drawn latency is recorded (what ``lowalt bench map``
-reports). The GeoJSON track source still answers queries (picking)."""
+layer switch, and each feed message's receipt-to-data-update and receipt-to-drawn latencies are recorded, none
+dropped (what ``lowalt bench map`` reports). The GeoJSON track source still answers queries (picking); above the
+thinning threshold it holds only the aircraft in view (when few) and a click picks from the track table."""
 
 from __future__ import annotations
 
@@ -24,20 +25,30 @@ async def _clip(pg: Any, lon: float, lat: float) -> Any:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
 
 
+async def _open(pg: Any, url: str, query: str) -> None:
+    """The map page (the ring flying), zoomed on the ring, once its snapshot is in."""
+    await pg.goto(f"{url}/?{query}")
+    await wait_js(pg, "window.lowalt && window.lowalt.ready", 30)
+    await pg.evaluate("lowalt.map.jumpTo({center: [117.23, 29.26], zoom: 12})")
+
+
 async def test_aircraft_drawn_by_the_webgl_layer(server: Server, make_token: Any, page: Any) -> None:
     pg, watch = page
     _, device = await register(server, make_token, "浮梁文旅", {f"GL-{k:02d}": "small_uav" for k in range(6)})
     viewer = await make_token("viewer")
     async with Traffic(server, device) as traffic:
         traffic.add(*ring(6, prefix="GL"))
-        await pg.goto(f"{server.url}/?token={viewer}")
-        await wait_js(pg, "window.lowalt && window.lowalt.ready", 30)
-        await pg.evaluate("lowalt.map.jumpTo({center: [117.23, 29.26], zoom: 12})")
+        await _open(pg, server.url, f"token={viewer}")
         await wait_js(pg, "lowalt.layers.gl.count === 6", 20)
-        # every feed message's receipt -> drawn latency is recorded (n grows), each a real duration
+        # every feed message's receipt -> layer data updated latency is recorded (n grows), each a real duration
         await wait_js(pg, "lowalt.perf.stats().n >= 5", 20)
         stats = await pg.evaluate("lowalt.perf.stats()")
         assert stats["p50"] >= 0 and stats["max"] < 60_000
+        # none dropped silently: every message handed to the layer is measured or still waiting for its frame
+        counts = await pg.evaluate("[lowalt.perf.total, lowalt.layers.gl.pending.length, lowalt.layers.gl.noted,"
+                                   " lowalt.layers.gl.hiddenNoted, lowalt.perf.drawn.total]")
+        assert counts[0] + counts[1] == counts[2] and counts[3] == 0, counts
+        assert 0 < counts[4] <= counts[0], counts  # drawn: after the data update, never more often
     # traffic stopped: the aircraft stay put; with the WebGL layer alone switched off, their pixels go
     lon, lat = await pg.evaluate("lowalt.store.position('GL-00')")
     await pg.evaluate(f"lowalt.map.jumpTo({{center: [{lon}, {lat}]}})")
@@ -61,4 +72,22 @@ async def test_aircraft_drawn_by_the_webgl_layer(server: Server, make_token: Any
         await wait_js(pg, "lowalt.layers.gl.count === 0", 10)
         await pg.evaluate("lowalt.layers.setAltitudeRange(0, 3000, 'amsl')")
         await wait_js(pg, "lowalt.layers.gl.count === 6", 10)
+    # thinned (the rule above 2,000 aircraft, thresholds lowered by the URL): more than view_max aircraft in view ->
+    # the GeoJSON source is empty (no labels, trails, re-tiling of thousands) and a click picks from the track table
+    async with Traffic(server, device) as traffic:
+        traffic.add(*ring(6, prefix="GL"))
+        await _open(pg, server.url, f"token={viewer}&thin_above=3&view_max=4")
+        await wait_js(pg, "lowalt.layers.thinActive && lowalt.layers.gl.count === 6 && lowalt.perf.stats().n >= 2", 20)
+        await wait_js(pg, "lowalt.map.querySourceFeatures('tracks').length === 0 && lowalt.layers.geoIds.size === 0", 10)
+        # zoomed in on one aircraft (alone in view): the source carries it, for its label and trail
+        lon, lat = await pg.evaluate("lowalt.store.position('GL-00')")
+        await pg.evaluate(f"lowalt.map.jumpTo({{center: [{lon}, {lat}], zoom: 16}})")
+        await wait_js(pg, "lowalt.layers.geoIds.has('GL-00') && lowalt.layers.geoIds.size < 3", 10)
+        await pg.evaluate("lowalt.map.jumpTo({center: [117.23, 29.26], zoom: 12})")
+        await wait_js(pg, "lowalt.layers.geoIds.size === 0", 10)
+    lon, lat = await pg.evaluate("lowalt.store.position('GL-03')")
+    x, y = await pg.evaluate(f"(() => {{ const p = lowalt.map.project([{lon}, {lat}]);"
+                             " const r = lowalt.map.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; })()")
+    await pg.mouse.click(x + 4, y - 3)
+    await wait_js(pg, "document.querySelector('.ac-popup .card[data-id=\"GL-03\"]')", 10)
     assert not [e for e in watch.errors if "favicon" not in e], watch.errors

@@ -19,15 +19,28 @@ export function setText(node, text) {
   if (node.textContent !== s) node.textContent = s;
 }
 
+// Intl formatters are costly to build (toLocaleString builds one per call: a hot spot with many alert rows)
+const FORMATS = new Map();
+function formatter(kind, lang) {
+  const key = `${kind}|${lang}`;
+  let f = FORMATS.get(key);
+  if (!f) {
+    const opts = kind === "time"
+      ? { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" }
+      : { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "Asia/Shanghai", hour12: false };
+    f = new Intl.DateTimeFormat(lang, opts);
+    FORMATS.set(key, f);
+  }
+  return f;
+}
+
 export function fmtTime(iso) {
   const d = typeof iso === "number" ? new Date(iso * 1000) : new Date(iso);
-  return d.toLocaleString(currentLang() === "en" ? "en-GB" : "zh-CN",
-    { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
+  return formatter("time", currentLang() === "en" ? "en-GB" : "zh-CN").format(d);
 }
 
 export function fmtClock(epochS) {
-  return new Date(epochS * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN",
-    { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "Asia/Shanghai", hour12: false });
+  return formatter("clock", currentLang() === "en" ? "en-GB" : "zh-CN").format(new Date(epochS * 1000));
 }
 
 /** "1:05:09" / "4:07" from seconds (negative: "-0:12"). */

@@ -1,9 +1,10 @@
-// Parses live-feed frames off the main thread: JSON text in, the message out with the numeric track
-// columns as typed arrays whose buffers are transferred (not copied). One reply per frame, in order
+// Parses live-feed frames off the main thread (a module worker): JSON text in, the message out with the
+// track columns as typed arrays whose buffers are transferred (not copied): the numbers as Float64Array /
+// Uint8Array, and status and source as Uint8Array codes (indexes into STATUS / SOURCES), so the main thread
+// neither clones ten thousand short strings per frame nor looks them up. One reply per frame, in order
 // (null for a frame that is not JSON).
 
-const F64 = ["lon", "lat", "alt", "hdg", "gs", "vs", "tr"];
-const U8 = ["co", "gnd"];
+import { codeColumns } from "./state.js";
 
 self.onmessage = (ev) => {
   let msg;
@@ -13,23 +14,7 @@ self.onmessage = (ev) => {
     self.postMessage(null);
     return;
   }
-  const transfer = [];
   const cols = msg && msg.tracks;
-  if (cols && Array.isArray(cols.ids)) {
-    for (const k of F64) {
-      if (Array.isArray(cols[k])) {
-        const a = Float64Array.from(cols[k]);
-        cols[k] = a;
-        transfer.push(a.buffer);
-      }
-    }
-    for (const k of U8) {
-      if (Array.isArray(cols[k])) {
-        const a = Uint8Array.from(cols[k]);
-        cols[k] = a;
-        transfer.push(a.buffer);
-      }
-    }
-  }
+  const transfer = cols && Array.isArray(cols.ids) ? codeColumns(cols) : [];
   self.postMessage(msg, transfer);
 };

@@ -25,6 +25,12 @@ const ARROW_ZOOM = 9;
 const TRAIL_PERIOD_MS = 2000;
 const GEOJSON_PERIOD_MS = 1000; // with more than GEOJSON_SLOW_ABOVE aircraft: the GeoJSON track source (labels,
 const GEOJSON_SLOW_ABOVE = 2000; // picking, rings) is updated at most once a second; positions are drawn by tracks-gl
+// ... and then carries only the aircraft in view, when they are at most VIEW_MAX (none when more): labels and
+// trails of thousands of aircraft at once are unreadable, and re-tiling them (MapLibre's worker) and placing
+// their symbols (main thread) was most of the page's script work at 10,000 aircraft; clicks then pick from the
+// track table (pick)
+const VIEW_MAX = 2000;
+const NO_IDS = new Set();
 
 export const GROUPS = {
   basemap: ["basemap"],
@@ -46,6 +52,7 @@ export class Perf {
     this.flushes = 0;
     this.rows = 0;
     this.worker = leaf ? null : new Perf(Math.min(cap, 4096), 1);
+    this.drawn = leaf ? null : new Perf(cap, 1); // receipt -> drawn (the source update is this ring)
   }
 
   record(ms) {
@@ -59,6 +66,7 @@ export class Perf {
     this.flushes = 0;
     this.rows = 0;
     if (this.worker) this.worker.reset();
+    if (this.drawn) this.drawn.reset();
     if (this.geojson) this.geojson.reset();
   }
 
@@ -108,13 +116,16 @@ function arrowImage(size = 48) {
 export { renderGlyphsLocally } from "./airspace-map.js";
 
 export class MapLayers {
-  constructor(map, store, alerts, proj, identity, perf) {
+  /** opts.thinAbove / opts.viewMax: GEOJSON_SLOW_ABOVE and VIEW_MAX (tests set them low: ?thin_above=&view_max=). */
+  constructor(map, store, alerts, proj, identity, perf, { thinAbove = GEOJSON_SLOW_ABOVE, viewMax = VIEW_MAX } = {}) {
+    this.thinAbove = thinAbove;
+    this.viewMax = viewMax;
     this.map = map;
     this.store = store;
     this.alerts = alerts;
     this.proj = proj;
     this.identity = identity;
-    this.perf = perf; // receipt -> drawn (tracks-gl); perf.geojson: receipt -> GeoJSON source updated
+    this.perf = perf; // receipt -> tracks-gl data updated; perf.drawn: -> drawn; perf.geojson: -> GeoJSON source
     perf.geojson = perf.geojson || new Perf(20000, 1);
     this.geoPerf = perf.geojson;
     this.geojsonAt = -Infinity;
@@ -126,6 +137,12 @@ export class MapLayers {
     this.trailsRemoved = new Set();
     this.trailsAt = 0;
     this.trailTimer = null;
+    this.geoIds = new Set(); // with more than GEOJSON_SLOW_ABOVE aircraft: the ids in the GeoJSON source
+    this.trailIds = new Set(); // ... and in the trails source
+    this.wantedTrails = null;
+    this.viewChanged = false;
+    this.thinActive = false; // the sources are thinned (set in frame(); a change rebuilds both)
+    this.trailsReset = false;
     this.alertsVersion = -1;
     this.alertsAt = 0;
     this.name = "name_zh";
@@ -229,7 +246,7 @@ export class MapLayers {
       paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1, "icon-opacity": 0 } });
     // tracks and tracks-dot stay for picking and queries (transparent); the aircraft are drawn by tracks-gl
     this.gl = new TracksGL(this.store, this.perf, { colours: STATUS.map((k) => STATUS_COLOURS[k] || "#1c7ed6"),
-      arrowZoom: ARROW_ZOOM, proj: this.proj, keep: (i) => this._inBand(i) });
+      arrowZoom: ARROW_ZOOM, proj: this.proj, identity: this.identity, keep: (i) => this._inBand(i) });
     map.addLayer(this.gl);
     map.addLayer({ id: "selected-ring", type: "circle", source: "selected", filter: ["==", ["geometry-type"], "Point"],
       paint: { "circle-radius": 17, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#f59f00",
@@ -255,6 +272,11 @@ export class MapLayers {
     });
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) this.schedule();
+    });
+    map.on("moveend", () => {
+      if (!this.thinned) return;
+      this.viewChanged = true; // other aircraft in view: their features and trails
+      this.schedule();
     });
   }
 
@@ -349,12 +371,14 @@ export class MapLayers {
 
   frame() {
     if (document.hidden) return; // resumes on visibilitychange; the store keeps absorbing the feed
+    // the drawn aircraft: every animation frame, all messages since the last one in one update
+    if (this.gl) this.gl.update();
     if (this.inFlight) {
       this.schedule();
       return;
     }
     const now = performance.now();
-    const wait = this.store.n > GEOJSON_SLOW_ABOVE ? this.geojsonAt + GEOJSON_PERIOD_MS - now : 0;
+    const wait = this.thinned ? this.geojsonAt + GEOJSON_PERIOD_MS - now : 0;
     if (wait > 0) {
       if (!this.geojsonTimer) {
         this.geojsonTimer = setTimeout(() => {
@@ -365,6 +389,15 @@ export class MapLayers {
       return;
     }
     this.geojsonAt = now;
+    if (this.thinned !== this.thinActive) {
+      // crossing GEOJSON_SLOW_ABOVE: both sources are rebuilt whole, for the new rule
+      this.thinActive = this.thinned;
+      this.needsFull = true;
+      this.trailsReset = true;
+      this.geoIds = new Set();
+      this.trailIds = new Set();
+      this.wantedTrails = this.thinActive ? NO_IDS : null;
+    }
     const { dirty, removed } = this.store.takeChanges();
     for (const id of dirty) this.trailsDirty.add(id);
     for (const id of removed) {
@@ -375,14 +408,15 @@ export class MapLayers {
     if (this.alerts.version !== this.alertsVersion || (dirty.size && now - this.alertsAt > 1000)) {
       this._drawAlerts(now);
     }
-    if (now - this.trailsAt > TRAIL_PERIOD_MS && (this.trailsDirty.size || this.trailsRemoved.size)) this._drawTrails(now);
-    else if (this.trailsDirty.size && !this.trailTimer) {
+    if (now - this.trailsAt > TRAIL_PERIOD_MS && (this.trailsDirty.size || this.trailsRemoved.size || this.trailsReset)) {
+      this._drawTrails(now);
+    } else if (this.trailsDirty.size && !this.trailTimer) {
       this.trailTimer = setTimeout(() => {
         this.trailTimer = null;
         this.schedule();
       }, TRAIL_PERIOD_MS);
     }
-    if (!dirty.size && !removed.size && !this.needsFull) {
+    if (!dirty.size && !removed.size && !this.needsFull && !this.viewChanged) {
       this.pendingRecv.length = 0;
       return;
     }
@@ -391,7 +425,9 @@ export class MapLayers {
     this.inFlight = this.pendingRecv;
     this.pendingRecv = [];
     this.sentAt = performance.now();
-    if (this.needsFull) {
+    if (this.thinActive) {
+      this._thinTracks(src, dirty);
+    } else if (this.needsFull) {
       this.needsFull = false;
       const features = new Array(s.n);
       for (let i = 0; i < s.n; i++) features[i] = this._feature(i);
@@ -419,12 +455,86 @@ export class MapLayers {
     if (this.store.dirty.size || this.store.removed.size || this.needsFull) this.schedule();
   }
 
+  /** More than GEOJSON_SLOW_ABOVE aircraft: the track sources carry only those in view (when few enough). */
+  get thinned() {
+    return this.store.n > this.thinAbove;
+  }
+
+  /** The ids of the aircraft in the map's view, if at most VIEW_MAX (else none); all of them when not thinned. */
+  _wanted() {
+    const s = this.store;
+    const out = new Set();
+    if (!this.thinned) {
+      for (let i = 0; i < s.n; i++) out.add(s.ids[i]);
+      return out;
+    }
+    const b = this.map.getBounds();
+    const [w, e, so, n] = [b.getWest(), b.getEast(), b.getSouth(), b.getNorth()];
+    for (let i = 0; i < s.n; i++) {
+      const [x, y] = this.identity ? [s.lon[i], s.lat[i]] : this.proj(s.lon[i], s.lat[i]);
+      if (x < w || x > e || y < so || y > n) continue;
+      out.add(s.ids[i]);
+      if (out.size > this.viewMax) return NO_IDS;
+    }
+    return out;
+  }
+
+  /**
+   * The GeoJSON track source as a diff to the wanted set (thinned, or the first update after thinning ended):
+   * features in and out of view, and those of the wanted aircraft that moved.
+   */
+  _thinTracks(src, dirty) {
+    const want = this._wanted();
+    const s = this.store;
+    const add = [];
+    const remove = [];
+    for (const id of this.geoIds) if (!want.has(id)) remove.push(id);
+    for (const id of want) {
+      if (this.needsFull || dirty.has(id) || !this.geoIds.has(id)) add.push(this._feature(s.slot.get(id)));
+    }
+    this.viewChanged = false;
+    this.geoIds = want;
+    this.wantedTrails = want;
+    if (this.needsFull) src.setData({ type: "FeatureCollection", features: add });
+    else src.updateData({ add, remove });
+    this.needsFull = false;
+    this.geoPerf.rows += add.length;
+  }
+
+  /** The aircraft nearest to a screen point (within radius px) from the track table, or null: clicks when thinned. */
+  pick(point, radius = 12) {
+    const s = this.store;
+    let best = null;
+    let bd = radius * radius;
+    for (let i = 0; i < s.n; i++) {
+      if (!this._inBand(i)) continue;
+      const p = this.map.project(this.proj(s.lon[i], s.lat[i]));
+      const d = (p.x - point.x) ** 2 + (p.y - point.y) ** 2;
+      if (d <= bd) {
+        bd = d;
+        best = s.ids[i];
+      }
+    }
+    return best;
+  }
+
   _drawTrails(now) {
     this.trailsAt = now;
     const s = this.store;
     const add = [];
     const remove = [...this.trailsRemoved];
-    for (const id of this.trailsDirty) {
+    // thinned: only the trails of the aircraft in the GeoJSON source (those in view, when few enough)
+    const want = this.thinActive ? this.wantedTrails || NO_IDS : null;
+    const reset = this.trailsReset;
+    let todo = this.trailsDirty;
+    if (reset) todo = want ? [...want] : s.ids.slice(0, s.n);
+    else if (want) todo = [...want].filter((id) => this.trailsDirty.has(id) || !this.trailIds.has(id));
+    if (want) {
+      for (const id of this.trailIds) if (!want.has(id)) remove.push(id);
+      this.trailIds = want;
+    }
+    this.trailsReset = false;
+    for (const id of todo) {
       const i = s.slot.get(id);
       if (i === undefined) continue;
       if (s.trailCount[i] < 2) continue;
@@ -433,7 +543,8 @@ export class MapLayers {
     }
     this.trailsDirty.clear();
     this.trailsRemoved.clear();
-    this.map.getSource("trails-src").updateData({ add, remove });
+    if (reset) this.map.getSource("trails-src").setData({ type: "FeatureCollection", features: add });
+    else this.map.getSource("trails-src").updateData({ add, remove });
   }
 
   _drawAlerts(now) {

@@ -87,7 +87,10 @@ async function main() {
   const alerts = new AlertStore();
   const perf = new Perf();
   const applyPerf = new Perf();
-  const layers = new MapLayers(map, store, alerts, proj, identity, perf);
+  const param = (k) => new URL(location.href).searchParams.get(k);
+  const layers = new MapLayers(map, store, alerts, proj, identity, perf, {
+    ...(param("thin_above") ? { thinAbove: Number(param("thin_above")) } : {}),
+    ...(param("view_max") ? { viewMax: Number(param("view_max")) } : {}) });
   let renders = 0;
   map.on("render", () => renders++);
   window.lowalt = { map, store, renders: () => renders, alerts, perf, applyPerf, layers, ready: false, messages: 0,
@@ -278,6 +281,12 @@ async function main() {
     map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
     map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
   }
+  // with thousands of aircraft the GeoJSON source holds only those in view (or none): pick from the track table
+  map.on("click", (e) => {
+    if (!layers.thinned || map.queryRenderedFeatures(e.point, { layers: ["tracks", "tracks-dot"] }).length) return;
+    const id = layers.pick(e.point);
+    if (id) openCard(id);
+  });
 }
 
 main().catch((err) => {

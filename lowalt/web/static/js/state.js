@@ -7,6 +7,29 @@ const STATUS_CODE = Object.fromEntries(STATUS.map((s, k) => [s, k]));
 export const LOST = STATUS_CODE.lost;
 export const SOURCES = ["telemetry", "adsb", "rid", "noncoop"];
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, k) => [s, k]));
+const NONCOOP_SOURCE = SOURCE_CODE.noncoop;
+const F64_COLUMNS = ["lon", "lat", "alt", "hdg", "gs", "vs", "tr"];
+
+/**
+ * Turn a feed message's track columns into typed arrays in place (the worker does this off the main thread):
+ * numbers as Float64Array, ``co``/``gnd`` as Uint8Array, ``st``/``src`` as Uint8Array codes of STATUS /
+ * SOURCES (``coded`` set). Returns the buffers, for postMessage to transfer instead of copy.
+ */
+export function codeColumns(cols) {
+  const transfer = [];
+  const put = (k, a) => {
+    cols[k] = a;
+    transfer.push(a.buffer);
+  };
+  for (const k of F64_COLUMNS) if (Array.isArray(cols[k])) put(k, Float64Array.from(cols[k]));
+  for (const k of ["co", "gnd"]) if (Array.isArray(cols[k])) put(k, Uint8Array.from(cols[k]));
+  if (Array.isArray(cols.st) && Array.isArray(cols.src)) {
+    put("st", Uint8Array.from(cols.st, (v) => STATUS_CODE[v] ?? 0));
+    put("src", Uint8Array.from(cols.src, (v) => SOURCE_CODE[v] ?? 0));
+    cols.coded = true;
+  }
+  return transfer;
+}
 
 export class TrackStore {
   /**
@@ -77,7 +100,10 @@ export class TrackStore {
 
   /** Apply columnar rows from the feed (``tracks`` of a snapshot or a diff). */
   applyRows(rows) {
-    const { ids, lon, lat, alt, hdg, gs, vs, tr, src, st, co } = rows;
+    const { ids, lon, lat, alt, hdg, gs, vs, tr, co } = rows;
+    // status and source as codes: the worker's (codeColumns), or looked up here for a frame parsed on this thread
+    const st = rows.coded ? rows.st : Uint8Array.from(rows.st, (v) => STATUS_CODE[v] ?? 0);
+    const src = rows.coded ? rows.src : Uint8Array.from(rows.src, (v) => SOURCE_CODE[v] ?? 0);
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k];
       let i = this.slot.get(id);
@@ -98,9 +124,9 @@ export class TrackStore {
       this.gs[i] = gs[k];
       this.vs[i] = vs[k];
       this.tr[i] = tr[k];
-      this.coop[i] = src[k] === "noncoop" ? 0 : 1;
-      this.src[i] = SOURCE_CODE[src[k]] ?? 0;
-      this.st[i] = STATUS_CODE[st[k]] ?? 0;
+      this.coop[i] = src[k] === NONCOOP_SOURCE ? 0 : 1;
+      this.src[i] = src[k];
+      this.st[i] = st[k];
       this.co[i] = co ? co[k] : 0;
       this.lostAt[i] = 0;
       if (moved) this._pushTrail(i, lon[k], lat[k]);
@@ -212,15 +238,18 @@ export class AlertStore {
     this.version++;
   }
 
-  /** Sorted by severity (alarm first), then first seen (oldest first), then id: a stable order. */
+  /** Sorted by severity (alarm first), then first seen (oldest first), then id: a stable order (kept per version). */
   sorted() {
-    return [...this.byId.values()].sort((a, b) => {
+    if (this._sorted && this._sortedVersion === this.version) return this._sorted;
+    this._sortedVersion = this.version;
+    this._sorted = [...this.byId.values()].sort((a, b) => {
       const s = (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9);
       if (s) return s;
       const f = (a.first_seen || 0) - (b.first_seen || 0);
       if (f) return f;
       return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     });
+    return this._sorted;
   }
 
   conflicts() {

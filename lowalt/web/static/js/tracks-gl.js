@@ -6,8 +6,11 @@
 // "tracks" source is still kept up to date, more slowly, for what needs features: picking, labels,
 // queryRenderedFeatures (its own icons are drawn transparent).
 //
-// Latency recorded here (the map benchmark's feed_to_source_ms): from a message's receipt to the render of
-// the frame whose vertex buffer holds it.
+// Two latencies are recorded here, both from a message's receipt (performance.now() in the websocket's onmessage,
+// before parsing): to the update of the layer's data (the vertex array rebuilt from the track table, in the
+// animation frame after the message: the map benchmark's headline, "feed message -> map source update"), and
+// to the render of the frame that draws it ("drawn"). Messages that arrive within one animation frame are
+// coalesced into one update; each counts its own latency to the update that applied it.
 
 const VS = `
 attribute vec2 a_pos;
@@ -18,12 +21,13 @@ uniform mat4 u_matrix;
 uniform float u_size;
 uniform float u_bearing;
 uniform vec3 u_colours[6];
-varying float v_rot;
+varying vec2 v_cs;
 varying vec4 v_colour;
 void main() {
   gl_Position = u_matrix * vec4(a_pos, 0.0, 1.0);
   gl_PointSize = u_size;
-  v_rot = radians(a_hdg - u_bearing);
+  float rot = radians(a_hdg - u_bearing);
+  v_cs = vec2(cos(rot), sin(rot)); // per aircraft, not per pixel (SwiftShader shades every pixel on the CPU)
   int k = int(a_st + 0.5);
   vec3 c = u_colours[0];
   for (int i = 1; i < 6; i++) { if (i == k) c = u_colours[i]; }
@@ -33,7 +37,7 @@ void main() {
 const FS = `
 precision mediump float;
 uniform float u_arrow;
-varying float v_rot;
+varying vec2 v_cs;
 varying vec4 v_colour;
 float side(vec2 p, vec2 a, vec2 b) { return (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x); }
 bool tri(vec2 p, vec2 a, vec2 b, vec2 c) {
@@ -50,7 +54,7 @@ void main() {
     gl_FragColor = vec4(c * v_colour.a, v_colour.a);
     return;
   }
-  float c = cos(v_rot), s = sin(v_rot);
+  float c = v_cs.x, s = v_cs.y;
   vec2 q = vec2(c * p.x - s * p.y, s * p.x + c * p.y);
   vec2 tip = vec2(0.0, 0.9), l = vec2(-0.7, -0.8), r = vec2(0.7, -0.8), notch = vec2(0.0, -0.4);
   // a white halo: the arrow grown by 15 %, then the arrow itself in the status colour
@@ -80,33 +84,72 @@ export class TracksGL {
    * @param perf  a Perf ring: receipt -> drawn latencies
    * @param {object} opts colours (by status index), arrowZoom, proj (lon, lat) -> [lon, lat], keep(i) -> bool
    */
-  constructor(store, perf, { colours, arrowZoom, proj, keep }) {
+  constructor(store, perf, { colours, arrowZoom, proj, identity = false, keep }) {
     this.id = "tracks-gl";
     this.type = "custom";
     this.renderingMode = "2d";
     this.store = store;
-    this.perf = perf;
+    this.perf = perf; // receipt -> layer data updated
+    this.drawnPerf = perf.drawn; // receipt -> drawn
     this.colours = colours.flatMap(hexRgb);
     this.arrowZoom = arrowZoom;
     this.proj = proj;
+    this.identity = identity; // proj is the identity (WGS-84 basemap): skipped per aircraft
     this.keep = keep;
-    this.pending = []; // receipt times of messages not drawn yet
+    this.pending = []; // receipt times of messages not in the layer's data yet
+    this.undrawn = []; // receipt times of messages in the data, not drawn yet
+    this.noted = 0; // messages handed to the layer (the bench checks that every one was measured)
+    this.hiddenNoted = 0; // of which arrived while the page was hidden (nothing drawn: not measured)
     this.dirty = true;
+    this.uploadDue = true;
     this.count = 0;
     this.data = new Float32Array(0);
+    this.updates = 0;
     this.uploads = 0;
   }
 
-  /** A feed message was applied at tRecv: redraw in the next frame. */
+  /** A feed message was applied to the track table at tRecv: the next animation frame updates the data. */
   note(tRecv) {
-    if (!document.hidden) this.pending.push(tRecv); // a hidden page draws nothing: no latency to measure
+    this.noted++;
+    if (document.hidden) this.hiddenNoted++; // a hidden page updates and draws nothing: no latency to measure
+    else this.pending.push(tRecv);
     this.dirty = true;
-    if (this.map) this.map.triggerRepaint();
   }
 
-  /** Something other than the feed changed what is drawn (filter, visibility): rebuild. */
+  /** Start counting afresh (the bench, after its warm-up): messages not yet measured are forgotten. */
+  resetCounts() {
+    this.noted = 0;
+    this.hiddenNoted = 0;
+    this.pending.length = 0;
+    this.undrawn.length = 0;
+  }
+
+  /** Something other than the feed changed what is drawn (filter, visibility): rebuild now. */
   invalidate() {
     this.dirty = true;
+    this.update();
+  }
+
+  /**
+   * Rebuild the vertex data from the track table if anything changed (called once per animation frame by
+   * MapLayers.frame) and ask for a repaint; the GL upload happens in that render.
+   */
+  update() {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this._rebuild();
+    this.updates++;
+    this.uploadDue = true;
+    if (this.pending.length) {
+      const t = performance.now();
+      for (const t0 of this.pending) {
+        this.perf.record(t - t0);
+        this.undrawn.push(t0);
+      }
+      this.pending.length = 0;
+      this.perf.flushes++;
+      this.perf.rows += this.count;
+    }
     if (this.map) this.map.triggerRepaint();
   }
 
@@ -140,35 +183,38 @@ export class TracksGL {
     const s = this.store;
     if (this.data.length < s.n * STRIDE) this.data = new Float32Array(Math.max(1024, s.cap) * STRIDE);
     const d = this.data;
+    const { lon, lat, hdg, st, co } = s;
+    const proj = this.identity ? null : this.proj;
     let k = 0;
     for (let i = 0; i < s.n; i++) {
       if (!this.keep(i)) continue;
-      const [lon, lat] = this.proj(s.lon[i], s.lat[i]);
-      const [x, y] = mercator(lon, lat);
-      d[k] = x;
-      d[k + 1] = y;
-      d[k + 2] = s.hdg[i];
-      d[k + 3] = s.st[i];
-      d[k + 4] = s.co[i] ? 0.4 : 1;
+      let x = lon[i];
+      let y = lat[i];
+      if (proj) [x, y] = proj(x, y);
+      // Web Mercator, as mercator() (inlined: no array per aircraft)
+      const sn = Math.sin((y * Math.PI) / 180);
+      d[k] = (x + 180) / 360;
+      d[k + 1] = 0.5 - Math.log((1 + sn) / (1 - sn)) / (4 * Math.PI);
+      d[k + 2] = hdg[i];
+      d[k + 3] = st[i];
+      d[k + 4] = co[i] ? 0.4 : 1;
       k += STRIDE;
     }
     this.count = k / STRIDE;
   }
 
   render(gl, matrix) {
-    if (this.dirty) {
-      this.dirty = false;
-      this._rebuild();
+    if (this.uploadDue) {
+      this.uploadDue = false;
       gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
       gl.bufferData(gl.ARRAY_BUFFER, this.data.subarray(0, this.count * STRIDE), gl.DYNAMIC_DRAW);
       this.uploads++;
     }
-    if (this.pending.length) {
+    if (this.undrawn.length) {
       const t = performance.now();
-      for (const t0 of this.pending) this.perf.record(t - t0);
-      this.pending.length = 0;
-      this.perf.flushes++;
-      this.perf.rows += this.count;
+      for (const t0 of this.undrawn) this.drawnPerf.record(t - t0);
+      this.undrawn.length = 0;
+      this.drawnPerf.flushes++;
     }
     if (!this.count) return;
     const zoom = this.map.getZoom();

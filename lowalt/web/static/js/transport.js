@@ -60,7 +60,7 @@ export class Feed {
     this.workerFrames = 0;
     if (parseInWorker && typeof Worker !== "undefined") {
       try {
-        this.worker = new Worker("/static/js/feed-worker.js");
+        this.worker = new Worker("/static/js/feed-worker.js", { type: "module" });
         this.worker.onmessage = (ev) => {
           const [tRecv, bytes] = this.pending.shift() || [performance.now(), 0];
           if (ev.data !== null) this.onMessage(ev.data, tRecv, bytes);
