@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -26,7 +27,11 @@ from typing import Any
 
 import numpy as np
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+# No GPU here: WebGL and the compositor both run on SwiftShader (the CPU) in chromium's GPU process, as a GPU
+# would, asynchronously. --disable-gpu (--software-compositing) instead composites in software, which reads the
+# whole WebGL canvas back every frame: the page's main thread then waits for SwiftShader to finish each map frame
+# (CommandBufferProxyImpl::WaitForGetOffset, GLES2::ReadPixels in a trace), a stall no workstation with a GPU has.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic", "--enable-unsafe-swiftshader",
                  "--use-angle=swiftshader", "--enable-precise-memory-info", "--js-flags=--expose-gc"]
 # live heap: a full GC (window.gc, --expose-gc) right before each sample, so growth is not GC sawtooth
@@ -43,7 +48,8 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
+        flags = CHROMIUM_ARGS + (["--disable-gpu"] if args.software_compositing else [])
+        browser = await pw.chromium.launch(executable_path=args.chromium, args=flags, headless=True)
         page = await browser.new_page(viewport={"width": 1400, "height": 860})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -57,6 +63,11 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
             await asyncio.sleep(0.5)
         r0 = await page.evaluate("() => { lowalt.perf.reset(); lowalt.applyPerf.reset(); lowalt.layers.gl.resetCounts();"
                                  " return lowalt.renders(); }")
+        if args.trace:
+            await browser.start_tracing(page=page, categories=["toplevel", "devtools.timeline", "gpu", "viz", "cc"])
+            await asyncio.sleep(min(15.0, max(0.0, until - time.time())))
+            out["threads"] = _thread_summary(json.loads(await browser.stop_tracing()))
+            Path(args.trace).write_text(json.dumps(out["threads"], indent=1))
         if args.profile:
             cdp = await page.context.new_cdp_session(page)
             await cdp.send("Profiler.enable")
@@ -64,10 +75,12 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
             await cdp.send("Profiler.start")
         t0 = time.time()
         heap: list[tuple[float, float]] = []
+        loads: list[tuple[float, float]] = []  # the machine's 1-minute load average by each heap sample
         while time.time() < until:
             s = await page.evaluate(PAGE_STATS)
             if s["heap"]:
                 heap.append((time.time() - t0, s["heap"] / 2**20))
+            loads.append((time.time() - t0, os.getloadavg()[0]))
             await asyncio.sleep(args.sample_s)
         if args.profile:
             prof = await cdp.send("Profiler.stop")
@@ -78,7 +91,53 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
         if args.screenshot:
             await page.screenshot(path=args.screenshot)
         await browser.close()
-    out.update(renders_per_s=round((stats["renders"] - r0) / max(1e-9, time.time() - t0), 1), stats=stats, heap=heap, errors=errors, measured_s=round(time.time() - t0, 1))
+    loads.append((time.time() - t0, os.getloadavg()[0]))
+    out.update(loads=loads, renders_per_s=round((stats["renders"] - r0) / max(1e-9, time.time() - t0), 1), stats=stats, heap=heap, errors=errors, measured_s=round(time.time() - t0, 1))
+
+
+def _self_times(spans: list[tuple[float, float, str]]) -> tuple[float, dict[str, float]]:
+    """One thread's busy time (top-level events) and the time in each event name outside its nested events."""
+    spans.sort(key=lambda x: (x[0], -x[1]))  # a parent before the child that starts with it
+    busy = 0.0
+    self_t: dict[str, float] = {}
+    stack: list[list[Any]] = []  # [start, end, name, time in children]
+
+    def close(upto: float) -> None:
+        while stack and stack[-1][1] <= upto:
+            start, end, name, kids = stack.pop()
+            self_t[name] = self_t.get(name, 0.0) + (end - start) - kids
+            if stack:
+                stack[-1][3] += end - start
+
+    for ts, dur, name in spans:
+        close(ts)
+        if not stack:
+            busy += dur
+        stack.append([ts, ts + dur, name, 0.0])
+    close(float("inf"))
+    return busy, self_t
+
+
+def _thread_summary(trace: dict[str, Any]) -> dict[str, Any]:
+    """Busy time of chromium's threads over a trace (top-level complete events, their names' shares): where
+    the page's main thread, the GPU process (SwiftShader) and the compositor spend the time."""
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    spans: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for e in events:
+        if e.get("ph") == "X" and "dur" in e:
+            spans.setdefault((e["pid"], e["tid"]), []).append((float(e["ts"]), float(e["dur"]), str(e["name"])))
+    if not spans:
+        return {}
+    t0 = min(s[0] for v in spans.values() for s in v)
+    t1 = max(s[0] + s[1] for v in spans.values() for s in v)
+    out: dict[str, Any] = {"window_s": round((t1 - t0) / 1e6, 1)}
+    for key, v in spans.items():
+        busy, self_t = _self_times(v)
+        top = sorted(self_t.items(), key=lambda kv: -kv[1])[:10]
+        label = f"{names.get(key, '?')} {key[0]}/{key[1]}"
+        out[label] = {"busy_s": round(busy / 1e6, 2), "self_s": {n: round(d / 1e6, 2) for n, d in top}}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["busy_s"] if isinstance(kv[1], dict) else 0))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -141,7 +200,10 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
                     "max": _r(max(h[1] for h in heap)) if heap else None,
                     "trend_mb_per_hour": _r(slope) if slope is not None else None},
         "heap_samples": [(_r(t), _r(m)) for t, m in heap], "page_errors": page_out["errors"][:5],
+        "threads": page_out.get("threads"),
+        "load_samples": [(_r(t), round(v, 2)) for t, v in page_out["loads"]],
         "gateways": args.gateways, "gateway_errors": gateway_errors,
+        "compositing": "software (--disable-gpu)" if args.software_compositing else "SwiftShader in the GPU process",
     }
 
 
@@ -203,7 +265,7 @@ WebGL) share the machine below.
 | WebGL layer updates | {out['source_updates']:,} ({out['rows_per_update']} aircraft each on average) |
 | feed message → GeoJSON source updated (labels, picking), p50 / p95 / max | {g['p50']} / {g['p95']} / {g['max']} ms ({out.get('geojson_updates', '?')} updates) |
 | of which `updateData` → source updated (MapLibre worker), p50 / p95 / max | {w['p50']} / {w['p95']} / {w['max']} ms |
-| map frames rendered | {out['map_renders_per_s']} per second |
+| map frames rendered | {out['map_renders_per_s']} per second (compositing: {out.get('compositing', 'software (--disable-gpu)')}) |
 | parse + apply one message to the track store (main thread), p50 / p95 / max | {a['p50']} / {a['p95']} / {a['max']} ms |
 | live JS heap after a full GC, first / last / max sample | {h['first']} / {h['last']} / {h['max']} MB |
 | live JS heap trend (least squares over the run) | {h['trend_mb_per_hour']} MB/hour |
@@ -213,12 +275,17 @@ WebGL) share the machine below.
 | fleet reports sent / nominal ({out['tracks']:,} aircraft x {out['rate_hz']:g} Hz x the run) | {out['reports_sent']:,} / {out.get('reports_nominal', 0):,} ({out.get('gateway_slots_skipped', '?')} send slots skipped: a gateway keeps at most {out.get('gateway_max_in_flight', '?')} frames unacknowledged) |
 | longest wait of a gateway frame for its ack | {out.get('gateway_max_ack_wait_s', '?')} s |
 
-Heap samples (s, MB): {', '.join(f'({t:g}, {m:g})' for t, m in out['heap_samples'][:: max(1, len(out['heap_samples']) // 12)])}
+Heap samples (s, MB): {', '.join(f'({t:g}, {m:g})' for t, m in out['heap_samples'][:: max(1, len(out['heap_samples']) // 24)])}
 
-The machine is saturated: the server (ingest of 5,000 reports/s, conflict tick), the gateways and
-chromium share two cores, so the server published fewer than its nominal five `tracks` diffs a
-second, and when its per-subscriber queue filled it sent a fresh snapshot instead (counted above);
-SwiftShader renders WebGL on the CPU. A centre workstation with a GPU does far less work per frame.
+Machine load (1-minute load average, s): {', '.join(f'({t:g}, {v:g})' for t, v in out.get('load_samples', [])[:: max(1, len(out.get('load_samples', [])) // 24)])}
+
+The machine is saturated: the server (ingest of {out['tracks'] * out['rate_hz']:,.0f} reports/s, conflict tick), the
+gateways and chromium share two cores, so the server published fewer `tracks` diffs than nominal, and when
+its per-subscriber queue filled it sent a fresh snapshot instead (counted above); the gateways wait for
+acks (at most {out.get('gateway_max_in_flight', '?')} frames each in flight) and skip a send slot while the server is behind, so
+fewer reports than nominal were sent (row above) instead of piling up in the sockets. SwiftShader renders
+WebGL and composites on the CPU (compositing: {out.get('compositing', 'software (--disable-gpu)')}). A centre workstation with a GPU
+does far less work per frame.
 
 Why memory stays bounded: tracks live in typed arrays with an id → slot map (swap-remove); each
 aircraft's trail is a fixed ring of 12 positions; lost tracks are dropped 60 s after the feed says so;
@@ -243,6 +310,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--gateways", type=int, default=10)
     p.add_argument("--max-in-flight", type=int, default=10,
                    help="frames a gateway sends before it waits for their acks (0: no limit, the old behaviour)")
+    p.add_argument("--software-compositing", action="store_true",
+                   help="chromium with --disable-gpu (how this bench ran before: the canvas read back every frame)")
+    p.add_argument("--trace", help="trace chromium's threads for the first 15 s measured; their busy time here (json)")
     p.add_argument("--profile", help="write a CPU profile of the page's main thread over the measured run here")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--sample-s", type=float, default=10.0, help="heap sampling period (each sample forces a GC)")
