@@ -194,9 +194,10 @@ def _category_codes() -> str:
 
 def _separation(bucket: str) -> str:
     """CTEs over ``inside`` (see :func:`_corridor_inside`, scoped): ``sep_hist`` (bucket, route, scope, whole
-    metres of the separations, samples per metre, as two arrays) and ``sep_rows`` (those with the samples, the
-    sum of separations in whole millimetres and the loss-of-separation seconds), for the scopes ``org:<name>``/``none``
-    and ``all``.
+    metres of the separations, samples per metre, as two arrays) and ``sep_rows`` (for every bucket, route
+    and scope with an aircraft inside: the samples, the sum of separations in whole millimetres, the
+    histogram, the loss-of-separation seconds and the aircraft-seconds inside, ``inside_s``, the density's
+    numerator), for the scopes ``org:<name>``/``none`` and ``all``.
 
     At each whole second an aircraft inside a corridor has a *separation sample* when another aircraft is
     inside the same corridor in that second: the horizontal distance (EPSG:4548) to the nearest such other
@@ -257,7 +258,7 @@ _SEP_COLUMNS = "route_id, scope, samples, sum_mm, metres, counts, los_s, inside_
 
 def _separation_merge(src: str) -> str:
     """CTE ``sep_merged``: the rows of ``src`` (bucket, route, scope, samples, sum_mm, metres, counts,
-    los_s) added up per bucket, route and scope (counts, sums, and the histograms metre by metre)."""
+    los_s, inside_s) added up per bucket, route and scope (counts, sums, and the histograms metre by metre)."""
     return f"""
 sep_src AS ({src}),
 sep_merged AS (
