@@ -289,44 +289,54 @@ async def _roll_minutes(run: Run, start: datetime, until: datetime) -> None:
     at = await run.done("rollup")
     now = (start + timedelta(minutes=1) + analytics_repo.MINUTE_SETTLE if at is None
            else datetime.fromtimestamp(at, UTC) + timedelta(minutes=1))
+    last = "SELECT max(minute) FROM analytics_rolled_minutes"
     while now <= until:
         run.check(30)
         t = time.perf_counter()
         async with run.engine.begin() as conn:
+            before = (await conn.execute(text(last))).scalar()
             await analytics_repo.roll_up(conn, now=now)
             took = time.perf_counter() - t
-            await conn.execute(text(
-                "INSERT INTO bench_minutes VALUES (:m, :s, :l) ON CONFLICT (minute) DO UPDATE SET seconds = :s"),
-                {"m": now - analytics_repo.MINUTE_SETTLE - timedelta(minutes=1), "s": took, "l": os.getloadavg()[0]})
+            if (await conn.execute(text(last))).scalar() != before:  # a minute rolled (not a no-op call)
+                await conn.execute(text(
+                    "INSERT INTO bench_minutes VALUES (:m, :s, :l) ON CONFLICT (minute) DO UPDATE SET seconds = :s"),
+                    {"m": now - analytics_repo.MINUTE_SETTLE - timedelta(minutes=1), "s": took,
+                     "l": os.getloadavg()[0]})
             await run.record(conn, "rollup", now.timestamp(), took)
         now += timedelta(minutes=1)
 
 
-_ROLLUP_TABLES = {"analytics_cell_hours": "hour", "analytics_corridor_hours": "hour", "analytics_separation": "at",
-                  "analytics_rolled_hours": "hour"}
-"""The hourly roll-up's tables and their hour column (``replicate_hours``)."""
+ROLLUP_TABLES = {"analytics_cell_{span}s": "{span}", "analytics_corridor_{span}s": "{span}",
+                 "analytics_separation": "at", "analytics_rolled_{span}s": "{span}"}
+"""The roll-up's tables per ``span`` (``hour``, ``minute``) and their time column (``_replicate``); the
+separation's rows of either span are told apart by its ``span`` column."""
 
 
-async def _replicate_hours(conn: AsyncConnection, source: datetime, hours: list[datetime]) -> dict[str, Any]:
-    """Copy the roll-up rows of the ``source`` hour (rolled as the server does) to ``hours``: the day's other
-    hours rolled up for the report's timing when rolling them all would take longer than the run has (the
-    history repeats its shape every hour, so the rows per hour are alike). Says so in the results."""
+async def _replicate(conn: AsyncConnection, span: str, sources: list[datetime], targets: list[datetime]
+                     ) -> dict[str, Any]:
+    """Copy the roll-up rows of the ``sources`` hours or minutes (rolled as the server does) to ``targets``,
+    in turn: the rest of the history rolled up for the timings that read it, when rolling it all would take
+    longer than the session has (the history repeats its shape every hour and every aircraft reports every
+    second, so the rows per minute or hour are alike). Says so in the results."""
     have = set((await conn.execute(text(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"))).scalars())
     copied = 0
-    for table, col in _ROLLUP_TABLES.items():
+    for pattern, col_pattern in ROLLUP_TABLES.items():
+        table, col = pattern.replace("{span}", span), col_pattern.replace("{span}", span)
         if table not in have:
             continue
         cols = [c for c in (await conn.execute(text(
             "SELECT column_name FROM information_schema.columns WHERE table_name = :t AND is_generated = 'NEVER' "
             "ORDER BY ordinal_position"), {"t": table})).scalars()]
-        where = f"{col} = :src" + (" AND span = 'hour'" if "span" in cols else "")
+        where = f"{col} = :src" + (" AND span = :span" if "span" in cols else "")
         picks = ", ".join(f"{c} + :shift" if c == col else c for c in cols)
-        for h in hours:
+        for k, target in enumerate(targets):
+            source = sources[k % len(sources)]
             res = await conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {picks} FROM {table} "
-                                          f"WHERE {where} ON CONFLICT DO NOTHING"), {"src": source, "shift": h - source})
+                                          f"WHERE {where} ON CONFLICT DO NOTHING"),
+                                     {"src": source, "shift": target - source, "span": span})
             copied += res.rowcount or 0
-    return {"source_hour": source.isoformat(), "hours": len(hours), "rows": copied}
+    return {"span": span, "sources": len(sources), "targets": len(targets), "rows": copied}
 
 
 def _p95(values: list[float], digits: int = 1) -> float:
@@ -392,7 +402,19 @@ async def _steps(run: Run, args: argparse.Namespace, cluster: ManagedCluster, na
             await conn.execute(text("INSERT INTO analytics_rolled_hours (hour, points) SELECT h, 0 FROM "
                                     "unnest(CAST(:hs AS timestamptz[])) h ON CONFLICT DO NOTHING"), {"hs": before})
         await run.once("rollup_marked", mark)
-    await _roll_minutes(run, roll_from, end - LIVE_LAG)
+    live_at = end - LIVE_LAG
+    if args.roll_minutes is not None and roll_from + timedelta(minutes=args.roll_minutes) < live_at:
+        # --roll-minutes the server's way, then the minutes up to the live edge replicated from them
+        sample = [roll_from + timedelta(minutes=k) for k in range(args.roll_minutes)]
+        await _roll_minutes(run, roll_from, sample[-1] + timedelta(minutes=1) + analytics_repo.MINUTE_SETTLE)
+        rest = [sample[-1] + timedelta(minutes=k) for k in range(1, int((live_at - sample[-1]) / timedelta(minutes=1)))]
+
+        async def fill(conn: AsyncConnection) -> dict[str, Any]:
+            res = await _replicate(conn, "minute", sample, rest)
+            await run.record(conn, "rollup", (live_at - timedelta(minutes=1)).timestamp(), 0)
+            return res
+        await run.once("minutes_replicated", fill)
+    await _roll_minutes(run, roll_from, live_at)
     out = Path(args.report_out) if args.report_out else Path(tempfile.mkdtemp(prefix="lowalt-report-"))
 
     async def live(conn: AsyncConnection) -> dict[str, Any]:
@@ -405,7 +427,7 @@ async def _steps(run: Run, args: argparse.Namespace, cluster: ManagedCluster, na
 
     if before:
         async def replicate(conn: AsyncConnection) -> dict[str, Any]:
-            return await _replicate_hours(conn, roll_from, before)
+            return await _replicate(conn, "hour", [roll_from], before)
         await run.once("rollup_replicated", replicate)
 
     async def report(conn: AsyncConnection) -> dict[str, Any]:
@@ -432,7 +454,7 @@ async def _steps(run: Run, args: argparse.Namespace, cluster: ManagedCluster, na
             "rollup_minutes": len(minute_s), "rollup_s_per_minute_median": round(float(np.median(minute_s)), 2),
             "rollup_s_per_minute_p95": _p95(minute_s, 2), "rollup_s_per_minute_max": round(max(minute_s), 2),
             "keeps_up_with_1hz": _p95(minute_s) < 60,
-            "rollup_replicated": steps.get("rollup_replicated", (0, 0, None, None))[3],
+            "rollup_replicated": [steps.get(k, (0, 0, None, None))[3] for k in ("minutes_replicated", "rollup_replicated")],
             "settle_s": round(steps["settle"][1], 2),
             "report_s": round(steps["report"][1], 2), "report_dir": steps["report"][3]["dir"],
             "query_p95_ms": _p95([v for vs in past_t.values() for v in vs]),
@@ -452,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--roll-hours", type=float, default=24.0,
                     help="hours before the end rolled up minute by minute (the earlier ones get the first "
                          "rolled hour's rows: replicated)")
+    ap.add_argument("--roll-minutes", type=int, default=None,
+                    help="roll only this many minutes the server's way, the rest of the last hour replicated from them")
     ap.add_argument("--db", default=None,
                     help="keep the history in this database and continue it at each run (with --budget-s)")
     ap.add_argument("--budget-s", type=float, default=None,
@@ -464,8 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-db", action="store_true", help="keep the generated database")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-    if args.aircraft < 1 or not 0 < args.hours <= 24 or args.repeat < 1 or args.roll_hours <= 0:
-        ap.error("--aircraft >= 1, 0 < --hours <= 24, --repeat >= 1, --roll-hours > 0")
+    if (args.aircraft < 1 or not 0 < args.hours <= 24 or args.repeat < 1 or args.roll_hours <= 0
+            or (args.roll_minutes is not None and args.roll_minutes < 1)):
+        ap.error("--aircraft >= 1, 0 < --hours <= 24, --repeat >= 1, --roll-hours > 0, --roll-minutes >= 1")
     res = asyncio.run(_run(args))
     if args.json:
         print(json.dumps(res, ensure_ascii=False))
