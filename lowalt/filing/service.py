@@ -45,10 +45,12 @@ from lowalt.filing.alternatives import after_withdrawal, nearest_time
 from lowalt.filing.deadlines import DueAction, due_actions
 from lowalt.filing.decision import Decision, Facts, Verdict, decide, evaluate, slot_of
 from lowalt.filing.deconfliction import (
+    LOCK_BIN_S,
     TAG_AIRCRAFT,
     TAG_LICENCE,
     DeconflictionIndex,
     Entry,
+    cell_hour_keys,
     cell_keys,
     name_key,
 )
@@ -265,7 +267,7 @@ class FilingService:
         """Rebuild the in-memory state from what PostGIS has committed."""
         now = self.clock()
         async with self.db.unit_of_work() as uow:
-            versions = await self.repo.cell_versions(uow.conn)  # before the plans: never newer than them
+            versions = await self.repo.cell_versions(uow.conn, from_hour=self._from_hour(now))  # before the plans
             holding = await self.repo.holding_plans(uow.conn, now)
             self.weather = await self.repo.weather_warnings_after(uow.conn, now)
             restrictions = [] if self.shared_index else await self.repo.active_restriction_rows(uow.conn, now)
@@ -302,16 +304,19 @@ class FilingService:
     # ------------------------------------------------------------------ across nodes
 
     def _cells_for(self, p: FlightPlan, fp: Footprint) -> list[int]:
-        """Lock keys of the cells this plan's airspace serialises on: its footprint buffered by the
-        horizontal separation, and the cells around the vertiports it uses (their slot counts)."""
-        keys = set(cell_keys(fp.area, self.policy.h_buffer_m))
+        """Lock keys of the cell-hours this plan's airspace serialises on: the cells of its footprint
+        buffered by the horizontal separation over its window widened by the time buffer, and the cells
+        around the vertiports it uses in the hour of the slot it takes there (the slot counts)."""
+        tb = self.policy.t_buffer_s
+        keys = set(cell_hour_keys(cell_keys(fp.area, self.policy.h_buffer_m), fp.start_s - tb, fp.end_s + tb))
         rad = self.policy.vertiport_radius_m
-        for point in (p.takeoff, p.landing):
+        for point, t in ((p.takeoff, p.start), (p.landing, p.end)):
             port = self.view.vertiport_near(point, rad)
             if port is not None:
                 if port.id not in self._port_cells:
                     self._port_cells[port.id] = cell_keys(geometry_to_local(port.point).buffer(rad), 0.0)
-                keys.update(self._port_cells[port.id])
+                slot = slot_of(t, self.policy).timestamp()  # one slot, one key: plans sharing it serialise
+                keys.update(cell_hour_keys(self._port_cells[port.id], slot, slot))
         return sorted(keys)
 
     def _footprint_or_none(self, p: FlightPlan) -> Footprint | None:
@@ -343,7 +348,7 @@ class FilingService:
         proven fresh for them; without (the catch-up loop), it is as fresh as the read.
         """
         async with self._refresh_lock:
-            versions: dict[int, int] = await self.repo.cell_versions(conn, cells)
+            versions: dict[int, int] = await self.repo.cell_versions(conn, cells, from_hour=self._from_hour(self.clock()))
             stale = {c: v for c, v in versions.items() if v > self.known.get(c, 0)}
             await self._take_changes(conn, stale, await self.repo.changed_plans(conn, self.known, stale)
                                      if stale else set())
@@ -373,6 +378,11 @@ class FilingService:
         for c, v in stale.items():
             self.known[c] = max(self.known.get(c, 0), v)
         self.synced += 1
+
+    @staticmethod
+    def _from_hour(now: datetime) -> int:
+        """The first hour whose cell-hours a full catch-up reads: a day back (as the restrictions)."""
+        return int((now - RESTRICTIONS_AFTER).timestamp() // LOCK_BIN_S)
 
     def _advance(self, verified: dict[int, int], new: dict[int, int]) -> None:
         """After our commit: cells we had proven fresh and bumped by exactly one stay fresh."""

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lowalt.airspace.model import AircraftCategory
+from lowalt.filing.deconfliction import TAG_CELL_HOUR
 from lowalt.filing.model import FlightPlan, MissionType, PlanState, Priority
 from lowalt.filing.pilot_rules import RegisteredPilot
 from lowalt.filing.ports import AuditRow
@@ -452,10 +453,16 @@ async def try_lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> bool:
     return bool(r.scalar_one())
 
 
-async def cell_versions(conn: AsyncConnection, cells: Sequence[int] | None = None) -> dict[int, int]:
-    """Current version of these cells (all cells when None); a cell never changed is absent (version 0)."""
+async def cell_versions(conn: AsyncConnection, cells: Sequence[int] | None = None, *, from_hour: int = 0
+                        ) -> dict[int, int]:
+    """Current version of these cells (all cells when None); a cell never changed is absent (version 0).
+
+    ``from_hour`` (all cells only): leave out the cell-hours (``deconfliction.cell_hour_keys``) of earlier
+    hours, which only grow in number (a few per approval) and hold no plan that is not over."""
     if cells is None:
-        rows = await conn.execute(text("SELECT cell, version FROM filing_cells"))
+        rows = await conn.execute(text(
+            "SELECT cell, version FROM filing_cells WHERE (cell >> 56) <> :tag OR (cell & :mask) >= :h"),
+            {"tag": TAG_CELL_HOUR, "mask": (1 << 28) - 1, "h": from_hour})
     else:
         rows = await conn.execute(text("SELECT cell, version FROM filing_cells WHERE cell = ANY(CAST(:c AS bigint[]))"),
                                   {"c": list(cells)})

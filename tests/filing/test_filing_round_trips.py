@@ -3,7 +3,8 @@
 The writes of a filing are one statement (``filing_repo.file_plan``): a key another request committed
 first must leave nothing of the second filing, in PostGIS or in the node's index. The reads under the
 locks go to asyncpg directly, which is only safe inside the unit of work's transaction. Other nodes'
-notices name the cells to catch up on.
+notices name the cells to catch up on. Filings serialise on cell-hours (cells alone made plans over
+one town on different days wait for each other).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import text
 
 from lowalt.airspace.geojson import load_airspace
 from lowalt.airspace.model import AircraftCategory
+from lowalt.filing.deconfliction import cell_hour_keys, cell_keys, hour_of_key
 from lowalt.filing.model import FlightPlan, MissionType
 from lowalt.filing.policy import load_policy
 from lowalt.filing.service import Filer, FilingService
@@ -136,3 +138,31 @@ async def test_notices_name_the_cells_to_catch_up_on(database: Database) -> None
     svc._notified_cells = set()
     svc._on_notify(None, 0, "", "other cells 1,x")
     assert svc._notified_cells is None
+
+
+def test_plans_that_can_conflict_share_a_cell_hour_and_other_days_do_not() -> None:
+    """The lock keys are grid cells per hour of the window widened by the time buffer: any two windows
+    the index would call overlapping (``e.end > t0 and e.start < t1``, t0/t1 widened) share a key."""
+    import numpy as np
+
+    cell = cell_keys(Polygon([(0, 0), (10, 0), (10, 10)]), 0.0)
+    assert len(cell) == 1
+    tb, h = 60.0, 3600.0
+    day = 20_000 * 24 * h  # a day boundary in epoch seconds (UTC)
+
+    def keys(start: float, end: float) -> set[int]:
+        return set(cell_hour_keys(cell, start - tb, end + tb))
+
+    ten = day + 10 * h
+    assert keys(ten, ten + 1800) & keys(ten + 1800, ten + 3600)  # back to back: within the buffer
+    assert not keys(ten, ten + 1800) & keys(ten + 24 * h, ten + 24 * h + 1800)  # the next day: no wait
+    # the widened window is closed: reaching the next hour's first instant takes that hour too
+    assert {hour_of_key(k) for k in keys(ten + 1800, ten + 3600 - tb - 1)} == {int(ten // h)}
+    assert {hour_of_key(k) for k in keys(ten + 1800, ten + 3600 - tb)} == {int(ten // h), int(ten // h) + 1}
+    assert hour_of_key(cell[0]) is None  # a plain cell key
+    rng = np.random.default_rng(16)
+    for _ in range(2000):
+        a0, b0 = rng.uniform(0, 6 * h, 2) + day
+        a1, b1 = a0 + rng.uniform(60, 3 * h), b0 + rng.uniform(60, 3 * h)
+        if b1 > a0 - tb and b0 < a1 + tb:  # the index's test: they may conflict
+            assert keys(a0, a1) & keys(b0, b1), (a0, a1, b0, b1)
