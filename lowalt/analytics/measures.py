@@ -211,20 +211,28 @@ def _separation(bucket: str) -> str:
     one). ``bucket``: SQL naming a sample's bucket from its second ``s``."""
     rows = ROWS
     return f"""
-cats AS MATERIALIZED (
-    SELECT ac.id, k.code FROM aircraft ac JOIN (VALUES {_category_codes()}) k(name, code) ON k.name = ac.category),
 pos AS MATERIALIZED (
     SELECT f.route_id, f.aircraft_id, f.s, f.scope, f.alt_amsl AS z, ST_X(g) AS x, ST_Y(g) AS y,
-           coalesce((SELECT code FROM cats WHERE cats.id = f.aircraft_id), {UNKNOWN_SEPARATION_CODE}) AS code
+           coalesce(k.code, {UNKNOWN_SEPARATION_CODE}) AS code
     FROM (SELECT DISTINCT ON (route_id, aircraft_id, s) * FROM inside
           ORDER BY route_id, aircraft_id, s, t_epoch) f
+    LEFT JOIN aircraft ac ON ac.id = f.aircraft_id
+    LEFT JOIN (VALUES {_category_codes()}) k(name, code) ON k.name = ac.category
     CROSS JOIN LATERAL (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326), 4548) AS g) p),
+together AS (
+    SELECT route_id, s, array_agg(aircraft_id ORDER BY aircraft_id) AS ids, array_agg(scope ORDER BY aircraft_id) AS sc,
+           array_agg(x ORDER BY aircraft_id) AS xs, array_agg(y ORDER BY aircraft_id) AS ys,
+           array_agg(z ORDER BY aircraft_id) AS zs, array_agg(code ORDER BY aircraft_id) AS codes
+    FROM pos GROUP BY route_id, s HAVING count(*) > 1),
 pairs AS MATERIALIZED (
-    SELECT a.route_id, a.s, a.aircraft_id AS a_id, a.scope AS a_scope, b.aircraft_id AS b_id, b.scope AS b_scope,
-           sqrt((a.x - b.x) ^ 2 + (a.y - b.y) ^ 2) AS d, abs(a.z - b.z) AS dz,
-           (CAST(:sep_h AS float8[]))[a.code * {rows} + b.code + 1] AS h_min,
-           (CAST(:sep_v AS float8[]))[a.code * {rows} + b.code + 1] AS v_min
-    FROM pos a JOIN pos b ON b.route_id = a.route_id AND b.s = a.s AND b.aircraft_id > a.aircraft_id),
+    -- every pair of aircraft inside one corridor in one second, from that second's group alone (a self-join
+    -- of pos would leave the planner free to compare every position with every other)
+    SELECT g.route_id, g.s, g.ids[i] AS a_id, g.sc[i] AS a_scope, g.ids[j] AS b_id, g.sc[j] AS b_scope,
+           sqrt((g.xs[i] - g.xs[j]) ^ 2 + (g.ys[i] - g.ys[j]) ^ 2) AS d, abs(g.zs[i] - g.zs[j]) AS dz,
+           (CAST(:sep_h AS float8[]))[g.codes[i] * {rows} + g.codes[j] + 1] AS h_min,
+           (CAST(:sep_v AS float8[]))[g.codes[i] * {rows} + g.codes[j] + 1] AS v_min
+    FROM together g CROSS JOIN LATERAL generate_subscripts(g.ids, 1) i
+    CROSS JOIN LATERAL generate_series(i + 1, cardinality(g.ids)) j),
 nearest AS (
     SELECT route_id, s, aircraft_id, scope, min(d) AS d FROM (
         SELECT route_id, s, a_id AS aircraft_id, a_scope AS scope, d FROM pairs
@@ -243,14 +251,19 @@ sep_hist AS (
 presence AS (
     SELECT {bucket} AS bucket, route_id, sc AS scope, count(*) AS n FROM pos
     CROSS JOIN LATERAL unnest(ARRAY[scope, 'all']) sc GROUP BY 1, 2, 3),
-sep_rows AS (
-    SELECT p.bucket, p.route_id, p.scope, coalesce(s.samples, 0) AS samples, coalesce(s.sum_mm, 0) AS sum_mm,
-           coalesce(h.metres, '{{}}') AS metres, coalesce(h.counts, '{{}}') AS counts, coalesce(l.n, 0) AS los_s,
-           p.n AS inside_s
-    FROM presence p
-    LEFT JOIN (SELECT bucket, route_id, scope, count(*) AS samples, sum(round(d * 1000)::bigint) AS sum_mm
-               FROM samples GROUP BY 1, 2, 3) s USING (bucket, route_id, scope)
-    LEFT JOIN sep_hist h USING (bucket, route_id, scope) LEFT JOIN lost l USING (bucket, route_id, scope))"""
+sep_rows AS MATERIALIZED (
+    -- the parts added up by key, not joined: the planner's row estimates here are far off (a join could
+    -- rescan a part for every row of another)
+    SELECT bucket, route_id, scope, sum(samples)::bigint AS samples, sum(sum_mm)::bigint AS sum_mm,
+           coalesce(max(metres), '{{}}') AS metres, coalesce(max(counts), '{{}}') AS counts,
+           sum(los_s)::bigint AS los_s, sum(inside_s)::bigint AS inside_s
+    FROM (SELECT bucket, route_id, scope, 0 AS samples, 0 AS sum_mm, NULL::int[] AS metres, NULL::int[] AS counts,
+                 0 AS los_s, n AS inside_s FROM presence
+          UNION ALL SELECT bucket, route_id, scope, count(*), sum(round(d * 1000)::bigint), NULL, NULL, 0, 0
+                    FROM samples GROUP BY 1, 2, 3
+          UNION ALL SELECT bucket, route_id, scope, 0, 0, metres, counts, 0, 0 FROM sep_hist
+          UNION ALL SELECT bucket, route_id, scope, 0, 0, NULL, NULL, n, 0 FROM lost) u
+    GROUP BY 1, 2, 3)"""
 
 
 _SEP_COLUMNS = "route_id, scope, samples, sum_mm, metres, counts, los_s, inside_s"
@@ -260,18 +273,20 @@ def _separation_merge(src: str) -> str:
     """CTE ``sep_merged``: the rows of ``src`` (bucket, route, scope, samples, sum_mm, metres, counts,
     los_s, inside_s) added up per bucket, route and scope (counts, sums, and the histograms metre by metre)."""
     return f"""
-sep_src AS ({src}),
-sep_merged AS (
-    SELECT t.bucket, t.route_id, t.scope, t.samples, t.sum_mm, coalesce(h.metres, '{{}}') AS metres,
-           coalesce(h.counts, '{{}}') AS counts, t.los_s, t.inside_s
-    FROM (SELECT bucket, route_id, scope, sum(samples) AS samples, sum(sum_mm) AS sum_mm, sum(los_s) AS los_s,
-                 sum(inside_s) AS inside_s
-          FROM sep_src GROUP BY 1, 2, 3) t
-    LEFT JOIN (SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
+sep_src AS MATERIALIZED ({src}),
+sep_merged AS MATERIALIZED (
+    SELECT bucket, route_id, scope, sum(samples)::bigint AS samples, sum(sum_mm)::bigint AS sum_mm,
+           coalesce(max(metres), '{{}}') AS metres, coalesce(max(counts), '{{}}') AS counts,
+           sum(los_s)::bigint AS los_s, sum(inside_s)::bigint AS inside_s
+    FROM (SELECT bucket, route_id, scope, samples, sum_mm, NULL::int[] AS metres, NULL::int[] AS counts, los_s,
+                 inside_s FROM sep_src
+          UNION ALL
+          SELECT bucket, route_id, scope, 0, 0, array_agg(m ORDER BY m), array_agg(c ORDER BY m), 0, 0
           FROM (SELECT bucket, route_id, scope, u.m, sum(u.c)::int AS c
                 FROM sep_src CROSS JOIN LATERAL unnest(sep_src.metres, sep_src.counts) AS u(m, c)
                 GROUP BY 1, 2, 3, 4) x
-          GROUP BY 1, 2, 3) h USING (bucket, route_id, scope))"""
+          GROUP BY 1, 2, 3) u
+    GROUP BY 1, 2, 3)"""
 
 
 def _separation_params(matrix: SeparationMatrix | None) -> dict[str, Any]:
@@ -367,7 +382,8 @@ def _ranges_cond(ranges: Sequence[Range]) -> tuple[str, dict[str, Any]]:
     return " OR ".join(conds) or "false", params
 
 
-def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE) -> Query:
+def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE,
+                   matrix: SeparationMatrix | None = None) -> Query:
     """Corridors: distinct aircraft per hour and the most inside in one second, from track history (whole
     rolled hours from ``analytics_corridor_hours``, rolled minutes of the other hours from
     ``analytics_corridor_minutes``, raw history for the rest: :func:`reads`).
@@ -381,44 +397,14 @@ def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: R
 
     A rolled minute keeps the aircraft inside (not their count) and its peak, so an hour made of minutes
     and raw seconds still counts each aircraft once, and its peak is the largest of its parts' (the
-    seconds of an hour are split between them, never shared)."""
-    r = reads(start, end, rolled)
-    cond, params = _ranges_cond(r.raw)
-    sql = f"""
-WITH {_corridor_inside(cond, org, scoped=False)},
-mins AS (
-    SELECT route_id, date_bin('1 hour', minute, TIMESTAMPTZ '{ORIGIN}') AS hour, peak, aircraft
-    FROM analytics_corridor_minutes WHERE minute = ANY(CAST(:minutes AS timestamptz[])) AND scope = :scope),
-per_second AS (SELECT route_id, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY route_id, s),
-peaks AS (
-    SELECT route_id, hour, max(n) AS peak FROM (
-        SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, n FROM per_second
-        UNION ALL SELECT route_id, hour, peak FROM mins) x
-    GROUP BY route_id, hour),
-flights AS (
-    SELECT route_id, hour, count(DISTINCT aircraft_id) AS flights FROM (
-        SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, aircraft_id FROM inside
-        UNION ALL SELECT route_id, hour, unnest(aircraft) FROM mins) x
-    GROUP BY route_id, hour),
-rows AS (
-    SELECT p.route_id, p.hour, f.flights, p.peak FROM peaks p JOIN flights f USING (route_id, hour)
-    UNION ALL
-    SELECT route_id, hour, flights, peak FROM analytics_corridor_hours
-    WHERE hour = ANY(CAST(:rolled AS timestamptz[])) AND scope = :scope)
-SELECT r.route_id, coalesce(c.name_zh, r.route_id) AS name_zh, r.hour, r.flights, r.peak AS peak_simultaneous,
-       ST_Length(c.line) / 1000 AS length_km
-FROM rows r LEFT JOIN corr c USING (route_id) ORDER BY r.route_id, r.hour"""
-    return Query(sql, {**params, "org": org, "rolled": r.hours, "minutes": r.minutes,
-                       "scope": "all" if org is None else f"org:{org}"})
+    seconds of an hour are split between them, never shared).
 
-
-def corridor_separation(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE,
-                        matrix: SeparationMatrix | None = None) -> Query:
-    """Corridors: separation samples and losses of separation per route and hour (:func:`_separation`), from
-    whole rolled hours and rolled minutes of ``analytics_separation`` and raw history for the rest
-    (:func:`reads`), added up: rows of route, hour, samples, sum_mm, metres, counts (the histogram of whole
-    metres) and los_s. ``org``: that organisation's aircraft's samples, nearest to anyone's aircraft, and the
-    seconds its aircraft were in a loss of separation with any aircraft."""
+    In the same statement (one pass over the raw tail): each hour's separation and density parts
+    (:func:`_separation`, from ``analytics_separation`` for rolled hours and minutes, added up): samples,
+    sum_mm, metres, counts, los_s and inside_s (null for an hour without any), and the route's length.
+    ``org``: its aircraft's flights, peak, samples (nearest to anyone's aircraft), losses of separation with
+    any aircraft, and aircraft-seconds; the raw tail reads every aircraft's reports (the nearest other
+    aircraft may be anyone's)."""
     r = reads(start, end, rolled)
     cond, params = _ranges_cond(r.raw)
     hour = f"date_bin('1 hour', {{}}, TIMESTAMPTZ '{ORIGIN}')"
@@ -427,9 +413,32 @@ def corridor_separation(start: datetime, end: datetime, *, org: str | None, roll
            f"WHERE scope = :scope AND ((span = 'hour' AND at = ANY(CAST(:rolled AS timestamptz[]))) "
            f"OR (span = 'minute' AND at = ANY(CAST(:minutes AS timestamptz[]))))")
     sql = f"""
-WITH {_corridor_inside(cond, None)},{_separation(hour.format("to_timestamp(s)"))},{_separation_merge(src)}
-SELECT route_id, bucket AS hour, samples, sum_mm, metres, counts, los_s, inside_s FROM sep_merged
-ORDER BY route_id, hour"""
+WITH {_corridor_inside(cond, None)},{_separation(hour.format("to_timestamp(s)"))},{_separation_merge(src)},
+mine AS (SELECT route_id, aircraft_id, s FROM inside WHERE scope = :scope OR :scope = 'all'),
+mins AS (
+    SELECT route_id, date_bin('1 hour', minute, TIMESTAMPTZ '{ORIGIN}') AS hour, peak, aircraft
+    FROM analytics_corridor_minutes WHERE minute = ANY(CAST(:minutes AS timestamptz[])) AND scope = :scope),
+per_second AS (SELECT route_id, s, count(DISTINCT aircraft_id) AS n FROM mine GROUP BY route_id, s),
+peaks AS (
+    SELECT route_id, hour, max(n) AS peak FROM (
+        SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, n FROM per_second
+        UNION ALL SELECT route_id, hour, peak FROM mins) x
+    GROUP BY route_id, hour),
+flights AS (
+    SELECT route_id, hour, count(DISTINCT aircraft_id) AS flights FROM (
+        SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, aircraft_id FROM mine
+        UNION ALL SELECT route_id, hour, unnest(aircraft) FROM mins) x
+    GROUP BY route_id, hour),
+rows AS (
+    SELECT p.route_id, p.hour, f.flights, p.peak FROM peaks p JOIN flights f USING (route_id, hour)
+    UNION ALL
+    SELECT route_id, hour, flights, peak FROM analytics_corridor_hours
+    WHERE hour = ANY(CAST(:rolled AS timestamptz[])) AND scope = :scope)
+SELECT r.route_id, coalesce(c.name_zh, r.route_id) AS name_zh, r.hour, r.flights, r.peak AS peak_simultaneous,
+       ST_Length(c.line) / 1000 AS length_km, m.samples, m.sum_mm, m.metres, m.counts, m.los_s, m.inside_s
+FROM rows r LEFT JOIN corr c USING (route_id)
+LEFT JOIN sep_merged m ON m.route_id = r.route_id AND m.bucket = r.hour
+ORDER BY r.route_id, r.hour"""
     return Query(sql, {**params, **_separation_params(matrix), "rolled": r.hours, "minutes": r.minutes,
                        "scope": "all" if org is None else f"org:{org}"})
 

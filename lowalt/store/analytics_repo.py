@@ -42,14 +42,14 @@ async def slot_use(conn: AsyncConnection, start: datetime, end: datetime, *, org
 
 async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
                          use_rollup: bool = True) -> list[m.CorridorHour]:
-    got = await rolled(conn, start, end, use=use_rollup)
-    rows = await _rows(conn, measures.corridor_hours(start, end, org=org, rolled=got))
-    sep = await _rows(conn, measures.corridor_separation(start, end, org=org, rolled=got))
+    rows = await _rows(conn, measures.corridor_hours(start, end, org=org,
+                                                     rolled=await rolled(conn, start, end, use=use_rollup)))
     return m.with_separation(
         [m.CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]),
                         length_km=None if r["length_km"] is None else float(r["length_km"])) for r in rows],
         {(r["route_id"], r["hour"]): m.Separation(int(r["samples"]), int(r["sum_mm"]), r["metres"], r["counts"],
-                                                  int(r["los_s"]), int(r["inside_s"])) for r in sep}, start, end)
+                                                  int(r["los_s"]), int(r["inside_s"]))
+         for r in rows if r["samples"] is not None}, start, end)
 
 
 SETTLE = timedelta(minutes=10)
