@@ -100,12 +100,27 @@ async def test_report_files_and_csvs_equal_the_measures(database: Database, tmp_
 
 
 def _check_pdf(path: Path, summary: list[str], d: DayData) -> None:
-    """A PDF with a page per section (summary, each plot, operators)."""
+    """A PDF with a page per section (summary, each plot, operators) whose text holds the summary's
+    sentences (whitespace aside: lines wrap), each plot's section title and every operator: Chinese included,
+    so the CJK font is embedded with its Unicode map."""
     import re
+
+    from pypdf import PdfReader
 
     data = path.read_bytes()
     assert data.startswith(b"%PDF-")
-    assert len(re.findall(rb"/Type /Page\b", data)) == 1 + len(PLOTS) + 1
+    # the text layer alone does not show the glyphs are there: every font embedded is a CJK one (a
+    # fallback to DejaVu would draw the Chinese as empty boxes and still extract as Chinese)
+    fonts = set(re.findall(rb"/BaseFont /(?:[A-Z]{6}\+)?([A-Za-z-]+)", data))
+    assert fonts and all(re.match(rb"(NotoSansCJK|NotoSerifCJK|WenQuanYi|SourceHanSans)", f) for f in fonts), fonts
+    pages = ["".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(data)).pages]
+    assert len(pages) == 1 + len(PLOTS) + 1
+    assert "低空运行日报" in pages[0]
+    for sentence in summary:
+        assert "".join(sentence.split()) in pages[0], sentence
+    for (_name, title, _plot), page in zip(PLOTS, pages[1:], strict=False):
+        assert "".join(title.split()) in page, title
+    assert "运营人" in pages[-1] and all(o.organisation in pages[-1] for o in d.operators)
 
 
 async def test_cli_report_daily_end_to_end(database: Database, tmp_path: Path) -> None:
