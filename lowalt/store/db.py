@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_
 
 from lowalt.settings import Settings
 from lowalt.store.cluster import ManagedCluster
@@ -134,8 +137,20 @@ def make_engine(url: str, *, command_timeout_s: float | None = COMMAND_TIMEOUT_S
     connect_args: dict[str, object] = {"timeout": CONNECT_TIMEOUT_S}
     if command_timeout_s is not None:
         connect_args["command_timeout"] = command_timeout_s
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5,
-                               connect_args=connect_args)
+    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_timeout=5, connect_args=connect_args)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_on_checkout)
+    return engine
+
+
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """``pool_pre_ping`` in one round trip. SQLAlchemy's asyncpg ping wraps its ``;`` in BEGIN and ROLLBACK
+    (for pgbouncer's transaction mode): three round trips on every checkout, a fifth of a filing's
+    latency under load (issue 16, docs/filing.md). A failure invalidates the connection and the pool
+    connects anew, as after a failed pre-ping."""
+    try:
+        await_(dbapi_connection.driver_connection.fetchrow(";"))
+    except Exception as exc:
+        raise DisconnectionError(str(exc)) from exc
 
 
 async def open_database(settings: Settings, *, run_migrations: bool = True) -> Database:

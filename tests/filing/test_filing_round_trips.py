@@ -32,6 +32,7 @@ from lowalt.services.filing import filing_service
 from lowalt.settings import DEFAULT_AIRSPACE
 from lowalt.store import aircraft_repo, filing_repo
 from lowalt.store.db import Database
+from tests.conftest import wait_until
 from tests.filing.conftest import OPEN_W_ROUTE, soon
 
 ORG = "往返通航"
@@ -166,3 +167,24 @@ def test_plans_that_can_conflict_share_a_cell_hour_and_other_days_do_not() -> No
         a1, b1 = a0 + rng.uniform(60, 3 * h), b0 + rng.uniform(60, 3 * h)
         if b1 > a0 - tb and b0 < a1 + tb:  # the index's test: they may conflict
             assert keys(a0, a1) & keys(b0, b1), (a0, a1, b0, b1)
+
+
+async def test_a_pooled_connection_whose_server_process_died_is_replaced_at_checkout(database: Database) -> None:
+    """The pool's one-round-trip ping (``lowalt.store.db``) still finds a dead connection before the unit
+    of work uses it: the work runs on a new one instead of failing."""
+    import asyncpg
+
+    async with database.unit_of_work() as uow:
+        pid = (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    other = await asyncpg.connect(database.url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
+
+        async def gone() -> bool:
+            return not await other.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+
+        await wait_until(gone, 10, "the pooled connection's server process to exit")
+    finally:
+        await other.close()
+    async with database.unit_of_work() as uow:  # the same pooled connection: pinged, found dead, replaced
+        assert (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
