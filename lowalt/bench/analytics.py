@@ -3,8 +3,8 @@
 Example (a day of 1,000 aircraft, 86.4 M reports, generated and measured over several runs of at most
 about 5 minutes each, the database kept between them: run the same command until it prints the figures)::
 
-    lowalt bench analytics --aircraft 1000 --hours 24 --roll-hours 1 --db day1000 --budget-s 300 \
-        --index-need-s 200 --keep-cluster --json
+    lowalt bench analytics --aircraft 1000 --hours 24 --roll-hours 1 --roll-minutes 12 --db day1000 \
+        --budget-s 300 --index-need-s 200 --keep-cluster --json
 
 Starts the managed PostGIS under ``--data-dir`` (default ``.lowalt/bench``), creates the database (fresh
 and dropped at the end; with ``--db`` kept, and a run continues where the last one stopped: the steps done
@@ -24,7 +24,8 @@ slice), then its indexes built (one step each), then attached.
 Then it rolls the history up as the server's roller does (``lowalt.store.analytics_repo.roll_up``), one
 call per minute of history, each as of that minute's end plus ``MINUTE_SETTLE``, each timed
 (``rollup_s_per_minute_*``: keeping up with 1 Hz means well under 60 s a minute), over the last
-``--roll-hours`` (default all). Hours before those are marked rolled and, once the first rolled hour has
+``--roll-hours`` (default all; with ``--roll-minutes`` only that many minutes, the rest of the last hour's
+minutes up to the live edge get copies of theirs). Hours before those are marked rolled and, once the first rolled hour has
 settled, get copies of its roll-up rows (``rollup_replicated``: the history repeats its shape every hour;
 it lets the report be timed on a day when rolling every minute would take longer than the session has).
 As of ``LIVE_LAG`` before the end it times the dashboard's six requests over the last hour (rolled
