@@ -12,7 +12,8 @@
 // to the render of the frame that draws it ("drawn"). Messages that arrive within one animation frame are
 // coalesced into one update; each counts its own latency to the update that applied it.
 
-const VS = `
+// what both vertex shaders read: one aircraft's attributes, the view, the status colours
+const VS_COMMON = `
 attribute vec2 a_pos;
 attribute float a_hdg;
 attribute float a_st;
@@ -21,17 +22,22 @@ uniform mat4 u_matrix;
 uniform float u_size;
 uniform float u_bearing;
 uniform vec3 u_colours[6];
-varying vec2 v_cs;
 varying vec4 v_colour;
+vec3 statusColour() {
+  int k = int(a_st + 0.5);
+  vec3 c = u_colours[0];
+  for (int i = 1; i < 6; i++) { if (i == k) c = u_colours[i]; }
+  return c;
+}`;
+
+const VS = `${VS_COMMON}
+varying vec2 v_cs;
 void main() {
   gl_Position = u_matrix * vec4(a_pos, 0.0, 1.0);
   gl_PointSize = u_size;
   float rot = radians(a_hdg - u_bearing);
   v_cs = vec2(cos(rot), sin(rot)); // per aircraft, not per pixel (SwiftShader shades every pixel on the CPU)
-  int k = int(a_st + 0.5);
-  vec3 c = u_colours[0];
-  for (int i = 1; i < 6; i++) { if (i == k) c = u_colours[i]; }
-  v_colour = vec4(c, a_alpha);
+  v_colour = vec4(statusColour(), a_alpha);
 }`;
 
 const FS = `
@@ -72,18 +78,9 @@ void main() {
 const ARROW = [[0, 0.9], [-0.7, -0.8], [0, -0.4], [0, 0.9], [0, -0.4], [0.7, -0.8]];
 const SHAPE = new Float32Array([...ARROW.flatMap(([x, y]) => [x * 1.15, y * 1.15, 0]), ...ARROW.flatMap(([x, y]) => [x, y, 1])]);
 
-const ARROW_VS = `
+const ARROW_VS = `${VS_COMMON}
 attribute vec3 a_shape;
-attribute vec2 a_pos;
-attribute float a_hdg;
-attribute float a_st;
-attribute float a_alpha;
-uniform mat4 u_matrix;
-uniform float u_size;
-uniform float u_bearing;
 uniform vec2 u_viewport;
-uniform vec3 u_colours[6];
-varying vec4 v_colour;
 void main() {
   vec4 p = u_matrix * vec4(a_pos, 0.0, 1.0);
   float rot = radians(a_hdg - u_bearing);
@@ -91,10 +88,7 @@ void main() {
   // the sprite's rotation inverted: arrow space -> screen (y up), then u_size px across
   vec2 o = vec2(c * a_shape.x + s * a_shape.y, -s * a_shape.x + c * a_shape.y);
   gl_Position = p + vec4(o * u_size / u_viewport * p.w, 0.0, 0.0);
-  int k = int(a_st + 0.5);
-  vec3 col = u_colours[0];
-  for (int i = 1; i < 6; i++) { if (i == k) col = u_colours[i]; }
-  v_colour = vec4(a_shape.z > 0.5 ? col : vec3(1.0), a_alpha);
+  v_colour = vec4(a_shape.z > 0.5 ? statusColour() : vec3(1.0), a_alpha);
 }`;
 
 const ARROW_FS = `
