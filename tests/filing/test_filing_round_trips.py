@@ -188,3 +188,37 @@ async def test_a_pooled_connection_whose_server_process_died_is_replaced_at_chec
         await other.close()
     async with database.unit_of_work() as uow:  # the same pooled connection: pinged, found dead, replaced
         assert (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+
+
+async def test_decisions_share_the_catch_up_lock_and_a_catch_up_waits_for_them_and_goes_first() -> None:
+    """Decisions (each under its own cells' advisory locks) read side by side; a catch-up reads alone,
+    after the decisions in progress, and before decisions that come after it asked (no starvation)."""
+    from lowalt.filing.service import _SharedOrAlone
+
+    lock, order = _SharedOrAlone(), []
+    first_in, release_first = asyncio.Event(), asyncio.Event()
+
+    async def decision(name: str, hold: asyncio.Event | None = None) -> None:
+        async with lock.shared():
+            order.append(f"{name}+")
+            if hold is not None:
+                first_in.set()
+                await hold.wait()
+            order.append(f"{name}-")
+
+    async def catch_up() -> None:
+        async with lock.alone():
+            order.append("catch-up")
+
+    d1 = asyncio.ensure_future(decision("d1", release_first))
+    await first_in.wait()
+    await decision("d2")  # shares with d1, still inside
+    assert order == ["d1+", "d2+", "d2-"]
+    c = asyncio.ensure_future(catch_up())
+    await asyncio.sleep(0)
+    d3 = asyncio.ensure_future(decision("d3"))
+    await asyncio.sleep(0)
+    assert order[-1] == "d2-"  # the catch-up waits for d1; d3 waits behind the catch-up
+    release_first.set()
+    await asyncio.wait_for(asyncio.gather(d1, c, d3), 5)
+    assert order[3:] == ["d1-", "catch-up", "d3+", "d3-"]
