@@ -192,9 +192,18 @@ def _category_codes() -> str:
     return ", ".join(f"('{n}', {separation_code(n)})" for n in sorted(names))
 
 
+SEP_BIN = ("(CASE WHEN d < 500 THEN 5 * floor(d / 5) "
+           "ELSE floor(500 * power(1.05, floor(ln(d / 500) / ln(1.05)))) END)::int")
+"""A separation's histogram bin, as its lower edge in whole metres: 5 m wide below 500 m, 5 % wide above
+(500, 525, 551, ...). Why not the whole metre: an hour read from 60 rolled minutes merges their histograms,
+and at 1,000 aircraft a minute's corridor holds ~1,000 distinct metres (0.9 M rows to add up for the live
+hour, 1.5 s); these bins keep it under 180 a row while the p95 stays within 5 m where the minima are
+(50-1,219 m) and 5 % beyond."""
+
+
 def _separation(bucket: str) -> str:
     """CTEs over ``inside`` (see :func:`_corridor_inside`, scoped): ``sep_hist`` (bucket, route, scope, whole
-    metres of the separations, samples per metre, as two arrays) and ``sep_rows`` (for every bucket, route
+    metres of the separations' bins (:data:`SEP_BIN`), samples per bin, as two arrays) and ``sep_rows`` (for every bucket, route
     and scope with an aircraft inside: the samples, the sum of separations in whole millimetres, the
     histogram, the loss-of-separation seconds and the aircraft-seconds inside, ``inside_s``, the density's
     numerator), for the scopes ``org:<name>``/``none`` and ``all``.
@@ -246,7 +255,7 @@ lost AS (
     WHERE d < h_min AND dz < v_min GROUP BY 1, 2, 3),
 sep_hist AS (
     SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
-    FROM (SELECT bucket, route_id, scope, floor(d)::int AS m, count(*)::int AS c FROM samples GROUP BY 1, 2, 3, 4) x
+    FROM (SELECT bucket, route_id, scope, {SEP_BIN} AS m, count(*)::int AS c FROM samples GROUP BY 1, 2, 3, 4) x
     GROUP BY 1, 2, 3),
 presence AS (
     SELECT {bucket} AS bucket, route_id, sc AS scope, count(*) AS n FROM pos

@@ -66,7 +66,8 @@ class CorridorHour:
     mean_separation_m: float | None = None
     """Mean horizontal distance to the nearest other aircraft inside, over those samples (m)."""
     p95_separation_m: int | None = None
-    """95th percentile of those distances in whole metres (nearest rank, distances floored to the metre)."""
+    """95th percentile of those distances (nearest rank) as its histogram bin's lower edge in whole metres:
+    bins 5 m wide below 500 m, 5 % wide above (``measures.SEP_BIN``)."""
     loss_of_separation_s: int = 0
     """Pair-seconds inside below the monitor's minima for the pair's categories (horizontal and vertical)."""
     length_km: float | None = None
@@ -198,7 +199,8 @@ class Demand:
 @dataclass(frozen=True, slots=True)
 class Separation:
     """A corridor hour's separation samples as summed by the roll-ups: the count, their sum (mm), the
-    histogram by whole metre (``metres`` ascending, ``counts`` beside) and the loss-of-separation seconds."""
+    histogram by bin (``metres``: the bins' lower edges ascending, ``counts`` beside) and the loss-of-separation
+    seconds."""
 
     samples: int
     sum_mm: int
@@ -211,8 +213,8 @@ class Separation:
 
 
 def percentile_floor(metres: Sequence[int], counts: Sequence[int], q: float) -> int | None:
-    """The ``q`` quantile (0 < q <= 1) by nearest rank of a histogram by whole metre: the smallest metre
-    whose cumulative count reaches ``ceil(q * n)``; None when empty. Why a histogram: a percentile of a
+    """The ``q`` quantile (0 < q <= 1) by nearest rank of a histogram (bins' lower edges in metres): the
+    smallest edge whose cumulative count reaches ``ceil(q * n)``; None when empty. Why a histogram: a percentile of a
     day is not a sum of its hours' percentiles, but a day's histogram is the sum of its hours'."""
     n = sum(counts)
     if n == 0:

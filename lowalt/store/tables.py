@@ -483,7 +483,7 @@ analytics_rolled_minutes = Table(
 )
 
 # Corridor separation (0019; ``measures._separation``): per rolled minute or hour, route and scope, the
-# separation samples, their sum, their histogram by whole metre, the loss-of-separation pair-seconds and the
+# separation samples, their sum, their histogram by bin (measures.SEP_BIN), the loss-of-separation pair-seconds and the
 # aircraft-seconds inside.
 analytics_separation = Table(
     "analytics_separation",

@@ -501,9 +501,16 @@ def expected_operators(h: History, start: datetime, end: datetime, org: str | No
     return out
 
 
+def sep_bin(d: float) -> int:
+    """A separation's histogram bin (its lower edge, whole metres): 5 m wide below 500 m, 5 % above."""
+    import math
+
+    return 5 * math.floor(d / 5) if d < 500 else math.floor(500 * 1.05 ** math.floor(math.log(d / 500) / math.log(1.05)))
+
+
 def expected_separation(h: History, start: datetime, end: datetime, org: str | None
                         ) -> dict[datetime, tuple[int, float, int, int]]:
-    """hour -> (samples, mean separation m, p95 in whole metres by nearest rank, loss-of-separation
+    """hour -> (samples, mean separation m, p95 by nearest rank as its bin's lower edge, loss-of-separation
     seconds) for R1, by brute force over every second: the aircraft inside in that second (first report
     of the second), each one's distance to the nearest other (samples of ``org``'s aircraft only), and
     the pairs below the monitor's minima (horizontal and vertical, strict)."""
@@ -533,7 +540,7 @@ def expected_separation(h: History, start: datetime, end: datetime, org: str | N
                     lost[hour] += 1
     out = {}
     for hour, ds in dists.items():
-        floored = sorted(int(np.floor(d)) for d in ds)
+        floored = sorted(sep_bin(d) for d in ds)
         out[hour] = (len(ds), float(np.mean(ds)), floored[-(-95 * len(ds) // 100) - 1], lost[hour])
     return out
 

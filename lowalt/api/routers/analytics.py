@@ -87,8 +87,8 @@ class CorridorHourOut(_Out):
     separation_samples: int = Field(description="aircraft-seconds inside with another aircraft inside too")
     mean_separation_m: float | None = Field(description="mean horizontal distance (m) to the nearest other "
                                                         "aircraft inside, over those samples; null without any")
-    p95_separation_m: int | None = Field(description="95th percentile of those distances, whole metres (nearest "
-                                                     "rank, distances floored)")
+    p95_separation_m: int | None = Field(description="95th percentile of those distances (nearest rank) as its "
+                                                     "bin's lower edge, metres: 5 m bins below 500 m, 5 % above")
     loss_of_separation_s: int = Field(description="pair-seconds inside below the conflict monitor's minima for "
                                                   "the pair's categories (horizontal and vertical)")
     length_km: float | None = Field(description="centreline length, km (null: the route is no longer published)")

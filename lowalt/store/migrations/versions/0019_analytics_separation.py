@@ -3,8 +3,8 @@
 ``analytics_separation``: per rolled minute or hour (``span``), route and scope (``all``, ``org:<name>``,
 ``none``, as ``analytics_corridor_hours``), the separation samples (an aircraft inside a corridor, in a
 second when another one is inside too: the horizontal distance to the nearest of them), their sum in whole millimetres (integers add up the same in any order),
-their histogram by whole metre (``metres`` ascending, ``counts`` beside them: a p95 of any union of buckets
-is read from the summed histograms, to the metre) and the pair-seconds in loss of separation (below the
+their histogram (``metres``: the bins' lower edges in whole metres, 5 m wide below 500 m, 5 % above;
+``counts`` beside them: a p95 of any union of buckets is read from the summed histograms, to the bin) and the pair-seconds in loss of separation (below the
 monitor's minima, ``lowalt.conflict.separation.SeparationMatrix``), and the aircraft-seconds inside
 (``inside_s``: the corridor's mean aircraft per km is ``inside_s`` / seconds / length). A row exists for
 every bucket, route and scope with an aircraft inside; without a second aircraft its samples are 0 and its
