@@ -199,30 +199,37 @@ def _plot_corridors(plt: Any, d: DayData) -> Any:
 
 
 def _plot_separation(plt: Any, d: DayData) -> Any:
-    """Per corridor and hour: mean and p95 distance to the nearest other aircraft inside (lines, metres)
-    and the seconds in loss of separation (bars, right axis); hours with one aircraft at a time have none."""
-    fig, ax = plt.subplots(figsize=(10, 3.8))
-    loss = ax.twinx()
+    """The four corridors with the most seconds in loss of separation (then the most samples), one panel
+    each: mean and p95 distance to the nearest other aircraft inside per hour (lines, metres) and the seconds
+    in loss of separation (bars, right axis); an hour with one aircraft at a time has no point."""
     per: dict[str, list[m.CorridorHour]] = defaultdict(list)
     for c in d.corridors:
         if c.separation_samples:
             per[c.route_id].append(c)
-    for k, (_rid, rows) in enumerate(sorted(per.items())):
-        rows.sort(key=lambda c: c.hour)
+    top = sorted(per, key=lambda k: (-sum(c.loss_of_separation_s for c in per[k]),
+                                     -sum(c.separation_samples for c in per[k]), k))[:4]
+    fig, axes = plt.subplots(max(1, len(top)), 1, figsize=(10, 2.4 * max(1, len(top))), squeeze=False)
+    for ax, rid in zip(axes[:, 0], top, strict=False):
+        rows = sorted(per[rid], key=lambda c: c.hour)
         x = [(c.hour - d.start).total_seconds() / 3600 + 0.5 for c in rows]
-        line = ax.plot(x, [c.p95_separation_m for c in rows], marker="o", label=f"{rows[0].name_zh} 95%分位 p95")
-        ax.plot(x, [c.mean_separation_m for c in rows], linestyle="--", color=line[0].get_color(),
-                label=f"{rows[0].name_zh} 平均 mean")
-        loss.bar([v - 0.4 + 0.8 * k / max(1, len(per)) for v in x], [c.loss_of_separation_s for c in rows],
-                 width=0.8 / max(1, len(per)), align="edge", alpha=0.35, color=line[0].get_color())
-    ax.set_xlim(0, 24)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("间隔（米）separation (m)")
-    loss.set_ylabel("低于最小间隔（秒，柱）loss (s, bars)")
-    ax.set_title("航线间隔（最近他机水平距离）与低于最小间隔时间")
-    ax.set_xlabel("北京时间（时）")
-    if per:
-        ax.legend(fontsize=7, loc="upper left")
+        loss = ax.twinx()
+        loss.bar(x, [c.loss_of_separation_s for c in rows], width=0.8, color="crimson", alpha=0.3,
+                 label="低于最小间隔 loss (s)")
+        loss.set_ylabel("秒 s")
+        ax.plot(x, [c.p95_separation_m for c in rows], marker="o", label="95%分位 p95 (m)")
+        ax.plot(x, [c.mean_separation_m for c in rows], linestyle="--", marker=".", label="平均 mean (m)")
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("米 m")
+        ax.set_xlim(0, 24)
+        ax.set_title(f"{rows[0].name_zh}：与最近他机的水平距离、低于最小间隔时间", fontsize=10)
+        ax.set_zorder(loss.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        handles = ax.get_legend_handles_labels()
+        more = loss.get_legend_handles_labels()
+        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper right", fontsize=7)
+    if not top:
+        axes[0, 0].set_title("航线内未出现两架及以上航空器同时飞行")
+    axes[-1, 0].set_xlabel("北京时间（时）")
     fig.tight_layout()
     return fig
 
