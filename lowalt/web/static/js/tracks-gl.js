@@ -7,10 +7,11 @@
 // queryRenderedFeatures (its own icons are drawn transparent).
 //
 // Two latencies are recorded here, both from a message's receipt (performance.now() in the websocket's onmessage,
-// before parsing): to the update of the layer's data (the vertex array rebuilt from the track table, in the
-// animation frame after the message: the map benchmark's headline, "feed message -> map source update"), and
-// to the render of the frame that draws it ("drawn"). Messages that arrive within one animation frame are
-// coalesced into one update; each counts its own latency to the update that applied it.
+// before parsing): to the update of the layer's data (the vertex array rebuilt from the track table at the start
+// of the first map frame after the message, in its animation frame: the map benchmark's headline, "feed message
+// -> map source update"), and to the render of that frame, which draws it ("drawn"). Messages that arrive
+// within one animation frame are coalesced into one update; each counts its own latency to the update that
+// applied it.
 
 // what both vertex shaders read: one aircraft's attributes, the view, the status colours
 const VS_COMMON = `
@@ -160,12 +161,13 @@ export class TracksGL {
     this.uploads = 0;
   }
 
-  /** A feed message was applied to the track table at tRecv: the next animation frame updates the data. */
+  /** A feed message was applied to the track table at tRecv: the next map frame updates the data and draws it. */
   note(tRecv) {
     this.noted++;
     if (document.hidden) this.hiddenNoted++; // a hidden page updates and draws nothing: no latency to measure
     else this.pending.push(tRecv);
     this.dirty = true;
+    if (this.map) this.map.triggerRepaint();
   }
 
   /** Start counting afresh (the bench, after its warm-up): messages not yet measured are forgotten. */
@@ -183,10 +185,15 @@ export class TracksGL {
   }
 
   /**
-   * Rebuild the vertex data from the track table if anything changed (called once per animation frame by
-   * MapLayers.frame) and ask for a repaint; the GL upload happens in that render.
+   * Rebuild the vertex data from the track table if anything changed: at the start of each map frame
+   * (prerender, in the animation frame: all messages since the last frame in one update, drawn in that same
+   * frame) or from MapLayers.frame; the GL upload happens in the frame's render.
    */
-  update() {
+  prerender() {
+    this.update(false);
+  }
+
+  update(repaint = true) {
     if (!this.dirty) return;
     this.dirty = false;
     this._rebuild();
@@ -202,7 +209,7 @@ export class TracksGL {
       this.perf.flushes++;
       this.perf.rows += this.count;
     }
-    if (this.map) this.map.triggerRepaint();
+    if (repaint && this.map) this.map.triggerRepaint(); // not from prerender: that frame draws it already
   }
 
   onAdd(map, gl) {
