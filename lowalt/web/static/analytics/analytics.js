@@ -188,10 +188,10 @@ function drawSeparation() {
     xAxis: { type: "category", data: mine.map((r) => fmtTime(r.hour, Number($("days").value) > 1)) },
     yAxis: [{ type: "value", name: t("metres") }, { type: "value", name: t("seconds"), minInterval: 1 }],
     series: [
-      { name: t("sep_mean"), type: "line", connectNulls: false, data: mine.map((r) => round(r.mean_separation_m)) },
-      { name: t("sep_p95"), type: "line", connectNulls: false, data: mine.map((r) => r.p95_separation_m) },
-      { name: t("sep_loss"), type: "bar", yAxisIndex: 1, itemStyle: { color: "#d7191c" },
-        data: mine.map((r) => r.loss_of_separation_s) },
+      { name: t("sep_mean"), type: "line", z: 3, connectNulls: false, data: mine.map((r) => round(r.mean_separation_m)) },
+      { name: t("sep_p95"), type: "line", z: 3, connectNulls: false, data: mine.map((r) => r.p95_separation_m) },
+      { name: t("sep_loss"), type: "bar", z: 1, yAxisIndex: 1, barMaxWidth: 40,
+        itemStyle: { color: "#d7191c", opacity: 0.35 }, data: mine.map((r) => r.loss_of_separation_s) },
     ],
   });
 }
