@@ -36,6 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
                  "--use-angle=swiftshader", "--enable-precise-memory-info", "--js-flags=--expose-gc"]
 # live heap: a full GC (window.gc, --expose-gc) right before each sample, so growth is not GC sawtooth
 PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), drawn: lowalt.perf.drawn.stats(),
+  from_server: lowalt.perf.fromServer.stats(),
   noted: lowalt.layers.gl.noted, hidden_noted: lowalt.layers.gl.hiddenNoted, pending: lowalt.layers.gl.pending.length,
   worker: lowalt.perf.worker.stats(),
   geojson: lowalt.perf.geojson.stats(), apply: lowalt.applyPerf.stats(), tracks: lowalt.store.size,
@@ -187,6 +188,7 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
         "feed_messages": st["messages"], "feed_by_type": st["by_type"], "active_alerts": st["alerts"],
         "feed_to_source_ms": {k: _r(st["perf"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "feed_to_drawn_ms": {k: _r(st["drawn"][k]) for k in ("n", "p50", "p95", "p99", "max")},
+        "server_to_source_ms": {k: _r(st["from_server"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "messages_to_layer": st["noted"], "messages_hidden": st["hidden_noted"], "messages_pending_at_end": st["pending"],
         "reports_nominal": int(args.tracks * args.rate * (args.warmup + args.duration)),
         "gateway_max_in_flight": args.max_in_flight, "gateway_slots_skipped": res.slots_skipped,
@@ -235,6 +237,9 @@ def write_report(path: Path, out: dict[str, Any], argv: list[str]) -> None:
     path.with_suffix(".json").write_text(json.dumps(out, indent=2))
     f, a, h, w = out["feed_to_source_ms"], out["parse_apply_ms"], out["heap_mb"], out["update_to_source_ms"]
     d = out.get("feed_to_drawn_ms") or {k: None for k in ("n", "p50", "p95", "p99", "max")}
+    v = out.get("server_to_source_ms")
+    srv = (f"{v['p50']} / {v['p95']} / {v['p99']} / {v['max']} ms (n = {v['n']:g}): also counts the server's queue, "
+           "the socket and any wait before `onmessage` runs" if v and v.get("n") else "(not measured in this run)")
     g = out.get("feed_to_geojson_ms") or {k: None for k in ("n", "p50", "p95", "p99", "max")}
     by_type = ", ".join(f"{k} {v:,}" for k, v in out["feed_by_type"].items() if k != "bytes")
     mb = out["feed_by_type"].get("bytes", 0) / 2**20
@@ -261,6 +266,7 @@ WebGL) share the machine below.
 | measured for | {out['duration_s']:g} s after {out['warmup_s']:g} s warm-up |
 | **feed message → map source updated (the WebGL layer's data), p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
 | feed message → aircraft drawn (that data rendered), p50 / p95 / p99 / max | {d['p50']} / {d['p95']} / {d['p99']} / {d['max']} ms (n = {d['n']:g}) |
+| message built on the server (its `t`) → map source updated, wall clock, p50 / p95 / p99 / max | {srv} |
 | messages handed to the layer / measured / arrived while hidden / still waiting at the end | {out.get('messages_to_layer', '?')} / {f['n']:g} / {out.get('messages_hidden', '?')} / {out.get('messages_pending_at_end', '?')} |
 | WebGL layer updates | {out['source_updates']:,} ({out['rows_per_update']} aircraft each on average) |
 | feed message → GeoJSON source updated (labels, picking), p50 / p95 / max | {g['p50']} / {g['p95']} / {g['max']} ms ({out.get('geojson_updates', '?')} updates) |

@@ -49,6 +49,9 @@ async def test_aircraft_drawn_by_the_webgl_layer(server: Server, make_token: Any
                                    " lowalt.layers.gl.hiddenNoted, lowalt.perf.drawn.total]")
         assert counts[0] + counts[1] == counts[2] and counts[3] == 0, counts
         assert 0 < counts[4] <= counts[0], counts  # drawn: after the data update, never more often
+        # and from the message's server time on the wall clock (the same clock here): a real, short duration
+        srv = await pg.evaluate("lowalt.perf.fromServer.stats()")
+        assert srv["n"] > 0 and -50 < srv["p50"] < 60_000, srv
     # traffic stopped: the aircraft stay put; with the WebGL layer alone switched off, their pixels go
     lon, lat = await pg.evaluate("lowalt.store.position('GL-00')")
     await pg.evaluate(f"lowalt.map.jumpTo({{center: [{lon}, {lat}]}})")

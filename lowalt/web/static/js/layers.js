@@ -53,6 +53,9 @@ export class Perf {
     this.rows = 0;
     this.worker = leaf ? null : new Perf(Math.min(cap, 4096), 1);
     this.drawn = leaf ? null : new Perf(cap, 1); // receipt -> drawn (the source update is this ring)
+    // the message's "t" (built on the server, epoch) -> source update, on the wall clock: also counts the wait
+    // before onmessage runs (a busy main thread delays the receipt clock itself)
+    this.fromServer = leaf ? null : new Perf(cap, 1);
   }
 
   record(ms) {
@@ -67,6 +70,7 @@ export class Perf {
     this.rows = 0;
     if (this.worker) this.worker.reset();
     if (this.drawn) this.drawn.reset();
+    if (this.fromServer) this.fromServer.reset();
     if (this.geojson) this.geojson.reset();
   }
 
@@ -339,8 +343,8 @@ export class MapLayers {
   // -- live tracks -----------------------------------------------------------------------
 
   /** A feed message was applied to the store at tRecv (performance.now()); draw it on the next frame. */
-  noteMessage(tRecv, full = false) {
-    if (this.gl) this.gl.note(tRecv);
+  noteMessage(tRecv, full = false, tSent = undefined) {
+    if (this.gl) this.gl.note(tRecv, tSent);
     this.pendingRecv.push(tRecv);
     if (full) this.needsFull = true;
     this.schedule();

@@ -236,11 +236,11 @@ async function main() {
         store.applyRows(msg.tracks);
         if (msg.lost?.length) store.markLost(msg.lost, Date.now());
         applyPerf.record(performance.now() - tRecv); // receipt to applied: parse (in the worker) + apply (main thread)
-        layers.noteMessage(tRecv);
+        layers.noteMessage(tRecv, false, msg.t);
       } else if (msg.type === "snapshot") {
         store.replaceAll(msg.tracks);
         alerts.replaceAll(msg.alerts);
-        layers.noteMessage(tRecv, true);
+        layers.noteMessage(tRecv, true, msg.t);
         alertsPanel.render();
         window.lowalt.ready = true;
       } else if (msg.type === "alerts") {

@@ -150,6 +150,7 @@ export class TracksGL {
     this.identity = identity; // proj is the identity (WGS-84 basemap): skipped per aircraft
     this.keep = keep;
     this.pending = []; // receipt times of messages not in the layer's data yet
+    this.pendingSent = []; // their server times (epoch ms), where the message had one
     this.undrawn = []; // receipt times of messages in the data, not drawn yet
     this.noted = 0; // messages handed to the layer (the bench checks that every one was measured)
     this.hiddenNoted = 0; // of which arrived while the page was hidden (nothing drawn: not measured)
@@ -162,10 +163,14 @@ export class TracksGL {
   }
 
   /** A feed message was applied to the track table at tRecv: the next map frame updates the data and draws it. */
-  note(tRecv) {
+  note(tRecv, tSent = undefined) {
     this.noted++;
-    if (document.hidden) this.hiddenNoted++; // a hidden page updates and draws nothing: no latency to measure
-    else this.pending.push(tRecv);
+    if (document.hidden) {
+      this.hiddenNoted++; // a hidden page updates and draws nothing: no latency to measure
+    } else {
+      this.pending.push(tRecv);
+      if (typeof tSent === "number") this.pendingSent.push(tSent * 1000);
+    }
     this.dirty = true;
     if (this.map) this.map.triggerRepaint();
   }
@@ -175,6 +180,7 @@ export class TracksGL {
     this.noted = 0;
     this.hiddenNoted = 0;
     this.pending.length = 0;
+    this.pendingSent.length = 0;
     this.undrawn.length = 0;
   }
 
@@ -206,6 +212,9 @@ export class TracksGL {
         this.undrawn.push(t0);
       }
       this.pending.length = 0;
+      const wall = performance.timeOrigin + t; // the same clock as the server's on this machine
+      for (const t0 of this.pendingSent) this.perf.fromServer.record(wall - t0);
+      this.pendingSent.length = 0;
       this.perf.flushes++;
       this.perf.rows += this.count;
     }
