@@ -79,8 +79,11 @@ RESTRICTIONS_AFTER = timedelta(days=1)
 """Restrictions over for longer than this are not taken from other nodes (the airspace service loads
 the same span at its start)."""
 """Period of the version check that catches up on other nodes' changes should a NOTIFY be lost."""
-CATCH_UP_EVERY_S = 0.1
-"""Notices from other nodes arriving within this time after the first are taken in one catch-up."""
+CATCH_UP_EVERY_S = 0.5
+"""Notices from other nodes arriving within this time after the first are taken in one catch-up. A catch-up
+reads without the cells' locks, so it reads and applies alone (:class:`_SharedOrAlone`): each one holds
+the node's decisions back for its round trips. Decisions prove their own cells fresh, so only the other
+nodes' picture (the live monitor, alternatives) waits for it: within about this time."""
 MAX_CONCURRENT = 8
 """Filing transactions one node runs at once (the rest wait here, not on the connection pool)."""
 RELOCK_TRIES = 4
