@@ -276,6 +276,9 @@ class FilingService:
         self.clock = clock
         self.notifier = Notifier()
         self.weather: list[WeatherWarning] = []
+        self._weather_changes = 0
+        """Warnings added or ended on this node so far: a catch-up whose read may predate one keeps the
+        node's own list (the next catch-up brings in the rest)."""
         self._slots: defaultdict[tuple[str, datetime], int] = defaultdict(int)
         self._plan_slots: dict[str, list[tuple[str, datetime]]] = {}
         self._lock = asyncio.Lock()
@@ -446,7 +449,10 @@ class FilingService:
         now = self.clock()
         async with self.db.unit_of_work() as uow:
             await self._sync(uow.conn, None)
-            self.weather = await self.repo.weather_warnings_after(uow.conn, now)
+            changes = self._weather_changes
+            weather = await self.repo.weather_warnings_after(uow.conn, now)
+            if changes == self._weather_changes:  # else a warning added or ended here meanwhile is newer
+                self.weather = weather
             rows = await self.repo.active_restriction_rows(uow.conn, now - RESTRICTIONS_AFTER, deleted=True)
         self._take_restrictions(rows)
 
@@ -1092,6 +1098,7 @@ class FilingService:
                 await self._announce(uow.conn, events)
                 await uow.commit()
             self.weather = weather  # only once PostGIS has it
+            self._weather_changes += 1
             for pid, was in hit:
                 if was is PlanState.APPROVED:
                     self._release(pid)
@@ -1110,6 +1117,7 @@ class FilingService:
                 await uow.commit()
             w = next((x for x in self.weather if x.id == warning_id), None)
             self.weather = [x for x in self.weather if x.id != warning_id]
+            self._weather_changes += 1
             if w is None:
                 raise WarningNotFound(warning_id)
             return replace(w, end=min(w.end, max(now, w.start)))

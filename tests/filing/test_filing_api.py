@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import auth, wait_until
 from tests.filing.conftest import LUOJIA_ROUTE, WUYUAN_OUT, local_day, plan_body, soon
@@ -196,6 +198,31 @@ async def test_thunderstorm_warning_rejects_with_a_later_slot(client: httpx.Asyn
     assert "weather_thunderstorm" in {x["code"] for x in r["decision"]["reasons"]}
     alt = next(a for a in r["decision"]["alternatives"] if a["kind"] == "time")
     assert alt["start"] >= (start + timedelta(hours=1)).isoformat()[:16] or alt["shift_min"] < 0
+
+
+async def test_a_catch_up_that_read_before_a_new_warning_keeps_it(client: httpx.AsyncClient, make_token: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # the periodic catch-up reads the warnings; one added on this node after that read (its commit after the
+    # read's snapshot) must survive the catch-up, or plans are approved through a thunderstorm until the next
+    svc = client.app.state.filing  # type: ignore[attr-defined]
+    read = svc.repo.weather_warnings_after
+    was_read, release = asyncio.Event(), asyncio.Event()
+
+    async def read_then_wait(conn: Any, now: Any) -> Any:
+        rows = await read(conn, now)
+        was_read.set()
+        await release.wait()
+        return rows
+
+    monkeypatch.setattr(svc.repo, "weather_warnings_after", read_then_wait)
+    catch_up = asyncio.create_task(svc.sync_all())
+    await asyncio.wait_for(was_read.wait(), 10)
+    w = await client.post("/weather/warnings", headers=auth(await make_token("centre")), json={
+        "kind": "thunderstorm", "start": soon(0).isoformat(), "end": soon(60).isoformat(), "text": "雷暴黄色预警"})
+    assert w.status_code == 201, w.text
+    release.set()
+    await asyncio.wait_for(catch_up, 10)
+    assert w.json()["id"] in {x.id for x in svc.weather}
 
 
 async def test_unregistered_or_suspended_aircraft_is_rejected(client: httpx.AsyncClient, operator_factory: Any,
