@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from lowalt.airspace.schedule import LOCAL_TZ
 from lowalt.analytics import model as m
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+BEIJING = ZoneInfo(LOCAL_TZ)
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Zen Hei", "Source Han Sans SC", "DejaVu Sans"]
 VERDICT_ZH = {"approved": "批准", "referred": "转人工", "rejected": "不予批准"}
 DECIDER_ZH = {"automatic": "自动", "centre": "中心"}

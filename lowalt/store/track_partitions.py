@@ -28,7 +28,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-"""China has no daylight saving time: a fixed offset, so SQL literals carry ``+08`` exactly."""
+"""The service time zone (``lowalt.airspace.schedule.LOCAL_TZ``) as a fixed offset: China has no daylight
+saving time, so SQL literals carry ``+08`` exactly."""
 PARENT = "track_points"
 DEFAULT = f"{PARENT}_default"
 AHEAD_DAYS = 3
