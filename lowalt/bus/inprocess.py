@@ -49,6 +49,9 @@ class InProcessBus:
     async def hold_lease(self, name: str, holder: str) -> bool:
         return True  # one process: nobody to share with
 
+    async def release_lease(self, name: str) -> None:
+        return None
+
     async def serve(self, kind: str, handler: RequestHandler) -> None:
         self.request_handlers.setdefault(kind, []).append(handler)
 

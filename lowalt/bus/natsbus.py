@@ -15,8 +15,9 @@ Subjects and consumers:
 * ``lowalt.rpc.<kind>`` on core NATS: requests one node answers (an alert acknowledged on any node is
   applied by the monitor node).
 * leases in the KV bucket ``lowalt_leases`` (TTL ``LEASE_TTL_S``): ``monitor`` names the node that runs
-  the conflict monitor; it renews it every second (compare-and-set on the revision it holds), and when
-  it dies the key ages out and another candidate's ``create`` succeeds.
+  the conflict monitor (``monitor.<k>``: monitor shard k, ``lowalt.live.shards``); it renews it every
+  second (compare-and-set on the revision it holds), and when it dies the key ages out and another
+  candidate's ``create`` succeeds.
 """
 
 from __future__ import annotations
@@ -216,6 +217,12 @@ class NatsBus:
             return True
         except Exception:  # held by another node (or the bus is away)
             return False
+
+    async def release_lease(self, name: str) -> None:
+        revision = self._leases.pop(name, None)
+        if revision is not None and self._kv is not None:
+            with contextlib.suppress(Exception):  # lost meanwhile: it ages out anyway
+                await self._kv.delete(name, last=revision)
 
     # -- requests ---------------------------------------------------------------------------------
 

@@ -50,6 +50,10 @@ class Bus(Protocol):
         stops renewing loses it after the bus's lease time (NATS KV), so another node takes over."""
         ...
 
+    async def release_lease(self, name: str) -> None:
+        """Give up the lease ``name`` now if this node holds it (another node may take it at once)."""
+        ...
+
     async def serve(self, kind: str, handler: RequestHandler) -> None:
         """Answer requests of ``kind`` with ``handler`` (every node may serve; one that returns None
         does not answer)."""

@@ -67,6 +67,7 @@ from lowalt.conflict.separation import (
 )
 from lowalt.geo.crs import to_local
 from lowalt.live.service import Assessment
+from lowalt.live.shards import ShardOwner, owner_point
 from lowalt.surveillance.reports import Source
 from lowalt.surveillance.tracks import Snapshot
 
@@ -189,6 +190,18 @@ class ConflictMonitor:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     last_phases_ms: dict[str, float] = field(default_factory=dict)
     """Milliseconds spent in each phase of the latest pass (for ``lowalt bench tick`` and /metrics)."""
+    owner: ShardOwner | None = None
+    """A monitor shard (``lowalt.live.shards``): read only the tracks of its cells and their halo, raise only
+    the alerts it owns, hand over (without a clear) those whose owner is now another shard. None: everything."""
+    _id_of: dict[tuple[FindingKind, int], str] = field(default_factory=dict)
+    """(kind, subject key) -> id of the active alert, kept while sharded (to hand alerts over)."""
+    _handed: set[str] = field(default_factory=set)
+    """Alerts handed to another shard: still in the book (it clears them silently), no longer published."""
+    _indexed: bool = False
+    _foreign: list[tuple[FindingKind, np.ndarray]] = field(default_factory=list)
+    """This pass: subject keys of findings another shard owns, per kind."""
+    _owned_keys: list[tuple[FindingKind, np.ndarray]] = field(default_factory=list)
+    """This pass: subject keys of findings this shard owns, per kind."""
 
     def __post_init__(self) -> None:
         warm_up()  # compile the engine now, not in the first tick (a cold compile takes seconds)
@@ -217,6 +230,16 @@ class ConflictMonitor:
         pos = np.zeros((0, 3))
         mark = time.perf_counter()
         phases = self.last_phases_ms = {}
+        owner = self.owner
+        live_ids = set(snap.ids)
+        self._foreign = []
+        self._owned_keys = []
+        if owner is not None:
+            self._index_ids()
+            if snap.n:  # this shard's cells and their halo only
+                snap = snap.select(np.flatnonzero(owner.in_region(snap.lon, snap.lat)))
+            if gone is not None and gone.n:  # a lost contact is raised by the owner of the last position
+                gone = gone.select(np.flatnonzero(owner.owns(gone.lon, gone.lat)))
 
         def lap(name: str) -> None:
             nonlocal mark
@@ -241,9 +264,20 @@ class ConflictMonitor:
             lap("conformance")
         if not snap.cooperative.all():
             statuses.update((snap.ids[k], "noncoop") for k in np.flatnonzero(~snap.cooperative).tolist())
-        findings += self._lost_contact(snap, pos, gone, now)
+        findings += self._lost_contact(snap, pos, gone, now, live_ids)
         lap("lost_contact")
         lost = [f for f in findings if f.kind is FindingKind.LOST_CONTACT]
+        if owner is not None and lost:
+            at = np.array([f.details["last_position"][:2] for f in lost], dtype=np.float64)
+            mine = owner.owns(at[:, 0], at[:, 1])
+            self._foreign.append((FindingKind.LOST_CONTACT, np.array(
+                [self._code(f.subject[0]) for f, m in zip(lost, mine.tolist(), strict=True) if not m], dtype=np.int64)))
+            lost = [f for f, m in zip(lost, mine.tolist(), strict=True) if m]
+            self._owned_keys.append((FindingKind.LOST_CONTACT, np.array([self._code(f.subject[0]) for f in lost],
+                                                                        dtype=np.int64)))
+        if owner is not None and snap.n:  # statuses of the aircraft in this shard's cells only
+            mine_ids = {snap.ids[k] for k in np.flatnonzero(owner.owns(snap.lon, snap.lat)).tolist()}
+            statuses = {a: st for a, st in statuses.items() if a in mine_ids}
         if lost:  # few: keyed like the others, so adoption after a restart finds them
             batches.append(FindingBatch(
                 FindingKind.LOST_CONTACT, np.array([self._code(f.subject[0]) for f in lost], dtype=np.int64),
@@ -253,7 +287,11 @@ class ConflictMonitor:
         lap("lifecycle")
         new = [alert_to_wire(a) for a in diff.new]
         updated = [alert_to_wire(a) for a in diff.updated]
-        cleared = [alert_to_wire(a) for a in diff.cleared]
+        cleared_alerts = list(diff.cleared)
+        handed: list[dict[str, Any]] = []
+        if owner is not None:
+            cleared_alerts, handed = self._hand_over(diff, updated)
+        cleared = [alert_to_wire(a) for a in cleared_alerts]
         # the active set is kept incrementally: rebuilding thousands of wire dicts every tick
         # would cost more than the conflict pass itself
         for a in (*new, *updated):
@@ -261,12 +299,72 @@ class ConflictMonitor:
         for a in cleared:
             self._wire.pop(a["id"], None)
         result = Assessment(statuses=statuses, alerts_new=new, alerts_updated=updated, alerts_cleared=cleared,
-                            active=dict(self._wire))
+                            active=dict(self._wire), handed=handed)
         lap("wire")
         return result
 
+    # -- shards ------------------------------------------------------------------------------
+
+    def _index_ids(self) -> None:
+        """Build the (kind, subject key) -> id index of the active alerts once sharding starts."""
+        if self._indexed:
+            return
+        self._id_of = {(FindingKind(w["kind"]), self.subject_key(FindingKind(w["kind"]), tuple(w["subject"]))): i
+                       for i, w in self._wire.items()}
+        self._indexed = True
+
+    def _owned(self, batch: FindingBatch | None, lon: np.ndarray, lat: np.ndarray) -> FindingBatch | None:
+        """The rows of ``batch`` this shard owns (owner point per row: ``lon``, ``lat``); the others' keys
+        are noted (their alerts, if active here, are handed over)."""
+        if batch is None or self.owner is None:
+            return batch
+        mine = self.owner.owns(lon, lat)
+        self._foreign.append((batch.kind, batch.keys[~mine]))
+        if mine.all():
+            self._owned_keys.append((batch.kind, batch.keys))
+            return batch
+        rows = np.flatnonzero(mine)
+        if not len(rows):
+            return None
+        self._owned_keys.append((batch.kind, batch.keys[rows]))
+        pick = batch.subject
+        return FindingBatch(batch.kind, batch.keys[rows], batch.severity[rows], lambda r: pick(int(rows[r])),
+                            {k: np.asarray(c)[rows] for k, c in batch.columns.items()}, batch.render,
+                            unique=batch.unique)
+
+    def _hand_over(self, diff: Any, updated: list[dict[str, Any]]) -> tuple[list[Alert], list[dict[str, Any]]]:
+        """Keep the id index; alerts whose finding another shard owns now leave the published set (no clear:
+        the owner adopts them under their id); one owned here again comes back. Returns the real clears
+        and the alerts handed over this pass."""
+        for a in diff.new:
+            self._id_of[(a.kind, self.subject_key(a.kind, a.subject))] = a.alert_id
+        handed: list[dict[str, Any]] = []
+        for kind, keys in self._foreign:
+            for key in keys.tolist():
+                aid = self._id_of.get((kind, key))
+                if aid is not None and aid not in self._handed and aid in self._wire:
+                    self._handed.add(aid)
+                    handed.append(self._wire.pop(aid))
+        if self._handed:
+            for kind, keys in self._owned_keys:
+                for key in keys.tolist():
+                    aid = self._id_of.get((kind, key))
+                    if aid is not None and aid in self._handed:
+                        self._handed.discard(aid)
+                        updated.append(alert_to_wire(self.book.get(aid)))
+        cleared: list[Alert] = []
+        for a in diff.cleared:
+            self._id_of.pop((a.kind, self.subject_key(a.kind, a.subject)), None)
+            if a.alert_id in self._handed:
+                self._handed.discard(a.alert_id)
+            else:
+                cleared.append(a)
+        return cleared, handed
+
     def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
         with self._lock:
+            if alert_id in self._handed:  # another shard owns it now
+                return None
             try:
                 wire = alert_to_wire(self.book.acknowledge(alert_id, by, at))
             except KeyError:
@@ -280,7 +378,7 @@ class ConflictMonitor:
     def current_alerts(self) -> list[dict[str, Any]]:
         """Every active alert as of the latest pass, details included (built on request)."""
         with self._lock:
-            return [alert_to_wire(a) for a in self.book.active]
+            return [alert_to_wire(a) for a in self.book.active if a.alert_id not in self._handed]
 
     def adopt(self, alerts: list[dict[str, Any]], now: float) -> None:
         """Continue alerts a previous run (or another node) left open; see ``AlertBook.adopt``."""
@@ -289,6 +387,10 @@ class ConflictMonitor:
             self.book.adopt(adopted, key_of=self.subject_key)
             for a in adopted:
                 if a.alert_id not in self.book:  # its subject was already active here
+                    continue
+                if self._indexed:
+                    self._id_of[(a.kind, self.subject_key(a.kind, a.subject))] = a.alert_id
+                if a.alert_id in self._handed:  # still in the book: owned here again
                     continue
                 self._wire[a.alert_id] = alert_to_wire(self.book.get(a.alert_id))
                 d = a.details
@@ -342,7 +444,7 @@ class ConflictMonitor:
         give_first = np.where(swap, give == GIVE_J, give == GIVE_I)
         give_second = np.where(swap, give == GIVE_I, give == GIVE_J)
         give_code = np.where(give_first, 1, np.where(give_second, 2, 3)).astype(np.int8)
-        return FindingBatch(
+        batch = FindingBatch(
             CONFLICT, (np.minimum(ci, cj) << 32) | np.maximum(ci, cj),
             severity_from_t_in(found.t_in, warning_s=self.warning_s),
             lambda row: (ids[int(first[row])], ids[int(second[row])]),
@@ -351,6 +453,9 @@ class ConflictMonitor:
              "cat_a": cats[first].astype(np.int8), "cat_b": cats[second].astype(np.int8)},
             _render_conflict, unique=True,
         )
+        if self.owner is None:
+            return batch
+        return self._owned(batch, *owner_point(snap.lon[i], snap.lat[i], snap.lon[j], snap.lat[j]))
 
     def _intrusions(self, snap: Snapshot, pos: np.ndarray, vel: np.ndarray, now: float, codes: np.ndarray
                     ) -> FindingBatch | None:
@@ -367,11 +472,11 @@ class ConflictMonitor:
         vol_codes = np.array([self._code("volume:" + v) for v in vol_names.tolist()], dtype=np.int64)
         ids = snap.ids
         ac = np.asarray(hits.aircraft)
-        return FindingBatch(
+        return self._owned(FindingBatch(
             FindingKind.INTRUSION, (codes[ac] << 32) | vol_codes, sev,
             lambda row: (ids[int(ac[row])], str(vol_names[row])),
             {"volume": vol_names, "t_enter": np.round(t_enter, 1)}, _render_plain, unique=True,
-        )
+        ), snap.lon[ac], snap.lat[ac])
 
     def _conformance(self, snap: Snapshot, pos: np.ndarray, t_pos: np.ndarray, now: float,
                      statuses: dict[str, str], codes: np.ndarray) -> list[FindingBatch]:
@@ -396,7 +501,7 @@ class ConflictMonitor:
                                               v_tol_m=self.v_tol_m, t_tol_s=self.t_tol_s, previous=prev))
         self._prev_status = dict(zip(coop_ids, status.tolist(), strict=True))
         statuses.update(zip(coop_ids, _STATUS_NAMES[status].tolist(), strict=True))
-        out = []
+        out: list[FindingBatch | None] = []
         # ADS-B traffic without a lowalt plan is crewed traffic under ATC (filed there, not here): shown
         # and separated from, never "unauthorised"
         no_plan = status == ConformanceStatus.NO_PLAN
@@ -404,19 +509,22 @@ class ConflictMonitor:
         statuses.update((coop_ids[k], ATC_STATUS) for k in np.flatnonzero(atc).tolist())
         none = np.flatnonzero(no_plan & ~atc)
         if len(none):
-            out.append(FindingBatch(
+            out.append(self._owned(FindingBatch(
                 FindingKind.UNAUTHORISED, codes[coop[none]], np.full(len(none), Severity.WARNING, dtype=np.int8),
-                lambda row: (coop_ids[int(none[row])],), {}, _render_unauthorised, unique=True))
+                lambda row: (coop_ids[int(none[row])],), {}, _render_unauthorised, unique=True),
+                snap.lon[coop[none]], snap.lat[coop[none]]))
         off = np.flatnonzero((status != ConformanceStatus.NO_PLAN) & (status != ConformanceStatus.CONFORMING))
         if len(off):
             plan_names = np.asarray(pic.plan_ids, dtype=object)[idx[off]]
-            out.append(FindingBatch(
+            out.append(self._owned(FindingBatch(
                 FindingKind.NONCONFORMANCE, codes[coop[off]], np.full(len(off), Severity.WARNING, dtype=np.int8),
                 lambda row: (coop_ids[int(off[row])],),
-                {"reason": status[off].astype(np.int8), "plan": plan_names}, _render_nonconformance, unique=True))
-        return out
+                {"reason": status[off].astype(np.int8), "plan": plan_names}, _render_nonconformance, unique=True),
+                snap.lon[coop[off]], snap.lat[coop[off]]))
+        return [b for b in out if b is not None]
 
-    def _lost_contact(self, snap: Snapshot, pos: np.ndarray, gone: Snapshot | None, now: float) -> list[Finding]:
+    def _lost_contact(self, snap: Snapshot, pos: np.ndarray, gone: Snapshot | None, now: float,
+                      live: set[str] | None = None) -> list[Finding]:
         """Lost contact for airborne aircraft that stopped reporting (see the module docstring)."""
         pic = self.plan_source.picture(now) if self.plan_source is not None else None
 
@@ -441,7 +549,7 @@ class ConflictMonitor:
                                             float(gone.lon[k]), float(gone.lat[k]), plan, until)
         if not self._lost:
             return []
-        live = set(snap.ids)
+        live = set(snap.ids) if live is None else live  # all tracks: one reporting outside a shard's halo too
         out = []
         for aid in list(self._lost):
             lt = self._lost[aid]

@@ -33,6 +33,7 @@ from typing import Any
 from lowalt.conflict.intrusion import IntrusionVolumes
 from lowalt.live.monitor import ConflictMonitor, PlanPicture, PlanSource
 from lowalt.live.service import Assessment
+from lowalt.live.shards import ShardOwner
 from lowalt.surveillance.tracks import Snapshot
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ def _child(conn: Connection, params: MonitorParams) -> None:
                 conn.send(("ok", None))
                 return
             if op == "assess":
-                _, snap, now, gone, picture, volumes, terrain = msg
+                _, snap, now, gone, picture, volumes, terrain, owner = msg
+                if not _is_same(owner):
+                    mon.owner = owner
                 if not _is_same(picture):
                     latest.plans = picture
                     mon.plan_source = None if picture is None else latest
@@ -103,7 +106,8 @@ def _child(conn: Connection, params: MonitorParams) -> None:
                 for which, parts in enumerate(lists):
                     for part in parts[1:]:  # all but the first of each list ahead of the answer
                         conn.send(("part", (which, part)))
-                conn.send(("ok", (res.statuses, lists[0][0], lists[1][0], lists[2][0], dict(mon.last_phases_ms))))
+                conn.send(("ok", (res.statuses, lists[0][0], lists[1][0], lists[2][0], dict(mon.last_phases_ms),
+                                  res.handed)))
             elif op == "ack":
                 conn.send(("ok", mon.acknowledge(*msg[1:])))
             elif op == "current":  # ~190,000 alerts over a dense picture: in parts, like a tick's diff
@@ -145,6 +149,8 @@ class ProcessMonitor:
         self.intrusion_source = intrusion_source
         self.plan_source = plan_source
         self.terrain = terrain
+        self.owner: ShardOwner | None = None
+        """The shards this monitor owns (sent to the child when it changes); None: everything."""
         self.last_phases_ms: dict[str, float] = {}
         self.restarts = 0
         self._wire: dict[str, dict[str, Any]] = {}
@@ -160,18 +166,19 @@ class ProcessMonitor:
         volumes = self.intrusion_source(now) if self.intrusion_source is not None else None
         with self._lock:
             parts: list[list[dict[str, Any]]] = [[], [], []]
-            statuses, new, updated, cleared, phases = self._call(
+            statuses, new, updated, cleared, phases, handed = self._call(
                 lambda: ("assess", snap, now, gone, self._changed("picture", picture),
-                         self._changed("volumes", volumes), self._changed("terrain", self.terrain)),
+                         self._changed("volumes", volumes), self._changed("terrain", self.terrain),
+                         self._changed("owner", self.owner)),
                 parts=parts)
             new, updated, cleared = new + parts[0], updated + parts[1], cleared + parts[2]
             self.last_phases_ms = phases
             for a in (*new, *updated):
                 self._wire[a["id"]] = a
-            for a in cleared:
+            for a in (*cleared, *handed):
                 self._wire.pop(a["id"], None)
             return Assessment(statuses=statuses, alerts_new=new, alerts_updated=updated, alerts_cleared=cleared,
-                              active=dict(self._wire))
+                              active=dict(self._wire), handed=handed)
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
         with self._lock:

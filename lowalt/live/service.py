@@ -37,6 +37,7 @@ import contextlib
 import logging
 import time
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from lowalt.bus.inprocess import InProcessBus
 from lowalt.coordination.feed_scope import FULL, FeedScope, visible_alerts
 from lowalt.identity.model import Principal, Role
 from lowalt.live.hub import BBox, LiveHub
+from lowalt.live.shards import ShardOwner, alert_owner_point, halo_m, lease_name
 from lowalt.metrics import Metrics
 from lowalt.store import live_repo
 from lowalt.store.db import Database
@@ -74,6 +76,18 @@ MAX_UNPUBLISHED = 100_000
 """Reports whose publish failed that a resend may still bring (the oldest are forgotten first)."""
 LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
+REMOTE_KEEP_S = 15.0
+"""A monitor shard's last assessment is shown (and its alerts may be adopted) this long after it arrived:
+longer than a failover (lease TTL 3 s + a renewal), so a dead shard's alerts stay on the map until the
+shard that takes its cells over continues them under their ids."""
+POOL_KEEP_S = 15.0
+"""Alerts handed over by a shard (or left open in PostGIS when a shard starts) wait this long for the shard
+that owns them now to adopt them."""
+STANDBY_HEARD_S = 3.0
+"""A monitor candidate holding no shard says so on the bus every lease round; a node holding more than one
+shard that heard it within this long gives one back (rebalancing after a start or a failover)."""
+RELEASED_HOLD_OFF_S = 5.0
+"""A node does not take back a shard it gave up for this long (the standby node takes it)."""
 HISTORY_BATCH_ROWS = 50_000
 """Track points per history transaction (a COPY of this many takes well under a second)."""
 ALERT_EVENTS_PER_FLUSH = 20_000
@@ -111,9 +125,14 @@ class Assessment:
     alerts_cleared: list[dict[str, Any]] = field(default_factory=list)
     active: dict[str, dict[str, Any]] = field(default_factory=dict)
     """All alerts not yet cleared, by id."""
+    handed: list[dict[str, Any]] = field(default_factory=list)
+    """A monitor shard's alerts now owned by another shard (not cleared: that shard continues them)."""
 
 
 class Monitor(Protocol):
+    owner: ShardOwner | None
+    """The shards this monitor owns (``lowalt.live.shards``); None: all of them."""
+
     def assess(self, snap: Snapshot, now: float, lost: Snapshot) -> Assessment: ...
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None: ...
@@ -154,6 +173,7 @@ class LiveService:
         self, db: Database, metrics: Metrics, *, monitor: Monitor, terrain: Terrain | None = None,
         config: LiveConfig | None = None, category_code: Callable[[str], int] | None = None,
         bus: Bus | None = None, node_id: str | None = None, monitor_role: bool = True, history_role: bool = True,
+        shards: int = 1, halo: float | None = None,
     ) -> None:
         self.db = db
         self.bus: Bus = bus or InProcessBus()
@@ -165,6 +185,23 @@ class LiveService:
         """An assessment of the monitor node arrived (its active alerts are known here)."""
         self.history_role = history_role
         """With a durable bus: this node writes track history from the bus's durable consumer."""
+        self.shards = shards
+        """Monitor shards (``LOWALT_MONITOR_SHARDS``); 1: one monitor for every cell, as before sharding."""
+        self.halo_m = halo if halo is not None else halo_m(60.0)
+        self.held: frozenset[int] = frozenset(range(shards)) if self.monitor_role else frozenset()
+        """The shards whose lease this node holds (all of them on one node)."""
+        self._owner: ShardOwner | None = None
+        """What the monitor owns from the next tick (None: every cell)."""
+        self._remote: dict[str, tuple[float, dict[str, dict[str, Any]], dict[str, str]]] = {}
+        """Other monitor shards' latest assessments: node -> (monotonic arrival, active alerts, statuses)."""
+        self._pool: dict[str, tuple[dict[str, Any], float]] = {}
+        """Alerts waiting for their new owner: id -> (alert, monotonic expiry)."""
+        self._own_active: dict[str, dict[str, Any]] = {}
+        self._own_statuses: dict[str, str] = {}
+        self._standby_heard = -1e9
+        """When a monitor candidate holding no shard was last heard (monotonic s)."""
+        self._released: dict[int, float] = {}
+        """Shard -> when this node gave it up (monotonic s)."""
         self.share_assessments = self.bus.durable
         """Publish each tick's assessment on the bus (a cluster; tests of two services may set it)."""
         self.metrics = metrics
@@ -390,6 +427,12 @@ class LiveService:
             self.register_aircraft(AircraftInfo(msg["id"], msg["category"], msg["organisation"],
                                                 msg["device_user_id"], bool(msg.get("suspended"))), announce=False)
             return
+        if kind == "assessment" and self.shards > 1:
+            self._apply_remote_shard(msg)
+            return
+        if kind == "standby":
+            self._standby_heard = time.monotonic()
+            return
         if kind != "assessment" or self.monitor_role:
             return
         statuses: dict[str, str] = msg["statuses"]
@@ -421,12 +464,126 @@ class LiveService:
         self.metrics.inc("lowalt_monitor_takeovers_total")
         log.info("monitor_lease_taken", extra={"node": self.node_id, "alerts": len(self.active_alerts)})
 
+    # -- monitor shards (lowalt.live.shards) ---------------------------------------------------
+
+    def _shard_order(self) -> list[int]:
+        """The shards in the order this node tries them: its own start point, so nodes spread out."""
+        first = zlib.crc32(self.node_id.encode()) % self.shards
+        return [(first + k) % self.shards for k in range(self.shards)]
+
+    async def _hold_shard_leases(self) -> None:
+        """One lease round: renew the shard leases held, take every free shard (no cell goes unwatched:
+        at a start, or when a holder died and its key aged out), and when another candidate holds none,
+        give one of several back so that it takes it (each node then holds one shard, the design's normal
+        state). A candidate holding none says so on the bus."""
+        held: set[int] = set()
+        for k in sorted(self.held):
+            if await self.bus.hold_lease(lease_name(k, self.shards), self.node_id):
+                held.add(k)
+            else:
+                log.warning("monitor_shard_lease_lost", extra={"node": self.node_id, "shard": k})
+        now = time.monotonic()
+        if len(held) > 1 and now - self._standby_heard <= STANDBY_HEARD_S:
+            give = max(held)
+            await self.bus.release_lease(lease_name(give, self.shards))
+            held.discard(give)
+            self._released[give] = now
+            self._standby_heard = -1e9  # one per standby node heard
+            log.info("monitor_shard_given_back", extra={"node": self.node_id, "shard": give})
+        for k in self._shard_order():
+            if k in held or (held and now - self._released.get(k, -1e9) < RELEASED_HOLD_OFF_S):
+                continue
+            if await self.bus.hold_lease(lease_name(k, self.shards), self.node_id):
+                held.add(k)
+        if frozenset(held) != self.held:
+            await self._set_held(frozenset(held))
+        if not held:
+            self._feed_soon("standby", orjson.dumps({"node": self.node_id}))
+
+    async def _set_held(self, held: frozenset[int]) -> None:
+        taken, first = held - self.held, not self.held
+        self.held = held
+        self.monitor_role = bool(held)
+        self._owner = None if held == frozenset(range(self.shards)) else ShardOwner(self.shards, held, self.halo_m)
+        if not held:
+            self._own_active, self._own_statuses = {}, {}
+            self._merge_shards()
+            return
+        if taken:
+            self.metrics.inc("lowalt_monitor_takeovers_total")
+            log.info("monitor_shards_taken", extra={"node": self.node_id, "shards": sorted(taken),
+                                                     "held": sorted(held)})
+        if first and not self._assessed:  # nothing heard from other shards: alerts open in PostGIS
+            try:
+                async with self.db.unit_of_work() as uow:
+                    rows = await live_repo.open_alerts(uow.conn)
+            except Exception as exc:
+                log.warning("alert_adoption_failed", extra={"error": str(exc)[:200]})
+                return
+            expires = time.monotonic() + POOL_KEEP_S
+            for w in rows:
+                self._pool.setdefault(w["id"], (w, expires))
+
+    def _apply_remote_shard(self, msg: dict[str, Any]) -> None:
+        """Another monitor shard's tick: its part of the picture, its alert diff to this node's feed."""
+        now = time.monotonic()
+        self._remote[msg["node"]] = (now, msg["active"], msg["statuses"])
+        for w in msg.get("handed", []):
+            self._pool[w["id"]] = (w, now + POOL_KEEP_S)
+        for aid in msg["cleared"]:
+            self._pool.pop(aid, None)
+        self._assessed = True
+        self._merge_shards()
+        self._publish_alert_diff(msg["new"], msg["updated"], msg["cleared"], float(msg["t"]))
+
+    def _merge_shards(self) -> None:
+        """Every shard's active alerts and statuses (a dead shard's for ``REMOTE_KEEP_S``), this node's own last."""
+        now = time.monotonic()
+        for node in [n for n, r in self._remote.items() if now - r[0] > REMOTE_KEEP_S]:
+            del self._remote[node]
+        active: dict[str, dict[str, Any]] = {}
+        statuses: dict[str, str] = {}
+        for _, alerts, sts in self._remote.values():
+            for aid, a in alerts.items():
+                if aid not in active or a["last_seen"] > active[aid]["last_seen"]:
+                    active[aid] = a
+            statuses.update(sts)
+        active.update(self._own_active)
+        statuses.update(self._own_statuses)
+        self._mark_status_changes(statuses)
+        self.statuses = statuses
+        self.active_alerts = active
+
+    def _adoptable(self, snap: Snapshot, owner: ShardOwner | None) -> list[dict[str, Any]]:
+        """Other shards' alerts (active, handed over, or open in PostGIS) that this shard owns now by the
+        positions in ``snap``: a failover, or a pair whose midpoint crossed into this shard's cells."""
+        now = time.monotonic()
+        for aid in [a for a, (_, exp) in self._pool.items() if exp < now]:
+            del self._pool[aid]
+        candidates: dict[str, dict[str, Any]] = {aid: w for aid, (w, _) in self._pool.items()}
+        for _, alerts, _ in self._remote.values():
+            candidates.update(alerts)
+        fresh = [w for aid, w in candidates.items() if aid not in self._own_active]
+        if not fresh:
+            return []
+        where = dict(zip(snap.ids, zip(snap.lon.tolist(), snap.lat.tolist(), strict=True), strict=True))
+        points = [(w, alert_owner_point(w, where)) for w in fresh]
+        known = [(w, p) for w, p in points if p is not None]
+        if not known:
+            return []
+        if owner is None:
+            return [w for w, _ in known]
+        mine = owner.owns([p[0] for _, p in known], [p[1] for _, p in known])
+        return [w for (w, _), m in zip(known, mine.tolist(), strict=True) if m]
+
     async def _serve_acknowledge(self, payload: bytes) -> bytes | None:
         """Another node's ``POST /alerts/{id}/ack``: answered by the monitor node only."""
         if not self.monitor_role:
             return None
         req = orjson.loads(payload)
-        alert = await self.acknowledge(str(req["id"]), str(req["by"]), float(req["at"]))
+        alert = await self._acknowledge_here(str(req["id"]), str(req["by"]), float(req["at"]))
+        if alert is None and self.shards > 1:  # another shard's alert: it answers
+            return None
         return orjson.dumps(alert, option=orjson.OPT_SERIALIZE_NUMPY)
 
     async def _write_bus_history(self, records: list[tuple[object, ...]]) -> int:
@@ -514,6 +671,8 @@ class LiveService:
         self.coop.mark_coasting(now, self.config.coast_after_s)
         self.noncoop.mark_coasting(now, self.config.coast_after_s)
         if not self.monitor_role:  # the monitor node assesses; its results arrive over the bus
+            if self.shards > 1:  # a dead shard's alerts leave the picture after REMOTE_KEEP_S
+                self._merge_shards()
             self.tick_count += 1
             self.metrics.inc("lowalt_tick_total")
             self.metrics.set("lowalt_tracks", len(self.coop), kind="cooperative")
@@ -523,8 +682,16 @@ class LiveService:
         for hook in self.before_tick:
             hook(now)
         snap = self._full_snapshot()
+        owned = snap
+        if self.shards > 1:
+            owner = self.monitor.owner = self._owner
+            if owner is not None and snap.n:  # plan hooks: the aircraft in this shard's cells
+                owned = snap.select(np.flatnonzero(owner.owns(snap.lon, snap.lat)))
+            adoptable = self._adoptable(snap, owner)
+            if adoptable:  # alerts whose owner this shard now is: continued under their ids
+                await asyncio.to_thread(self.monitor.adopt, adoptable, now)
         for seen in self.on_snapshot:
-            seen(snap, now)
+            seen(owned, now)
         result = await asyncio.to_thread(self.monitor.assess, snap, now, gone)
         self._apply(result, now)
         self.tick_count += 1
@@ -548,9 +715,13 @@ class LiveService:
                         table.dirty[row] = True
 
     def _apply(self, result: Assessment, now: float) -> None:
-        self._mark_status_changes(result.statuses)
-        self.statuses = result.statuses
-        self.active_alerts = result.active
+        if self.shards > 1:  # this shard's part of the picture, merged with the other shards'
+            self._own_active, self._own_statuses = result.active, result.statuses
+            self._merge_shards()
+        else:
+            self._mark_status_changes(result.statuses)
+            self.statuses = result.statuses
+            self.active_alerts = result.active
         self._alert_events += [("raised", a) for a in result.alerts_new]
         self._alert_events += [("updated", a) for a in result.alerts_updated]
         self._alert_events += [("cleared", a) for a in result.alerts_cleared]
@@ -560,7 +731,8 @@ class LiveService:
         if self.share_assessments:
             payload = orjson.dumps({"node": self.node_id, "t": now, "statuses": result.statuses,
                                     "active": result.active, "new": result.alerts_new,
-                                    "updated": result.alerts_updated, "cleared": cleared},
+                                    "updated": result.alerts_updated, "cleared": cleared,
+                                    "shards": sorted(self.held), "handed": result.handed},
                                    option=orjson.OPT_SERIALIZE_NUMPY)
             self._feed_soon("assessment", payload)
 
@@ -577,12 +749,18 @@ class LiveService:
         The monitor applies it under its lock in a worker thread, so it never races a tick
         running in another thread and never blocks the event loop while one runs.
         """
-        if not self.monitor_role:  # another node runs the monitor: it applies the acknowledgement
-            reply = await self.bus.request("alert-ack", orjson.dumps({"id": alert_id, "by": by, "at": at}))
-            forwarded: dict[str, Any] | None = orjson.loads(reply) if reply else None
-            if forwarded is not None:
-                self.active_alerts[alert_id] = forwarded
-            return forwarded
+        if self.monitor_role:
+            here = await self._acknowledge_here(alert_id, by, at)
+            if here is not None or self.shards == 1:
+                return here
+        # another node runs the monitor (or, with shards, owns this alert): it applies the acknowledgement
+        reply = await self.bus.request("alert-ack", orjson.dumps({"id": alert_id, "by": by, "at": at}))
+        forwarded: dict[str, Any] | None = orjson.loads(reply) if reply else None
+        if forwarded is not None:
+            self.active_alerts[alert_id] = forwarded
+        return forwarded
+
+    async def _acknowledge_here(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
         alert = await asyncio.to_thread(self.monitor.acknowledge, alert_id, by, at)
         if alert is None:
             return None
@@ -595,6 +773,11 @@ class LiveService:
 
     async def current_alerts(self) -> list[dict[str, Any]]:
         """Every active alert with the details of the latest tick (time-to-loss etc. kept current)."""
+        if self.shards > 1:  # every shard's, as published with its latest tick; this node's own ones current
+            merged = dict(self.active_alerts)
+            if self.monitor_role:
+                merged.update((a["id"], a) for a in await asyncio.to_thread(self.monitor.current_alerts))
+            return list(merged.values())
         if not self.monitor_role:  # as the monitor node published them with its latest tick
             return list(self.active_alerts.values())
         return await asyncio.to_thread(self.monitor.current_alerts)
@@ -733,9 +916,10 @@ class LiveService:
                     await asyncio.wait_for(stop.wait(), delay)
 
     async def start(self) -> None:
+        hold_leases = self._hold_shard_leases if self.shards > 1 else self._hold_monitor_lease
         if self.monitor_candidate and self.bus.durable:
             with contextlib.suppress(Exception):
-                await self._hold_monitor_lease()
+                await hold_leases()
         if self.monitor_role:
             try:
                 await self.adopt_open_alerts()
@@ -747,8 +931,7 @@ class LiveService:
         if self.monitor_candidate and self.bus.durable:
             await self.bus.serve("alert-ack", self._serve_acknowledge)
         if self.monitor_candidate and self.bus.durable:
-            self._tasks.append(asyncio.create_task(self._every(LEASE_RENEW_S, self._hold_monitor_lease),
-                                                   name="monitor-lease"))
+            self._tasks.append(asyncio.create_task(self._every(LEASE_RENEW_S, hold_leases), name="monitor-lease"))
         self._stopping = asyncio.Event()
         self._bus_history_task: asyncio.Task[None] | None = None
         if self.bus.durable and self.history_role:

@@ -13,6 +13,7 @@ from lowalt.conflict.intrusion import IntrusionVolumes
 from lowalt.live.monitor import ConflictMonitor, category_code
 from lowalt.live.monitor_process import MonitorParams, ProcessMonitor
 from lowalt.live.service import AircraftInfo, LiveConfig, LiveService
+from lowalt.live.shards import halo_m
 from lowalt.metrics import Metrics
 from lowalt.settings import Settings
 from lowalt.store.db import Database
@@ -73,7 +74,8 @@ async def build_live_service(
                        config=LiveConfig(tick_s=settings.tick_s, service_bbox=SERVICE_AREA_BBOX,
                                          coast_after_s=settings.coast_after_s, lost_after_s=settings.lost_after_s),
                        category_code=category_code, bus=bus, node_id=settings.node_id,
-                       monitor_role=settings.has_role("monitor"), history_role=settings.has_role("history"))
+                       monitor_role=settings.has_role("monitor"), history_role=settings.has_role("history"),
+                       shards=settings.monitor_shards, halo=halo_m(settings.lookahead_s))
     live.intrusion_cache = intrusion  # type: ignore[attr-defined]
     for info in await load_registry(db):
         live.register_aircraft(info, announce=False)

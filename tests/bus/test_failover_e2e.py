@@ -1,8 +1,9 @@
-"""kill -9 of a node: the monitor moves to another node (NATS KV lease) and its alerts go on under
+"""kill -9 of a node: its monitor shard moves to another node (NATS KV lease) and its alerts go on under
 the same ids; acknowledged telemetry of a killed node reaches the history."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -10,9 +11,12 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import text
 from websockets.asyncio.client import connect
 
 from lowalt.api.app import create_app
+from lowalt.bus.codec import CELL_DEG
+from lowalt.live.shards import ORIGIN
 from lowalt.settings import Settings
 from lowalt.store.cluster import ManagedCluster
 from lowalt.store.db import Database
@@ -22,56 +26,6 @@ from tests.bus.test_history_durable_e2e import _stored_points
 from tests.conftest import auth, serving, wait_until
 from tests.live.test_db_outage import _seed
 from tests.live.test_live_e2e import _read_until, _report
-
-
-async def test_kill_9_of_the_monitor_node_alerts_continue_on_another(
-        database: Database, settings: Settings, nats_server: NatsServer, make_token: Any, tmp_path: Path) -> None:
-    node_a = await start_node(database.url, nats_server.url, "a", "monitor,history", tmp_path / "a.log")
-    try:
-        app_b = create_app(replace(settings, tick_s=0.5, nats_url=nats_server.url, node_id="b",
-                                   node_roles="monitor,history"), db=database)
-        async with serving(app_b) as b:
-            live_b = app_b.state.live
-            assert not live_b.monitor_role  # a started first and holds the lease
-            op = await make_token("operator", organisation="fleet-f")
-            for aid in ("FO-1", "FO-2"):
-                r = await b.http.post("/aircraft", headers=auth(op), json={"id": aid, "category": "small_uav"})
-                assert r.status_code == 201
-            device, viewer = await make_token("device", organisation="fleet-f"), await make_token("viewer")
-            async with connect(f"{b.ws_url}/ws/telemetry?token={device}") as tele, \
-                    connect(f"{b.ws_url}/ws/live?token={viewer}") as feed:
-
-                async def report() -> None:  # two aircraft hovering 50 m apart: a conflict that lasts
-                    now = time.time()
-                    await tele.send(orjson.dumps([_report("FO-1", -25, 0, now), _report("FO-2", 25, 0, now)]))
-                    assert (await _read_until(tele, lambda m: m["type"] == "ack", 10))["accepted"] == 2
-
-                async def conflict_on_b() -> dict[str, Any] | None:
-                    await report()
-                    r = await b.http.get("/alerts", headers=auth(viewer))
-                    return next((x for x in r.json() if x["kind"] == "conflict"), None)
-
-                alert = await wait_until(conflict_on_b, timeout=20, what="a's conflict alert on b")
-                node_a.kill()
-                killed = time.time()
-
-                async def b_continues() -> bool:
-                    await report()
-                    if not live_b.monitor_role:
-                        return False
-                    r = await b.http.get("/alerts", headers=auth(viewer))
-                    same = [x for x in r.json() if x["id"] == alert["id"]]
-                    return bool(same) and same[0]["last_seen"] > killed and same[0]["state"] != "cleared"
-
-                await wait_until(b_continues, timeout=15, what="b to take the monitor over and continue the alert")
-                print(f"monitor takeover and alert continued {time.time() - killed:.1f} s after kill -9")
-                # no second alert for the same pair: the id was kept
-                r = await b.http.get("/alerts", headers=auth(viewer))
-                assert [x["id"] for x in r.json() if x["kind"] == "conflict"] == [alert["id"]]
-                assert await _read_until(feed, lambda m: m["type"] in ("tracks", "alerts"), 5)
-    finally:
-        if node_a.proc.poll() is None:
-            node_a.kill()
 
 
 async def test_kill_9_during_a_postgis_outage_loses_no_acknowledged_point(
@@ -111,3 +65,92 @@ async def test_kill_9_during_a_postgis_outage_loses_no_acknowledged_point(
             await wait_until(all_written, timeout=30, what="every acknowledged point in track_points")
     finally:
         cluster.destroy()
+
+
+EDGE_LON = ORIGIN[0] * CELL_DEG
+"""117.25 E: at 29.6 N, cells east of it belong to shard 0, west of it to shard 1 (lowalt.live.shards)."""
+EDGE_LAT = 29.6
+M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(EDGE_LAT))
+
+
+async def test_two_monitor_shards_one_alert_per_pair_and_kill_9_of_a_shard(
+        database: Database, settings: Settings, nats_server: NatsServer, make_token: Any, tmp_path: Path) -> None:
+    """Two shards (node A in its own process, node B in this one): a conflict pair straddling the shard
+    boundary is raised once, by the shard owning its midpoint; each aircraft's unauthorised alert by the
+    owner of its cell; both nodes' GET /alerts show all of them. kill -9 A: B takes A's shard and A's
+    alerts go on under their ids."""
+    node_a = await start_node(database.url, nats_server.url, "a", "monitor,history", tmp_path / "a.log",
+                              {"LOWALT_MONITOR_SHARDS": "2"})
+    try:
+        app_b = create_app(replace(settings, tick_s=0.5, nats_url=nats_server.url, node_id="b",
+                                   node_roles="monitor,history", monitor_shards=2), db=database)
+        async with serving(app_b) as b:
+            live_b = app_b.state.live
+
+            async def one_shard_each() -> bool:  # A took both at its start; it gives one back to B
+                return len(live_b.held) == 1
+
+            await wait_until(one_shard_each, timeout=20, what="b to hold one shard")
+            shard_a = 1 - next(iter(live_b.held))
+            side = 1.0 if shard_a == 0 else -1.0  # east of the edge is shard 0's
+            op = await make_token("operator", organisation="fleet-s")
+            for aid in ("SH-1", "SH-2"):
+                r = await b.http.post("/aircraft", headers=auth(op), json={"id": aid, "category": "small_uav"})
+                assert r.status_code == 201
+            device, viewer = await make_token("device", organisation="fleet-s"), await make_token("viewer")
+            # hovering 40 m apart across the edge, the midpoint 10 m inside A's shard
+            lon = {aid: EDGE_LON + side * dx / M_PER_DEG_LON for aid, dx in (("SH-1", -10.0), ("SH-2", 30.0))}
+            async with connect(f"{b.ws_url}/ws/telemetry?token={device}") as tele:
+
+                async def report() -> None:
+                    now = time.time()
+                    await tele.send(orjson.dumps([{"id": aid, "t": now, "lon": x, "lat": EDGE_LAT, "alt": 300.0,
+                                                   "ref": "AMSL", "vx": 0.0, "vy": 0.0} for aid, x in lon.items()]))
+                    assert (await _read_until(tele, lambda m: m["type"] == "ack", 10))["accepted"] == 2
+
+                async def raised() -> list[tuple[str, str, str]] | None:
+                    await report()
+                    async with database.unit_of_work() as uow:
+                        rows = (await uow.conn.execute(text(
+                            "SELECT kind, aircraft, node, alert_id FROM alert_events WHERE event = 'raised' "
+                            "AND aircraft && ARRAY['SH-1', 'SH-2'] ORDER BY kind, aircraft"))).all()
+                    got = [(r[0], ",".join(r[1]), r[2], r[3]) for r in rows]
+                    kinds = [g[0] for g in got]
+                    return got if kinds.count("conflict") and kinds.count("unauthorised") == 2 else None
+
+                events = await wait_until(raised, timeout=30, what="the pair's alerts in the alert log")
+                owner_of = {"SH-1": "b", "SH-2": "a"}  # SH-1 is on B's side of the edge, SH-2 on A's
+                assert [(k, ac, node) for k, ac, node, _ in events] == [
+                    ("conflict", "SH-1,SH-2", "a"), ("unauthorised", "SH-1", owner_of["SH-1"]),
+                    ("unauthorised", "SH-2", owner_of["SH-2"])]
+                conflict_id = events[0][3]
+
+                async def merged_on(http: httpx.AsyncClient) -> set[str] | None:
+                    await report()
+                    alerts = (await http.get("/alerts", headers=auth(viewer))).json()
+                    ids = {x["id"] for x in alerts if set(x["aircraft"]) & {"SH-1", "SH-2"}}
+                    return ids if ids == {e[3] for e in events} else None
+
+                async with httpx.AsyncClient(base_url=node_a.url) as http_a:  # every node shows every shard's
+                    await wait_until(lambda: merged_on(http_a), timeout=10, what="all three alerts on a")
+                await wait_until(lambda: merged_on(b.http), timeout=10, what="all three alerts on b")
+
+                node_a.kill()
+                killed = time.time()
+
+                async def b_continues() -> bool:
+                    await report()
+                    if live_b.held != {0, 1}:
+                        return False
+                    r = await b.http.get("/alerts", headers=auth(viewer))
+                    same = [x for x in r.json() if x["id"] == conflict_id]
+                    return bool(same) and same[0]["last_seen"] > killed and same[0]["state"] != "cleared"
+
+                await wait_until(b_continues, timeout=15, what="b to take a's shard and continue its alert")
+                print(f"shard takeover and alert continued {time.time() - killed:.1f} s after kill -9")
+                r = await b.http.get("/alerts", headers=auth(viewer))
+                assert [x["id"] for x in r.json() if x["kind"] == "conflict"] == [conflict_id]
+                assert {x["id"] for x in r.json() if set(x["aircraft"]) & {"SH-1", "SH-2"}} == {e[3] for e in events}
+    finally:
+        if node_a.proc.poll() is None:
+            node_a.kill()

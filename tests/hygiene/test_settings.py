@@ -31,7 +31,7 @@ def test_every_field_is_read_from_the_environment(tmp_path: Path) -> None:
            "LOWALT_DEM_PATH": str(tmp_path / "dem.tif"), "LOWALT_LOG_LEVEL": "debug", "LOWALT_LOG_JSON": "false",
            "LOWALT_ACCESS_LOG": "1", "LOWALT_WS_COMPRESSION": "1", "LOWALT_TICK_S": "0.5", "LOWALT_MONITOR_PROCESS": "0", "LOWALT_LOOKAHEAD_S": "90",
            "LOWALT_COAST_AFTER_S": "2", "LOWALT_LOST_AFTER_S": "20", "LOWALT_NATS_URL": "nats://127.0.0.1:4222",
-           "LOWALT_NODE_ID": "node-2", "LOWALT_NODE_ROLES": "history", "LOWALT_FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+           "LOWALT_NODE_ID": "node-2", "LOWALT_NODE_ROLES": "history", "LOWALT_MONITOR_SHARDS": "2", "LOWALT_FEEDS_FILE": str(tmp_path / "feeds.yaml"),
            "LOWALT_BASEMAP_PMTILES": str(tmp_path / "area.pmtiles"), "LOWALT_ANALYTICS_ROLLUP_S": "60",
            "LOWALT_HISTORY_RETENTION_DAYS": "30"}
     (tmp_path / "area.pmtiles").write_bytes(b"PMTiles")  # an existing file: the setting checks that

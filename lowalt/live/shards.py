@@ -1,0 +1,166 @@
+"""Monitor shards: which shard owns a cell, which cells a shard must read (its halo), who raises an alert.
+
+Pure functions, no I/O (docs/scale.md, section 3 "Cell, halo, shards"). With ``LOWALT_MONITOR_SHARDS=N``
+(N > 1) the conflict monitor of a cluster is split: each shard owns a fixed set of the bus's 0.25 deg
+report cells (``lowalt.bus.codec.CELL_DEG``, subjects ``lowalt.reports.e<col>n<row>``), reads the tracks of
+its cells **and of a halo** around them, and raises only the alerts it owns:
+
+* **assignment** (:func:`shard_of_cell`): cells are grouped into blocks of ``BLOCK_CELLS`` x ``BLOCK_CELLS``
+  (1 deg x 1 deg) counted from ``ORIGIN`` (the cell at 117.25 E 29.25 N, in the Jingdezhen centre, so two
+  shards split the centre's traffic rather than one taking all of it); block ``(bc, br)`` belongs to shard
+  ``(bc + br) mod N``: a checkerboard for N = 2, diagonal stripes for more. A shard of 4 x 4 cells reads
+  (4 + 2)^2 cells with its halo ring: 2.25x read amplification (section 3);
+* **halo** (:func:`halo_m`, :func:`cells_within`): every cell whose nearest point is at most
+  ``lookahead x 2 x MAX_SPEED + largest horizontal minimum`` from an owned cell: two aircraft that can come
+  within a minimum inside the look-ahead are at most that far apart now (60 s x 2 x 150 m/s + 1,219.2 m =
+  19,219.2 m with the defaults: one ring of cells). It also covers the lost-contact neighbourhood (a silent
+  aircraft coasts at most 30 s at 150 m/s, then traffic within 5 km is counted: 9.5 km);
+* **ownership** (:func:`owner_point`): a pair's alert is raised by the shard owning the cell of the
+  midpoint of the two reported positions; a single aircraft's alert (intrusion, unauthorised,
+  nonconformance) by the owner of its cell; a lost contact by the owner of the cell of its last position.
+  Every shard that sees both aircraft computes the same midpoint from the same reports, so exactly one
+  raises it; when the midpoint crosses into another shard's cell the alert moves there under its id.
+
+A cell exactly on a boundary belongs to the cell east / north of it (``floor``), as on the bus.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lowalt.bus.codec import CELL_DEG
+
+BLOCK_CELLS = 4
+"""Cells per block edge: a block is 1 deg x 1 deg, ~96 x 111 km at 29 N."""
+ORIGIN = (469, 117)
+"""(col, row) of the cell whose south-west corner starts block (0, 0): 117.25 E, 29.25 N."""
+MAX_SPEED_MS = 150.0
+"""The fastest any report may say an aircraft flies (``lowalt.surveillance.reports.MAX_SPEED_MS``)."""
+LARGEST_MINIMUM_M = 1219.2
+"""The largest horizontal minimum of the default separation matrix (DO-365B well clear, UAV vs crewed)."""
+LOST_CONTACT_REACH_M = 30.0 * MAX_SPEED_MS + 5000.0
+"""A lost aircraft coasts at most 30 s, then the traffic within 5 km of it is counted (``lowalt.live.monitor``)."""
+M_PER_DEG = 111_320.0
+"""Metres per degree of latitude (and of longitude at the equator), the spherical approximation."""
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+def lease_name(shard: int, shards: int) -> str:
+    """The NATS KV key of a shard's lease: ``monitor`` with one shard (as before sharding), else ``monitor.<k>``."""
+    return "monitor" if shards == 1 else f"monitor.{shard}"
+
+
+def halo_m(lookahead_s: float, max_speed_ms: float = MAX_SPEED_MS, largest_minimum_m: float = LARGEST_MINIMUM_M
+           ) -> float:
+    """Halo distance: two aircraft closing head-on at the top speed, plus the largest minimum; at least the
+    lost-contact reach."""
+    return max(lookahead_s * 2.0 * max_speed_ms + largest_minimum_m, LOST_CONTACT_REACH_M)
+
+
+def cell_of(lon: npt.ArrayLike, lat: npt.ArrayLike, cell_deg: float = CELL_DEG) -> tuple[I64, I64]:
+    """(col, row) of the cell holding each point (``lowalt.bus.codec.cell_key``'s numbering)."""
+    col = np.floor(np.asarray(lon, dtype=np.float64) / cell_deg).astype(np.int64)
+    row = np.floor(np.asarray(lat, dtype=np.float64) / cell_deg).astype(np.int64)
+    return col, row
+
+
+def shard_of_cell(col: npt.ArrayLike, row: npt.ArrayLike, shards: int) -> I64:
+    """The shard owning each cell: ``(block col + block row) mod shards`` (see the module docstring)."""
+    if shards < 1:
+        raise ValueError("shards must be >= 1")
+    bc = (np.asarray(col, dtype=np.int64) - ORIGIN[0]) // BLOCK_CELLS
+    br = (np.asarray(row, dtype=np.int64) - ORIGIN[1]) // BLOCK_CELLS
+    return np.asarray((bc + br) % shards, dtype=np.int64)
+
+
+def shard_of_point(lon: npt.ArrayLike, lat: npt.ArrayLike, shards: int) -> I64:
+    col, row = cell_of(lon, lat)
+    return shard_of_cell(col, row, shards)
+
+
+def owner_point(lon_a: npt.ArrayLike, lat_a: npt.ArrayLike, lon_b: npt.ArrayLike, lat_b: npt.ArrayLike
+                ) -> tuple[F64, F64]:
+    """Where a pair's alert is owned: the midpoint of the two reported positions (symmetric in a, b)."""
+    la, lb = np.asarray(lon_a, dtype=np.float64), np.asarray(lon_b, dtype=np.float64)
+    pa, pb = np.asarray(lat_a, dtype=np.float64), np.asarray(lat_b, dtype=np.float64)
+    return (la + lb) / 2.0, (pa + pb) / 2.0
+
+
+def cell_gap_m(a: tuple[int, int], b: tuple[int, int], cell_deg: float = CELL_DEG) -> float:
+    """Shortest distance (m) between two cells' rectangles, a lower bound: the east-west gap is measured at
+    the latitude of the pair's edge furthest from the equator, where a degree of longitude is shortest."""
+    dc = max(abs(a[0] - b[0]) - 1, 0) * cell_deg
+    dr = max(abs(a[1] - b[1]) - 1, 0) * cell_deg
+    edge = max(abs(a[1] * cell_deg), abs((a[1] + 1) * cell_deg), abs(b[1] * cell_deg), abs((b[1] + 1) * cell_deg))
+    return math.hypot(dc * M_PER_DEG * math.cos(math.radians(min(edge, 90.0))), dr * M_PER_DEG)
+
+
+def cells_within(cell: tuple[int, int], distance_m: float, cell_deg: float = CELL_DEG) -> list[tuple[int, int]]:
+    """Every cell at most ``distance_m`` from ``cell`` (gap by :func:`cell_gap_m`; the cell itself included)."""
+    rings_r = int(distance_m // (cell_deg * M_PER_DEG)) + 1
+    lat_edge = min(max(abs(cell[1]), abs(cell[1] + 1)) * cell_deg + rings_r * cell_deg, 89.0)
+    rings_c = int(distance_m // (cell_deg * M_PER_DEG * math.cos(math.radians(lat_edge)))) + 1
+    return [(cell[0] + dc, cell[1] + dr) for dr in range(-rings_r, rings_r + 1) for dc in range(-rings_c, rings_c + 1)
+            if cell_gap_m(cell, (cell[0] + dc, cell[1] + dr), cell_deg) <= distance_m]
+
+
+@dataclass(frozen=True)
+class ShardOwner:
+    """What one monitor owns and reads: the shards ``held`` of ``shards``, with a halo of ``halo_m`` metres.
+
+    Picklable (it travels to the monitor process with the snapshot)."""
+
+    shards: int
+    held: frozenset[int]
+    halo_m: float
+
+    def owns(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Per point: its cell belongs to a held shard."""
+        return np.isin(shard_of_point(lon, lat, self.shards), list(self.held))
+
+    def in_region(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Per point: its cell is owned, or within the halo of an owned cell (what this monitor reads)."""
+        col, row = cell_of(lon, lat)
+        out = np.zeros(col.shape, dtype=np.bool_)
+        if not col.size:
+            return out
+        code = col * 1_000_003 + row
+        uniq, first = np.unique(code, return_index=True)
+        held = self.held
+        inside = np.array([not held.isdisjoint(_shards_near(int(col[k]), int(row[k]), self.halo_m, self.shards))
+                           for k in first.tolist()], dtype=np.bool_)
+        return np.asarray(inside[np.searchsorted(uniq, code)], dtype=np.bool_)
+
+
+def alert_owner_point(alert: Mapping[str, Any], where: Mapping[str, tuple[float, float]]
+                      ) -> tuple[float, float] | None:
+    """Where an alert (wire form) is owned, from the aircraft positions ``where`` (id -> (lon, lat)): a
+    conflict at its pair's midpoint, a lost contact at its last position, any other at its aircraft; None
+    when an aircraft it needs is not in ``where``."""
+    if alert["kind"] == "lost_contact":
+        last = (alert.get("details") or {}).get("last_position")
+        return (float(last[0]), float(last[1])) if last else None
+    ids = alert.get("aircraft") or alert.get("subject") or []
+    if alert["kind"] == "conflict":
+        if len(ids) < 2 or ids[0] not in where or ids[1] not in where:
+            return None
+        (la, pa), (lb, pb) = where[ids[0]], where[ids[1]]
+        lon, lat = owner_point(la, pa, lb, pb)
+        return float(lon), float(lat)
+    return where.get(ids[0]) if ids else None
+
+
+@lru_cache(maxsize=4096)
+def _shards_near(col: int, row: int, distance_m: float, shards: int) -> frozenset[int]:
+    """The shards owning a cell within ``distance_m`` of (col, row) (cached: traffic stays in few cells)."""
+    near = np.array(cells_within((col, row), distance_m), dtype=np.int64)
+    return frozenset(shard_of_cell(near[:, 0], near[:, 1], shards).tolist())

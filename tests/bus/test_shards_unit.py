@@ -1,0 +1,145 @@
+"""Monitor shards without a server: the assignment, halo and ownership rules (both sides of every boundary),
+and two shard monitors over one picture: a pair straddling their boundary is alerted once, and the alert
+moves to the other shard under its id when the pair's midpoint crosses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lowalt.bus.codec import CELL_DEG, cell_key
+from lowalt.live.monitor import ConflictMonitor, category_code
+from lowalt.live.shards import (
+    BLOCK_CELLS,
+    ORIGIN,
+    ShardOwner,
+    alert_owner_point,
+    cell_gap_m,
+    cell_of,
+    cells_within,
+    halo_m,
+    lease_name,
+    owner_point,
+    shard_of_cell,
+    shard_of_point,
+)
+from lowalt.surveillance.reports import Source
+from lowalt.surveillance.tracks import Snapshot, TrackTable
+
+EDGE_LON = ORIGIN[0] * CELL_DEG  # 117.25: a block (and shard) boundary
+EDGE_LAT = ORIGIN[1] * CELL_DEG  # 29.25
+EPS = 1e-9
+NOW = 1_790_000_000.0
+
+
+def test_assignment_is_blocks_of_cells_in_a_checkerboard() -> None:
+    assert shard_of_cell(ORIGIN[0], ORIGIN[1], 2) == 0
+    # the block's last cell and the next block's first one, east and north
+    last, nxt = ORIGIN[0] + BLOCK_CELLS - 1, ORIGIN[0] + BLOCK_CELLS
+    assert shard_of_cell(last, ORIGIN[1], 2) == 0 and shard_of_cell(nxt, ORIGIN[1], 2) == 1
+    assert shard_of_cell(ORIGIN[0], ORIGIN[1] + BLOCK_CELLS - 1, 2) == 0
+    assert shard_of_cell(ORIGIN[0], ORIGIN[1] + BLOCK_CELLS, 2) == 1
+    assert shard_of_cell(ORIGIN[0] - 1, ORIGIN[1], 2) == 1  # west of the origin: floor division
+    assert shard_of_cell(ORIGIN[0] + BLOCK_CELLS, ORIGIN[1] + BLOCK_CELLS, 2) == 0  # diagonal: same shard
+    assert shard_of_cell(ORIGIN[0] + 2 * BLOCK_CELLS, ORIGIN[1], 3) == 2
+    assert set(shard_of_cell(np.arange(400, 520), np.full(120, 117), 1).tolist()) == {0}
+    with pytest.raises(ValueError, match="shards"):
+        shard_of_cell(0, 0, 0)
+    assert lease_name(0, 1) == "monitor" and lease_name(1, 2) == "monitor.1"
+
+
+def test_a_point_on_a_boundary_belongs_east_and_north_like_the_bus_cells() -> None:
+    assert shard_of_point(EDGE_LON, 29.6, 2) != shard_of_point(EDGE_LON - EPS, 29.6, 2)
+    assert shard_of_point(EDGE_LON, 29.6, 2) == shard_of_point(EDGE_LON + EPS, 29.6, 2)
+    assert shard_of_point(117.0, EDGE_LAT, 2) != shard_of_point(117.0, EDGE_LAT - EPS, 2)
+    col, row = cell_of(EDGE_LON, EDGE_LAT)
+    assert cell_key(EDGE_LON, EDGE_LAT) == f"e{int(col)}n{int(row)}"  # the bus's numbering
+
+
+def test_halo_is_look_ahead_times_closing_speed_plus_largest_minimum() -> None:
+    assert halo_m(60.0) == pytest.approx(60 * 300 + 1219.2)  # 19,219.2 m with the defaults
+    assert halo_m(10.0) == pytest.approx(30 * 150 + 5000.0)  # never less than the lost-contact reach
+
+
+def test_cells_within_the_halo_on_both_sides_of_its_distance() -> None:
+    c = (ORIGIN[0], ORIGIN[1])
+    assert cell_gap_m(c, (c[0] + 1, c[1] + 1)) == 0.0  # touching, corner too
+    two_east = (c[0] + 2, c[1])
+    gap = cell_gap_m(c, two_east)  # one cell's width at the poleward edge: ~24 km
+    assert 23_000 < gap < 25_000 and cell_gap_m(two_east, c) == gap
+    assert two_east in cells_within(c, gap)
+    assert two_east not in cells_within(c, gap - 0.01)
+    ring = cells_within(c, halo_m(60.0))  # 19.2 km: exactly the cell and its ring of 8
+    assert sorted(ring) == sorted((c[0] + dc, c[1] + dr) for dc in (-1, 0, 1) for dr in (-1, 0, 1))
+
+
+def test_owner_region_is_its_cells_plus_the_halo() -> None:
+    east = ShardOwner(2, frozenset({int(shard_of_point(EDGE_LON, 29.6, 2))}), halo_m(60.0))
+    lat = np.array([29.6, 29.6])
+    assert east.owns([EDGE_LON, EDGE_LON - EPS], lat).tolist() == [True, False]
+    one_west, two_west = EDGE_LON - CELL_DEG / 2, EDGE_LON - CELL_DEG - EPS  # halo ring / beyond it
+    assert east.in_region([EDGE_LON, one_west, two_west], [29.6, 29.6, 29.6]).tolist() == [True, True, False]
+    cw, rw = (int(v) for v in cell_of(two_west, 29.6))
+    gap = min(cell_gap_m((cw, rw), (cw + dc, rw + dr)) for dc in range(-4, 5) for dr in range(-4, 5)
+              if int(shard_of_cell(cw + dc, rw + dr, 2)) in east.held)  # to the nearest cell east owns
+    assert ShardOwner(2, east.held, gap).in_region([two_west], [29.6]).tolist() == [True]
+    assert ShardOwner(2, east.held, gap - 0.01).in_region([two_west], [29.6]).tolist() == [False]
+    assert ShardOwner(2, frozenset({0, 1}), 1.0).owns([EDGE_LON, EDGE_LON - EPS], lat).all()
+
+
+def test_a_pair_is_owned_at_its_midpoint_whatever_the_order() -> None:
+    lon, lat = owner_point(EDGE_LON - 0.0001, 29.6, EDGE_LON + 0.0003, 29.6)
+    assert lon == pytest.approx(EDGE_LON + 0.0001)
+    assert owner_point(EDGE_LON + 0.0003, 29.6, EDGE_LON - 0.0001, 29.6) == (lon, lat)
+    where = {"A": (EDGE_LON - 0.0003, 29.6), "B": (EDGE_LON + 0.0001, 29.6)}  # midpoint west of the edge
+    conflict = {"kind": "conflict", "aircraft": ["A", "B"]}
+    assert alert_owner_point(conflict, where)[0] < EDGE_LON  # type: ignore[index]
+    assert alert_owner_point({"kind": "conflict", "aircraft": ["A", "C"]}, where) is None
+    assert alert_owner_point({"kind": "unauthorised", "aircraft": ["B"]}, where) == where["B"]
+    lost = {"kind": "lost_contact", "aircraft": ["Z"], "details": {"last_position": [117.3, 29.7, 100.0]}}
+    assert alert_owner_point(lost, {}) == (117.3, 29.7)
+
+
+def picture(rows: list[tuple[str, float, float, float]]) -> Snapshot:
+    """Tracks (id, lon, lat, vx) at 300 m AMSL, small UAVs reporting now."""
+    table = TrackTable()
+    m = len(rows)
+    table.upsert([r[0] for r in rows], lon=np.array([r[1] for r in rows]), lat=np.array([r[2] for r in rows]),
+                 alt=np.full(m, 300.0), vx=np.array([r[3] for r in rows]), vy=np.zeros(m), vz=np.zeros(m),
+                 t=np.full(m, NOW), t_recv=NOW, category=np.full(m, category_code("small_uav"), np.int8),
+                 landed=np.zeros(m, dtype=np.bool_), source=np.full(m, int(Source.TELEMETRY), np.int8))
+    return table.snapshot()
+
+
+def _conflicts(alerts: list[dict[str, Any]]) -> list[str]:
+    return [a["id"] for a in alerts if a["kind"] == "conflict"]
+
+
+def test_two_shards_alert_a_straddling_pair_once_and_hand_it_over_under_its_id() -> None:
+    halo = halo_m(60.0)
+    west = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo))
+    east = ConflictMonitor(owner=ShardOwner(2, frozenset({0}), halo))
+    d = 20.0 / 97_000  # ~20 m of longitude at 29.6 N: hovering 40 m apart, across the edge
+    far = ("F", EDGE_LON + 2 * CELL_DEG + 0.01, 29.6, 0.0)  # beyond west's halo: west never sees it
+    snap = picture([("A", EDGE_LON - 1.5 * d, 29.6, 0.0), ("B", EDGE_LON + 0.5 * d, 29.6, 0.0), far])
+    w, e = west.assess(snap, NOW), east.assess(snap, NOW)  # midpoint west of the edge: west's
+    assert len(_conflicts(w.alerts_new)) == 1 and _conflicts(e.alerts_new) == []
+    alert_id = _conflicts(w.alerts_new)[0]
+    # the pair drifts east: the midpoint crosses the edge; east adopts the alert west published
+    moved = picture([("A", EDGE_LON - 0.5 * d, 29.6, 0.0), ("B", EDGE_LON + 1.5 * d, 29.6, 0.0), far])
+    east.adopt(list(w.active.values()), NOW + 1)
+    e2, w2 = east.assess(moved, NOW + 1), west.assess(moved, NOW + 1)
+    assert _conflicts(e2.alerts_new) == [] and alert_id in e2.active  # continued under its id
+    assert [a["id"] for a in w2.handed] == [alert_id] and alert_id not in w2.active
+    for k in range(2, 6):  # west's book lets it go without a clear; east keeps it
+        w3, e3 = west.assess(moved, NOW + k), east.assess(moved, NOW + k)
+        assert _conflicts(w3.alerts_cleared) == [] and _conflicts(w3.alerts_new) == []
+        assert alert_id in e3.active and _conflicts(e3.alerts_cleared) == []
+    assert west.acknowledge(alert_id, "op", NOW) is None and east.acknowledge(alert_id, "op", NOW) is not None
+    # apart: the owner clears it, once
+    gone = picture([("A", EDGE_LON - 0.01, 29.6, 0.0), ("B", EDGE_LON + 0.01, 29.6, 0.0)])
+    cleared = [c for k in range(6, 10) for c in _conflicts(east.assess(gone, NOW + k).alerts_cleared)]
+    assert cleared == [alert_id]
+    assert [c for k in range(6, 10) for c in _conflicts(west.assess(gone, NOW + k).alerts_cleared)] == []
