@@ -4,9 +4,10 @@ Starts ``lowalt serve`` on the managed PostGIS (data folder ``.lowalt/webbench``
 aircraft, drives them over fleet-gateway websockets exactly as ``lowalt bench pipeline`` does (its
 functions are reused), and opens the map page in Debian's headless chromium (Playwright, SwiftShader
 WebGL, no GPU). The page itself records, for every ``tracks`` message of ``/ws/live``, the time from
-the message's arrival (``performance.now()`` in ``onmessage``, before parsing) to the moment the
-MapLibre source has taken the update (the GeoJSON source's ``data``/``content`` event after its
-``updateData``), plus the main-thread time to parse and apply each message to the track store. JS heap
+the message's arrival (``performance.now()`` in ``onmessage``, before parsing) to the moment its positions
+are in the WebGL aircraft layer's vertex array (``static/js/tracks-gl.js``, written on the message's
+arrival), and to the render of the map frame that uploads and draws them; plus the main-thread time to
+parse and apply each message to the track store, and the slower GeoJSON source (labels, picking). JS heap
 (``performance.memory``, precise, right after a forced full GC) is sampled every 10 s to show growth.
 
 Writes ``docs/benchmarks/map.md`` (and ``map.json``) with the machine, the command and the numbers.
@@ -37,7 +38,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
 # live heap: a full GC (window.gc, --expose-gc) right before each sample, so growth is not GC sawtooth
 PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), drawn: lowalt.perf.drawn.stats(),
   from_server: lowalt.perf.fromServer.stats(),
-  noted: lowalt.layers.gl.noted, hidden_noted: lowalt.layers.gl.hiddenNoted, pending: lowalt.layers.gl.pending.length,
+  noted: lowalt.layers.gl.noted, hidden_noted: lowalt.layers.gl.hiddenNoted, off_noted: lowalt.layers.gl.offNoted,
+  undrawn: lowalt.layers.gl.undrawn.length, gl_work: {updates: lowalt.layers.gl.updates,
+  rebuilds: lowalt.layers.gl.rebuilds, uploads: lowalt.layers.gl.uploads, draws: lowalt.layers.gl.draws},
   worker: lowalt.perf.worker.stats(),
   geojson: lowalt.perf.geojson.stats(), apply: lowalt.applyPerf.stats(), tracks: lowalt.store.size,
   messages: lowalt.messages, by_type: lowalt.msgStats, heap: performance.memory ? performance.memory.usedJSHeapSize : null,
@@ -62,8 +65,10 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
             await page.evaluate(f"lowalt.map.jumpTo({{zoom: {float(args.zoom)}}})")
         while time.time() < warmup_until:
             await asyncio.sleep(0.5)
-        r0 = await page.evaluate("() => { lowalt.perf.reset(); lowalt.applyPerf.reset(); lowalt.layers.gl.resetCounts();"
-                                 " return lowalt.renders(); }")
+        r0, out["gl_work0"] = await page.evaluate(
+            "() => { lowalt.perf.reset(); lowalt.applyPerf.reset(); lowalt.layers.gl.resetCounts(); const g ="
+            " lowalt.layers.gl; return [lowalt.renders(), {updates: g.updates, rebuilds: g.rebuilds,"
+            " uploads: g.uploads, draws: g.draws}]; }")
         if args.trace:
             await browser.start_tracing(page=page, categories=["toplevel", "devtools.timeline", "gpu", "viz", "cc"])
             await asyncio.sleep(min(15.0, max(0.0, until - time.time())))
@@ -189,7 +194,9 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
         "feed_to_source_ms": {k: _r(st["perf"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "feed_to_drawn_ms": {k: _r(st["drawn"][k]) for k in ("n", "p50", "p95", "p99", "max")},
         "server_to_source_ms": {k: _r(st["from_server"][k]) for k in ("n", "p50", "p95", "p99", "max")},
-        "messages_to_layer": st["noted"], "messages_hidden": st["hidden_noted"], "messages_pending_at_end": st["pending"],
+        "messages_to_layer": st["noted"], "messages_hidden": st["hidden_noted"],
+        "messages_layer_off": st["off_noted"], "messages_undrawn_at_end": st["undrawn"],
+        "layer_work": {k: st["gl_work"][k] - page_out["gl_work0"][k] for k in st["gl_work"]},
         "reports_nominal": int(args.tracks * args.rate * (args.warmup + args.duration)),
         "gateway_max_in_flight": args.max_in_flight, "gateway_slots_skipped": res.slots_skipped,
         "gateway_max_ack_wait_s": _r(res.max_ack_wait_s),
@@ -207,6 +214,13 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
         "gateways": args.gateways, "gateway_errors": gateway_errors,
         "compositing": "software (--disable-gpu)" if args.software_compositing else "SwiftShader in the GPU process",
     }
+
+
+def _work(out: dict[str, Any]) -> str:
+    w = out.get("layer_work")
+    if not w:
+        return f"{out['source_updates']:,} updates"
+    return f"{w['updates']:,} / {w['rebuilds']:,} / {w['uploads']:,} / {w['draws']:,}"
 
 
 def _gateways_lost(out: dict[str, Any]) -> str:
@@ -249,26 +263,27 @@ Command: `lowalt bench map {' '.join(argv)}`
 
 What is measured (in the page, one clock: the main thread's `performance.now()`): for each `tracks` diff
 or `snapshot` arriving on `/ws/live`, from the websocket's `onmessage` (before parsing; big frames are then
-parsed in a Web Worker and come back as typed arrays) to **the update of the map layer's data**: the
-aircraft are drawn by a WebGL custom layer (`static/js/tracks-gl.js`) whose vertex array is rebuilt from
-the page's typed-array track table in the first animation frame after the message (messages that arrive
-within one frame are coalesced into one update and each counts its own wait). Second figure: to the render
-of the map frame that draws them (the vertex buffer uploaded and drawn). Every message handed to the layer
-is counted; those that arrived while the page was hidden are not measured (nothing is drawn then) and are
-reported. The GeoJSON `tracks` source (labels, picking) follows at most once a second above 2,000
-aircraft; its latency is reported apart. Server, gateways and headless chromium (SwiftShader, software
-WebGL) share the machine below.
+parsed in a Web Worker and come back as transferred typed arrays) to **the map source update: the message's
+positions written into the vertex array of the WebGL custom layer that draws the aircraft**
+(`static/js/tracks-gl.js`; done on the message's arrival, right after its rows are applied to the page's
+typed-array track table, only the slots the message touched). Second figure, **drawn**: to the render of the
+map frame that uploads that vertex array and issues its draw call (one upload and one draw per animation frame
+however many messages arrived; each of those messages counts its own wait to that draw). Every message handed
+to the layer is counted: measured on arrival, or arrived while the page was hidden (nothing updated or drawn
+then; not measured; reported). The GeoJSON `tracks` source (labels, picking) follows at most once a second
+above 2,000 aircraft; its latency is reported apart. Server, gateways and headless chromium (SwiftShader,
+software WebGL) share the machine below.
 
 | | |
 |---|---|
 | aircraft on the map | {out['tracks_on_map']:,} (map zoom {out['zoom']:g}: {'arrows rotated by heading' if out['zoom'] >= 9 else 'dots'}) |
 | feed messages received | {out['feed_messages']:,} ({by_type}; {mb:.0f} MB) |
 | measured for | {out['duration_s']:g} s after {out['warmup_s']:g} s warm-up |
-| **feed message → map source updated (the WebGL layer's data), p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
-| feed message → aircraft drawn (that data rendered), p50 / p95 / p99 / max | {d['p50']} / {d['p95']} / {d['p99']} / {d['max']} ms (n = {d['n']:g}) |
+| **feed message → map source updated (its positions in the WebGL layer's vertex array), p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
+| feed message → aircraft drawn (the frame that uploads and draws it), p50 / p95 / p99 / max | {d['p50']} / {d['p95']} / {d['p99']} / {d['max']} ms (n = {d['n']:g}) |
 | message built on the server (its `t`) → map source updated, wall clock, p50 / p95 / p99 / max | {srv} |
-| messages handed to the layer / measured / arrived while hidden / still waiting at the end | {out.get('messages_to_layer', '?')} / {f['n']:g} / {out.get('messages_hidden', '?')} / {out.get('messages_pending_at_end', '?')} |
-| WebGL layer updates | {out['source_updates']:,} ({out['rows_per_update']} aircraft each on average) |
+| messages handed to the layer / measured / arrived while hidden / not drawn yet at the end | {out.get('messages_to_layer', '?')} / {f['n']:g} / {out.get('messages_hidden', '?')} / {out.get('messages_undrawn_at_end', '?')} |
+| WebGL layer: updates on arrival / whole rebuilds / uploads / draw calls | {_work(out)} ({out['rows_per_update']} aircraft written per update on average) |
 | feed message → GeoJSON source updated (labels, picking), p50 / p95 / max | {g['p50']} / {g['p95']} / {g['max']} ms ({out.get('geojson_updates', '?')} updates) |
 | of which `updateData` → source updated (MapLibre worker), p50 / p95 / max | {w['p50']} / {w['p95']} / {w['max']} ms |
 | map frames rendered | {out['map_renders_per_s']} per second (compositing: {out.get('compositing', 'software (--disable-gpu)')}) |

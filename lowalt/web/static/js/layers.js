@@ -1,7 +1,9 @@
-// MapLibre sources and layers. Live data reaches the map as diffs: dirty track rows become one
-// GeoJSONSource.updateData({add, remove}) per animation frame, never more than one in flight per source
-// (the next frame picks up whatever arrived meanwhile), nothing while the page is hidden. Trails are
-// bounded LineStrings refreshed every 2 s; alert rings and conflict lines once a second (500 at most). Static layers (airspace) use setData.
+// MapLibre sources and layers. The aircraft themselves are drawn by the WebGL layer (tracks-gl.js), updated on
+// each feed message's arrival. For labels and queries, dirty track rows become one
+// GeoJSONSource.updateData({add, remove}) per animation frame, never more than one in flight per source (the
+// next frame picks up whatever arrived meanwhile), nothing while the page is hidden. Trails are bounded
+// LineStrings refreshed every 2 s; alert rings and conflict lines once a second (500 at most). Static layers
+// (airspace) use setData.
 
 import { STATUS } from "./state.js";
 import { projectGeoJSON } from "./gcj02.js";
@@ -27,8 +29,8 @@ const GEOJSON_PERIOD_MS = 1000; // with more than GEOJSON_SLOW_ABOVE aircraft: t
 const GEOJSON_SLOW_ABOVE = 2000; // picking, rings) is updated at most once a second; positions are drawn by tracks-gl
 // ... and then carries only the aircraft in view, when they are at most VIEW_MAX (none when more): labels and
 // trails of thousands of aircraft at once are unreadable, and re-tiling them (MapLibre's worker) and placing
-// their symbols (main thread) was most of the page's script work at 10,000 aircraft; clicks then pick from the
-// track table (pick)
+// their symbols (main thread) was most of the page's script work at 10,000 aircraft; clicks and hover then
+// hit-test the WebGL layer's arrays (pick)
 const VIEW_MAX = 2000;
 const NO_IDS = new Set();
 
@@ -375,8 +377,8 @@ export class MapLayers {
 
   frame() {
     if (document.hidden) return; // resumes on visibilitychange; the store keeps absorbing the feed
-    // the drawn aircraft: every animation frame, all messages since the last one in one update
-    if (this.gl) this.gl.update();
+    // the drawn aircraft were updated on each message's arrival; a removal (sweep) moves slots: rebuilt here
+    if (this.gl) this.gl.sync();
     if (this.inFlight) {
       this.schedule();
       return;
@@ -505,21 +507,9 @@ export class MapLayers {
     this.geoPerf.rows += add.length;
   }
 
-  /** The aircraft nearest to a screen point (within radius px) from the track table, or null: clicks when thinned. */
+  /** The aircraft nearest to a screen point (within radius px), or null: hit-tested on the WebGL layer's arrays. */
   pick(point, radius = 12) {
-    const s = this.store;
-    let best = null;
-    let bd = radius * radius;
-    for (let i = 0; i < s.n; i++) {
-      if (!this._inBand(i)) continue;
-      const p = this.map.project(this.proj(s.lon[i], s.lat[i]));
-      const d = (p.x - point.x) ** 2 + (p.y - point.y) ** 2;
-      if (d <= bd) {
-        bd = d;
-        best = s.ids[i];
-      }
-    }
-    return best;
+    return this.gl ? this.gl.pick(point, radius) : null;
   }
 
   _drawTrails(now) {

@@ -281,11 +281,23 @@ async function main() {
     map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
     map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
   }
-  // with thousands of aircraft the GeoJSON source holds only those in view (or none): pick from the track table
+  // with thousands of aircraft the GeoJSON source holds only those in view (or none): click and hover are
+  // hit-tested on the WebGL layer's arrays (hover at most once an animation frame)
   map.on("click", (e) => {
     if (!layers.thinned || map.queryRenderedFeatures(e.point, { layers: ["tracks", "tracks-dot"] }).length) return;
     const id = layers.pick(e.point);
     if (id) openCard(id);
+  });
+  let hoverAt = null;
+  map.on("mousemove", (e) => {
+    if (!layers.thinned) return;
+    if (!hoverAt) {
+      requestAnimationFrame(() => {
+        map.getCanvas().style.cursor = layers.pick(hoverAt) ? "pointer" : "";
+        hoverAt = null;
+      });
+    }
+    hoverAt = e.point;
   });
 }
 

@@ -45,12 +45,19 @@ export class TrackStore {
     this.slot = new Map();
     this.dirty = new Set();
     this.removed = new Set();
+    this.epoch = 0; // bumped whenever rows move between slots (a removal, growth): slot-indexed copies rebuild
+    this.nTouched = 0;
+    this.touchedAll = false;
     this._alloc(capacity);
   }
 
   _alloc(cap) {
     const old = this.cap ? this : null;
     this.cap = cap;
+    this.epoch++;
+    // the slots written since the last takeTouched() (the WebGL layer copies only those)
+    this.touched = new Int32Array(cap * 2);
+    this.touchedAll = true;
     const f64 = (name) => {
       const a = new Float64Array(cap);
       if (old) a.set(old[name].subarray(0, this.n));
@@ -129,9 +136,26 @@ export class TrackStore {
       this.st[i] = st[k];
       this.co[i] = co ? co[k] : 0;
       this.lostAt[i] = 0;
+      this._touch(i);
       if (moved) this._pushTrail(i, lon[k], lat[k]);
       this.dirty.add(id);
     }
+  }
+
+  _touch(i) {
+    if (this.nTouched < this.touched.length) this.touched[this.nTouched++] = i;
+    else this.touchedAll = true;
+  }
+
+  /**
+   * The slots written since the last call (a view, valid until the next write), or null when they cannot be
+   * told (too many, or rows moved between slots): then every slot is to be read again.
+   */
+  takeTouched() {
+    const out = this.touchedAll ? null : this.touched.subarray(0, this.nTouched);
+    this.nTouched = 0;
+    this.touchedAll = false;
+    return out;
   }
 
   _pushTrail(i, lon, lat) {
@@ -171,6 +195,7 @@ export class TrackStore {
       if (i === undefined) continue;
       this.st[i] = LOST;
       this.lostAt[i] = now;
+      this._touch(i);
       this.dirty.add(id);
     }
   }
@@ -196,6 +221,8 @@ export class TrackStore {
       this.slot.set(lid, i);
     }
     this.ids.length = last;
+    this.epoch++;
+    this.touchedAll = true;
     this.slot.delete(id);
     this.n = last;
     this.dirty.delete(id);

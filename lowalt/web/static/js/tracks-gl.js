@@ -1,17 +1,21 @@
-// The aircraft drawn straight from the track table with WebGL (a MapLibre custom layer): one vertex per
-// aircraft (Web Mercator x/y, heading, status, coasting), re-uploaded whole in the frame after a feed message
-// (10,000 aircraft: 200 KB, well under a millisecond), drawn as rotated arrows (dots below ARROW_ZOOM) by a
-// point-sprite shader. Why: the GeoJSON source re-tiles every feature in MapLibre's worker on each update
-// (hundreds of ms at 10,000 aircraft on a small machine); positions must not wait for that. The GeoJSON
-// "tracks" source is still kept up to date, more slowly, for what needs features: picking, labels,
-// queryRenderedFeatures (its own icons are drawn transparent).
+// The aircraft drawn straight from the track table with WebGL (a MapLibre custom layer): one instance per
+// track-table slot (Web Mercator x/y, heading, status, alpha; alpha 0: outside the altitude filter, moved out of
+// clip space by the vertex shader), drawn as rotated arrows (instanced triangles; dots below ARROW_ZOOM) in one
+// draw call. Why: a GeoJSON source re-tiles every feature in MapLibre's worker on each update (hundreds of ms at
+// 10,000 aircraft on a small machine); positions must not wait for that. The GeoJSON "tracks" source is still kept
+// up to date, more slowly, for what needs features: labels, queryRenderedFeatures (its own icons are transparent).
 //
-// Two latencies are recorded here, both from a message's receipt (performance.now() in the websocket's onmessage,
-// before parsing): to the update of the layer's data (the vertex array rebuilt from the track table at the start
-// of the first map frame after the message, in its animation frame: the map benchmark's headline, "feed message
-// -> map source update"), and to the render of that frame, which draws it ("drawn"). Messages that arrive
-// within one animation frame are coalesced into one update; each counts its own latency to the update that
-// applied it.
+// When the data changes: on a feed message's arrival (note(), right after the message's rows were applied to the
+// track table; the Web Worker's transferred typed arrays are written into the track table and from there only
+// the message's slots into this layer's vertex array: O(rows of the message), no wait for a frame). Drawing is
+// batched by the map's animation frame: the vertex array is uploaded (once, however many messages arrived) and
+// drawn in the next map render. A hidden page updates and draws nothing (the track table keeps absorbing the
+// feed); on return the layer is rebuilt whole from the track table and drawn (catch-up).
+//
+// Two latencies are recorded, both from a message's receipt (performance.now() in the websocket's onmessage,
+// before parsing; one clock): to the moment its positions are in the layer's vertex array (the map benchmark's
+// headline, "feed message -> map source update"), and to the render of the map frame that uploads and draws them
+// ("drawn": every message that arrived since the previous draw counts its own wait to that one draw).
 
 // what both vertex shaders read: one aircraft's attributes, the view, the status colours
 const VS_COMMON = `
@@ -24,6 +28,7 @@ uniform float u_size;
 uniform float u_bearing;
 uniform vec3 u_colours[6];
 varying vec4 v_colour;
+const vec4 OUTSIDE = vec4(2.0, 2.0, 2.0, 1.0); // beyond the clip volume: an aircraft outside the filter
 vec3 statusColour() {
   int k = int(a_st + 0.5);
   vec3 c = u_colours[0];
@@ -34,6 +39,7 @@ vec3 statusColour() {
 const VS = `${VS_COMMON}
 varying vec2 v_cs;
 void main() {
+  if (a_alpha <= 0.0) { gl_Position = OUTSIDE; gl_PointSize = 0.0; v_colour = vec4(0.0); v_cs = vec2(1.0, 0.0); return; }
   gl_Position = u_matrix * vec4(a_pos, 0.0, 1.0);
   gl_PointSize = u_size;
   float rot = radians(a_hdg - u_bearing);
@@ -83,6 +89,7 @@ const ARROW_VS = `${VS_COMMON}
 attribute vec3 a_shape;
 uniform vec2 u_viewport;
 void main() {
+  if (a_alpha <= 0.0) { gl_Position = OUTSIDE; v_colour = vec4(0.0); return; }
   vec4 p = u_matrix * vec4(a_pos, 0.0, 1.0);
   float rot = radians(a_hdg - u_bearing);
   float c = cos(rot), s = sin(rot);
@@ -134,7 +141,7 @@ export function mercator(lon, lat) {
 export class TracksGL {
   /**
    * @param store the TrackStore
-   * @param perf  a Perf ring: receipt -> drawn latencies
+   * @param perf  a Perf ring: receipt -> the message's positions in the vertex array; perf.drawn: -> drawn
    * @param {object} opts colours (by status index), arrowZoom, proj (lon, lat) -> [lon, lat], keep(i) -> bool
    */
   constructor(store, perf, { colours, arrowZoom, proj, identity = false, keep }) {
@@ -142,83 +149,174 @@ export class TracksGL {
     this.type = "custom";
     this.renderingMode = "2d";
     this.store = store;
-    this.perf = perf; // receipt -> layer data updated
-    this.drawnPerf = perf.drawn; // receipt -> drawn
+    this.perf = perf;
+    this.drawnPerf = perf.drawn;
     this.colours = colours.flatMap(hexRgb);
     this.arrowZoom = arrowZoom;
     this.proj = proj;
     this.identity = identity; // proj is the identity (WGS-84 basemap): skipped per aircraft
     this.keep = keep;
-    this.pending = []; // receipt times of messages not in the layer's data yet
-    this.pendingSent = []; // their server times (epoch ms), where the message had one
-    this.undrawn = []; // receipt times of messages in the data, not drawn yet
+    this.undrawn = []; // receipt times of messages in the vertex array, not drawn yet (one draw takes them all)
     this.noted = 0; // messages handed to the layer (the bench checks that every one was measured)
-    this.hiddenNoted = 0; // of which arrived while the page was hidden (nothing drawn: not measured)
-    this.dirty = true;
+    this.hiddenNoted = 0; // of which arrived while the page was hidden (nothing updated or drawn: not measured)
+    this.offNoted = 0; // of which arrived while the layer was switched off (updated, never drawn: no "drawn" figure)
+    this.data = new Float32Array(0); // STRIDE floats per track-table slot
+    this.shown = new Uint8Array(0); // 1: slot inside the filter
+    this.n = 0; // instances: the track table's slots
+    this.count = 0; // aircraft drawn (inside the filter)
+    this.epoch = -1; // the track table's layout (TrackStore.epoch) the vertex array was built for
+    this.stale = true; // rebuild whole before the next draw (filter changed, the page was hidden, ...)
     this.uploadDue = true;
-    this.count = 0;
-    this.data = new Float32Array(0);
-    this.updates = 0;
+    this.updates = 0; // messages written into the vertex array
+    this.rebuilds = 0; // whole rebuilds
     this.uploads = 0;
-  }
-
-  /** A feed message was applied to the track table at tRecv: the next map frame updates the data and draws it. */
-  note(tRecv, tSent = undefined) {
-    this.noted++;
-    if (document.hidden) {
-      this.hiddenNoted++; // a hidden page updates and draws nothing: no latency to measure
-    } else {
-      this.pending.push(tRecv);
-      if (typeof tSent === "number") this.pendingSent.push(tSent * 1000);
-    }
-    this.dirty = true;
-    if (this.map) this.map.triggerRepaint();
-  }
-
-  /** Start counting afresh (the bench, after its warm-up): messages not yet measured are forgotten. */
-  resetCounts() {
-    this.noted = 0;
-    this.hiddenNoted = 0;
-    this.pending.length = 0;
-    this.pendingSent.length = 0;
-    this.undrawn.length = 0;
-  }
-
-  /** Something other than the feed changed what is drawn (filter, visibility): rebuild now. */
-  invalidate() {
-    this.dirty = true;
-    this.update();
+    this.draws = 0;
+    document.addEventListener("visibilitychange", () => this.sync());
   }
 
   /**
-   * Rebuild the vertex data from the track table if anything changed: at the start of each map frame
-   * (prerender, in the animation frame: all messages since the last frame in one update, drawn in that same
-   * frame) or from MapLayers.frame; the GL upload happens in the frame's render.
+   * A feed message's rows were just applied to the track table (its receipt at tRecv, performance.now(); its
+   * server time tSent, epoch s): write the slots it touched into the vertex array now, and ask for a frame.
    */
-  prerender() {
-    this.update(false);
+  note(tRecv, tSent = undefined) {
+    this.noted++;
+    const slots = this.store.takeTouched();
+    if (document.hidden) {
+      this.hiddenNoted++; // nothing updated or drawn while hidden: rebuilt from the track table on return
+      this.stale = true;
+      return;
+    }
+    const rows = this._update(slots);
+    const t = performance.now();
+    this.perf.record(t - tRecv);
+    if (typeof tSent === "number") this.perf.fromServer.record(performance.timeOrigin + t - tSent * 1000);
+    this.perf.flushes++;
+    this.perf.rows += rows;
+    this.updates++;
+    if (this._layerVisible()) this.undrawn.push(tRecv);
+    else this.offNoted++;
+    if (this.map) this.map.triggerRepaint();
   }
 
-  update(repaint = true) {
-    if (!this.dirty) return;
-    this.dirty = false;
+  /** Start counting afresh (the bench, after its warm-up): messages not yet drawn are forgotten. */
+  resetCounts() {
+    this.noted = 0;
+    this.hiddenNoted = 0;
+    this.offNoted = 0;
+    this.undrawn.length = 0;
+  }
+
+  /** Something other than the feed changed what is drawn (the filter): rebuild now and draw. */
+  invalidate() {
+    this.stale = true;
+    this.sync();
+  }
+
+  /**
+   * Rebuild the vertex array whole if it is out of date (filter changed, the page was hidden while messages
+   * arrived, the track table's slots moved: a removal or growth) and ask for a frame. Nothing while hidden.
+   */
+  sync() {
+    if (document.hidden) return;
+    if (!this.stale && this.epoch === this.store.epoch) return;
     this._rebuild();
-    this.updates++;
-    this.uploadDue = true;
-    if (this.pending.length) {
-      const t = performance.now();
-      for (const t0 of this.pending) {
-        this.perf.record(t - t0);
-        this.undrawn.push(t0);
-      }
-      this.pending.length = 0;
-      const wall = performance.timeOrigin + t; // the same clock as the server's on this machine
-      for (const t0 of this.pendingSent) this.perf.fromServer.record(wall - t0);
-      this.pendingSent.length = 0;
-      this.perf.flushes++;
-      this.perf.rows += this.count;
+    if (this.map) this.map.triggerRepaint();
+  }
+
+  /** Before each map frame: a removal (sweep) may have moved slots since the last message. */
+  prerender() {
+    this.sync();
+  }
+
+  /** The aircraft's Web Mercator position as the layer holds it (tests: the catch-up after a hidden spell). */
+  positionOf(id) {
+    const i = this.store.slot.get(id);
+    return i === undefined || i >= this.n ? null : [this.data[i * STRIDE], this.data[i * STRIDE + 1]];
+  }
+
+  /**
+   * The id of the drawn aircraft nearest to a screen point (within radius px), or null: clicks and hover when the
+   * GeoJSON source does not hold them all. The vertex array's Mercator x/y are compared with the box around the
+   * point first; only the few inside are projected to pixels.
+   */
+  pick(point, radius = 12) {
+    const m = this.map;
+    if (!m) return null;
+    this.sync();
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [dx, dy] of [[-1, -1], [1, -1], [-1, 1], [1, 1]]) {
+      const c = m.unproject([point.x + dx * radius, point.y + dy * radius]);
+      const [x, y] = mercator(c.lng, c.lat);
+      [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
     }
-    if (repaint && this.map) this.map.triggerRepaint(); // not from prerender: that frame draws it already
+    const d = this.data;
+    let best = null;
+    let bd = radius * radius;
+    for (let i = 0; i < this.n; i++) {
+      const k = i * STRIDE;
+      if (!this.shown[i] || d[k] < x0 || d[k] > x1 || d[k + 1] < y0 || d[k + 1] > y1) continue;
+      const p = m.project(this.identity ? [this.store.lon[i], this.store.lat[i]]
+        : this.proj(this.store.lon[i], this.store.lat[i]));
+      const dd = (p.x - point.x) ** 2 + (p.y - point.y) ** 2;
+      if (dd <= bd) {
+        bd = dd;
+        best = this.store.ids[i];
+      }
+    }
+    return best;
+  }
+
+  _layerVisible() {
+    return !this.map || this.map.getLayoutProperty(this.id, "visibility") !== "none";
+  }
+
+  /** Write the touched slots (null: all) into the vertex array; the number of rows written. */
+  _update(slots) {
+    const s = this.store;
+    if (slots === null || this.stale || this.epoch !== s.epoch || this.data.length < s.n * STRIDE) {
+      this._rebuild();
+      return s.n;
+    }
+    for (let k = 0; k < slots.length; k++) this._write(slots[k]);
+    this.n = s.n; // aircraft new to the table were appended, and are among the slots
+    this.uploadDue = true;
+    return slots.length;
+  }
+
+  _rebuild() {
+    const s = this.store;
+    if (this.data.length < s.cap * STRIDE) {
+      this.data = new Float32Array(s.cap * STRIDE);
+      this.shown = new Uint8Array(s.cap);
+    } else {
+      this.shown.fill(0);
+    }
+    this.count = 0;
+    for (let i = 0; i < s.n; i++) this._write(i);
+    this.n = s.n;
+    this.epoch = s.epoch;
+    this.stale = false;
+    this.uploadDue = true;
+    this.rebuilds++;
+  }
+
+  /** Slot i of the track table into the vertex array (Web Mercator as mercator(), inlined: no array per aircraft). */
+  _write(i) {
+    const s = this.store;
+    const d = this.data;
+    const k = i * STRIDE;
+    let x = s.lon[i];
+    let y = s.lat[i];
+    if (!this.identity) [x, y] = this.proj(x, y);
+    const sn = Math.sin((y * Math.PI) / 180);
+    d[k] = (x + 180) / 360;
+    d[k + 1] = 0.5 - Math.log((1 + sn) / (1 - sn)) / (4 * Math.PI);
+    d[k + 2] = s.hdg[i];
+    d[k + 3] = s.st[i];
+    const on = this.keep(i) ? 1 : 0;
+    d[k + 4] = on ? (s.co[i] ? 0.4 : 1) : 0;
+    this.count += on - this.shown[i];
+    this.shown[i] = on;
   }
 
   onAdd(map, gl) {
@@ -236,6 +334,7 @@ export class TracksGL {
       gl.bufferData(gl.ARRAY_BUFFER, SHAPE, gl.STATIC_DRAW);
       this.vao = gl.createVertexArray(); // its own: instancing divisors must not leak into MapLibre's arrays
     }
+    this.uploadDue = true;
   }
 
   onRemove(map, gl) {
@@ -272,39 +371,17 @@ export class TracksGL {
     gl.disable(gl.CULL_FACE);
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
-    gl.drawArraysInstanced(gl.TRIANGLES, 0, SHAPE.length / 3, this.count);
+    gl.drawArraysInstanced(gl.TRIANGLES, 0, SHAPE.length / 3, this.n);
     gl.bindVertexArray(null);
   }
 
-  _rebuild() {
-    const s = this.store;
-    if (this.data.length < s.n * STRIDE) this.data = new Float32Array(Math.max(1024, s.cap) * STRIDE);
-    const d = this.data;
-    const { lon, lat, hdg, st, co } = s;
-    const proj = this.identity ? null : this.proj;
-    let k = 0;
-    for (let i = 0; i < s.n; i++) {
-      if (!this.keep(i)) continue;
-      let x = lon[i];
-      let y = lat[i];
-      if (proj) [x, y] = proj(x, y);
-      // Web Mercator, as mercator() (inlined: no array per aircraft)
-      const sn = Math.sin((y * Math.PI) / 180);
-      d[k] = (x + 180) / 360;
-      d[k + 1] = 0.5 - Math.log((1 + sn) / (1 - sn)) / (4 * Math.PI);
-      d[k + 2] = hdg[i];
-      d[k + 3] = st[i];
-      d[k + 4] = co[i] ? 0.4 : 1;
-      k += STRIDE;
-    }
-    this.count = k / STRIDE;
-  }
-
+  /** One map frame: the vertex array uploaded if it changed (once, whatever number of messages), one draw call. */
   render(gl, matrix) {
+    if (document.hidden) return; // no draw work while hidden (sync() rebuilds and asks for a frame on return)
     if (this.uploadDue) {
       this.uploadDue = false;
       gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
-      gl.bufferData(gl.ARRAY_BUFFER, this.data.subarray(0, this.count * STRIDE), gl.DYNAMIC_DRAW);
+      gl.bufferData(gl.ARRAY_BUFFER, this.data.subarray(0, this.n * STRIDE), gl.DYNAMIC_DRAW);
       this.uploads++;
     }
     if (this.undrawn.length) {
@@ -314,6 +391,7 @@ export class TracksGL {
       this.drawnPerf.flushes++;
     }
     if (!this.count) return;
+    this.draws++;
     const zoom = this.map.getZoom();
     const arrow = zoom >= this.arrowZoom;
     const dpr = window.devicePixelRatio || 1;
@@ -337,7 +415,7 @@ export class TracksGL {
     gl.uniform1f(this.uni.u_arrow, arrow ? 1 : 0);
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
-    gl.drawArrays(gl.POINTS, 0, this.count);
+    gl.drawArrays(gl.POINTS, 0, this.n);
     for (const name of Object.keys(this.loc)) gl.disableVertexAttribArray(this.loc[name]);
   }
 }
