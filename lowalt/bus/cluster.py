@@ -2,17 +2,20 @@
 
 Starts the managed PostGIS (``DATA_DIR/cluster``), a ``nats-server`` with JetStream
 (``DATA_DIR/cluster-nats``), and N ``lowalt serve`` nodes on consecutive ports, all on the same
-database and bus, every node with the ``monitor`` and ``history`` roles: one of them holds the
-monitor lease at a time (``GET /metrics``: ``lowalt_monitor_takeovers_total``), another takes over
-within seconds when it dies. With
-``--aircraft N`` (> 0) the ``demo`` scenario flies against node 1. Prints each node's map URL with
-a centre token; Ctrl-C stops traffic, nodes, bus and database (in that order).
+database and bus, every node with the ``monitor`` and ``history`` roles and ``LOWALT_MONITOR_SHARDS``
+= ``--shards`` (default 2): the conflict monitor is split into that many shards by cell
+(``lowalt.live.shards``), each node holds one shard's NATS KV lease (``monitor.<k>``), and when a node
+dies another takes its shard within seconds (``GET /metrics``: ``lowalt_monitor_takeovers_total``).
+Prints which node holds which shard once every shard is held. With ``--aircraft N`` (> 0) the ``demo``
+scenario flies against node 1. Prints each node's map URL with a centre token; Ctrl-C stops traffic,
+nodes, bus and database (in that order).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from lowalt.identity.model import Role
 from lowalt.launch import NatsProcess, nats_server_binary, start_serve
+from lowalt.live.shards import lease_name
 from lowalt.settings import Settings
 from lowalt.store import identity_repo
 from lowalt.store.cluster import ManagedCluster
@@ -36,7 +40,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nats-port", type=int, default=4222)
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("LOWALT_DATA_DIR", ".lowalt")))
     p.add_argument("--aircraft", type=int, default=0, help="fly the demo scenario with this many aircraft")
+    p.add_argument("--shards", type=int, default=2, help="monitor shards (LOWALT_MONITOR_SHARDS, default 2)")
     return p
+
+
+async def _shard_holders(nats_url: str, shards: int, timeout: float = 15.0) -> dict[int, str]:
+    """Shard -> the node holding its lease, read from the NATS KV bucket once every shard is held by as many
+    nodes as can hold them (a node gives a second shard back to a node holding none within ~2 s), or what
+    is held after ``timeout``."""
+    import nats
+
+    from lowalt.bus.natsbus import LEASES
+
+    nc = await nats.connect(servers=[nats_url], connect_timeout=3)
+    held: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            held = {}
+            with contextlib.suppress(Exception):  # no node has taken a lease yet: no bucket
+                kv = await nc.jetstream().key_value(LEASES)
+                for k in range(shards):
+                    with contextlib.suppress(Exception):
+                        entry = await kv.get(lease_name(k, shards))
+                        if entry.value:
+                            held[k] = entry.value.decode()
+            if len(held) == shards and len(set(held.values())) == shards:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await nc.close()
+    return held
 
 
 async def _tokens(settings: Settings) -> dict[str, str]:
@@ -74,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings(database_url=pg.url(), data_dir=args.data_dir)
         tokens = asyncio.run(_tokens(settings))
         nodes = [start_serve({"LOWALT_DATABASE_URL": pg.url(), "LOWALT_NATS_URL": nats_url,
-                              "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history"},
+                              "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history",
+                              "LOWALT_MONITOR_SHARDS": str(args.shards)},
                              port=args.port + k, output=None, quiet=False) for k in range(args.nodes)]
         procs.extend(n.proc for n in nodes)
         urls = [n.url for n in nodes]
@@ -83,6 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f" lowalt cluster: {args.nodes} nodes on {nats_url} (JetStream in {store}) and {pg.url()}", flush=True)
         for k, url in enumerate(urls):
             print(f"  node-{k + 1} (monitor candidate, history): map {url}/?token={tokens['centre']}", flush=True)
+        holders = asyncio.run(_shard_holders(nats_url, args.shards, timeout=15.0 if args.nodes >= args.shards else 3.0))
+        print(f" monitor: {args.shards} shard(s) (LOWALT_MONITOR_SHARDS={args.shards}; 0.25 deg cells in 1 deg "
+              "blocks from 117.25 E 29.25 N, a checkerboard; each shard reads its cells plus a 19.2 km halo and "
+              "raises only the alerts it owns)", flush=True)
+        for k in range(args.shards):
+            print(f"  shard {k}: NATS KV lease lowalt_leases/{lease_name(k, args.shards)} held by "
+                  f"{holders.get(k, 'nobody yet')}", flush=True)
+        print("  kill -9 a node: another takes its shard within ~4 s and continues its alerts under their ids",
+              flush=True)
         print(f" centre token: {tokens['centre']}\n admin token:  {tokens['admin']}", flush=True)
         if args.aircraft > 0:
             procs.append(subprocess.Popen([sys.executable, "-m", "lowalt.cli", "simulate", "demo", "--url", urls[0],

@@ -134,7 +134,20 @@ async def test_two_monitor_shards_one_alert_per_pair_and_kill_9_of_a_shard(
                 async with httpx.AsyncClient(base_url=node_a.url) as http_a:  # every node shows every shard's
                     await wait_until(lambda: merged_on(http_a), timeout=10, what="all three alerts on a")
                 await wait_until(lambda: merged_on(b.http), timeout=10, what="all three alerts on b")
+                async with connect(f"{b.ws_url}/ws/live?token={viewer}") as feed:  # b's map: a's alerts too
+                    first = orjson.loads(await feed.recv())
+                    assert first["type"] == "snapshot" and conflict_id in {x["id"] for x in first["alerts"]}
+                # acknowledged on b, applied by a (the owner: b's shard does not answer for it)
+                centre = await make_token("centre")
+                ack = await b.http.post(f"/alerts/{conflict_id}/ack", headers=auth(centre))
+                assert ack.status_code == 200 and ack.json()["acknowledged_by"], ack.text
 
+                async def acked_in_a_tick() -> bool:  # a's next assessment carries it
+                    await report()
+                    return bool(live_b._remote.get("a")) and \
+                        live_b._remote["a"][1].get(conflict_id, {}).get("acknowledged_by") is not None
+
+                await wait_until(acked_in_a_tick, timeout=10, what="a's assessment with the acknowledgement")
                 node_a.kill()
                 killed = time.time()
 
@@ -144,7 +157,8 @@ async def test_two_monitor_shards_one_alert_per_pair_and_kill_9_of_a_shard(
                         return False
                     r = await b.http.get("/alerts", headers=auth(viewer))
                     same = [x for x in r.json() if x["id"] == conflict_id]
-                    return bool(same) and same[0]["last_seen"] > killed and same[0]["state"] != "cleared"
+                    return bool(same) and same[0]["last_seen"] > killed and same[0]["state"] != "cleared" \
+                        and same[0]["acknowledged_by"] == ack.json()["acknowledged_by"]
 
                 await wait_until(b_continues, timeout=15, what="b to take a's shard and continue its alert")
                 print(f"shard takeover and alert continued {time.time() - killed:.1f} s after kill -9")
