@@ -920,7 +920,7 @@ class LiveService:
         if self.monitor_candidate and self.bus.durable:
             with contextlib.suppress(Exception):
                 await hold_leases()
-        if self.monitor_role:
+        if self.monitor_role and self._owner is None:  # a shard adopts only what it owns (_set_held, tick)
             try:
                 await self.adopt_open_alerts()
             except Exception as exc:  # database away at start: new alerts get new ids, old ones stay open

@@ -4,13 +4,18 @@ moves to the other shard under its id when the pair's midpoint crosses."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from lowalt.bus.codec import CELL_DEG, cell_key
+from lowalt.bus.inprocess import InProcessBus
+from lowalt.identity.model import Principal, Role
 from lowalt.live.monitor import ConflictMonitor, category_code
+from lowalt.live.service import LiveService
 from lowalt.live.shards import (
     BLOCK_CELLS,
     ORIGIN,
@@ -25,8 +30,10 @@ from lowalt.live.shards import (
     shard_of_cell,
     shard_of_point,
 )
+from lowalt.metrics import Metrics
 from lowalt.surveillance.reports import Source
 from lowalt.surveillance.tracks import Snapshot, TrackTable
+from tests.conftest import wait_until
 
 EDGE_LON = ORIGIN[0] * CELL_DEG  # 117.25: a block (and shard) boundary
 EDGE_LAT = ORIGIN[1] * CELL_DEG  # 29.25
@@ -143,3 +150,52 @@ def test_two_shards_alert_a_straddling_pair_once_and_hand_it_over_under_its_id()
     cleared = [c for k in range(6, 10) for c in _conflicts(east.assess(gone, NOW + k).alerts_cleared)]
     assert cleared == [alert_id]
     assert [c for k in range(6, 10) for c in _conflicts(west.assess(gone, NOW + k).alerts_cleared)] == []
+
+
+async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> None:
+    """Two live services (shards 0 and 1) sharing a bus: each applies the other's reports and
+    assessments; a pair whose midpoint crosses from shard 1's cell into shard 0's keeps its id, is never
+    cleared by the shard that let it go, and both services show it once."""
+    bus = InProcessBus()
+    svcs = []
+    for k in (0, 1):
+        svc = LiveService(None, Metrics(), monitor=ConflictMonitor(), bus=bus, node_id=f"s{k}",  # type: ignore[arg-type]
+                          shards=2, halo=halo_m(60.0))
+        svc.share_assessments = True
+        await bus.subscribe_reports(svc.apply_remote_reports)
+        await bus.subscribe_feed(svc.apply_remote_feed)
+        await svc._set_held(frozenset({k}))  # as its lease round would
+        svcs.append(svc)
+    s0, s1 = svcs
+    admin = Principal(1, "admin", Role.ADMIN, None, 1)
+    d = 20.0 / 97_000
+    t0 = time.time()
+
+    async def tick_both(k: int, xs: tuple[float, float], first: LiveService) -> None:
+        now = t0 + k
+        frame = orjson.dumps([{"id": aid, "t": now, "lon": EDGE_LON + x * d, "lat": 29.6, "alt": 300.0,
+                               "ref": "AMSL", "vx": 0.0, "vy": 0.0} for aid, x in zip(("A", "B"), xs, strict=True)])
+        assert s0.ingest(admin, frame, now=now)[0] == 2
+        for svc in (first, s1 if first is s0 else s0):
+            other = s1 if svc is s0 else s0
+            was = other._remote.get(svc.node_id)
+            await svc.tick(now)
+
+            async def heard(other: LiveService = other, me: str = svc.node_id, was: Any = was) -> bool:
+                return other._remote.get(me) is not was  # the assessment reached the other service
+
+            await wait_until(heard, timeout=5, what="the assessment on the other service", every=0.001)
+
+    def conflict_ids(svc: LiveService) -> set[str]:
+        return {a["id"] for a in svc.active_alerts.values() if a["kind"] == "conflict"}
+
+    await tick_both(0, (-1.5, 0.5), s0)  # midpoint west of the edge: shard 1's
+    assert conflict_ids(s1) == conflict_ids(s0) and len(conflict_ids(s0)) == 1
+    (alert_id,) = conflict_ids(s1)
+    assert alert_id in s1._own_active and alert_id not in s0._own_active
+    for k, first in ((1, s1), (2, s0), (3, s1), (4, s0), (5, s1)):  # east of it now: shard 0's
+        await tick_both(k, (-0.5, 1.5), first)
+        assert conflict_ids(s0) == {alert_id} and conflict_ids(s1) == {alert_id}
+    assert alert_id in s0._own_active and alert_id not in s1._own_active
+    events = [(e, a["id"]) for svc in svcs for e, a in svc._alert_events if a["kind"] == "conflict"]
+    assert events == [("raised", alert_id)]  # raised once, by shard 1; never cleared by either
