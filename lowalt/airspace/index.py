@@ -306,6 +306,7 @@ class AirspaceIndex:
         terrain: TerrainModel | None = None,
         *,
         use_tree: bool | None = None,
+        repeats: int = 1,
     ) -> Classification:
         """Classify N points at instant ``t``.
 
@@ -319,6 +320,9 @@ class AirspaceIndex:
         terrain : terrain model (default: the index's terrain)
         use_tree : force STRtree candidates (True) or the bounding-box scan (False);
             default: scan up to :data:`BBOX_SCAN_MAX` volumes, tree above
+        repeats : the points are this many copies of the first N / repeats positions (at other
+            altitudes: filing samples a footprint at its floor, middle and ceiling); which polygons
+            hold them is then found once (checked: ValueError if they are not copies)
 
         Returns
         -------
@@ -333,11 +337,17 @@ class AirspaceIndex:
         n = lo.shape[0]
         if la.shape != (n,) or a.shape != (n,):
             raise ValueError("lon, lat and alt must have the same shape (N,)")
+        if repeats < 1 or n % repeats:
+            raise ValueError("repeats must divide the number of points")
+        m = n // repeats
+        if repeats > 1 and not (np.array_equal(lo.reshape(repeats, m), np.broadcast_to(lo[:m], (repeats, m)))
+                                and np.array_equal(la.reshape(repeats, m), np.broadcast_to(la[:m], (repeats, m)))):
+            raise ValueError("the points are not copies of the first N / repeats positions")
         codes = reference_codes(ref, n)
         cats = category_codes(category, n)
         ground = np.asarray(terrain.elevation(lo, la), dtype=np.float64)
         amsl = np.where(codes == AGL_CODE, a + ground, a)
-        x, y = to_local(lo, la)
+        x, y = to_local(lo[:m], la[:m])
 
         tables: list[tuple[_Table, npt.NDArray[np.bool_], int]] = [
             (self._static, active_mask(self._schedules, t), 0)
@@ -352,6 +362,11 @@ class AirspaceIndex:
         pp_parts, pv_parts, pa_parts, score_parts = [], [], [], []
         for table, active, offset in tables:
             p, v = table.contains_pairs(x, y, use_tree=use_tree)
+            if repeats > 1:  # the same pairs for each copy, in the order of one pass over all N points
+                p = (p[None, :] + (np.arange(repeats) * m)[:, None]).ravel()
+                v = np.tile(v, repeats)
+                order = np.argsort(v, kind="stable")
+                p, v = p[order], v[order]
             g = ground[p]
             floor = table.floor_val[v] + np.where(table.floor_agl[v], g, 0.0)
             ceil = table.ceil_val[v] + np.where(table.ceil_agl[v], g, 0.0)

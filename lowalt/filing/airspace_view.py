@@ -9,8 +9,10 @@ Fuliang data change on :00/:30, so a window never hides a change longer than 15 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -123,10 +125,21 @@ class AirspaceView:
         self._ports = list(aset.vertiports)
         px, py = to_local([p.point.x for p in self._ports], [p.point.y for p in self._ports])
         self._port_xy = np.column_stack([px, py]) if self._ports else np.zeros((0, 2))
+        self._near_ports: dict[tuple[float, float, float], Vertiport | None] = {}
+        self._grown_ids: list[str] = []
+        self._grown_bounds: np.ndarray = np.zeros((0, 4))
         self._recent: list[_Samples] = []
-        self._states: dict[datetime, bytes] = {}
+        self._states: dict[object, bytes] = {}
         self._scheduled = [v for v in self.index.volumes if v.schedule is not None]
         """The static volumes whose activity changes (the others are always active)."""
+        schedules = [v.schedule for v in self._scheduled if v.schedule is not None]
+        self._zones: list[tuple[ZoneInfo, list[time]]] | None = [
+            (ZoneInfo(z), sorted({b for s in schedules if s.timezone == z for w in s.weekly for b in (w.start, w.end)}))
+            for z in sorted({s.timezone for s in schedules})
+        ] if all(not s.activations and not s.deactivations for s in schedules) else None
+        """Weekly windows only (no one-off dates): the activity is a function of the local weekday and time of
+        day in each zone, constant between the windows' start and end times, so it is kept per weekday and
+        interval between them (a few hundred states) instead of per instant (sample times rarely repeat)."""
 
     def name(self, vid: str | None) -> tuple[str, str]:
         if vid is None:
@@ -199,28 +212,34 @@ class AirspaceView:
         all_lat = np.concatenate([lat] * len(alts))
         all_alt = np.concatenate([np.full(n, a) for a, _ in alts])
         all_ref = np.concatenate([np.full(n, r.code, dtype=np.int8) for _, r in alts])
-        ground = np.asarray(self.terrain.elevation(all_lon, all_lat), dtype=np.float64)
+        # the same points at each altitude: the terrain is sampled once and repeated
+        ground = np.tile(np.asarray(self.terrain.elevation(lon, lat), dtype=np.float64), len(alts))
         # a floor below the ground at some point means "from the ground up" there, not "underground"
         low = np.where(all_ref == AltitudeReference.AGL.code, all_alt, all_alt - ground) < EDGE_M
         all_alt = np.where(low & (all_ref == AltitudeReference.AGL.code), EDGE_M, all_alt)
         all_alt = np.where(low & (all_ref == AltitudeReference.AMSL.code), ground + EDGE_M, all_alt)
-        s = _Samples(lon, key, all_lon, all_lat, all_alt, all_ref, ground, self.index.restrictions)
+        s = _Samples(lon, key, all_lon, all_lat, all_alt, all_ref, ground, self.index.restrictions, len(alts))
         self._recent = [s, *self._recent[:RECENT_FOOTPRINTS - 1]]
         return s
 
     def _volume_state(self, t: datetime) -> bytes:
-        """Which static volumes are active at ``t`` (their schedules never change: kept per instant)."""
-        state = self._states.get(t)
+        """Which static volumes are active at ``t`` (their schedules never change: kept per instant, or per
+        local weekday and time of day when they have weekly windows only)."""
+        key: object = t
+        if self._zones is not None:
+            key = tuple(_interval(t.astimezone(z), bounds) for z, bounds in self._zones)
+        state = self._states.get(key)
         if state is None:
             if len(self._states) >= MAX_STATES:
                 self._states.clear()
-            state = self._states[t] = bytes(v.is_active(t) for v in self._scheduled)
+            state = self._states[key] = bytes(v.is_active(t) for v in self._scheduled)
         return state
 
     def _classified(self, s: _Samples, plan: FlightPlan, t: datetime
                     ) -> tuple[int, frozenset[Reason], tuple[tuple[int, int, str | None], ...]]:
         """Worst verdict, allowed reasons and distinct (verdict, reason, volume) of the samples at ``t``."""
-        c = self.index.classify(s.lon, s.lat, s.alt, s.ref, plan.category, t, terrain=_Fixed(s.ground))
+        c = self.index.classify(s.lon, s.lat, s.alt, s.ref, plan.category, t, terrain=_Fixed(s.ground),
+                                repeats=s.repeats)
         worst = int(c.verdict.max()) if len(c) else 0
         allowed = frozenset(REASONS[int(r)] for r in np.unique(c.reason[c.verdict == 0]))
         bad = np.nonzero(c.verdict > 0)[0]
@@ -247,13 +266,23 @@ class AirspaceView:
         return True
 
     def corridor_for(self, plan: FlightPlan, fp: Footprint) -> Route | None:
-        """A route admitting the category whose corridor contains the plan's footprint."""
+        """A route admitting the category whose corridor contains the plan's footprint.
+
+        Only corridors whose bounding box meets the footprint's are tried, and the footprint is shrunk
+        by the 1 m tolerance only when there is one: most filings lie far from every route, and that
+        buffer, on every evaluation, was a twentieth of a decision (docs/filing.md, Throughput)."""
         if plan.corridor_id:
             return self._routes.get(plan.corridor_id)
-        inner = fp.area.buffer(-1.0)
         grown = self._grown_corridors()
-        found = [self._routes[rid] for rid in sorted(grown)
-                 if plan.category in self._routes[rid].allowed_categories and grown[rid].contains(inner)]
+        minx, miny, maxx, maxy = fp.area.bounds
+        b = self._grown_bounds
+        near = (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
+        rids = [rid for rid, ok in zip(self._grown_ids, near.tolist(), strict=True)
+                if ok and plan.category in self._routes[rid].allowed_categories]
+        if not rids:  # a corridor that contains the footprint's inner part overlaps its bounding box
+            return None
+        inner = fp.area.buffer(-1.0)
+        found = [self._routes[rid] for rid in rids if grown[rid].contains(inner)]
 
         def fits(r: Route) -> bool:  # same references and the band inside the route's band
             return (r.floor.reference is plan.floor.reference and r.ceiling.reference is plan.ceiling.reference
@@ -272,16 +301,28 @@ class AirspaceView:
             grown = {rid: poly.buffer(1.0) for rid, poly in self._corridors.items()}
             for g in grown.values():
                 shapely.prepare(g)
+            self._grown_ids = sorted(grown)
+            self._grown_bounds = shapely.bounds(np.array([grown[r] for r in self._grown_ids], dtype=object)
+                                                ).reshape(-1, 4)
             self._grown = grown
         return grown
 
     def vertiport_near(self, p: Point, radius_m: float) -> Vertiport | None:
+        """The nearest vertiport within ``radius_m`` of ``p``. Answers are kept per point (a decision asks
+        of its take-off and landing up to eight times: locks, rules, alternatives, slots)."""
         if not self._ports:
             return None
+        key = (p.x, p.y, radius_m)
+        if key in self._near_ports:
+            return self._near_ports[key]
         x, y = to_local([p.x], [p.y])
         d = np.hypot(self._port_xy[:, 0] - x[0], self._port_xy[:, 1] - y[0])
         k = int(np.argmin(d))
-        return self._ports[k] if d[k] <= radius_m else None
+        found = self._ports[k] if d[k] <= radius_m else None
+        if len(self._near_ports) >= MAX_STATES:
+            self._near_ports.clear()
+        self._near_ports[key] = found
+        return found
 
     def forbidden_area_local(self, ids: list[str]) -> shapely.Geometry | None:
         """Union of the named volumes/restrictions in local metres (for rerouting)."""
@@ -303,8 +344,17 @@ class _Samples:
     ref: np.ndarray
     ground: np.ndarray
     restrictions: tuple[object, ...]
+    repeats: int
+    """The footprint's points repeated at each altitude (``AirspaceIndex.classify``'s ``repeats``)."""
     by_state: dict[bytes, tuple[int, frozenset[Reason], tuple[tuple[int, int, str | None], ...]]] = \
         field(default_factory=dict)
+
+
+def _interval(local: datetime, bounds: list[time]) -> tuple[int, int]:
+    """The local weekday and which interval between the windows' start and end times holds the time of
+    day: what a weekly window's answer depends on (``WeeklyWindow.contains_local``: start included, end
+    not, so the answer changes only at those times)."""
+    return local.isoweekday(), bisect_right(bounds, local.time())
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from shapely.geometry import LineString, Polygon, mapping
 from lowalt.airspace.rules import Reason
 from lowalt.filing.evaluation import Decision, Facts, Verdict, evaluate
 from lowalt.filing.messages import alt_zh, local, text
-from lowalt.filing.model import FlightPlan, Footprint, footprint
+from lowalt.filing.model import FlightPlan, Footprint, footprint, rebanded
 from lowalt.filing.rules import Outcome, iso, rule_aircraft
 from lowalt.geo.altitude import Altitude, AltitudeReference
 from lowalt.geo.crs import geometry_to_local, geometry_to_wgs84, to_local, to_wgs84
@@ -71,7 +71,7 @@ def find_alternatives(plan: FlightPlan, decision: Decision, facts: Facts, fp: Fo
             if alt:
                 out.append(alt)
     if codes & {"band_outside_corridor", "conflict"} and codes <= {"band_outside_corridor"} | TIME_CODES:
-        alt = other_band(plan, decision, facts)
+        alt = other_band(plan, decision, facts, fp)
         if alt:
             out.append(alt)
     if codes and codes <= TIME_CODES:
@@ -100,7 +100,7 @@ def after_withdrawal(plan: FlightPlan, facts: Facts, fp: Footprint | None = None
     out = find_alternatives(plan, decision, facts, fp)
     kinds = {a["kind"] for a in out}
     if "altitude" not in kinds:
-        band = other_band(plan, decision, facts)
+        band = other_band(plan, decision, facts, fp)
         if band:
             out.append(band)
     if "time" not in kinds:
@@ -169,13 +169,16 @@ def _cheap_ok(cand: FlightPlan, facts: Facts, fp: Footprint | None = None) -> bo
     return all(c.priority < cand.priority and not c.active for c in conflicts) if conflicts else True
 
 
-def other_band(plan: FlightPlan, decision: Decision, facts: Facts) -> dict[str, Any] | None:
-    """The same-height band nearest to the filed one, inside the same layer, that passes."""
+def other_band(plan: FlightPlan, decision: Decision, facts: Facts, fp: Footprint | None = None
+               ) -> dict[str, Any] | None:
+    """The same-height band nearest to the filed one, inside the same layer, that passes.
+
+    ``fp``: the plan's footprint if already projected; each band's is derived from it (same area)."""
     corridor = next((r for r in decision.reasons if r.code == "band_outside_corridor"), None)
     candidates: list[tuple[Altitude, Altitude]] = []
+    base = fp or _fp(plan, facts)
     if corridor is not None:
-        route = facts.airspace.route(plan.corridor_id or "") or facts.airspace.corridor_for(
-            plan, _fp(plan, facts))
+        route = facts.airspace.route(plan.corridor_id or "") or facts.airspace.corridor_for(plan, base)
         if route is not None:
             candidates.append((route.floor, route.ceiling))
     elif plan.floor.reference is AltitudeReference.AGL and plan.ceiling.reference is AltitudeReference.AGL:
@@ -192,9 +195,10 @@ def other_band(plan: FlightPlan, decision: Decision, facts: Facts) -> dict[str, 
                                        Altitude(hi + off, AltitudeReference.AGL)))
     for floor, ceiling in candidates[:8]:
         cand = replace(plan, floor=floor, ceiling=ceiling)
-        if not _cheap_ok(cand, facts):
+        cand_fp = rebanded(base, cand)
+        if not _cheap_ok(cand, facts, cand_fp):
             continue
-        verdict = _verdict(cand, facts)
+        verdict = _verdict(cand, facts, cand_fp)
         if verdict:
             z, en = text("alt_band", floor=str(floor), ceiling=str(ceiling), floor_zh=alt_zh(floor),
                          ceiling_zh=alt_zh(ceiling))

@@ -20,6 +20,8 @@ from shapely import STRtree
 from shapely.geometry import Polygon
 
 BIN_S = 3600.0
+NEAR_MEMO_MAX = 1024
+"""(bin, area) answers kept between changes of the index (:meth:`DeconflictionIndex.conflicts`)."""
 PENDING_MAX = 32
 """Plans added to (or removed from) a bin before its STRtree is rebuilt: a filing adds one plan to a
 few bins, and rebuilding a ~100-footprint tree per approval was a tenth of a decision."""
@@ -29,6 +31,8 @@ TAG_CELL, TAG_AIRCRAFT, TAG_LICENCE, TAG_CELL_HOUR = 1, 2, 3, 4
 """Advisory-lock key spaces (top byte of the 64-bit key): grid cells, aircraft, pilot licences, and
 grid cells in one hour (what filing locks and versions: :func:`cell_hour_keys`)."""
 LOCK_BIN_S = 3600.0
+NEAR_MEMO_MAX = 1024
+"""(bin, area) answers kept between changes of the index (:meth:`DeconflictionIndex.conflicts`)."""
 """Time bin of the filing lock keys: a grid cell is locked for the hours a plan's window touches."""
 _MASK14, _MASK28 = (1 << 14) - 1, (1 << 28) - 1
 
@@ -39,13 +43,15 @@ def cell_keys(area: Polygon, buffer_m: float, cell_m: float = CELL_M) -> list[in
     Two plans within ``buffer_m`` of each other, each keyed by its area buffered by ``buffer_m``,
     always share a cell (a point of one lies inside the other's buffer), so they serialise.
     """
-    g = area.buffer(buffer_m) if buffer_m > 0 else area
-    minx, miny, maxx, maxy = g.bounds
-    ix = np.arange(math.floor(minx / cell_m), math.floor(maxx / cell_m) + 1)
-    iy = np.arange(math.floor(miny / cell_m), math.floor(maxy / cell_m) + 1)
+    b = max(buffer_m, 0.0)
+    minx, miny, maxx, maxy = area.bounds
+    ix = np.arange(math.floor((minx - b) / cell_m), math.floor((maxx + b) / cell_m) + 1)
+    iy = np.arange(math.floor((miny - b) / cell_m), math.floor((maxy + b) / cell_m) + 1)
     gx, gy = (a.ravel() for a in np.meshgrid(ix, iy))
     if gx.size > 1:
-        hit = shapely.intersects(shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m), g)
+        # the cells within buffer_m of the area: its exact buffer, where area.buffer(buffer_m) is a polygon
+        # inside it (a superset of cells, never fewer), and without building that polygon per filing
+        hit = shapely.dwithin(shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m), area, b)
         gx, gy = gx[hit], gy[hit]
     return sorted({(TAG_CELL << 56) | ((int(x) & _MASK28) << 28) | (int(y) & _MASK28) for x, y in zip(gx, gy, strict=True)})
 
@@ -122,6 +128,10 @@ class DeconflictionIndex:
         self.t_buffer_s = t_buffer_s
         self._entries: dict[str, Entry] = {}
         self._bins: dict[int, _Bin] = {}
+        self._near_memo: dict[tuple[int, int], tuple[Polygon, list[str]]] = {}
+        """(bin, id of the queried area) -> (that area, the plans near it in the bin), while no plan is
+        added or removed: the alternatives of a refusal ask about one area again and again, shifted in
+        time (each shift's bins mostly the previous one's) or in band (the same bins)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -138,6 +148,7 @@ class DeconflictionIndex:
     def add(self, entry: Entry) -> None:
         """Add or replace a plan."""
         self.remove(entry.plan_id)
+        self._near_memo.clear()
         self._entries[entry.plan_id] = entry
         for k in self._bin_keys(entry.start_s, entry.end_s):
             b = self._bins.setdefault(k, _Bin())
@@ -150,6 +161,7 @@ class DeconflictionIndex:
         entry = self._entries.pop(plan_id, None)
         if entry is None:
             return False
+        self._near_memo.clear()
         for k in self._bin_keys(entry.start_s, entry.end_s):
             b = self._bins.get(k)
             if b is None:
@@ -217,7 +229,15 @@ class DeconflictionIndex:
             b = self._bins.get(k)
             if b is None:
                 continue
-            for pid in self._near(b, area):
+            known = self._near_memo.get((k, id(area)))
+            if known is not None and known[0] is area:
+                near = known[1]
+            else:
+                near = self._near(b, area)
+                if len(self._near_memo) >= NEAR_MEMO_MAX:
+                    self._near_memo.clear()
+                self._near_memo[(k, id(area))] = (area, near)
+            for pid in near:
                 if pid in seen or pid == exclude:
                     continue
                 seen.add(pid)

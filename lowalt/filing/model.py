@@ -204,6 +204,18 @@ def footprint(plan: FlightPlan, terrain: TerrainModel, spacing_m: float = 250.0)
     ground = np.asarray(terrain.elevation(lon, lat), dtype=np.float64)
     ground = ground[np.isfinite(ground)]
     lo, hi = (float(ground.min()), float(ground.max())) if ground.size else (0.0, 0.0)
+    return _banded(plan, area, lon, lat, lo, hi)
+
+
+def rebanded(fp: Footprint, plan: FlightPlan) -> Footprint:
+    """The footprint of ``plan``, which differs from ``fp``'s plan in its band (and window) only: the
+    area, samples and terrain under them are ``fp``'s, not projected and sampled again (an altitude
+    alternative tries up to eight bands of one route)."""
+    return _banded(plan, fp.area, fp.sample_lon, fp.sample_lat, fp.ground_min, fp.ground_max)
+
+
+def _banded(plan: FlightPlan, area: Polygon, lon: np.ndarray, lat: np.ndarray, lo: float, hi: float) -> Footprint:
+    """The footprint's band and window: AGL limits over the lowest (floor) and highest (ceiling) terrain."""
     floor = plan.floor.value_m + (lo if plan.floor.reference is AltitudeReference.AGL else 0.0)
     ceiling = plan.ceiling.value_m + (hi if plan.ceiling.reference is AltitudeReference.AGL else 0.0)
     both_agl = plan.floor.reference is AltitudeReference.AGL and plan.ceiling.reference is AltitudeReference.AGL

@@ -311,30 +311,48 @@ async def lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> None:
                                 "WITH ORDINALITY AS u(k, o)"), {"k": list(keys)})
 
 
-_LOCK_AND_REGISTRY = text(
-    "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:k AS bigint[])) WITH ORDINALITY AS u(k, o))"
+_LOCK_AND_REGISTRY = (
+    "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, o))"
     " AS locked, a.category, a.organisation, a.suspended,"
-    " (SELECT u.disabled OR u.suspended FROM users u WHERE u.name = :user LIMIT 1) AS off,"
+    " (SELECT u.disabled OR u.suspended FROM users u WHERE u.name = $3 LIMIT 1) AS off,"
     " (SELECT CAST(json_agg(json_build_array(p.name, p.licence_number, p.licence_class, p.licence_expiry))"
-    "  AS text) FROM pilots p WHERE p.organisation = :org) AS register"
-    " FROM (SELECT 1) AS one LEFT JOIN aircraft a ON a.id = :aircraft")
+    "  AS text) FROM pilots p WHERE p.organisation = $4) AS register"
+    " FROM (SELECT 1) AS one LEFT JOIN aircraft a ON a.id = $2")
 
 
 async def lock_keys_reading_registry(conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str,
                                      organisation: str) -> tuple[Registry, list[RegisteredPilot]]:
     """:func:`lock_keys`, :func:`registry` and the organisation's pilot register (as
     ``pilot_repo.register_of``) in one round trip: a filing's first statement, and the one that
-    opens its transaction (through SQLAlchemy: :func:`_driver` relies on it).
+    opens its transaction (:func:`_begun`; the next ones rely on it through :func:`_driver`).
 
     Neither the registry nor the register needs the locks; the locks are all taken before the
     statement returns. What must be read under them is read by the next statement
     (:func:`read_under_locks`): this one's snapshot predates the locks.
     """
-    r = (await conn.execute(_LOCK_AND_REGISTRY, {"k": list(keys), "aircraft": aircraft_id, "user": user_name,
-                                                 "org": organisation})).mappings().first()
+    r = await (await _begun(conn)).fetchrow(_LOCK_AND_REGISTRY, list(keys), aircraft_id, user_name, organisation)
     register = [RegisteredPilot(n, num, cls, date.fromisoformat(exp) if exp else None)
                 for n, num, cls, exp in orjson.loads(r["register"] or "[]")] if r else []
     return _registry_row(r), register
+
+
+async def _begun(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` with the unit of work's transaction begun on it.
+
+    SQLAlchemy begins lazily, at its first statement; here its asyncpg adapter begins as that statement
+    would (same isolation level, and its commit or rollback ends it), without the greenlet bridge,
+    compilation and result processing of a statement through SQLAlchemy (docs/filing.md, Throughput).
+    """
+    raw = await conn.get_raw_connection()
+    adapter: Any = raw.dbapi_connection
+    driver = raw.driver_connection
+    if driver is None or adapter is None:
+        raise RuntimeError("filing statements need an open connection")
+    if adapter._transaction is None:
+        await adapter._start_transaction()
+    if not driver.is_in_transaction():
+        raise RuntimeError("filing statements run inside the unit of work's open transaction")
+    return driver
 
 
 async def _driver(conn: AsyncConnection) -> Any:
