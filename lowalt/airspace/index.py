@@ -223,12 +223,12 @@ class _Table:
                 ok = self._exact(k, x[m], y[m])
                 ps.append(m[ok])
                 vs.append(np.full(int(ok.sum()), k, dtype=np.intp))
-        else:
-            for k in range(len(self)):
-                b = self.bounds[k]
-                m = np.flatnonzero((x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3]))
-                if m.size == 0:
-                    continue
+        else:  # every volume's box against every point at once, then the volumes that hold some
+            b = self.bounds
+            boxed = ((x[None, :] >= b[:, 0:1]) & (x[None, :] <= b[:, 2:3])
+                     & (y[None, :] >= b[:, 1:2]) & (y[None, :] <= b[:, 3:4]))
+            for k in np.flatnonzero(boxed.any(axis=1)).tolist():
+                m = np.flatnonzero(boxed[k])
                 ok = self._exact(k, x[m], y[m])
                 ps.append(m[ok])
                 vs.append(np.full(int(ok.sum()), k, dtype=np.intp))

@@ -212,8 +212,11 @@ class AirspaceView:
         all_lat = np.concatenate([lat] * len(alts))
         all_alt = np.concatenate([np.full(n, a) for a, _ in alts])
         all_ref = np.concatenate([np.full(n, r.code, dtype=np.int8) for _, r in alts])
-        # the same points at each altitude: the terrain is sampled once and repeated
-        ground = np.tile(np.asarray(self.terrain.elevation(lon, lat), dtype=np.float64), len(alts))
+        # the same points at each altitude: the terrain under them (the footprint's, when it came from this
+        # view's terrain) is repeated
+        under = fp.sample_ground if fp.sample_ground is not None and fp.sampled_on is self.terrain \
+            else np.asarray(self.terrain.elevation(lon, lat), dtype=np.float64)
+        ground = np.tile(under, len(alts))
         # a floor below the ground at some point means "from the ground up" there, not "underground"
         low = np.where(all_ref == AltitudeReference.AGL.code, all_alt, all_alt - ground) < EDGE_M
         all_alt = np.where(low & (all_ref == AltitudeReference.AGL.code), EDGE_M, all_alt)

@@ -6,7 +6,7 @@ once per plan with :mod:`lowalt.geo.crs`, so rules and the 4D index never projec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -177,6 +177,11 @@ class Footprint:
     """The floor's true height: AGL as filed; AMSL over the HIGHEST terrain under the footprint."""
     true_ceiling: float = 0.0
     """The ceiling's true height: AGL as filed; AMSL over the LOWEST terrain (the most it can reach)."""
+    sample_ground: np.ndarray | None = None
+    """Terrain (m AMSL, NaN where unknown) under each sample, from ``sampled_on``: the airspace check
+    classifies the samples over the same ground and need not look it up again."""
+    sampled_on: object = None
+    """The terrain model ``sample_ground`` came from."""
 
 
 def footprint(plan: FlightPlan, terrain: TerrainModel, spacing_m: float = 250.0) -> Footprint:
@@ -201,17 +206,18 @@ def footprint(plan: FlightPlan, terrain: TerrainModel, spacing_m: float = 250.0)
         inside = shapely.contains_xy(area, gx.ravel(), gy.ravel())
         xy = np.vstack([shapely.get_coordinates(edge), shapely.get_coordinates(grid[inside])])
     lon, lat = to_wgs84(xy[:, 0], xy[:, 1])
-    ground = np.asarray(terrain.elevation(lon, lat), dtype=np.float64)
-    ground = ground[np.isfinite(ground)]
+    under = np.asarray(terrain.elevation(lon, lat), dtype=np.float64)
+    ground = under[np.isfinite(under)]
     lo, hi = (float(ground.min()), float(ground.max())) if ground.size else (0.0, 0.0)
-    return _banded(plan, area, lon, lat, lo, hi)
+    return replace(_banded(plan, area, lon, lat, lo, hi), sample_ground=under, sampled_on=terrain)
 
 
 def rebanded(fp: Footprint, plan: FlightPlan) -> Footprint:
     """The footprint of ``plan``, which differs from ``fp``'s plan in its band (and window) only: the
     area, samples and terrain under them are ``fp``'s, not projected and sampled again (an altitude
     alternative tries up to eight bands of one route)."""
-    return _banded(plan, fp.area, fp.sample_lon, fp.sample_lat, fp.ground_min, fp.ground_max)
+    return replace(_banded(plan, fp.area, fp.sample_lon, fp.sample_lat, fp.ground_min, fp.ground_max),
+                   sample_ground=fp.sample_ground, sampled_on=fp.sampled_on)
 
 
 def _banded(plan: FlightPlan, area: Polygon, lon: np.ndarray, lat: np.ndarray, lo: float, hi: float) -> Footprint:

@@ -10,7 +10,7 @@ pre-check, and the deconfliction index's memo of one area's neighbours.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
@@ -110,7 +110,8 @@ def test_another_band_of_one_footprint_is_the_footprint_of_that_band() -> None:
     fp = footprint(p, view().terrain)
     for floor, ceiling in ((agl(40), agl(80)), (agl(0), agl(120)), (replace(agl(0), value_m=90.0), agl(119.5))):
         cand = replace(p, floor=floor, ceiling=ceiling)
-        a, b = asdict(rebanded(fp, cand)), asdict(footprint(cand, view().terrain))
+        new, old = rebanded(fp, cand), footprint(cand, view().terrain)
+        a, b = ({f.name: getattr(x, f.name) for f in fields(x)} for x in (new, old))
         for k in a:
             assert (np.array_equal(a[k], b[k]) if isinstance(a[k], np.ndarray)
                     else a[k].equals(b[k]) if isinstance(a[k], shapely.Geometry)
