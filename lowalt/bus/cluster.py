@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lowalt.identity.model import Role
-from lowalt.launch import NatsProcess, nats_server_binary, start_serve
+from lowalt.launch import NatsProcess, ServerProcess, nats_server_binary, start_serve
 from lowalt.live.shards import lease_name
 from lowalt.settings import Settings
 from lowalt.store import identity_repo
@@ -107,14 +107,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         nats_url = nats.url
         settings = Settings(database_url=pg.url(), data_dir=args.data_dir)
         tokens = asyncio.run(_tokens(settings))
-        nodes = [start_serve({"LOWALT_DATABASE_URL": pg.url(), "LOWALT_NATS_URL": nats_url,
-                              "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history",
-                              "LOWALT_MONITOR_SHARDS": str(args.shards)},
-                             port=args.port + k, output=None, quiet=False) for k in range(args.nodes)]
-        procs.extend(n.proc for n in nodes)
+        def node(k: int) -> ServerProcess:
+            started = start_serve({"LOWALT_DATABASE_URL": pg.url(), "LOWALT_NATS_URL": nats_url,
+                                   "LOWALT_NODE_ID": f"node-{k + 1}", "LOWALT_NODE_ROLES": "monitor,history",
+                                   "LOWALT_MONITOR_SHARDS": str(args.shards)},
+                                  port=args.port + k, output=None, quiet=False)
+            procs.append(started.proc)
+            return started
+
+        # node 1 first: on a new database it loads the airspace data set; two nodes loading it at once
+        # collided on its primary key and one exited
+        nodes = [node(0)]
+        nodes[0].wait_ready_blocking()
+        nodes += [node(k) for k in range(1, args.nodes)]
         urls = [n.url for n in nodes]
-        for node in nodes:
-            node.wait_ready_blocking()
+        for started in nodes[1:]:
+            started.wait_ready_blocking()
         print(f" lowalt cluster: {args.nodes} nodes on {nats_url} (JetStream in {store}) and {pg.url()}", flush=True)
         for k, url in enumerate(urls):
             print(f"  node-{k + 1} (monitor candidate, history): map {url}/?token={tokens['centre']}", flush=True)
@@ -133,9 +141,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            "--token", tokens["admin"], "--aircraft", str(args.aircraft),
                                            "--duration", "86400", "--quiet"]))
         signal.signal(signal.SIGTERM, _interrupt)
-        while all(p.poll() is None for p in procs) and nats.proc is not None and nats.proc.poll() is None:
+        told: set[int] = set()
+        # a node that dies (kill -9 it to see the failover) leaves the others running; the cluster stops
+        # when no node is left or the bus exits
+        while any(n.proc.poll() is None for n in nodes) and nats.proc is not None and nats.proc.poll() is None:
+            for k, n in enumerate(nodes):
+                if k not in told and n.proc.poll() is not None:
+                    told.add(k)
+                    print(f" lowalt cluster: node-{k + 1} exited ({n.proc.returncode}); the other nodes take over "
+                          "its monitor shard", file=sys.stderr, flush=True)
             time.sleep(0.5)
-        print(" lowalt cluster: a process exited; stopping", file=sys.stderr)
+        print(" lowalt cluster: no node left (or the bus exited); stopping", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
