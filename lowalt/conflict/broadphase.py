@@ -112,6 +112,25 @@ def _grow(arr: I64, need: int) -> I64:
 _grow = jit(_grow)
 
 
+def _room(out_i: I64, out_j: I64, need: int) -> tuple[I64, I64]:
+    """The pair buffers, grown together to hold at least ``need`` pairs."""
+    if need > out_i.shape[0]:
+        return _grow(out_i, need), _grow(out_j, need)
+    return out_i, out_j
+
+
+_room = jit(_room, inline=True)
+
+
+def _put(out_i: I64, out_j: I64, at: int, a: int, b: int) -> None:
+    """Write the pair ``(a, b)`` at ``at``, lower index first (the callers' ``i < j`` order)."""
+    out_i[at] = min(a, b)
+    out_j[at] = max(a, b)
+
+
+_put = jit(_put, inline=True)
+
+
 def _register(
     lower: F64, ids: I64, c0: I64, spans: I64, stride: I64, start: I64,
     cursor: I64, e_rank: I64, e_lox: F64, e_first: NDArray[np.uint8],
@@ -203,9 +222,7 @@ def _sweep(lower: F64, upper: F64, ids: I64, c0: I64, spans: I64, dims: I64) -> 
     for s in range(n_strips):
         end = start[s + 1]
         for p in range(start[s], end):
-            if count + (end - p) > out_i.shape[0]:
-                out_i = _grow(out_i, count + end - p)
-                out_j = _grow(out_j, count + end - p)
+            out_i, out_j = _room(out_i, out_j, count + end - p)
             rp = e_rank[p]
             up_x = up_s[rp, 0]
             fp = e_first[p]
@@ -218,9 +235,7 @@ def _sweep(lower: F64, upper: F64, ids: I64, c0: I64, spans: I64, dims: I64) -> 
                 ok = (fp | e_first[q]) == full
                 for ax in range(1, d):
                     ok &= (lo_s[rp, ax] <= up_s[rq, ax]) & (lo_s[rq, ax] <= up_s[rp, ax])
-                bq = ids[rq]
-                out_i[count] = min(bp, bq)
-                out_j[count] = max(bp, bq)
+                _put(out_i, out_j, count, bp, ids[rq])
                 count += ok
     return out_i[:count], out_j[:count]
 
@@ -245,11 +260,8 @@ def _outlier_pairs(out: I64, is_outlier: NDArray[np.bool_], lower: F64, upper: F
                     break
             if not hit:
                 continue
-            if count == out_i.shape[0]:
-                out_i = _grow(out_i, count + 1)
-                out_j = _grow(out_j, count + 1)
-            out_i[count] = min(o, b)
-            out_j[count] = max(o, b)
+            out_i, out_j = _room(out_i, out_j, count + 1)
+            _put(out_i, out_j, count, o, b)
             count += 1
     return out_i[:count], out_j[:count]
 

@@ -22,11 +22,15 @@ import numba
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def jit(fn: F) -> F:
+def jit(fn: F, *, inline: bool = False) -> F:
     """``numba.njit`` with the engine's options, typed as the function it wraps.
+
+    ``inline``: inline the function into its compiled callers at numba's IR level (a small helper
+    called per pair would otherwise cost a call there).
 
     ``error_model="numpy"``: a division by zero yields inf/NaN as numpy does (the kernel relies on
     it), instead of raising ``ZeroDivisionError``. No ``fastmath``: results must be IEEE-exact so
     the fast engine and the brute-force reference agree bit for bit.
     """
-    return cast(F, numba.njit(cache=True, error_model="numpy", nogil=True)(fn))
+    return cast(F, numba.njit(cache=True, error_model="numpy", nogil=True,
+                              inline="always" if inline else "never")(fn))
