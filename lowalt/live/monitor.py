@@ -234,7 +234,9 @@ class ConflictMonitor:
         live_ids = set(snap.ids)
         self._foreign = []
         self._owned_keys = []
-        if owner is not None:
+        if owner is None:
+            self._indexed = False  # rebuilt when this monitor is a shard again
+        else:
             self._index_ids()
             if snap.n:  # this shard's cells and their halo only
                 snap = snap.select(np.flatnonzero(owner.in_region(snap.lon, snap.lat)))
@@ -291,6 +293,11 @@ class ConflictMonitor:
         handed: list[dict[str, Any]] = []
         if owner is not None:
             cleared_alerts, handed = self._hand_over(diff, updated)
+        elif self._handed:  # every cell is this monitor's now (it took the other shards over): all back
+            for aid in sorted(self._handed):
+                if aid in self.book:
+                    updated.append(alert_to_wire(self.book.get(aid)))
+            self._handed.clear()
         cleared = [alert_to_wire(a) for a in cleared_alerts]
         # the active set is kept incrementally: rebuilding thousands of wire dicts every tick
         # would cost more than the conflict pass itself

@@ -199,3 +199,16 @@ async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> 
     assert alert_id in s0._own_active and alert_id not in s1._own_active
     events = [(e, a["id"]) for svc in svcs for e, a in svc._alert_events if a["kind"] == "conflict"]
     assert events == [("raised", alert_id)]  # raised once, by shard 1; never cleared by either
+
+
+def test_a_shard_that_takes_every_cell_over_publishes_what_it_had_handed_over() -> None:
+    west = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo_m(60.0)))
+    d = 20.0 / 97_000
+    here = picture([("A", EDGE_LON - 1.5 * d, 29.6, 0.0), ("B", EDGE_LON + 0.5 * d, 29.6, 0.0)])
+    moved = picture([("A", EDGE_LON - 0.5 * d, 29.6, 0.0), ("B", EDGE_LON + 1.5 * d, 29.6, 0.0)])
+    (alert_id,) = _conflicts(west.assess(here, NOW).alerts_new)
+    assert [a["id"] for a in west.assess(moved, NOW + 1).handed] == [alert_id]
+    west.owner = None  # the east shard's node died: this one holds both shards now
+    back = west.assess(moved, NOW + 2)
+    assert _conflicts(back.alerts_updated) == [alert_id] and alert_id in back.active
+    assert _conflicts(back.alerts_new) == [] and west.acknowledge(alert_id, "op", NOW + 2) is not None
