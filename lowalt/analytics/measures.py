@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lowalt.aircraft_category import CATEGORIES, UNKNOWN_SEPARATION_CODE, separation_code
-from lowalt.conflict.separation import ROWS, SeparationMatrix
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -74,14 +73,25 @@ ports AS MATERIALIZED (
            coalesce((properties->>'capacity_per_15min')::int, 0) AS capacity, ST_Transform(geom, 4548) AS g
     FROM airspace_features WHERE collection = 'points')"""
 
-_MATCH = """
-matched AS (
-    SELECT m.*, n.point_id, n.name_zh, n.capacity
-    FROM moves m
-    CROSS JOIN LATERAL (
-        SELECT point_id, name_zh, capacity, ST_Distance(ST_Transform(m.pt, 4548), ports.g) AS d
+def _match(counts: str) -> str:
+    """CTEs over ``moves``: ``per_pt`` (movements per point and 15-minute slot: ``counts``, aggregates over
+    ``moves``), ``pts`` (each distinct point projected once), ``near`` (each point's nearest take-off point
+    within ``:radius``) and ``matched`` (``per_pt`` with its take-off point).
+
+    Why per point and not per movement: plans take off and land at a few hundred points, and the next
+    24 h at 1,000 aircraft hold 96,000 movements: matched one by one (each projected again for every
+    take-off point) the demand took 2.2 s; counted per point and slot first, then matched, ~0.1 s."""
+    return f"""
+per_pt AS MATERIALIZED (
+    SELECT pt, date_bin('15 minutes', at, TIMESTAMPTZ '{ORIGIN}') AS slot, {counts} FROM moves GROUP BY 1, 2),
+pts AS MATERIALIZED (SELECT pt, ST_Transform(pt, 4548) AS g FROM per_pt GROUP BY pt),
+near AS MATERIALIZED (
+    SELECT p.pt, n.point_id, n.name_zh, n.capacity
+    FROM pts p CROSS JOIN LATERAL (
+        SELECT point_id, name_zh, capacity, ST_Distance(p.g, ports.g) AS d
         FROM ports ORDER BY d, point_id LIMIT 1) n
-    WHERE n.d <= :radius)"""
+    WHERE n.d <= :radius),
+matched AS (SELECT n.point_id, n.name_zh, n.capacity, p.* FROM per_pt p JOIN near n ON n.pt = p.pt)"""
 
 
 def _moves(states: tuple[str, ...] | None, org: str | None) -> str:
@@ -100,12 +110,12 @@ def slot_use(start: datetime, end: datetime, *, org: str | None, radius_m: float
 
     Only slots with at least one booked movement are returned (zeros are implied). ``as_of``: a plan
     still approved whose window ended before it is a no-show."""
+    counts = (f"count(*) AS booked, count(*) FILTER (WHERE state IN {_in(FLOWN)}) AS flown, "
+              f"count(*) FILTER (WHERE state = 'approved' AND plan_end <= :as_of) AS no_shows")
     sql = f"""
-WITH {_PORTS},{_moves(BOOKED, org)},{_MATCH}
-SELECT point_id, name_zh, date_bin('15 minutes', at, TIMESTAMPTZ '{ORIGIN}') AS slot, capacity,
-       count(*) AS booked,
-       count(*) FILTER (WHERE state IN {_in(FLOWN)}) AS flown,
-       count(*) FILTER (WHERE state = 'approved' AND plan_end <= :as_of) AS no_shows
+WITH {_PORTS},{_moves(BOOKED, org)},{_match(counts)}
+SELECT point_id, name_zh, slot, capacity, sum(booked)::bigint AS booked, sum(flown)::bigint AS flown,
+       sum(no_shows)::bigint AS no_shows
 FROM matched GROUP BY point_id, name_zh, slot, capacity ORDER BY point_id, slot"""
     return Query(sql, {"start": start, "end": end, "org": org, "radius": radius_m, "as_of": as_of})
 
@@ -114,9 +124,8 @@ def demand_slots(start: datetime, end: datetime, *, radius_m: float) -> Query:
     """Take-off points: movements of approved and active plans per slot in ``[start, end)`` (every
     organisation's: saturation is a fact about the point, whoever booked it)."""
     sql = f"""
-WITH {_PORTS},{_moves(("approved", "active"), None)},{_MATCH}
-SELECT point_id, name_zh, date_bin('15 minutes', at, TIMESTAMPTZ '{ORIGIN}') AS slot, capacity,
-       count(*) AS booked
+WITH {_PORTS},{_moves(("approved", "active"), None)},{_match("count(*) AS booked")}
+SELECT point_id, name_zh, slot, capacity, sum(booked)::bigint AS booked
 FROM matched GROUP BY point_id, name_zh, slot, capacity ORDER BY point_id, slot"""
     return Query(sql, {"start": start, "end": end, "radius": radius_m})
 
@@ -179,11 +188,6 @@ inside AS (
        OR (tp.d <= tp.hw + {BAND_M} AND ST_DWithin({_LOCAL}, tp.line, tp.hw)))"""
 
 
-def _matrix_array(table: Any) -> list[float]:
-    """A separation table (rows x rows, metres) flattened row by row, for ``(:sep_h)[a * ROWS + b + 1]``."""
-    return [float(v) for v in table.ravel()]
-
-
 def _category_codes() -> str:
     """``VALUES`` of every category name (wire value and separation key) with its separation code
     (module constants, never user input); a category absent from them is the ``unknown`` row, as for the
@@ -192,87 +196,25 @@ def _category_codes() -> str:
     return ", ".join(f"('{n}', {separation_code(n)})" for n in sorted(names))
 
 
-SEP_BIN = ("(CASE WHEN d < 500 THEN 5 * floor(d / 5) "
-           "ELSE floor(500 * power(1.05, floor(ln(d / 500) / ln(1.05)))) END)::int")
-"""A separation's histogram bin, as its lower edge in whole metres: 5 m wide below 500 m, 5 % wide above
-(500, 525, 551, ...). Why not the whole metre: an hour read from 60 rolled minutes merges their histograms,
-and at 1,000 aircraft a minute's corridor holds ~1,000 distinct metres (0.9 M rows to add up for the live
-hour, 1.5 s); these bins keep it under 180 a row while the p95 stays within 5 m where the minima are
-(50-1,219 m) and 5 % beyond."""
-
-
-def _separation(bucket: str) -> str:
-    """CTEs over ``inside`` (see :func:`_corridor_inside`, scoped): ``sep_hist`` (bucket, route, scope, whole
-    metres of the separations' bins (:data:`SEP_BIN`), samples per bin, as two arrays) and ``sep_rows`` (for every bucket, route
-    and scope with an aircraft inside: the samples, the sum of separations in whole millimetres, the
-    histogram, the loss-of-separation seconds and the aircraft-seconds inside, ``inside_s``, the density's
-    numerator), for the scopes ``org:<name>``/``none`` and ``all``.
-
-    At each whole second an aircraft inside a corridor has a *separation sample* when another aircraft is
-    inside the same corridor in that second: the horizontal distance (EPSG:4548) to the nearest such other
-    aircraft, from each one's first report of the second (positions are not interpolated: at 1 Hz two
-    reports of one second are up to 1 s apart). A scope's samples are its aircraft's (their nearest other
-    aircraft may be anyone's); ``all`` holds every sample. A pair inside together in a second is in *loss
-    of separation* that second when its horizontal distance is below the monitor's minimum for the two
-    categories (``SeparationMatrix``, ``:sep_h``) and its altitude difference below the vertical one
-    (``:sep_v``): strict, as the engine's (touching the minimum is not a loss). Each pair-second counts once
-    in ``all`` and once in the scope of each of its two aircraft's organisations (once when they share
-    one). ``bucket``: SQL naming a sample's bucket from its second ``s``."""
-    rows = ROWS
-    return f"""
-pos AS MATERIALIZED (
-    SELECT f.route_id, f.aircraft_id, f.s, f.scope, f.alt_amsl AS z, ST_X(g) AS x, ST_Y(g) AS y,
+def corridor_positions(start: datetime, end: datetime) -> Query:
+    """The aircraft inside corridors in ``[start, end)`` (see :func:`corridor_hours`), one row per (route,
+    aircraft, whole second): its first report of that second, in EPSG:4548, with its organisation scope and
+    its category's separation code, as one row of columns (``array_agg``; NULLs without any), for
+    :func:`lowalt.analytics.separation.measure` (the roller's separation, a minute at a time)."""
+    cond, params = _ranges_cond([(start, end)])
+    sql = f"""
+WITH {_corridor_inside(cond, None)},
+pos AS (
+    SELECT f.route_id, f.scope, f.s, f.alt_amsl AS z, ST_X(g) AS x, ST_Y(g) AS y,
            coalesce(k.code, {UNKNOWN_SEPARATION_CODE}) AS code
     FROM (SELECT DISTINCT ON (route_id, aircraft_id, s) * FROM inside
           ORDER BY route_id, aircraft_id, s, t_epoch) f
     LEFT JOIN aircraft ac ON ac.id = f.aircraft_id
     LEFT JOIN (VALUES {_category_codes()}) k(name, code) ON k.name = ac.category
-    CROSS JOIN LATERAL (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326), 4548) AS g) p),
-together AS (
-    SELECT route_id, s, array_agg(aircraft_id ORDER BY aircraft_id) AS ids, array_agg(scope ORDER BY aircraft_id) AS sc,
-           array_agg(x ORDER BY aircraft_id) AS xs, array_agg(y ORDER BY aircraft_id) AS ys,
-           array_agg(z ORDER BY aircraft_id) AS zs, array_agg(code ORDER BY aircraft_id) AS codes
-    FROM pos GROUP BY route_id, s HAVING count(*) > 1),
-pairs AS MATERIALIZED (
-    -- every pair of aircraft inside one corridor in one second, from that second's group alone (a self-join
-    -- of pos would leave the planner free to compare every position with every other)
-    SELECT g.route_id, g.s, g.ids[i] AS a_id, g.sc[i] AS a_scope, g.ids[j] AS b_id, g.sc[j] AS b_scope,
-           sqrt((g.xs[i] - g.xs[j]) ^ 2 + (g.ys[i] - g.ys[j]) ^ 2) AS d, abs(g.zs[i] - g.zs[j]) AS dz,
-           (CAST(:sep_h AS float8[]))[g.codes[i] * {rows} + g.codes[j] + 1] AS h_min,
-           (CAST(:sep_v AS float8[]))[g.codes[i] * {rows} + g.codes[j] + 1] AS v_min
-    FROM together g CROSS JOIN LATERAL generate_subscripts(g.ids, 1) i
-    CROSS JOIN LATERAL generate_series(i + 1, cardinality(g.ids)) j),
-nearest AS (
-    SELECT route_id, s, aircraft_id, scope, min(d) AS d FROM (
-        SELECT route_id, s, a_id AS aircraft_id, a_scope AS scope, d FROM pairs
-        UNION ALL SELECT route_id, s, b_id, b_scope, d FROM pairs) x
-    GROUP BY route_id, s, aircraft_id, scope),
-samples AS (
-    SELECT {bucket} AS bucket, route_id, sc AS scope, d FROM nearest CROSS JOIN LATERAL unnest(ARRAY[scope, 'all']) sc),
-lost AS (
-    SELECT {bucket} AS bucket, route_id, sc AS scope, count(*) AS n FROM pairs
-    CROSS JOIN LATERAL (SELECT DISTINCT sc FROM unnest(ARRAY[a_scope, b_scope, 'all']) sc) u
-    WHERE d < h_min AND dz < v_min GROUP BY 1, 2, 3),
-sep_hist AS (
-    SELECT bucket, route_id, scope, array_agg(m ORDER BY m) AS metres, array_agg(c ORDER BY m) AS counts
-    FROM (SELECT bucket, route_id, scope, {SEP_BIN} AS m, count(*)::int AS c FROM samples GROUP BY 1, 2, 3, 4) x
-    GROUP BY 1, 2, 3),
-presence AS (
-    SELECT {bucket} AS bucket, route_id, sc AS scope, count(*) AS n FROM pos
-    CROSS JOIN LATERAL unnest(ARRAY[scope, 'all']) sc GROUP BY 1, 2, 3),
-sep_rows AS MATERIALIZED (
-    -- the parts added up by key, not joined: the planner's row estimates here are far off (a join could
-    -- rescan a part for every row of another)
-    SELECT bucket, route_id, scope, sum(samples)::bigint AS samples, sum(sum_mm)::bigint AS sum_mm,
-           coalesce(max(metres), '{{}}') AS metres, coalesce(max(counts), '{{}}') AS counts,
-           sum(los_s)::bigint AS los_s, sum(inside_s)::bigint AS inside_s
-    FROM (SELECT bucket, route_id, scope, 0 AS samples, 0 AS sum_mm, NULL::int[] AS metres, NULL::int[] AS counts,
-                 0 AS los_s, n AS inside_s FROM presence
-          UNION ALL SELECT bucket, route_id, scope, count(*), sum(round(d * 1000)::bigint), NULL, NULL, 0, 0
-                    FROM samples GROUP BY 1, 2, 3
-          UNION ALL SELECT bucket, route_id, scope, 0, 0, metres, counts, 0, 0 FROM sep_hist
-          UNION ALL SELECT bucket, route_id, scope, 0, 0, NULL, NULL, n, 0 FROM lost) u
-    GROUP BY 1, 2, 3)"""
+    CROSS JOIN LATERAL (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326), 4548) AS g) p)
+SELECT array_agg(route_id) AS route, array_agg(scope) AS scope, array_agg(s) AS s, array_agg(x) AS x,
+       array_agg(y) AS y, array_agg(z) AS z, array_agg(code) AS code FROM pos"""
+    return Query(sql, params)
 
 
 _SEP_COLUMNS = "route_id, scope, samples, sum_mm, metres, counts, los_s, inside_s"
@@ -303,18 +245,10 @@ sep_merged AS MATERIALIZED (
     GROUP BY k, bucket, route_id, scope)"""
 
 
-def _separation_params(matrix: SeparationMatrix | None) -> dict[str, Any]:
-    m = matrix or SeparationMatrix()
-    return {"sep_h": _matrix_array(m.h), "sep_v": _matrix_array(m.v)}
-
-
-def _separation_insert(span: str) -> str:
-    """A data-modifying CTE writing ``sep_rows`` of one bucket (``:at``) into ``analytics_separation`` as
-    rows of ``span`` (``minute`` or ``hour``)."""
-    return f"""
-sep_ins AS (
-    INSERT INTO analytics_separation (span, at, {_SEP_COLUMNS})
-    SELECT '{span}', CAST(:at AS timestamptz), {_SEP_COLUMNS} FROM sep_rows RETURNING 1)"""
+INSERT_SEPARATION = f"""
+INSERT INTO analytics_separation (span, at, {_SEP_COLUMNS})
+VALUES (:span, :at, :route_id, :scope, :samples, :sum_mm, :metres, :counts, :los_s, :inside_s)"""
+"""One row of separation parts (``lowalt.analytics.separation.Part``) of a minute or an hour."""
 
 
 Range = tuple[datetime, datetime]
@@ -396,8 +330,7 @@ def _ranges_cond(ranges: Sequence[Range]) -> tuple[str, dict[str, Any]]:
     return " OR ".join(conds) or "false", params
 
 
-def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE,
-                   matrix: SeparationMatrix | None = None) -> Query:
+def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: Rolled = NONE) -> Query:
     """Corridors: distinct aircraft per hour and the most inside in one second, from track history (whole
     rolled hours from ``analytics_corridor_hours``, rolled minutes of the other hours from
     ``analytics_corridor_minutes``, raw history for the rest: :func:`reads`).
@@ -413,26 +346,28 @@ def corridor_hours(start: datetime, end: datetime, *, org: str | None, rolled: R
     and raw seconds still counts each aircraft once, and its peak is the largest of its parts' (the
     seconds of an hour are split between them, never shared).
 
-    In the same statement (one pass over the raw tail): each hour's separation and density parts
-    (:func:`_separation`, from ``analytics_separation`` for rolled hours and minutes, added up): samples,
-    sum_mm, metres, counts, los_s and inside_s (null for an hour without any), and the route's length.
-    ``org``: its aircraft's flights, peak, samples (nearest to anyone's aircraft), losses of separation with
-    any aircraft, and aircraft-seconds; the raw tail reads every aircraft's reports (the nearest other
-    aircraft may be anyone's)."""
+    In the same statement, each hour's separation and density parts: samples, sum_mm, metres, counts and
+    los_s from the rolled hours and minutes only (``analytics_separation``, written by the roller:
+    ``lowalt.analytics.separation``; the raw tail is not measured at read, so the separation covers the
+    window's rolled part, :func:`separation_cover`), inside_s from those and the raw tail (zeros for an hour
+    without any); and the route's length. ``org``: its aircraft's flights, peak, samples (nearest to
+    anyone's aircraft), losses of separation with any aircraft, and aircraft-seconds."""
     r = reads(start, end, rolled)
     cond, params = _ranges_cond(r.raw)
     hour = f"date_bin('1 hour', {{}}, TIMESTAMPTZ '{ORIGIN}')"
-    src = (f"SELECT {_SEP_COLUMNS.replace('route_id', 'bucket, route_id', 1)} FROM sep_rows WHERE scope = :scope "
-           f"UNION ALL SELECT {hour.format('at')}, {_SEP_COLUMNS} FROM analytics_separation "
+    src = (f"SELECT {hour.format('at')} AS bucket, {_SEP_COLUMNS} FROM analytics_separation "
            f"WHERE scope = :scope AND ((span = 'hour' AND at = ANY(CAST(:rolled AS timestamptz[]))) "
            f"OR (span = 'minute' AND at = ANY(CAST(:minutes AS timestamptz[]))))")
     sql = f"""
-WITH {_corridor_inside(cond, None)},{_separation(hour.format("to_timestamp(s)"))},{_separation_merge(src)},
+WITH {_corridor_inside(cond, None)},{_separation_merge(src)},
 mine AS (SELECT route_id, aircraft_id, s FROM inside WHERE scope = :scope OR :scope = 'all'),
 mins AS (
     SELECT route_id, date_bin('1 hour', minute, TIMESTAMPTZ '{ORIGIN}') AS hour, peak, aircraft
     FROM analytics_corridor_minutes WHERE minute = ANY(CAST(:minutes AS timestamptz[])) AND scope = :scope),
 per_second AS (SELECT route_id, s, count(DISTINCT aircraft_id) AS n FROM mine GROUP BY route_id, s),
+raw_inside AS (
+    SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, sum(n)::bigint AS inside_s
+    FROM per_second GROUP BY 1, 2),
 peaks AS (
     SELECT route_id, hour, max(n) AS peak FROM (
         SELECT route_id, date_bin('1 hour', to_timestamp(s), TIMESTAMPTZ '{ORIGIN}') AS hour, n FROM per_second
@@ -449,22 +384,38 @@ rows AS (
     SELECT route_id, hour, flights, peak FROM analytics_corridor_hours
     WHERE hour = ANY(CAST(:rolled AS timestamptz[])) AND scope = :scope)
 SELECT r.route_id, coalesce(c.name_zh, r.route_id) AS name_zh, r.hour, r.flights, r.peak AS peak_simultaneous,
-       ST_Length(c.line) / 1000 AS length_km, m.samples, m.sum_mm, m.metres, m.counts, m.los_s, m.inside_s
+       ST_Length(c.line) / 1000 AS length_km, coalesce(m.samples, 0) AS samples, coalesce(m.sum_mm, 0) AS sum_mm,
+       coalesce(m.metres, '{{}}') AS metres, coalesce(m.counts, '{{}}') AS counts, coalesce(m.los_s, 0) AS los_s,
+       coalesce(m.inside_s, 0) + coalesce(ri.inside_s, 0) AS inside_s
 FROM rows r LEFT JOIN corr c USING (route_id)
 LEFT JOIN sep_merged m ON m.route_id = r.route_id AND m.bucket = r.hour
+LEFT JOIN raw_inside ri ON ri.route_id = r.route_id AND ri.hour = r.hour
 ORDER BY r.route_id, r.hour"""
-    return Query(sql, {**params, **_separation_params(matrix), "rolled": r.hours, "minutes": r.minutes,
+    return Query(sql, {**params, "rolled": r.hours, "minutes": r.minutes,
                        "scope": "all" if org is None else f"org:{org}"})
 
 
-def roll_up_corridors(hour: datetime, matrix: SeparationMatrix | None = None) -> Query:
+def separation_cover(start: datetime, end: datetime, rolled: Rolled) -> Range | None:
+    """The part of ``[start, end)`` the corridor separation covers: from the start of its first rolled
+    hour or minute to the end of its last (None when none is rolled). Reports after it (the live minute
+    or two; the roller runs every ``LOWALT_ANALYTICS_ROLLUP_S``) and in a partial minute at the window's
+    start are not in the separation; the raw gaps inside it are those the roller has not rolled (it rolls
+    every closed minute of the live hour and every closed hour in order, so only while it catches up)."""
+    r = reads(start, end, rolled)
+    parts = [(h, h + HOUR) for h in r.hours] + [(m, m + MINUTE) for m in r.minutes]
+    if not parts:
+        return None
+    return min(p[0] for p in parts), max(p[1] for p in parts)
+
+
+def roll_up_corridors(hour: datetime) -> Query:
     """One closed hour of corridor use from raw history into ``analytics_corridor_hours``: per route, for
     every organisation (scope ``org:<name>``, ``none`` for aircraft of none) and for all of them (``all``:
-    its peak is the most aircraft of any organisation inside in one second, not a sum of peaks); and the
-    separation samples and losses of separation into ``analytics_separation`` (:func:`_separation`)."""
+    its peak is the most aircraft of any organisation inside in one second, not a sum of peaks). Its
+    separation is measured apart (:func:`corridor_positions`, a minute at a time)."""
     cond, params = _ranges_cond([(hour, hour + HOUR)])
     sql = f"""
-WITH {_corridor_inside(cond, None)},{_separation("CAST(:at AS timestamptz)")},{_separation_insert("hour")},
+WITH {_corridor_inside(cond, None)},
 per_second AS (SELECT route_id, scope, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY 1, 2, 3),
 fl AS (SELECT route_id, scope, count(DISTINCT aircraft_id) AS flights FROM inside GROUP BY 1, 2)
 INSERT INTO analytics_corridor_hours (hour, route_id, scope, flights, peak)
@@ -474,16 +425,16 @@ UNION ALL
 SELECT :hour, a.route_id, 'all', (SELECT sum(flights) FROM fl WHERE fl.route_id = a.route_id), a.peak
 FROM (SELECT route_id, max(n) AS peak FROM (SELECT route_id, s, sum(n) AS n FROM per_second GROUP BY 1, 2) x
       GROUP BY 1) a"""
-    return Query(sql, {**params, **_separation_params(matrix), "hour": hour, "at": hour})
+    return Query(sql, {**params, "hour": hour})
 
 
-def roll_up_corridor_minute(minute: datetime, matrix: SeparationMatrix | None = None) -> Query:
+def roll_up_corridor_minute(minute: datetime) -> Query:
     """One closed minute of corridor use into ``analytics_corridor_minutes``: per route and scope (as
-    :func:`roll_up_corridors`), the aircraft inside and the most inside in one second, and the separation
-    into ``analytics_separation``."""
+    :func:`roll_up_corridors`), the aircraft inside and the most inside in one second (its separation apart,
+    as for an hour)."""
     cond, params = _ranges_cond([(minute, minute + MINUTE)])
     sql = f"""
-WITH {_corridor_inside(cond, None)},{_separation("CAST(:at AS timestamptz)")},{_separation_insert("minute")},
+WITH {_corridor_inside(cond, None)},
 per_second AS (SELECT route_id, scope, s, count(DISTINCT aircraft_id) AS n FROM inside GROUP BY 1, 2, 3),
 ac AS (SELECT route_id, scope, array_agg(DISTINCT aircraft_id ORDER BY aircraft_id) AS aircraft
        FROM inside GROUP BY 1, 2)
@@ -495,7 +446,7 @@ SELECT :minute, a.route_id, 'all', a.peak,
        (SELECT array_agg(DISTINCT i.aircraft_id ORDER BY i.aircraft_id) FROM inside i WHERE i.route_id = a.route_id)
 FROM (SELECT route_id, max(n) AS peak FROM (SELECT route_id, s, sum(n) AS n FROM per_second GROUP BY 1, 2) x
       GROUP BY 1) a"""
-    return Query(sql, {**params, **_separation_params(matrix), "minute": minute, "at": minute})
+    return Query(sql, {**params, "minute": minute})
 
 
 def hour_from_minutes(hour: datetime) -> list[Query]:

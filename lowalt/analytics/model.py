@@ -62,12 +62,13 @@ class CorridorHour:
     peak_simultaneous: int
     """Most distinct aircraft inside in one whole second of the hour."""
     separation_samples: int = 0
-    """Aircraft-seconds inside with another aircraft inside too (``measures._separation``)."""
+    """Aircraft-seconds inside with another aircraft inside too (``lowalt.analytics.separation``), over the
+    window's rolled part (``Corridors.separation_from`` - ``separation_to``)."""
     mean_separation_m: float | None = None
     """Mean horizontal distance to the nearest other aircraft inside, over those samples (m)."""
     p95_separation_m: int | None = None
     """95th percentile of those distances (nearest rank) as its histogram bin's lower edge in whole metres:
-    bins 5 m wide below 500 m, 5 % wide above (``measures.SEP_BIN``)."""
+    bins 5 m wide below 500 m, 5 % wide above (``separation.sep_bins``)."""
     loss_of_separation_s: int = 0
     """Pair-seconds inside below the monitor's minima for the pair's categories (horizontal and vertical)."""
     length_km: float | None = None
@@ -77,6 +78,18 @@ class CorridorHour:
     ``length_km``."""
     peak_density_per_km: float | None = None
     """``peak_simultaneous`` / ``length_km``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Corridors:
+    """A window's corridor hours, and the part of the window their separation measures cover."""
+
+    hours: list[CorridorHour]
+    separation_from: datetime | None = None
+    """Start of the covered part: the first rolled minute or hour of the window (None: nothing rolled)."""
+    separation_to: datetime | None = None
+    """End of the covered part ("covered up to"): reports after it are not in the separation yet (the roller
+    measures each minute ``MINUTE_SETTLE`` after it closes, every ``LOWALT_ANALYTICS_ROLLUP_S``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ at 1 Hz for ``--hours`` hours of one Beijing day (about centred on noon, startin
 fly along the published routes, the rest circle a take-off point at 100-1000 m. Each aircraft has a plan
 per 30 minutes taking off at its point (completed; every 17th still approved, a no-show; every 23rd
 cancelled), filing events (every 5th referred and decided by the centre 10 minutes later), approved plans
-for the next day (the demand), and an alert per aircraft and 5 hours (conflict, intrusion, nonconformance
+for the 24 h after the history's end (the demand: one per aircraft and 30 minutes, whatever ``--hours``), and an alert per aircraft and 5 hours (conflict, intrusion, nonconformance
 in turn).
 
 The reports go into the day's ``track_points`` partition (``lowalt.store.track_partitions``) as a bulk
@@ -235,7 +235,9 @@ async def _setup(conn: AsyncConnection, n: int, start: float, secs: int, table: 
         "'org-' || (a % :orgs) FROM generate_series(0, CAST(:n AS int) - 1) a"), {"n": n, "orgs": ORGS})
     common = {"n": n, "orgs": ORGS, "npoints": counts[1], "slots": max(1, secs // 1800)}
     await conn.execute(text(_PLANS), {**common, "t0": start, "future": False, "tag": "day"})
-    await conn.execute(text(_PLANS), {**common, "t0": start + 86_400, "future": True, "tag": "next"})
+    # the next 24 h's demand (from the history's end, what the dashboard asks): a plan per aircraft and 30
+    # minutes whatever --hours is (48,000 approved plans at 1,000 aircraft)
+    await conn.execute(text(_PLANS), {**common, "slots": 48, "t0": start + secs, "future": True, "tag": "next"})
     await conn.execute(text(_EVENTS))
     await conn.execute(text(_ALERTS), {"n": n, "t0": start, "secs": secs, "alerts": max(1, n * secs // 18_000)})
     await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))  # the migration's, if the day is today

@@ -6,13 +6,14 @@ free slot) are pure; this module executes and converts (numbers to int/float, ti
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lowalt.analytics import measures
+from lowalt.analytics import measures, separation
 from lowalt.analytics import model as m
 
 
@@ -40,16 +41,53 @@ async def slot_use(conn: AsyncConnection, start: datetime, end: datetime, *, org
                     int(r["no_shows"])) for r in rows]
 
 
-async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
-                         use_rollup: bool = True) -> list[m.CorridorHour]:
-    rows = await _rows(conn, measures.corridor_hours(start, end, org=org,
-                                                     rolled=await rolled(conn, start, end, use=use_rollup)))
-    return m.with_separation(
+async def corridors(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
+                    use_rollup: bool = True) -> m.Corridors:
+    """The corridor hours of ``[start, end)`` and the part of it their separation covers (the rolled part:
+    ``measures.separation_cover``)."""
+    got = await rolled(conn, start, end, use=use_rollup)
+    rows = await _rows(conn, measures.corridor_hours(start, end, org=org, rolled=got))
+    hours = m.with_separation(
         [m.CorridorHour(r["route_id"], r["name_zh"], r["hour"], int(r["flights"]), int(r["peak_simultaneous"]),
                         length_km=None if r["length_km"] is None else float(r["length_km"])) for r in rows],
         {(r["route_id"], r["hour"]): m.Separation(int(r["samples"]), int(r["sum_mm"]), r["metres"], r["counts"],
-                                                  int(r["los_s"]), int(r["inside_s"]))
-         for r in rows if r["samples"] is not None}, start, end)
+                                                  int(r["los_s"]), int(r["inside_s"])) for r in rows}, start, end)
+    cover = measures.separation_cover(start, end, got)
+    return m.Corridors(hours, *(cover or (None, None)))
+
+
+async def corridor_hours(conn: AsyncConnection, start: datetime, end: datetime, *, org: str | None,
+                         use_rollup: bool = True) -> list[m.CorridorHour]:
+    return (await corridors(conn, start, end, org=org, use_rollup=use_rollup)).hours
+
+
+def _measure(cols: tuple[Any, ...]) -> separation.Parts:
+    return separation.measure(separation.Positions.of(*cols))
+
+
+async def _roll_separation(conn: AsyncConnection, start: datetime, span: str, minutes: int) -> None:
+    """The corridor separation of ``minutes`` minutes from ``start`` measured from raw history in numpy
+    (``lowalt.analytics.separation``, a minute's positions at a time, off the event loop) and written as one
+    bucket of ``span`` (``minute`` or ``hour``) at ``start`` into ``analytics_separation``. Runs after that
+    span's corridor roll-up, whose rows say whether anybody was inside a corridor at all."""
+    parts: separation.Parts = {}
+    table, key = ("analytics_corridor_minutes", "minute") if span == "minute" else ("analytics_corridor_hours", "hour")
+    if not (await conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {key} = :at)"), {"at": start})
+            ).scalar():
+        return  # nobody inside a corridor (the corridor roll-up of the same span ran first): nothing to measure
+    for k in range(minutes):
+        a = start + k * measures.MINUTE
+        q = measures.corridor_positions(a, a + measures.MINUTE)
+        cols = (await conn.execute(text(q.sql), q.params)).one()
+        separation.merge(parts, await asyncio.to_thread(_measure, tuple(cols)))
+    rows = []
+    for (route_id, scope), p in sorted(parts.items()):
+        metres, counts = p.histogram()
+        rows.append({"span": span, "at": start, "route_id": route_id, "scope": scope, "samples": p.samples,
+                     "sum_mm": p.sum_mm, "metres": metres, "counts": counts, "los_s": p.los_s,
+                     "inside_s": p.inside_s})
+    if rows:
+        await conn.execute(text(measures.INSERT_SEPARATION), rows)
 
 
 SETTLE = timedelta(minutes=10)
@@ -127,6 +165,7 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
             minute = skip_to
             continue
         await _run(conn, [measures.roll_up_minute(minute), measures.roll_up_corridor_minute(minute)])
+        await _roll_separation(conn, minute, "minute", 1)
         minute += measures.MINUTE
     done: list[datetime] = []
     while h + measures.HOUR + SETTLE <= now and len(done) < max_hours:
@@ -136,8 +175,11 @@ async def roll_up(conn: AsyncConnection, *, now: datetime, max_hours: int = 24 *
             "WHERE minute >= :h AND minute < :e"), span)).one()
         whole = minutes == measures.HOUR // measures.MINUTE and points == (await conn.execute(text(
             "SELECT count(*) FROM track_points WHERE t >= :h AND t < :e"), span)).scalar()
-        await _run(conn, measures.hour_from_minutes(h) if whole else
-                   [measures.roll_up_hour(h), measures.roll_up_corridors(h)])
+        if whole:
+            await _run(conn, measures.hour_from_minutes(h))
+        else:
+            await _run(conn, [measures.roll_up_hour(h), measures.roll_up_corridors(h)])
+            await _roll_separation(conn, h, "hour", measures.HOUR // measures.MINUTE)
         done.append(h)
         h += measures.HOUR
     if done:

@@ -279,6 +279,28 @@ def _decide(p: Plan, rng: random.Random) -> None:
 # ------------------------------------------------------------------ writing it to PostGIS
 
 
+ROLLED_ALL = T0 + timedelta(hours=3, minutes=10)
+"""A clock at which every hour of the history (its reports end at 12:00:04) is closed and settled."""
+
+
+async def roll_all(db: Any) -> None:
+    """Roll every hour of the history up, as the server's roller does (the corridor separation is read from
+    the roll-ups only). A server's own roller may hold the lock meanwhile (it rolls the same hours): wait."""
+    from lowalt.store import analytics_repo
+    from tests.conftest import wait_until
+
+    hours = {T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)}
+
+    async def rolled() -> bool:
+        async with db.unit_of_work() as uow:
+            await analytics_repo.roll_up(uow.conn, now=ROLLED_ALL)
+            done = hours <= await analytics_repo.rolled_hours(uow.conn, T0, ROLLED_ALL)
+            await uow.commit()
+            return done
+
+    await wait_until(rolled, timeout=60, what="the history's hours rolled up")
+
+
 async def store(conn: AsyncConnection, h: History) -> None:
     for pid, (x, y, cap, name) in PORTS.items():
         lon, lat = ll(x, y)

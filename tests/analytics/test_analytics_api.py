@@ -26,6 +26,7 @@ async def seeded(client: httpx.AsyncClient, make_token: Any) -> dict[str, dict[s
     async with client.app.state.db.unit_of_work() as uow:  # type: ignore[attr-defined]
         await hist.store(uow.conn, h)
         await uow.commit()
+    await hist.roll_all(client.app.state.db)  # type: ignore[attr-defined]  # the separation is read from roll-ups
     return {"centre": auth(await make_token("centre")), "viewer": auth(await make_token("viewer")),
             "org-a": auth(await make_token("operator", organisation="org-a")),
             "org-b": auth(await make_token("operator", organisation="org-b")),

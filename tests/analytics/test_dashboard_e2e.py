@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from lowalt.airspace.schedule import LOCAL_TZ
 from tests.analytics import history as hist
 from tests.conftest import REPO, Server, auth, doc_screenshot
 from tests.e2e.conftest import PageWatch, browser, page, wait_js  # noqa: F401  (fixtures)
@@ -25,6 +28,7 @@ async def _seed(server: Server) -> None:
     async with server.app.state.db.unit_of_work() as uow:  # type: ignore[attr-defined]
         await hist.store(uow.conn, hist.build())
         await uow.commit()
+    await hist.roll_all(server.app.state.db)  # type: ignore[attr-defined]  # the separation is read from roll-ups
 
 
 async def _axis(pg: Any, chart: str) -> str:
@@ -55,7 +59,15 @@ async def test_dashboard_shows_the_api_numbers_in_chinese_then_english(
     assert await pg.locator("#kpi-alternatives").inner_text() == f"{taken['accepted']}/{taken['offered']}" == "2/4"
     for chart in ("slots", "cells", "corridors", "separation", "filing"):
         assert await pg.locator(f"#chart-{chart} canvas").count() >= 1, chart
-    corridors = (await server.http.get("/analytics/corridors", params=window, headers=auth(token))).json()["hours"]
+    got = (await server.http.get("/analytics/corridors", params=window, headers=auth(token))).json()
+    corridors = got["hours"]
+    # the separation covers what is rolled (10:00 Beijing on, the history's hours at least); the page says up to
+    # when (a server's own roller may have rolled further, so the API's answer is the reference)
+    beijing = ZoneInfo(LOCAL_TZ)
+    to = datetime.fromisoformat(got["separation_to"]).astimezone(beijing)
+    assert got["separation_from"] == "2026-11-24T02:00:00Z" and to >= datetime(2026, 11, 24, 13, tzinfo=beijing)
+    cover = await pg.locator("#sep-cover").inner_text()
+    assert cover.startswith("间隔统计截至") and cover.endswith(to.strftime("%H:%M")), cover
     drawn = await pg.evaluate("window.analytics.state.charts['chart-separation'].getOption().series"
                               ".map(s => s.data)")
     r1 = sorted((c for c in corridors if c["route_id"] == "R1"), key=lambda c: c["hour"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -138,31 +139,73 @@ def _assert_separation(got: dict[datetime, tuple[int, float, int, int]],
         assert got[k][1] == pytest.approx(mean, abs=1e-3), (where, k)  # summed in whole millimetres
 
 
+async def _check_corridors(conn: Any, h: History, start: datetime, end: datetime, org: str | None
+                           ) -> dict[datetime, tuple[int, float, int, int]]:
+    """The corridors read through the rollups: flights, peak and density equal the raw-only read's and
+    Python's over the window; the separation equals Python's over the part the read says it covers (the
+    raw-only read covers nothing: the raw tail's separation is not measured at read). Returns R1's
+    separation per hour."""
+    got = await analytics_repo.corridors(conn, start, end, org=org)
+    raw = await analytics_repo.corridors(conn, start, end, org=org, use_rollup=False)
+    where = (start, end, org)
+
+    def plain(rows: list[CorridorHour]) -> list[tuple[object, ...]]:
+        return [(r.route_id, r.hour, r.flights, r.peak_simultaneous, r.length_km) for r in rows]
+
+    assert plain(got.hours) == plain(raw.hours), where
+    assert {utc(r.hour): (r.flights, r.peak_simultaneous) for r in got.hours if r.route_id == "R1"} == (
+        hist.expected_corridor(h, start, end, org)), where
+    density = {utc(r.hour): (r.mean_density_per_km, r.peak_density_per_km) for r in got.hours}
+    assert density == {utc(r.hour): (pytest.approx(r.mean_density_per_km, rel=1e-9), r.peak_density_per_km)
+                       for r in raw.hours}, where
+    exp_d = hist.expected_density(h, start, end, org)
+    assert set(density) == set(exp_d), where
+    for k, (mean, peak) in exp_d.items():
+        assert density[k] == (pytest.approx(mean, rel=1e-6), pytest.approx(peak, rel=1e-6)), (where, k)
+    assert (raw.separation_from, raw.separation_to) == (None, None) and not _separation(raw.hours)
+    sep = _separation(got.hours)
+    if got.separation_from is None or got.separation_to is None:
+        assert sep == {}, where
+        return sep
+    assert start <= got.separation_from < got.separation_to <= end, where
+    _assert_separation(sep, hist.expected_separation(h, got.separation_from, got.separation_to, org), where)
+    return sep
+
+
 async def test_corridor_separation_and_loss_of_separation(stored: tuple[Database, History]) -> None:
     """Mean and p95 distance to the nearest other aircraft in the corridor, pair-seconds below the monitor's
-    minima and the density per km (mean and peak), against brute force in Python (every scope over the whole
-    history; the density over the part of an hour in the window); windows cut A3's
-    loss (10:02:00 - 10:05:19 below 152.4 m and 30.48 m) on both sides of its edges."""
+    minima and the density per km (mean and peak), against brute force in Python, with the roller's state
+    of 11:30:20 (10:00 rolled as an hour, 10:00-11:29 as minutes, the rest raw): every scope over the whole
+    history; windows cut A3's loss (10:02:00 - 10:05:19 below 152.4 m and 30.48 m) on both sides of its
+    edges. The separation covers the window's rolled minutes (a partial minute and the raw tail are not
+    measured: the read says where its cover ends), the density the whole window."""
     db, h = stored
-    edges = (T0 + timedelta(minutes=2), T0 + timedelta(minutes=5, seconds=20))
-    inner = (edges[0] + timedelta(seconds=1), edges[1] - timedelta(seconds=1))
-    got = {}
+    live = T0 + timedelta(hours=1)
     async with db.unit_of_work() as uow:
-        for start, end, org in [(*WIDE, org) for org in ORGS] + [(*edges, None), (*inner, None)]:
-            rows = await analytics_repo.corridor_hours(uow.conn, start, end, org=org)
-            got[(start, end, org)] = sep = _separation(rows)
-            _assert_separation(sep, hist.expected_separation(h, start, end, org), (start, end, org))
-            density = {utc(r.hour): (r.mean_density_per_km, r.peak_density_per_km) for r in rows}
-            exp = hist.expected_density(h, start, end, org)
-            assert set(density) == set(exp)
-            for k, (mean, peak) in exp.items():
-                assert density[k] == (pytest.approx(mean, rel=1e-6), pytest.approx(peak, rel=1e-6)), (start, end, k)
-    assert got[(*WIDE, None)][T0][3] == hist.A3_CLIMB_S  # close enough for 255 s, but 40 m higher after 200 s
-    assert got[(*edges, None)][T0][3] == hist.A3_CLIMB_S
-    assert got[(*inner, None)][T0][3] == hist.A3_CLIMB_S - 2  # one second fewer at each end
+        assert await analytics_repo.roll_up(uow.conn, now=live + timedelta(minutes=30) + analytics_repo.MINUTE_SETTLE
+                                            ) == [T0]
+        await uow.commit()
+    m = timedelta(minutes=1)
+    edges = (T0 + 2 * m, T0 + 5 * m + timedelta(seconds=20))  # the loss's first second, its last + 1
+    windows = {"wide": WIDE, "edges": edges, "outer": (edges[0] - timedelta(seconds=1), T0 + 6 * m),
+               "inner": (T0 + 3 * m, T0 + 5 * m), "tail": (live + timedelta(minutes=20), live + timedelta(minutes=45))}
+    got, cover = {}, {}
+    async with db.unit_of_work() as uow:
+        for name, (start, end) in windows.items():
+            for org in ORGS if name == "wide" else (None,):
+                got[(name, org)] = await _check_corridors(uow.conn, h, start, end, org)
+            c = await analytics_repo.corridors(uow.conn, start, end, org=None)
+            cover[name] = (c.separation_from, c.separation_to)
+    assert cover == {"wide": (T0, live + timedelta(minutes=30)), "edges": (T0 + 2 * m, T0 + 5 * m),
+                     "outer": (T0 + 2 * m, T0 + 6 * m), "inner": (T0 + 3 * m, T0 + 5 * m),
+                     "tail": (live + timedelta(minutes=20), live + timedelta(minutes=30))}
+    assert got[("wide", None)][T0][3] == hist.A3_CLIMB_S  # close enough for 255 s, but 40 m higher after 200 s
+    assert got[("outer", None)][T0][3] == hist.A3_CLIMB_S  # 10:01:59 is raw, 10:02 on are rolled minutes
+    assert got[("edges", None)][T0][3] == hist.A3_CLIMB_S - 20  # 10:05:00-10:05:19 not covered: a partial minute
+    assert got[("inner", None)][T0][3] == hist.A3_CLIMB_S - 80  # a minute fewer at the start, 20 s at the end
     # the pair is A1 (org-a) with A3 (org-b): each operator sees it
-    assert got[(*WIDE, "org-a")][T0][3] == got[(*WIDE, "org-b")][T0][3] == hist.A3_CLIMB_S
-    assert T0 + timedelta(hours=1) not in got[(*WIDE, None)]  # 11:00: one aircraft at a time, nothing to measure
+    assert got[("wide", "org-a")][T0][3] == got[("wide", "org-b")][T0][3] == hist.A3_CLIMB_S
+    assert live not in got[("wide", None)]  # 11:00: one aircraft at a time, nothing to measure
 
 
 async def test_cells_flight_hours_and_hot_spots(stored: tuple[Database, History]) -> None:
@@ -261,18 +304,15 @@ async def test_rollup_gives_the_raw_answer_and_waits_for_hours_to_settle(stored:
             exp = hist.expected_cells(h, start, end, org)
             for r in rolled:
                 assert r.flight_hours == pytest.approx(exp[(r.cx, r.cy)][0], abs=1e-9), (start, end, org)
-            corridors = await analytics_repo.corridor_hours(uow.conn, start, end, org=org)
-            raw_c = await analytics_repo.corridor_hours(uow.conn, start, end, org=org, use_rollup=False)
-            assert corridors == raw_c, (start, end, org)
-            assert {utc(r.hour): (r.flights, r.peak_simultaneous) for r in corridors} == hist.expected_corridor(
-                h, start, end, org)
+            await _check_corridors(uow.conn, h, start, end, org)
             ops = await analytics_repo.operator_use(uow.conn, start, end, org=org)
             ops_raw = await analytics_repo.operator_use(uow.conn, start, end, org=org, use_rollup=False)
             assert [o.flight_hours for o in ops] == pytest.approx([o.flight_hours for o in ops_raw], abs=1e-9)
 
 
 async def _same_as_raw_and_python(db: Database, h: History, windows: list[tuple[datetime, datetime]]) -> None:
-    """Cells, corridors and operators read through the rollups equal the raw-only answer and Python's."""
+    """Cells, corridors and operators read through the rollups equal the raw-only answer and Python's (the
+    corridors' separation: Python's over the part the rollups cover, :func:`_check_corridors`)."""
     async with db.unit_of_work() as uow:
         for start, end, org in scopes(windows):
             cells = await analytics_repo.cell_use(uow.conn, start, end, org=org)
@@ -284,11 +324,7 @@ async def _same_as_raw_and_python(db: Database, h: History, windows: list[tuple[
             for r, q in zip(cells, raw, strict=True):
                 assert r.flight_hours == pytest.approx(exp[(r.cx, r.cy)][0], abs=1e-9), (start, end, org)
                 assert r.flight_hours == pytest.approx(q.flight_hours, abs=1e-9)
-            corridors = await analytics_repo.corridor_hours(uow.conn, start, end, org=org)
-            assert corridors == await analytics_repo.corridor_hours(uow.conn, start, end, org=org, use_rollup=False)
-            assert {utc(r.hour): (r.flights, r.peak_simultaneous) for r in corridors} == hist.expected_corridor(
-                h, start, end, org), (start, end, org)
-            _assert_separation(_separation(corridors), hist.expected_separation(h, start, end, org), (start, end, org))
+            await _check_corridors(uow.conn, h, start, end, org)
             ops = await analytics_repo.operator_use(uow.conn, start, end, org=org)
             ops_raw = await analytics_repo.operator_use(uow.conn, start, end, org=org, use_rollup=False)
             assert [o.organisation for o in ops] == [o.organisation for o in ops_raw]

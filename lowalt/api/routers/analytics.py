@@ -101,6 +101,12 @@ class Corridors(BaseModel):
     start: datetime
     end: datetime
     hours: list[CorridorHourOut]
+    separation_from: datetime | None = Field(description="start of the part of the window the separation and "
+                                                         "loss-of-separation measures cover (its first rolled "
+                                                         "minute or hour); null: none rolled yet")
+    separation_to: datetime | None = Field(description="covered up to: reports from here on are not in the "
+                                                       "separation measures yet (the roller measures each "
+                                                       "closed minute a few tens of seconds after it ends)")
 
 
 class CellOut(_Out):
@@ -265,11 +271,12 @@ async def takeoff_points(request: Request, principal: Reader, from_: From, to: T
                     "separation and time in loss of separation, from track history")
 async def corridors(request: Request, principal: Reader, from_: From, to: To, format: Format = "json"
                     ) -> Corridors | Response:
-    start, end, rows = await read(request, principal, from_, to,
-                                  lambda c, s, e, o: analytics_repo.corridor_hours(c, s, e, org=o))
+    start, end, got = await read(request, principal, from_, to,
+                                 lambda c, s, e, o: analytics_repo.corridors(c, s, e, org=o))
     if format == "csv":
-        return csv_response(rows, model.CorridorHour, "corridors")
-    return Corridors.model_validate({"start": start, "end": end, "hours": rows})
+        return csv_response(got.hours, model.CorridorHour, "corridors")
+    return Corridors.model_validate({"start": start, "end": end, "hours": got.hours,
+                                     "separation_from": got.separation_from, "separation_to": got.separation_to})
 
 
 @router.get("/cells", response_model=Cells, responses=CSV,

@@ -20,6 +20,8 @@ const T = {
   separation: ["航线间隔与低于最小间隔时间", "Corridor separation and time in loss of separation"],
   sep_mean: ["平均间隔（米）", "mean separation (m)"], sep_p95: ["95%分位间隔（米）", "p95 separation (m)"],
   sep_loss: ["低于最小间隔（秒）", "loss of separation (s)"], metres: ["米", "m"], seconds: ["秒", "s"],
+  sep_cover: ["间隔统计截至", "separation covers up to"],
+  sep_none: ["间隔尚未统计（每分钟结束后约半分钟统计）", "separation not measured yet (each minute about half a minute after it ends)"],
   operators: ["运营人", "Operators"], demand: ["未来24小时饱和时段", "Saturated slots in the next 24 h"],
   booked: ["预订", "booked"], flown: ["已飞", "flown"], capacity: ["容量", "capacity"],
   hours: ["飞行小时", "flight hours"], hot: ["告警热点", "alert hot spots"],
@@ -183,6 +185,9 @@ function drawSeparation() {
   const route = choose($("route"), [...new Map(rows.map((r) => [r.route_id, r.name_zh])).entries()]);
   const mine = rows.filter((r) => r.route_id === route).sort((a, b) => (a.hour < b.hour ? -1 : 1));
   const round = (v) => (v === null ? null : Math.round(v * 10) / 10);
+  // the separation is measured by the roller a minute at a time: say up to when (the live minutes are not in it)
+  const to = state.data.corridors.separation_to;
+  $("sep-cover").textContent = to ? `${t("sep_cover")} ${fmtTime(to, true)}` : t("sep_none");
   chart("chart-separation").setOption({
     tooltip: { trigger: "axis" }, legend: { data: [t("sep_mean"), t("sep_p95"), t("sep_loss")] },
     xAxis: { type: "category", data: mine.map((r) => fmtTime(r.hour, Number($("days").value) > 1)) },
