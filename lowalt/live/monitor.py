@@ -231,7 +231,7 @@ class ConflictMonitor:
         mark = time.perf_counter()
         phases = self.last_phases_ms = {}
         owner = self.owner
-        live_ids = set(snap.ids)
+        live_ids = snap.ids  # every live track, also those outside a shard's halo
         self._foreign = []
         self._owned_keys = []
         if owner is None:
@@ -531,7 +531,7 @@ class ConflictMonitor:
         return [b for b in out if b is not None]
 
     def _lost_contact(self, snap: Snapshot, pos: np.ndarray, gone: Snapshot | None, now: float,
-                      live: set[str] | None = None) -> list[Finding]:
+                      live_ids: list[str] | None = None) -> list[Finding]:
         """Lost contact for airborne aircraft that stopped reporting (see the module docstring)."""
         pic = self.plan_source.picture(now) if self.plan_source is not None else None
 
@@ -556,7 +556,7 @@ class ConflictMonitor:
                                             float(gone.lon[k]), float(gone.lat[k]), plan, until)
         if not self._lost:
             return []
-        live = set(snap.ids) if live is None else live  # all tracks: one reporting outside a shard's halo too
+        live = set(snap.ids if live_ids is None else live_ids)
         out = []
         for aid in list(self._lost):
             lt = self._lost[aid]

@@ -212,3 +212,16 @@ def test_a_shard_that_takes_every_cell_over_publishes_what_it_had_handed_over() 
     back = west.assess(moved, NOW + 2)
     assert _conflicts(back.alerts_updated) == [alert_id] and alert_id in back.active
     assert _conflicts(back.alerts_new) == [] and west.acknowledge(alert_id, "op", NOW + 2) is not None
+
+
+def test_a_lost_contact_is_raised_by_the_owner_of_its_last_position_and_ends_when_it_reports_anywhere() -> None:
+    west = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo_m(60.0)))
+    east = ConflictMonitor(owner=ShardOwner(2, frozenset({0}), halo_m(60.0)))
+    gone = picture([("L", EDGE_LON - 0.001, 29.6, 20.0)])  # airborne, silent: its track ended this tick
+    empty = picture([])
+    w, e = west.assess(empty, NOW, gone), east.assess(empty, NOW, gone)
+    assert [a["kind"] for a in w.alerts_new] == ["lost_contact"] and e.alerts_new == []
+    (lost_id,) = [a["id"] for a in w.alerts_new]
+    back = picture([("L", EDGE_LON + 2 * CELL_DEG + 0.01, 29.6, 20.0)])  # beyond west's halo
+    cleared = [a["id"] for k in range(1, 5) for a in west.assess(back, NOW + k).alerts_cleared]
+    assert cleared == [lost_id]
