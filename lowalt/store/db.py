@@ -19,7 +19,6 @@ from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.util.concurrency import await_
 
 from lowalt.settings import Settings
 from lowalt.store.cluster import ManagedCluster
@@ -146,9 +145,10 @@ def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """``pool_pre_ping`` in one round trip. SQLAlchemy's asyncpg ping wraps its ``;`` in BEGIN and ROLLBACK
     (for pgbouncer's transaction mode): three round trips on every checkout, a fifth of a filing's
     latency under load (issue 16, docs/filing.md). A failure invalidates the connection and the pool
-    connects anew, as after a failed pre-ping."""
+    connects anew, as after a failed pre-ping. ``run_async`` is SQLAlchemy's public way to await the
+    driver from a pool event."""
     try:
-        await_(dbapi_connection.driver_connection.fetchrow(";"))
+        dbapi_connection.run_async(lambda driver: driver.fetchrow(";"))
     except Exception as exc:
         raise DisconnectionError(str(exc)) from exc
 
