@@ -97,13 +97,10 @@ class PlanRepository(Protocol):
             offset: int = ...,
     ) -> list[FlightPlan]: ...
     async def lock_keys(self, conn: AsyncConnection, keys: Sequence[int]) -> None: ...
-    async def lock_keys_reading_registry(
-            self, conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str, organisation: str
-    ) -> tuple[Registry, list[RegisteredPilot]]: ...
-    async def read_under_locks(
-            self, conn: AsyncConnection, since: dict[int, int], aircraft_id: str, licence_id: str | None,
-            start: datetime, end: datetime
-    ) -> tuple[dict[int, int], set[str], list[Booking]]: ...
+    async def lock_and_read(
+            self, conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str, organisation: str,
+            since: dict[int, int], licence_id: str | None, start: datetime, end: datetime
+    ) -> tuple[Registry, list[RegisteredPilot], dict[int, int], set[str], list[Booking]]: ...
     async def file_plan(
             self, conn: AsyncConnection, p: FlightPlan, idempotency_key: str | None, request_hash: str | None,
             audit: Sequence[AuditRow], notify: Sequence[str], bump: Sequence[int], bumped_ids: Sequence[str],

@@ -56,7 +56,7 @@ from lowalt.filing.deconfliction import (
 )
 from lowalt.filing.messages import text, zh
 from lowalt.filing.model import PRIORITY_ZH, FlightPlan, Footprint, PlanState, Priority, footprint
-from lowalt.filing.pilot_rules import with_pilot_check
+from lowalt.filing.pilot_rules import RegisteredPilot, with_pilot_check
 from lowalt.filing.policy import Policy, fleet_of, priority_for
 from lowalt.filing.ports import AuditRow, GovernmentFleets, PilotRegister, PlanRepository
 from lowalt.filing.rules import Booking, Outcome, Registry, WeatherWarning, iso, rule_weather, warning_applies
@@ -407,15 +407,22 @@ class FilingService:
                                      if stale else set())
             return versions
 
-    async def _sync_reading(self, conn: Any, cells: list[int], plan: FlightPlan) -> tuple[dict[int, int],
-                                                                                          list[Booking]]:
-        """:meth:`_sync` for a filing under its locks, reading its bookings in the same round trip."""
+    async def _lock_and_read(self, conn: Any, keys: list[int], cells: list[int], plan: FlightPlan, by: Filer
+                             ) -> tuple[Registry, list[RegisteredPilot], dict[int, int], list[Booking]]:
+        """A filing's first round trip: its locks, then (a snapshot taken after them) the registry, the
+        pilot register, its bookings and its cells' changes, which :meth:`_sync` applies as for a decision.
+
+        The read is not under the catch-up lock, only the apply: entered before the advisory locks, a
+        decision waiting for them would hold back a catch-up, and behind it (writers first) the decision
+        of this node that holds them. A catch-up applied before this one's apply read earlier or the
+        same (the cells are locked since before this read); one applied after it read later.
+        """
+        reg, register, versions, changed, bookings = await self.repo.lock_and_read(
+            conn, keys, plan.aircraft_id, by.name, plan.organisation, {c: self.known.get(c, 0) for c in cells},
+            plan.licence_id, *self._booking_window(plan))
         async with self._refresh.shared():
-            versions, changed, bookings = await self.repo.read_under_locks(
-                conn, {c: self.known.get(c, 0) for c in cells}, plan.aircraft_id, plan.licence_id,
-                *self._booking_window(plan))
             await self._take_changes(conn, {c: v for c, v in versions.items() if v > self.known.get(c, 0)}, changed)
-            return versions, bookings
+        return reg, register, versions, bookings
 
     async def _take_changes(self, conn: Any, stale: dict[int, int], changed: set[str]) -> None:
         """Apply the plans changed in the stale cells (as PostGIS has them now) and mark the cells seen."""
@@ -720,11 +727,9 @@ class FilingService:
                 self._release(pid)
         keys = sorted(set(cells) | extra | set(self._who_keys(plan)))
         async with self.db.unit_of_work() as uow:
-            # round trips: locks (+ registry, pilot register), reads under the locks (+ the changed plans
-            # when another node changed a cell), the writes, commit (docs/filing.md, Throughput)
-            reg, register = await self.repo.lock_keys_reading_registry(uow.conn, keys, plan.aircraft_id, by.name,
-                                                                       plan.organisation)
-            verified, bookings = await self._sync_reading(uow.conn, cells, plan)
+            # round trips: the locks and the reads under them (+ the changed plans when another node changed
+            # a cell), the writes, commit (docs/filing.md, Throughput)
+            reg, register, verified, bookings = await self._lock_and_read(uow.conn, keys, cells, plan, by)
             decision, fp = decide(plan, self._facts(reg, now, bookings, standing=await self._standing(uow.conn, plan)),
                                   fp0)
             decision = with_pilot_check(decision, plan, register, self.policy)  # issue #22 (filing.pilot_rules)

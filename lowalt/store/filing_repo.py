@@ -311,29 +311,32 @@ async def lock_keys(conn: AsyncConnection, keys: Sequence[int]) -> None:
                                 "WITH ORDINALITY AS u(k, o)"), {"k": list(keys)})
 
 
-_LOCK_AND_REGISTRY = (
-    "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, o))"
-    " AS locked, a.category, a.organisation, a.suspended,"
-    " (SELECT u.disabled OR u.suspended FROM users u WHERE u.name = $3 LIMIT 1) AS off,"
-    " (SELECT CAST(json_agg(json_build_array(p.name, p.licence_number, p.licence_class, p.licence_expiry))"
-    "  AS text) FROM pilots p WHERE p.organisation = $4) AS register"
-    " FROM (SELECT 1) AS one LEFT JOIN aircraft a ON a.id = $2")
+_LOCK_AND_READ = (
+    "SELECT o_category AS category, o_organisation AS organisation, o_suspended AS suspended, o_off AS off,"
+    " o_register AS register, o_cells AS cells, o_versions AS versions, o_changed AS changed, o_bookings AS bookings"
+    " FROM filing_lock_and_read($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
 
 
-async def lock_keys_reading_registry(conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str,
-                                     organisation: str) -> tuple[Registry, list[RegisteredPilot]]:
-    """:func:`lock_keys`, :func:`registry` and the organisation's pilot register (as
-    ``pilot_repo.register_of``) in one round trip: a filing's first statement, and the one that
-    opens its transaction (:func:`_begun`; the next ones rely on it through :func:`_driver`).
-
-    Neither the registry nor the register needs the locks; the locks are all taken before the
-    statement returns. What must be read under them is read by the next statement
-    (:func:`read_under_locks`): this one's snapshot predates the locks.
-    """
-    r = await (await _begun(conn)).fetchrow(_LOCK_AND_REGISTRY, list(keys), aircraft_id, user_name, organisation)
+async def lock_and_read(conn: AsyncConnection, keys: Sequence[int], aircraft_id: str, user_name: str,
+                        organisation: str, since: dict[int, int], licence_id: str | None, start: datetime,
+                        end: datetime) -> tuple[Registry, list[RegisteredPilot], dict[int, int], set[str],
+                                                list[Booking]]:
+    """A filing's first statement, which opens its transaction (:func:`_begun`): :func:`lock_keys` on ``keys``
+    (sorted by the caller), then, in a snapshot taken after the locks (``filing_lock_and_read``, 0020),
+    :func:`registry`, the organisation's pilot register (as ``pilot_repo.register_of``), :func:`cell_versions`
+    of ``since``'s cells with the plans changed in them since those versions (:func:`changed_plans`), and
+    :func:`bookings` of the aircraft and licence from ``start`` to ``end``. One round trip (it was two:
+    one statement's snapshot predates the locks it waits for)."""
+    cells = sorted(since)
+    r = await (await _begun(conn)).fetchrow(
+        _LOCK_AND_READ, list(keys), aircraft_id, user_name, organisation, cells, [since[c] for c in cells],
+        licence_id, list(BOOKING_STATES), start, end)
     register = [RegisteredPilot(n, num, cls, date.fromisoformat(exp) if exp else None)
-                for n, num, cls, exp in orjson.loads(r["register"] or "[]")] if r else []
-    return _registry_row(r), register
+                for n, num, cls, exp in orjson.loads(r["register"] or "[]")]
+    versions = {int(c): int(v) for c, v in zip(r["cells"] or [], r["versions"] or [], strict=True)}
+    found = [Booking(b[0], b[1], b[2], datetime.fromisoformat(b[3]), datetime.fromisoformat(b[4]))
+             for b in orjson.loads(r["bookings"] or "[]")]
+    return _registry_row(r), register, versions, {str(i) for i in r["changed"] or []}, found
 
 
 async def _begun(conn: AsyncConnection) -> Any:
@@ -369,34 +372,6 @@ async def _driver(conn: AsyncConnection) -> Any:
     if driver is None or not driver.is_in_transaction():
         raise RuntimeError("filing statements run inside the unit of work's open transaction")
     return driver
-
-
-_READ_UNDER_LOCKS = (
-    "SELECT (SELECT array_agg(cell ORDER BY cell) FROM filing_cells WHERE cell = ANY($1::bigint[])) AS cells,"
-    " (SELECT array_agg(version ORDER BY cell) FROM filing_cells WHERE cell = ANY($1::bigint[])) AS versions,"
-    " (SELECT array_agg(DISTINCT i) FROM filing_changes f"
-    "  JOIN unnest($1::bigint[], $2::bigint[]) AS k(cell, lo) ON f.cell = k.cell AND f.version > k.lo,"
-    "  unnest(f.plan_ids) AS i) AS changed,"
-    " (SELECT CAST(json_agg(json_build_array(id, aircraft_id, licence_id, starts_at, ends_at)) AS text)"
-    "  FROM plans WHERE (aircraft_id = $3 OR licence_id = $4) AND state = ANY($5::text[])"
-    "  AND starts_at < $7 AND ends_at > $6) AS bookings")
-"""One snapshot, taken after the locks: the cells' versions with the plans changed in them since the
-versions this node saw, and the bookings of the aircraft and licence (as :func:`bookings`).
-Cells and versions come back in the same (cell) order."""
-
-
-async def read_under_locks(conn: AsyncConnection, since: dict[int, int], aircraft_id: str, licence_id: str | None,
-                           start: datetime, end: datetime) -> tuple[dict[int, int], set[str], list[Booking]]:
-    """:func:`cell_versions`, :func:`changed_plans` (since the versions given) and :func:`bookings` in one
-    round trip, for a filing holding the locks of ``since``'s cells and of the aircraft and licence."""
-    cells = sorted(since)
-    r = await (await _driver(conn)).fetchrow(
-        _READ_UNDER_LOCKS, cells, [since[c] for c in cells], aircraft_id, licence_id, list(BOOKING_STATES),
-        start, end)
-    versions = {int(c): int(v) for c, v in zip(r["cells"] or [], r["versions"] or [], strict=True)}
-    found = [Booking(b[0], b[1], b[2], datetime.fromisoformat(b[3]), datetime.fromisoformat(b[4]))
-             for b in orjson.loads(r["bookings"] or "[]")]
-    return versions, {str(i) for i in r["changed"] or []}, found
 
 
 _FILE_PLAN = (

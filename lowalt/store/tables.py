@@ -7,8 +7,8 @@ comparison against a freshly migrated database). Not tables, so not here:
 
 - views: ``alerts`` (0005: each alert's latest event) and the ``gis_*`` views for QGIS/OGR (0008,
   docs/qgis.md): read-only projections defined in SQL by their migrations;
-- the function ``lowalt_schedule_text`` (0008) and the insert-only triggers of ``alert_events`` (0005)
-  and ``coordination_audit`` (0014);
+- the functions ``lowalt_schedule_text`` (0008) and ``filing_lock_and_read`` (0020), and the insert-only
+  triggers of ``alert_events`` (0005) and ``coordination_audit`` (0014);
 - PostGIS' own ``spatial_ref_sys`` and alembic's ``alembic_version``;
 - the partitions of ``track_points`` (0018: ``track_points_default`` and one per day, made at run time by
   ``lowalt.store.track_partitions``; ``is_partition`` names them).

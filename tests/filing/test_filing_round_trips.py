@@ -116,10 +116,15 @@ async def test_filing_statements_refuse_to_run_outside_a_transaction(database: D
     """Outside a transaction each statement would commit at once and the advisory locks would not hold."""
     async with database.engine.connect() as conn:
         with pytest.raises(RuntimeError, match="transaction"):
-            await filing_repo.read_under_locks(conn, {1: 0}, "RT-3", None, soon(0), soon(60))
-    async with database.unit_of_work() as uow:  # inside one (opened by a first statement): it runs
-        await uow.conn.execute(text("SELECT 1"))
-        assert await filing_repo.read_under_locks(uow.conn, {1: 0}, "RT-3", None, soon(0), soon(60)) == ({}, set(), [])
+            await filing_repo._driver(conn)
+    async with database.unit_of_work() as uow:  # the first statement opens one (filing_repo._begun)
+        reg, register, versions, changed, bookings = await filing_repo.lock_and_read(
+            uow.conn, [7], "RT-3", "op", ORG, {1: 0}, None, soon(0), soon(60))
+        assert (reg.aircraft_category, register, versions, changed, bookings) == (None, [], {}, set(), [])
+        assert (await filing_repo._driver(uow.conn)).is_in_transaction()
+        held = (await uow.conn.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"))).scalar_one()
+        assert held == 1  # the lock holds until the unit of work ends
 
 
 async def test_notices_name_the_cells_to_catch_up_on(database: Database) -> None:

@@ -115,11 +115,13 @@ async def test_without_the_locks_two_nodes_approve_the_same_airspace_twice(
     async def no_lock(conn: Any, keys: Any) -> None:
         return None
 
-    async def registry_only(conn: Any, keys: Any, aircraft_id: str, user_name: str, organisation: str) -> Any:
-        return await filing_repo.registry(conn, aircraft_id, user_name), []
+    read = filing_repo.lock_and_read
+
+    async def read_only(conn: Any, keys: Any, *args: Any) -> Any:
+        return await read(conn, [], *args)
 
     monkeypatch.setattr(filing_repo, "lock_keys", no_lock)
-    monkeypatch.setattr(filing_repo, "lock_keys_reading_registry", registry_only)
+    monkeypatch.setattr(filing_repo, "lock_and_read", read_only)
     token = await make_token("operator", organisation=ORG)
     aircraft = await _register(database, 40, "NL")
     start = soon(30)
