@@ -399,13 +399,18 @@ class FilingService:
 
         Returns the versions read. Under the cells' advisory locks (``locked``: a decision), the index is
         then proven fresh for them; without (the catch-up loop), it is as fresh as the read.
+
+        Which cells changed, and which plans in them, is read first, outside the catch-up lock: versions
+        only grow and ``known`` only takes their maximum, so an earlier read never undoes a later one. The
+        plans themselves are read and applied under it (:meth:`_take_changes`): a catch-up holds this
+        node's decisions back for one round trip, not three.
         """
+        versions: dict[int, int] = await self.repo.cell_versions(conn, cells, from_hour=self._from_hour(self.clock()))
+        stale = {c: v for c, v in versions.items() if v > self.known.get(c, 0)}
+        changed = await self.repo.changed_plans(conn, self.known, stale) if stale else set()
         async with (self._refresh.shared() if locked else self._refresh.alone()):
-            versions: dict[int, int] = await self.repo.cell_versions(conn, cells, from_hour=self._from_hour(self.clock()))
-            stale = {c: v for c, v in versions.items() if v > self.known.get(c, 0)}
-            await self._take_changes(conn, stale, await self.repo.changed_plans(conn, self.known, stale)
-                                     if stale else set())
-            return versions
+            await self._take_changes(conn, stale, changed)
+        return versions
 
     async def _lock_and_read(self, conn: Any, keys: list[int], cells: list[int], plan: FlightPlan, by: Filer
                              ) -> tuple[Registry, list[RegisteredPilot], dict[int, int], list[Booking]]:
