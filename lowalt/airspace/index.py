@@ -307,6 +307,7 @@ class AirspaceIndex:
         *,
         use_tree: bool | None = None,
         repeats: int = 1,
+        static_active: npt.NDArray[np.bool_] | None = None,
     ) -> Classification:
         """Classify N points at instant ``t``.
 
@@ -323,6 +324,8 @@ class AirspaceIndex:
         repeats : the points are this many copies of the first N / repeats positions (at other
             altitudes: filing samples a footprint at its floor, middle and ceiling); which polygons
             hold them is then found once (checked: ValueError if they are not copies)
+        static_active : the static volumes' activity at ``t`` (``active_mask`` of their schedules, in
+            ``volumes`` order) when the caller keeps it; computed from the schedules when None
 
         Returns
         -------
@@ -350,7 +353,7 @@ class AirspaceIndex:
         x, y = to_local(lo[:m], la[:m])
 
         tables: list[tuple[_Table, npt.NDArray[np.bool_], int]] = [
-            (self._static, active_mask(self._schedules, t), 0)
+            (self._static, active_mask(self._schedules, t) if static_active is None else static_active, 0)
         ]
         rt = self._restriction_table()
         if rt is not None:

@@ -129,7 +129,9 @@ class AirspaceView:
         self._grown_ids: list[str] = []
         self._grown_bounds: np.ndarray = np.zeros((0, 4))
         self._recent: list[_Samples] = []
-        self._states: dict[object, bytes] = {}
+        self._states: dict[object, tuple[bytes, np.ndarray]] = {}
+        """Activity key -> the scheduled volumes' activity (bytes) and every static volume's (the mask
+        ``AirspaceIndex.classify`` would otherwise compute from each schedule again)."""
         self._scheduled = [v for v in self.index.volumes if v.schedule is not None]
         """The static volumes whose activity changes (the others are always active)."""
         schedules = [v.schedule for v in self._scheduled if v.schedule is not None]
@@ -226,23 +228,29 @@ class AirspaceView:
         return s
 
     def _volume_state(self, t: datetime) -> bytes:
-        """Which static volumes are active at ``t`` (their schedules never change: kept per instant, or per
-        local weekday and time of day when they have weekly windows only)."""
+        """Which scheduled static volumes are active at ``t``."""
+        return self._activity(t)[0]
+
+    def _activity(self, t: datetime) -> tuple[bytes, np.ndarray]:
+        """Which scheduled static volumes are active at ``t``, and which static volumes (all of them, in the
+        index's order). Their schedules never change: kept per instant, or per local weekday and interval
+        of the day when they have weekly windows only."""
         key: object = t
         if self._zones is not None:
             key = tuple(_interval(t.astimezone(z), bounds) for z, bounds in self._zones)
-        state = self._states.get(key)
-        if state is None:
+        known = self._states.get(key)
+        if known is None:
             if len(self._states) >= MAX_STATES:
                 self._states.clear()
-            state = self._states[key] = bytes(v.is_active(t) for v in self._scheduled)
-        return state
+            mask = np.array([v.is_active(t) for v in self.index.volumes], dtype=np.bool_)
+            known = self._states[key] = (bytes(v.is_active(t) for v in self._scheduled), mask)
+        return known
 
     def _classified(self, s: _Samples, plan: FlightPlan, t: datetime
                     ) -> tuple[int, frozenset[Reason], tuple[tuple[int, int, str | None], ...]]:
         """Worst verdict, allowed reasons and distinct (verdict, reason, volume) of the samples at ``t``."""
         c = self.index.classify(s.lon, s.lat, s.alt, s.ref, plan.category, t, terrain=_Fixed(s.ground),
-                                repeats=s.repeats)
+                                repeats=s.repeats, static_active=self._activity(t)[1])
         worst = int(c.verdict.max()) if len(c) else 0
         allowed = frozenset(REASONS[int(r)] for r in np.unique(c.reason[c.verdict == 0]))
         bad = np.nonzero(c.verdict > 0)[0]

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
 from lowalt.airspace.model import Restriction, RestrictionReason
+from lowalt.airspace.schedule import active_mask
 from lowalt.filing.airspace_view import AirspaceView
 from lowalt.filing.deconfliction import CELL_M, DeconflictionIndex, Entry, cell_keys
-from lowalt.filing.model import footprint, rebanded
+from lowalt.filing.model import FlightPlan, footprint, rebanded
 from lowalt.geo.altitude import agl
 from lowalt.geo.terrain import default_terrain
 from tests.filing.builders import OPEN_W, SH, WUYUAN_OUT, YAOLI_ROUTE, airspace, plan, replace, view
@@ -45,12 +46,14 @@ def test_volume_activity_per_weekday_interval_matches_each_schedule() -> None:
     v = AirspaceView(airspace(), default_terrain())
     assert v._zones is not None and v._scheduled  # the data's schedules are weekly windows only
     instants = _boundaries(v)
+    every = [x.schedule for x in v.index.volumes]
     for t in instants + [t + timedelta(days=7 * 52) for t in instants[::5]]:  # a year on: the same weekday
         assert v._volume_state(t) == bytes(x.is_active(t) for x in v._scheduled), t
+        assert np.array_equal(v._activity(t)[1], active_mask(every, t)), t
     assert len(v._states) < len(instants)  # kept per interval, not per instant
 
 
-def _samples_view() -> tuple[AirspaceView, list[object]]:
+def _samples_view() -> tuple[AirspaceView, list[FlightPlan]]:
     v = AirspaceView(airspace(), default_terrain())
     now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
     v.index.add_restriction(Restriction(
@@ -63,19 +66,20 @@ def test_classifying_a_footprints_points_once_for_its_three_altitudes_changes_no
     v, plans = _samples_view()
     seen = set()
     for p in plans:
-        fp = footprint(p, v.terrain)  # type: ignore[arg-type]
-        s = v._samples(p, fp)  # type: ignore[arg-type]
+        fp = footprint(p, v.terrain)
+        s = v._samples(p, fp)
         assert s.repeats == 3
-        for t in (p.start, p.start + timedelta(hours=6)):  # type: ignore[attr-defined]
-            a = v.index.classify(s.lon, s.lat, s.alt, s.ref, p.category, t, repeats=3)  # type: ignore[attr-defined]
-            b = v.index.classify(s.lon, s.lat, s.alt, s.ref, p.category, t)  # type: ignore[attr-defined]
+        for t in (p.start, p.start + timedelta(hours=6)):
+            a = v.index.classify(s.lon, s.lat, s.alt, s.ref, p.category, t, repeats=3,
+                                 static_active=v._activity(t)[1])
+            b = v.index.classify(s.lon, s.lat, s.alt, s.ref, p.category, t)
             for name in ("verdict", "reason", "volume", "pair_point", "pair_volume", "pair_active"):
                 assert np.array_equal(getattr(a, name), getattr(b, name)), name
             seen |= {a.volume_ids[k] for k in np.unique(a.pair_volume)}
     assert {"r-test"} < seen and len(seen) > 3  # the points met several volumes and the restriction
     with pytest.raises(ValueError, match="copies"):
         v.index.classify(np.array([117.3, 117.4]), np.array([29.2, 29.2]), np.array([10.0, 10.0]), agl(0).reference,
-                         "light_uav", plans[0].start, repeats=2)  # type: ignore[attr-defined]
+                         "light_uav", plans[0].start, repeats=2)
 
 
 def _cells_by_buffer(area: Polygon, buffer_m: float) -> set[int]:
