@@ -127,9 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for k, url in enumerate(urls):
             print(f"  node-{k + 1} (monitor candidate, history): map {url}/?token={tokens['centre']}", flush=True)
         holders = asyncio.run(_shard_holders(nats_url, args.shards, timeout=15.0 if args.nodes >= args.shards else 3.0))
-        print(f" monitor: {args.shards} shard(s) (LOWALT_MONITOR_SHARDS={args.shards}; 0.25 deg cells in 1 deg "
-              "blocks from 117.25 E 29.25 N, a checkerboard; each shard reads its cells plus a 19.2 km halo and "
-              "raises only the alerts it owns)", flush=True)
+        print(f" monitor: {args.shards} shard(s) (LOWALT_MONITOR_SHARDS={args.shards}; the service area's 0.25 deg "
+              "cells cut into a grid of rectangles, two shards meeting at 117.25 E; each shard reads its cells "
+              "plus a 19.2 km halo and raises only the alerts it owns)", flush=True)
         for k in range(args.shards):
             print(f"  shard {k}: NATS KV lease lowalt_leases/{lease_name(k, args.shards)} held by "
                   f"{holders.get(k, 'nobody yet')}", flush=True)

@@ -504,7 +504,8 @@ class LiveService:
         taken, first = held - self.held, not self.held
         self.held = held
         self.monitor_role = bool(held)
-        self._owner = None if held == frozenset(range(self.shards)) else ShardOwner(self.shards, held, self.halo_m)
+        self._owner = None if held == frozenset(range(self.shards)) else \
+            ShardOwner(self.shards, held, self.halo_m, self.config.service_bbox)
         if not held:
             self._own_active, self._own_statuses = {}, {}
             self._merge_shards()

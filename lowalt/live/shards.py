@@ -5,11 +5,15 @@ Pure functions, no I/O (docs/scale.md, section 3 "Cell, halo, shards"). With ``L
 report cells (``lowalt.bus.codec.CELL_DEG``, subjects ``lowalt.reports.e<col>n<row>``), reads the tracks of
 its cells **and of a halo** around them, and raises only the alerts it owns:
 
-* **assignment** (:func:`shard_of_cell`): cells are grouped into blocks of ``BLOCK_CELLS`` x ``BLOCK_CELLS``
-  (1 deg x 1 deg) counted from ``ORIGIN`` (the cell at 117.25 E 29.25 N, in the Jingdezhen centre, so two
-  shards split the centre's traffic rather than one taking all of it); block ``(bc, br)`` belongs to shard
-  ``(bc + br) mod N``: a checkerboard for N = 2, diagonal stripes for more. A shard of 4 x 4 cells reads
-  (4 + 2)^2 cells with its halo ring: 2.25x read amplification (section 3);
+* **assignment** (:func:`shard_of_cell`): the cells of the service area are cut into a grid of N
+  rectangles of whole cells, as square as N allows (:func:`shard_grid`: 2 -> 2 x 1, 4 -> 2 x 2,
+  16 -> 4 x 4, the longer count along the area's longer side); shard ``k`` is rectangle ``k`` (row-major
+  from the south-west). Contiguous rectangles keep the halo's share small: a shard reads its rectangle
+  plus one ring of cells on its inner sides only. A checkerboard of 1 deg blocks was tried first: with
+  traffic spread over 115-119.5 E, 28-31 N each of 2 shards read 89 % of the tracks and its pass took
+  longer than one monitor's (docs/scale.md). Cells outside the area belong to the nearest rectangle. With the
+  Jingdezhen service area (115.7-118.6 E, 28.7-29.95 N; 13 x 6 cells) two shards meet at 117.25 E, in
+  the city centre, so they split its traffic;
 * **halo** (:func:`halo_m`, :func:`cells_within`): every cell whose nearest point is at most
   ``lookahead x 2 x MAX_SPEED + largest horizontal minimum`` from an owned cell: two aircraft that can come
   within a minimum inside the look-ahead are at most that far apart now (60 s x 2 x 150 m/s + 1,219.2 m =
@@ -37,10 +41,8 @@ import numpy.typing as npt
 
 from lowalt.bus.codec import CELL_DEG
 
-BLOCK_CELLS = 4
-"""Cells per block edge: a block is 1 deg x 1 deg, ~96 x 111 km at 29 N."""
-ORIGIN = (469, 117)
-"""(col, row) of the cell whose south-west corner starts block (0, 0): 117.25 E, 29.25 N."""
+Area = tuple[float, float, float, float]
+"""(west, south, east, north) degrees: the service area the shards divide (``LiveConfig.service_bbox``)."""
 MAX_SPEED_MS = 150.0
 """The fastest any report may say an aircraft flies (``lowalt.surveillance.reports.MAX_SPEED_MS``)."""
 LARGEST_MINIMUM_M = 1219.2
@@ -73,18 +75,34 @@ def cell_of(lon: npt.ArrayLike, lat: npt.ArrayLike, cell_deg: float = CELL_DEG) 
     return col, row
 
 
-def shard_of_cell(col: npt.ArrayLike, row: npt.ArrayLike, shards: int) -> I64:
-    """The shard owning each cell: ``(block col + block row) mod shards`` (see the module docstring)."""
+def area_cells(area: Area, cell_deg: float = CELL_DEG) -> tuple[int, int, int, int]:
+    """(first col, first row, cols, rows) of the cells that cover ``area``."""
+    c0, r0 = math.floor(area[0] / cell_deg), math.floor(area[1] / cell_deg)
+    return c0, r0, max(math.ceil(area[2] / cell_deg) - c0, 1), max(math.ceil(area[3] / cell_deg) - r0, 1)
+
+
+def shard_grid(shards: int, cols: int, rows: int) -> tuple[int, int]:
+    """(columns, rows) of shard rectangles: the most square factorisation of ``shards``, the larger factor
+    along the longer side of the area."""
     if shards < 1:
         raise ValueError("shards must be >= 1")
-    bc = (np.asarray(col, dtype=np.int64) - ORIGIN[0]) // BLOCK_CELLS
-    br = (np.asarray(row, dtype=np.int64) - ORIGIN[1]) // BLOCK_CELLS
-    return np.asarray((bc + br) % shards, dtype=np.int64)
+    small = max(d for d in range(1, math.isqrt(shards) + 1) if shards % d == 0)
+    large = shards // small
+    return (large, small) if cols >= rows else (small, large)
 
 
-def shard_of_point(lon: npt.ArrayLike, lat: npt.ArrayLike, shards: int) -> I64:
+def shard_of_cell(col: npt.ArrayLike, row: npt.ArrayLike, shards: int, area: Area) -> I64:
+    """The shard owning each cell: its rectangle of the grid over ``area`` (see the module docstring)."""
+    c0, r0, cols, rows = area_cells(area)
+    gx, gy = shard_grid(shards, cols, rows)
+    ix = np.clip((np.asarray(col, dtype=np.int64) - c0) * gx // cols, 0, gx - 1)
+    iy = np.clip((np.asarray(row, dtype=np.int64) - r0) * gy // rows, 0, gy - 1)
+    return np.asarray(iy * gx + ix, dtype=np.int64)
+
+
+def shard_of_point(lon: npt.ArrayLike, lat: npt.ArrayLike, shards: int, area: Area) -> I64:
     col, row = cell_of(lon, lat)
-    return shard_of_cell(col, row, shards)
+    return shard_of_cell(col, row, shards, area)
 
 
 def owner_point(lon_a: npt.ArrayLike, lat_a: npt.ArrayLike, lon_b: npt.ArrayLike, lat_b: npt.ArrayLike
@@ -122,10 +140,11 @@ class ShardOwner:
     shards: int
     held: frozenset[int]
     halo_m: float
+    area: Area
 
     def owns(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Per point: its cell belongs to a held shard."""
-        return np.isin(shard_of_point(lon, lat, self.shards), list(self.held))
+        return np.isin(shard_of_point(lon, lat, self.shards, self.area), list(self.held))
 
     def in_region(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Per point: its cell is owned, or within the halo of an owned cell (what this monitor reads)."""
@@ -136,8 +155,8 @@ class ShardOwner:
         code = col * 1_000_003 + row
         uniq, first = np.unique(code, return_index=True)
         held = self.held
-        inside = np.array([not held.isdisjoint(_shards_near(int(col[k]), int(row[k]), self.halo_m, self.shards))
-                           for k in first.tolist()], dtype=np.bool_)
+        inside = np.array([not held.isdisjoint(_shards_near(int(col[k]), int(row[k]), self.halo_m, self.shards,
+                                                            self.area)) for k in first.tolist()], dtype=np.bool_)
         return np.asarray(inside[np.searchsorted(uniq, code)], dtype=np.bool_)
 
 
@@ -160,7 +179,7 @@ def alert_owner_point(alert: Mapping[str, Any], where: Mapping[str, tuple[float,
 
 
 @lru_cache(maxsize=4096)
-def _shards_near(col: int, row: int, distance_m: float, shards: int) -> frozenset[int]:
+def _shards_near(col: int, row: int, distance_m: float, shards: int, area: Area) -> frozenset[int]:
     """The shards owning a cell within ``distance_m`` of (col, row) (cached: traffic stays in few cells)."""
     near = np.array(cells_within((col, row), distance_m), dtype=np.int64)
-    return frozenset(shard_of_cell(near[:, 0], near[:, 1], shards).tolist())
+    return frozenset(shard_of_cell(near[:, 0], near[:, 1], shards, area).tolist())

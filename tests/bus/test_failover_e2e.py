@@ -15,8 +15,6 @@ from sqlalchemy import text
 from websockets.asyncio.client import connect
 
 from lowalt.api.app import create_app
-from lowalt.bus.codec import CELL_DEG
-from lowalt.live.shards import ORIGIN
 from lowalt.settings import Settings
 from lowalt.store.cluster import ManagedCluster
 from lowalt.store.db import Database
@@ -67,8 +65,9 @@ async def test_kill_9_during_a_postgis_outage_loses_no_acknowledged_point(
         cluster.destroy()
 
 
-EDGE_LON = ORIGIN[0] * CELL_DEG
-"""117.25 E: at 29.6 N, cells east of it belong to shard 0, west of it to shard 1 (lowalt.live.shards)."""
+EDGE_LON = 117.25
+"""With two shards of the service area, cells west of 117.25 E belong to shard 0, east of it to shard 1
+(lowalt.live.shards)."""
 EDGE_LAT = 29.6
 M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(EDGE_LAT))
 
@@ -92,7 +91,7 @@ async def test_two_monitor_shards_one_alert_per_pair_and_kill_9_of_a_shard(
 
             await wait_until(one_shard_each, timeout=20, what="b to hold one shard")
             shard_a = 1 - next(iter(live_b.held))
-            side = 1.0 if shard_a == 0 else -1.0  # east of the edge is shard 0's
+            side = 1.0 if shard_a == 1 else -1.0  # east of the edge is shard 1's
             op = await make_token("operator", organisation="fleet-s")
             for aid in ("SH-1", "SH-2"):
                 r = await b.http.post("/aircraft", headers=auth(op), json={"id": aid, "category": "small_uav"})

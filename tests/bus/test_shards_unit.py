@@ -11,22 +11,23 @@ import numpy as np
 import orjson
 import pytest
 
+from lowalt.airspace.validate import SERVICE_AREA_BBOX as AREA
 from lowalt.bus.codec import CELL_DEG, cell_key
 from lowalt.bus.inprocess import InProcessBus
 from lowalt.identity.model import Principal, Role
 from lowalt.live.monitor import ConflictMonitor, category_code
 from lowalt.live.service import LiveService
 from lowalt.live.shards import (
-    BLOCK_CELLS,
-    ORIGIN,
     ShardOwner,
     alert_owner_point,
+    area_cells,
     cell_gap_m,
     cell_of,
     cells_within,
     halo_m,
     lease_name,
     owner_point,
+    shard_grid,
     shard_of_cell,
     shard_of_point,
 )
@@ -35,32 +36,33 @@ from lowalt.surveillance.reports import Source
 from lowalt.surveillance.tracks import Snapshot, TrackTable
 from tests.conftest import wait_until
 
-EDGE_LON = ORIGIN[0] * CELL_DEG  # 117.25: a block (and shard) boundary
-EDGE_LAT = ORIGIN[1] * CELL_DEG  # 29.25
+EDGE_LON = 117.25  # with 2 shards of the Jingdezhen service area: shard 0 west of it, shard 1 east
+EDGE_LAT = 29.25  # with 4: shards 0, 1 south of it, 2, 3 north
 EPS = 1e-9
 NOW = 1_790_000_000.0
 
 
-def test_assignment_is_blocks_of_cells_in_a_checkerboard() -> None:
-    assert shard_of_cell(ORIGIN[0], ORIGIN[1], 2) == 0
-    # the block's last cell and the next block's first one, east and north
-    last, nxt = ORIGIN[0] + BLOCK_CELLS - 1, ORIGIN[0] + BLOCK_CELLS
-    assert shard_of_cell(last, ORIGIN[1], 2) == 0 and shard_of_cell(nxt, ORIGIN[1], 2) == 1
-    assert shard_of_cell(ORIGIN[0], ORIGIN[1] + BLOCK_CELLS - 1, 2) == 0
-    assert shard_of_cell(ORIGIN[0], ORIGIN[1] + BLOCK_CELLS, 2) == 1
-    assert shard_of_cell(ORIGIN[0] - 1, ORIGIN[1], 2) == 1  # west of the origin: floor division
-    assert shard_of_cell(ORIGIN[0] + BLOCK_CELLS, ORIGIN[1] + BLOCK_CELLS, 2) == 0  # diagonal: same shard
-    assert shard_of_cell(ORIGIN[0] + 2 * BLOCK_CELLS, ORIGIN[1], 3) == 2
-    assert set(shard_of_cell(np.arange(400, 520), np.full(120, 117), 1).tolist()) == {0}
+def test_assignment_is_a_grid_of_rectangles_over_the_service_area() -> None:
+    assert area_cells(AREA) == (462, 114, 13, 6)  # 115.5-118.75 E, 28.5-30 N
+    assert [shard_grid(n, 13, 6) for n in (1, 2, 3, 4, 6, 16)] == [(1, 1), (2, 1), (3, 1), (2, 2), (3, 2), (4, 4)]
+    assert shard_grid(2, 6, 13) == (1, 2)  # the longer count along the longer side
     with pytest.raises(ValueError, match="shards"):
-        shard_of_cell(0, 0, 0)
+        shard_grid(0, 13, 6)
+    # two shards: columns 462-468 and 469-474 (the last column of the west one and the first of the east)
+    assert shard_of_cell(468, 117, 2, AREA) == 0 and shard_of_cell(469, 117, 2, AREA) == 1
+    assert shard_of_cell(462, 114, 2, AREA) == 0 and shard_of_cell(474, 119, 2, AREA) == 1
+    assert shard_of_cell(400, 117, 2, AREA) == 0 and shard_of_cell(600, 50, 2, AREA) == 1  # outside: nearest
+    # four: rows 114-116 and 117-119
+    assert [int(shard_of_cell(c, r, 4, AREA)) for c, r in ((468, 116), (469, 116), (468, 117), (469, 117))] == \
+        [0, 1, 2, 3]
+    assert set(shard_of_cell(np.arange(400, 520), np.full(120, 117), 1, AREA).tolist()) == {0}
     assert lease_name(0, 1) == "monitor" and lease_name(1, 2) == "monitor.1"
 
 
 def test_a_point_on_a_boundary_belongs_east_and_north_like_the_bus_cells() -> None:
-    assert shard_of_point(EDGE_LON, 29.6, 2) != shard_of_point(EDGE_LON - EPS, 29.6, 2)
-    assert shard_of_point(EDGE_LON, 29.6, 2) == shard_of_point(EDGE_LON + EPS, 29.6, 2)
-    assert shard_of_point(117.0, EDGE_LAT, 2) != shard_of_point(117.0, EDGE_LAT - EPS, 2)
+    assert shard_of_point(EDGE_LON, 29.6, 2, AREA) == 1 and shard_of_point(EDGE_LON - EPS, 29.6, 2, AREA) == 0
+    assert shard_of_point(EDGE_LON + EPS, 29.6, 2, AREA) == 1
+    assert shard_of_point(117.0, EDGE_LAT, 4, AREA) == 2 and shard_of_point(117.0, EDGE_LAT - EPS, 4, AREA) == 0
     col, row = cell_of(EDGE_LON, EDGE_LAT)
     assert cell_key(EDGE_LON, EDGE_LAT) == f"e{int(col)}n{int(row)}"  # the bus's numbering
 
@@ -71,7 +73,7 @@ def test_halo_is_look_ahead_times_closing_speed_plus_largest_minimum() -> None:
 
 
 def test_cells_within_the_halo_on_both_sides_of_its_distance() -> None:
-    c = (ORIGIN[0], ORIGIN[1])
+    c = (469, 117)
     assert cell_gap_m(c, (c[0] + 1, c[1] + 1)) == 0.0  # touching, corner too
     two_east = (c[0] + 2, c[1])
     gap = cell_gap_m(c, two_east)  # one cell's width at the poleward edge: ~24 km
@@ -83,17 +85,21 @@ def test_cells_within_the_halo_on_both_sides_of_its_distance() -> None:
 
 
 def test_owner_region_is_its_cells_plus_the_halo() -> None:
-    east = ShardOwner(2, frozenset({int(shard_of_point(EDGE_LON, 29.6, 2))}), halo_m(60.0))
+    east = ShardOwner(2, frozenset({1}), halo_m(60.0), AREA)
     lat = np.array([29.6, 29.6])
     assert east.owns([EDGE_LON, EDGE_LON - EPS], lat).tolist() == [True, False]
     one_west, two_west = EDGE_LON - CELL_DEG / 2, EDGE_LON - CELL_DEG - EPS  # halo ring / beyond it
     assert east.in_region([EDGE_LON, one_west, two_west], [29.6, 29.6, 29.6]).tolist() == [True, True, False]
     cw, rw = (int(v) for v in cell_of(two_west, 29.6))
     gap = min(cell_gap_m((cw, rw), (cw + dc, rw + dr)) for dc in range(-4, 5) for dr in range(-4, 5)
-              if int(shard_of_cell(cw + dc, rw + dr, 2)) in east.held)  # to the nearest cell east owns
-    assert ShardOwner(2, east.held, gap).in_region([two_west], [29.6]).tolist() == [True]
-    assert ShardOwner(2, east.held, gap - 0.01).in_region([two_west], [29.6]).tolist() == [False]
-    assert ShardOwner(2, frozenset({0, 1}), 1.0).owns([EDGE_LON, EDGE_LON - EPS], lat).all()
+              if int(shard_of_cell(cw + dc, rw + dr, 2, AREA)) in east.held)  # to the nearest cell east owns
+    assert ShardOwner(2, east.held, gap, AREA).in_region([two_west], [29.6]).tolist() == [True]
+    assert ShardOwner(2, east.held, gap - 0.01, AREA).in_region([two_west], [29.6]).tolist() == [False]
+    assert ShardOwner(2, frozenset({0, 1}), 1.0, AREA).owns([EDGE_LON, EDGE_LON - EPS], lat).all()
+    deep_east = EDGE_LON + 2 * CELL_DEG + 0.01  # beyond the halo of the west shard's cells: east reads, west not
+    west = ShardOwner(2, frozenset({0}), halo_m(60.0), AREA)
+    assert east.in_region([deep_east], [29.6]).tolist() == [True] and west.in_region([deep_east], [29.6]).tolist() \
+        == [False]
 
 
 def test_a_pair_is_owned_at_its_midpoint_whatever_the_order() -> None:
@@ -126,8 +132,8 @@ def _conflicts(alerts: list[dict[str, Any]]) -> list[str]:
 
 def test_two_shards_alert_a_straddling_pair_once_and_hand_it_over_under_its_id() -> None:
     halo = halo_m(60.0)
-    west = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo))
-    east = ConflictMonitor(owner=ShardOwner(2, frozenset({0}), halo))
+    west = ConflictMonitor(owner=ShardOwner(2, frozenset({0}), halo, AREA))
+    east = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo, AREA))
     d = 20.0 / 97_000  # ~20 m of longitude at 29.6 N: hovering 40 m apart, across the edge
     far = ("F", EDGE_LON + 2 * CELL_DEG + 0.01, 29.6, 0.0)  # beyond west's halo: west never sees it
     snap = picture([("A", EDGE_LON - 1.5 * d, 29.6, 0.0), ("B", EDGE_LON + 0.5 * d, 29.6, 0.0), far])
@@ -153,8 +159,8 @@ def test_two_shards_alert_a_straddling_pair_once_and_hand_it_over_under_its_id()
 
 
 async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> None:
-    """Two live services (shards 0 and 1) sharing a bus: each applies the other's reports and
-    assessments; a pair whose midpoint crosses from shard 1's cell into shard 0's keeps its id, is never
+    """Two live services (the east and the west shard) sharing a bus: each applies the other's reports and
+    assessments; a pair whose midpoint crosses from the west shard's cell into the east's keeps its id, is never
     cleared by the shard that let it go, and both services show it once."""
     bus = InProcessBus()
     svcs = []
@@ -164,7 +170,7 @@ async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> 
         svc.share_assessments = True
         await bus.subscribe_reports(svc.apply_remote_reports)
         await bus.subscribe_feed(svc.apply_remote_feed)
-        await svc._set_held(frozenset({k}))  # as its lease round would
+        await svc._set_held(frozenset({1 - k}))  # as its lease round would: s0 the east shard, s1 the west
         svcs.append(svc)
     s0, s1 = svcs
     admin = Principal(1, "admin", Role.ADMIN, None, 1)
@@ -189,20 +195,20 @@ async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> 
     def conflict_ids(svc: LiveService) -> set[str]:
         return {a["id"] for a in svc.active_alerts.values() if a["kind"] == "conflict"}
 
-    await tick_both(0, (-1.5, 0.5), s0)  # midpoint west of the edge: shard 1's
+    await tick_both(0, (-1.5, 0.5), s0)  # midpoint west of the edge: s1's
     assert conflict_ids(s1) == conflict_ids(s0) and len(conflict_ids(s0)) == 1
     (alert_id,) = conflict_ids(s1)
     assert alert_id in s1._own_active and alert_id not in s0._own_active
-    for k, first in ((1, s1), (2, s0), (3, s1), (4, s0), (5, s1)):  # east of it now: shard 0's
+    for k, first in ((1, s1), (2, s0), (3, s1), (4, s0), (5, s1)):  # east of it now: s0's
         await tick_both(k, (-0.5, 1.5), first)
         assert conflict_ids(s0) == {alert_id} and conflict_ids(s1) == {alert_id}
     assert alert_id in s0._own_active and alert_id not in s1._own_active
     events = [(e, a["id"]) for svc in svcs for e, a in svc._alert_events if a["kind"] == "conflict"]
-    assert events == [("raised", alert_id)]  # raised once, by shard 1; never cleared by either
+    assert events == [("raised", alert_id)]  # raised once, by the west shard; never cleared by either
 
 
 def test_a_shard_that_takes_every_cell_over_publishes_what_it_had_handed_over() -> None:
-    west = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo_m(60.0)))
+    west = ConflictMonitor(owner=ShardOwner(2, frozenset({0}), halo_m(60.0), AREA))
     d = 20.0 / 97_000
     here = picture([("A", EDGE_LON - 1.5 * d, 29.6, 0.0), ("B", EDGE_LON + 0.5 * d, 29.6, 0.0)])
     moved = picture([("A", EDGE_LON - 0.5 * d, 29.6, 0.0), ("B", EDGE_LON + 1.5 * d, 29.6, 0.0)])
@@ -215,8 +221,8 @@ def test_a_shard_that_takes_every_cell_over_publishes_what_it_had_handed_over() 
 
 
 def test_a_lost_contact_is_raised_by_the_owner_of_its_last_position_and_ends_when_it_reports_anywhere() -> None:
-    west = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo_m(60.0)))
-    east = ConflictMonitor(owner=ShardOwner(2, frozenset({0}), halo_m(60.0)))
+    west = ConflictMonitor(owner=ShardOwner(2, frozenset({0}), halo_m(60.0), AREA))
+    east = ConflictMonitor(owner=ShardOwner(2, frozenset({1}), halo_m(60.0), AREA))
     gone = picture([("L", EDGE_LON - 0.001, 29.6, 20.0)])  # airborne, silent: its track ended this tick
     empty = picture([])
     w, e = west.assess(empty, NOW, gone), east.assess(empty, NOW, gone)
