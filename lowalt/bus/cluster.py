@@ -26,7 +26,6 @@ from pathlib import Path
 
 from lowalt.identity.model import Role
 from lowalt.launch import NatsProcess, ServerProcess, nats_server_binary, start_serve
-from lowalt.live.shards import lease_name
 from lowalt.settings import Settings
 from lowalt.store import identity_repo
 from lowalt.store.cluster import ManagedCluster
@@ -44,33 +43,33 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _shard_holders(nats_url: str, shards: int, timeout: float = 15.0) -> dict[int, str]:
-    """Shard -> the node holding its lease, read from the NATS KV bucket once every shard is held by as many
-    nodes as can hold them (a node gives a second shard back to a node holding none within ~2 s), or what
-    is held after ``timeout``."""
+async def _shard_holders(nats_url: str, shards: int, nodes: int, timeout: float = 15.0) -> dict[str, str]:
+    """Monitor lease key (``monitor`` or ``monitor.<k>``) -> the node holding it, read from the NATS KV
+    bucket once every shard is held and by as many nodes as can hold them (a node gives a second shard back
+    to a node holding none within ~2 s), or what is held after ``timeout``."""
     import nats
 
     from lowalt.bus.natsbus import LEASES
 
     nc = await nats.connect(servers=[nats_url], connect_timeout=3)
-    held: dict[int, str] = {}
+    held: dict[str, str] = {}
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             held = {}
-            with contextlib.suppress(Exception):  # no node has taken a lease yet: no bucket
+            with contextlib.suppress(Exception):  # no node has taken a lease yet: no bucket, no keys
                 kv = await nc.jetstream().key_value(LEASES)
-                for k in range(shards):
-                    with contextlib.suppress(Exception):
-                        entry = await kv.get(lease_name(k, shards))
+                for key in await kv.keys():
+                    if key.startswith("monitor"):
+                        entry = await kv.get(key)
                         if entry.value:
-                            held[k] = entry.value.decode()
-            if len(held) == shards and len(set(held.values())) == shards:
+                            held[key] = entry.value.decode()
+            if len(held) == shards and len(set(held.values())) == min(shards, nodes):
                 break
             await asyncio.sleep(0.5)
     finally:
         await nc.close()
-    return held
+    return dict(sorted(held.items()))
 
 
 async def _tokens(settings: Settings) -> dict[str, str]:
@@ -126,13 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f" lowalt cluster: {args.nodes} nodes on {nats_url} (JetStream in {store}) and {pg.url()}", flush=True)
         for k, url in enumerate(urls):
             print(f"  node-{k + 1} (monitor candidate, history): map {url}/?token={tokens['centre']}", flush=True)
-        holders = asyncio.run(_shard_holders(nats_url, args.shards, timeout=15.0 if args.nodes >= args.shards else 3.0))
+        holders = asyncio.run(_shard_holders(nats_url, args.shards, args.nodes))
         print(f" monitor: {args.shards} shard(s) (LOWALT_MONITOR_SHARDS={args.shards}; the service area's 0.25 deg "
               "cells cut into a grid of rectangles, two shards meeting at 117.25 E; each shard reads its cells "
               "plus a 19.2 km halo and raises only the alerts it owns)", flush=True)
-        for k in range(args.shards):
-            print(f"  shard {k}: NATS KV lease lowalt_leases/{lease_name(k, args.shards)} held by "
-                  f"{holders.get(k, 'nobody yet')}", flush=True)
+        for key, holder in holders.items():
+            print(f"  NATS KV lease lowalt_leases/{key} (shard {key.partition('.')[2] or 0}) held by {holder}",
+                  flush=True)
         print("  kill -9 a node: another takes its shard within ~4 s and continues its alerts under their ids",
               flush=True)
         print(f" centre token: {tokens['centre']}\n admin token:  {tokens['admin']}", flush=True)
