@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from lowalt.airspace.validate import SERVICE_AREA_BBOX as AREA
 from lowalt.bus.codec import CELL_DEG, cell_key
@@ -32,6 +33,7 @@ from lowalt.live.shards import (
     shard_of_point,
 )
 from lowalt.metrics import Metrics
+from lowalt.settings import Settings
 from lowalt.surveillance.reports import Source
 from lowalt.surveillance.tracks import Snapshot, TrackTable
 from tests.conftest import wait_until
@@ -231,3 +233,11 @@ def test_a_lost_contact_is_raised_by_the_owner_of_its_last_position_and_ends_whe
     back = picture([("L", EDGE_LON + 2 * CELL_DEG + 0.01, 29.6, 20.0)])  # beyond west's halo
     cleared = [a["id"] for k in range(1, 5) for a in west.assess(back, NOW + k).alerts_cleared]
     assert cleared == [lost_id]
+
+
+def test_the_shard_count_setting_is_1_to_64_and_a_bad_value_names_the_variable() -> None:
+    assert [Settings.from_env({"LOWALT_MONITOR_SHARDS": v}).monitor_shards for v in ("1", "64")] == [1, 64]
+    assert Settings.from_env({}).monitor_shards == 1  # one monitor for every cell, as before shards
+    for bad in ("0", "65", "two"):
+        with pytest.raises(ValidationError, match="monitor_shards"):
+            Settings.from_env({"LOWALT_MONITOR_SHARDS": bad})
