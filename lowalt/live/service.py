@@ -24,7 +24,11 @@ committed. Nodes with the ``monitor`` role are candidates: the one holding the `
 KV, renewed every second) runs the conflict monitor, writes the alert events and publishes each tick's
 assessment (statuses, alert diff, active alerts) on the bus; the others apply it to their feed, and the
 one that takes the lease over when the holder dies continues the alerts it last published (same ids).
-With the in-process bus (one node) nothing of this changes anything.
+With ``shards`` > 1 (``LOWALT_MONITOR_SHARDS``) the monitor is split by cell (``lowalt.live.shards``):
+each candidate holds one shard's lease (``monitor.<k>``), its monitor reads its cells plus a halo and
+raises only the alerts it owns; before each tick it adopts the other shards' alerts it now owns (a pair
+that moved, a shard that died), and every node merges the shards' latest assessments for its feed and
+``GET /alerts``. With the in-process bus (one node) nothing of this changes anything.
 
 Alerts are stored as insert-only events (raised, updated, acknowledged, cleared) with globally
 unique ids; the open ones are adopted again at start-up, so a restart continues them.
