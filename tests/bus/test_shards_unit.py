@@ -17,6 +17,7 @@ from lowalt.bus.codec import CELL_DEG, cell_key
 from lowalt.bus.inprocess import InProcessBus
 from lowalt.identity.model import Principal, Role
 from lowalt.live.monitor import ConflictMonitor, category_code
+from lowalt.live.monitor_process import ProcessMonitor
 from lowalt.live.service import LiveService
 from lowalt.live.shards import (
     ShardOwner,
@@ -241,3 +242,18 @@ def test_the_shard_count_setting_is_1_to_64_and_a_bad_value_names_the_variable()
     for bad in ("0", "65", "two"):
         with pytest.raises(ValidationError, match="monitor_shards"):
             Settings.from_env({"LOWALT_MONITOR_SHARDS": bad})
+
+
+def test_the_monitor_process_takes_its_shard_and_hands_over_through_the_pipe() -> None:
+    pm = ProcessMonitor()
+    try:
+        pm.owner = ShardOwner(2, frozenset({0}), halo_m(60.0), AREA)  # the west shard
+        d = 20.0 / 97_000
+        first = pm.assess(picture([("A", EDGE_LON - 1.5 * d, 29.6, 0.0), ("B", EDGE_LON + 0.5 * d, 29.6, 0.0)]), NOW)
+        (alert_id,) = _conflicts(first.alerts_new)
+        moved = pm.assess(picture([("A", EDGE_LON - 0.5 * d, 29.6, 0.0), ("B", EDGE_LON + 1.5 * d, 29.6, 0.0)]),
+                          NOW + 1)
+        assert [a["id"] for a in moved.handed] == [alert_id] and alert_id not in moved.active
+        assert alert_id not in {a["id"] for a in pm.current_alerts()}
+    finally:
+        pm.close()
