@@ -40,15 +40,17 @@ import numpy as np
 import numpy.typing as npt
 
 from lowalt.bus.codec import CELL_DEG
+from lowalt.conflict.separation import SeparationMatrix
+from lowalt.surveillance.reports import MAX_SPEED_MS
 
 Area = tuple[float, float, float, float]
 """(west, south, east, north) degrees: the service area the shards divide (``LiveConfig.service_bbox``)."""
-MAX_SPEED_MS = 150.0
-"""The fastest any report may say an aircraft flies (``lowalt.surveillance.reports.MAX_SPEED_MS``)."""
-LARGEST_MINIMUM_M = 1219.2
-"""The largest horizontal minimum of the default separation matrix (DO-365B well clear, UAV vs crewed)."""
+LARGEST_MINIMUM_M = float(SeparationMatrix().h.max())
+"""The largest horizontal minimum of the monitor's separation matrix (1,219.2 m: DO-365B well clear, UAV vs
+crewed)."""
 LOST_CONTACT_REACH_M = 30.0 * MAX_SPEED_MS + 5000.0
-"""A lost aircraft coasts at most 30 s, then the traffic within 5 km of it is counted (``lowalt.live.monitor``)."""
+"""A lost aircraft coasts at most 30 s, then the traffic within 5 km of it is counted (``lowalt.live.monitor``
+``LOST_COAST_MAX_S`` and ``LOST_AROUND_M``, which import this module: a unit test keeps them equal)."""
 M_PER_DEG = 111_320.0
 """Metres per degree of latitude (and of longitude at the equator), the spherical approximation."""
 

@@ -16,10 +16,11 @@ from lowalt.airspace.validate import SERVICE_AREA_BBOX as AREA
 from lowalt.bus.codec import CELL_DEG, cell_key
 from lowalt.bus.inprocess import InProcessBus
 from lowalt.identity.model import Principal, Role
-from lowalt.live.monitor import ConflictMonitor, category_code
+from lowalt.live.monitor import LOST_AROUND_M, LOST_COAST_MAX_S, ConflictMonitor, category_code
 from lowalt.live.monitor_process import ProcessMonitor
 from lowalt.live.service import LiveService
 from lowalt.live.shards import (
+    LOST_CONTACT_REACH_M,
     ShardOwner,
     alert_owner_point,
     area_cells,
@@ -35,7 +36,7 @@ from lowalt.live.shards import (
 )
 from lowalt.metrics import Metrics
 from lowalt.settings import Settings
-from lowalt.surveillance.reports import Source
+from lowalt.surveillance.reports import MAX_SPEED_MS, Source
 from lowalt.surveillance.tracks import Snapshot, TrackTable
 from tests.conftest import wait_until
 
@@ -72,6 +73,8 @@ def test_a_point_on_a_boundary_belongs_east_and_north_like_the_bus_cells() -> No
 
 def test_halo_is_look_ahead_times_closing_speed_plus_largest_minimum() -> None:
     assert halo_m(60.0) == pytest.approx(60 * 300 + 1219.2)  # 19,219.2 m with the defaults
+    # the lost-contact reach is the monitor's coasting and neighbourhood, which cannot be imported there
+    assert LOST_CONTACT_REACH_M == LOST_COAST_MAX_S * MAX_SPEED_MS + LOST_AROUND_M
     assert halo_m(10.0) == pytest.approx(30 * 150 + 5000.0)  # never less than the lost-contact reach
 
 
