@@ -3,7 +3,8 @@ the feed is in its vertex buffer and on screen in its status colour, it follows 
 layer switch, and each feed message's receipt-to-data-update (on arrival) and receipt-to-drawn latencies are
 recorded, none dropped (what ``lowalt bench map`` reports). A hidden page updates and draws nothing and catches up
 on return. The GeoJSON track source still answers queries (picking); above the thinning threshold it holds only
-the aircraft in view (when few) and a click picks from the layer's arrays."""
+the aircraft in view (when few), a click picks from the layer's arrays, and more aircraft than that in view are
+drawn as dots."""
 
 from __future__ import annotations
 
@@ -107,10 +108,14 @@ async def test_aircraft_drawn_by_the_webgl_layer(server: Server, make_token: Any
         await _open(pg, server.url, f"token={viewer}&thin_above=3&view_max=4")
         await wait_js(pg, "lowalt.layers.thinActive && lowalt.layers.gl.count === 6 && lowalt.perf.stats().n >= 2", 20)
         await wait_js(pg, "lowalt.map.querySourceFeatures('tracks').length === 0 && lowalt.layers.geoIds.size === 0", 10)
-        # zoomed in on one aircraft (alone in view): the source carries it, for its label and trail
+        # more than view_max aircraft in view: drawn as dots, not arrows (zoom 12 would give arrows)
+        draws = await pg.evaluate("lowalt.layers.gl.draws")
+        await wait_js(pg, f"lowalt.layers.gl.draws > {draws} && !lowalt.layers.gl.arrows", 10)
+        # zoomed in on one aircraft (alone in view): the source carries it, for its label and trail; arrows again
         lon, lat = await pg.evaluate("lowalt.store.position('GL-00')")
         await pg.evaluate(f"lowalt.map.jumpTo({{center: [{lon}, {lat}], zoom: 16}})")
         await wait_js(pg, "lowalt.layers.geoIds.has('GL-00') && lowalt.layers.geoIds.size < 3", 10)
+        await wait_js(pg, "lowalt.layers.gl.arrows", 10)
         await pg.evaluate("lowalt.map.jumpTo({center: [117.23, 29.26], zoom: 12})")
         await wait_js(pg, "lowalt.layers.geoIds.size === 0", 10)
     lon, lat = await pg.evaluate("lowalt.store.position('GL-03')")

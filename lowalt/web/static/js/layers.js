@@ -252,7 +252,8 @@ export class MapLayers {
       paint: { "icon-color": stColour, "icon-halo-color": "#ffffff", "icon-halo-width": 1, "icon-opacity": 0 } });
     // tracks and tracks-dot stay for picking and queries (transparent); the aircraft are drawn by tracks-gl
     this.gl = new TracksGL(this.store, this.perf, { colours: STATUS.map((k) => STATUS_COLOURS[k] || "#1c7ed6"),
-      arrowZoom: ARROW_ZOOM, proj: this.proj, identity: this.identity, keep: (i) => this._inBand(i) });
+      arrowZoom: ARROW_ZOOM, proj: this.proj, identity: this.identity, keep: (i) => this._inBand(i),
+      denseMax: this.viewMax });
     map.addLayer(this.gl);
     map.addLayer({ id: "selected-ring", type: "circle", source: "selected", filter: ["==", ["geometry-type"], "Point"],
       paint: { "circle-radius": 17, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#f59f00",

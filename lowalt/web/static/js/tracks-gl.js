@@ -142,9 +142,10 @@ export class TracksGL {
   /**
    * @param store the TrackStore
    * @param perf  a Perf ring: receipt -> the message's positions in the vertex array; perf.drawn: -> drawn
-   * @param {object} opts colours (by status index), arrowZoom, proj (lon, lat) -> [lon, lat], keep(i) -> bool
+   * @param {object} opts colours (by status index), arrowZoom, proj (lon, lat) -> [lon, lat], keep(i) -> bool,
+   *   denseMax: with more aircraft than this in view, dots instead of arrows
    */
-  constructor(store, perf, { colours, arrowZoom, proj, identity = false, keep }) {
+  constructor(store, perf, { colours, arrowZoom, proj, identity = false, keep, denseMax = 2000 }) {
     this.id = "tracks-gl";
     this.type = "custom";
     this.renderingMode = "2d";
@@ -156,6 +157,8 @@ export class TracksGL {
     this.proj = proj;
     this.identity = identity; // proj is the identity (WGS-84 basemap): skipped per aircraft
     this.keep = keep;
+    this.denseMax = denseMax;
+    this.arrows = false; // the last frame drew arrows (not dots)
     this.undrawn = []; // receipt times of messages in the vertex array, not drawn yet (one draw takes them all)
     this.noted = 0; // messages handed to the layer (the bench checks that every one was measured)
     this.hiddenNoted = 0; // of which arrived while the page was hidden (nothing updated or drawn: not measured)
@@ -264,6 +267,28 @@ export class TracksGL {
       }
     }
     return best;
+  }
+
+  /**
+   * Whether more than denseMax drawn aircraft are inside the map's view: then they are drawn as dots. Thousands
+   * of overlapping arrows are unreadable (labels and trails go at the same count), and their 12 vertices and
+   * ~20 x 20 px each were most of SwiftShader's work per frame at 10,000 aircraft (docs/benchmarks/map.md).
+   * A box test on the vertex array, stopped at denseMax + 1.
+   */
+  _crowded() {
+    if (this.count <= this.denseMax) return false;
+    const b = this.map.getBounds();
+    const [x0, y1] = mercator(b.getWest(), b.getSouth());
+    const [x1, y0] = mercator(b.getEast(), b.getNorth());
+    const d = this.data;
+    let c = 0;
+    for (let i = 0; i < this.n; i++) {
+      const k = i * STRIDE;
+      if (this.shown[i] && d[k] >= x0 && d[k] <= x1 && d[k + 1] >= y0 && d[k + 1] <= y1 && ++c > this.denseMax) {
+        return true;
+      }
+    }
+    return false;
   }
 
   _layerVisible() {
@@ -393,7 +418,8 @@ export class TracksGL {
     if (!this.count) return;
     this.draws++;
     const zoom = this.map.getZoom();
-    const arrow = zoom >= this.arrowZoom;
+    const arrow = zoom >= this.arrowZoom && !this._crowded();
+    this.arrows = arrow;
     const dpr = window.devicePixelRatio || 1;
     // the symbol layer's sizes: arrows 48 px x 0.32..0.5 (zoom 9..13); dots 1.5..3 px radius (zoom 6..9)
     const size = arrow ? 48 * Math.min(0.5, 0.32 + ((zoom - this.arrowZoom) / 4) * 0.18) * 1.15
