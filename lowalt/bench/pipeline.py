@@ -12,10 +12,18 @@ At the end it reads ``/metrics`` and accounts for every report sent: accepted, r
 reason), or unexplained (sent but neither accepted nor rejected). Feed skips and history drops
 are reported too.
 
-``--nodes N`` (N > 1) runs the same load through a cluster on this machine: a ``nats-server`` with
-JetStream and N ``lowalt serve`` nodes on the same managed PostGIS (node 1 monitor + history, the
-others history); the gateways are spread over the nodes and the subscriber reads the last node, so
-most reports it measures crossed the bus. Counters are summed over the nodes.
+``--nodes N`` (N > 1) runs the same load through a cluster on this machine, configured as ``lowalt
+cluster`` runs one: a ``nats-server`` with JetStream and N ``lowalt serve`` nodes on the same managed
+PostGIS, every node a monitor candidate and a history writer, ``LOWALT_MONITOR_SHARDS`` = ``--shards``
+(default 2, as ``lowalt cluster``; 1: one monitor, held by one node). The gateways are spread over the
+nodes and the subscriber reads the last node, so most reports it measures crossed the bus. Counters
+are summed over the nodes.
+
+Where the time goes: each feed message carries its publication time, so the subscriber splits a
+report's latency into the server part (report time to the feed message's publication on the node it
+reads: the gateway's send, ingest, JetStream, the other node's apply, the wait for the next feed cycle)
+and the delivery part (publication to the moment the subscriber read it: the hub's fan-out, the
+socket, the subscriber's own parsing).
 """
 
 from __future__ import annotations
@@ -83,6 +91,8 @@ class Results:
     acked: int = 0
     rejected_acks: int = 0
     latencies: list[np.ndarray] = field(default_factory=list)
+    server_part: list[np.ndarray] = field(default_factory=list)
+    """Per latency sample: the feed message's publication time minus the report time (ms)."""
     received_at: list[np.ndarray] = field(default_factory=list)
     """Per latency sample, when its feed message was read (epoch s): for the settled p99."""
     per_second: list[tuple[float, float, int]] = field(default_factory=list)
@@ -188,6 +198,7 @@ async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmu
                 if msg["type"] == "tracks" and tr["tr"] and now > warmup_until:
                     lat_ms = (now - np.asarray(tr["tr"], dtype=np.float64)) * 1000.0
                     res.latencies.append(lat_ms)
+                    res.server_part.append((float(msg["t"]) - np.asarray(tr["tr"], dtype=np.float64)) * 1000.0)
                     res.received_at.append(np.full(len(lat_ms), now))
                     res.per_second.append((now, float(np.percentile(lat_ms, 99)), len(tr["ids"])))
 
@@ -199,6 +210,7 @@ def _subscriber_process(ws_url: str, token: str, until: float, warmup_until: flo
         asyncio.run(_subscriber(ws_url, token, until, res, warmup_until))
     finally:
         res.latencies = [np.concatenate(res.latencies)] if res.latencies else []
+        res.server_part = [np.concatenate(res.server_part)] if res.server_part else []
         res.received_at = [np.concatenate(res.received_at)] if res.received_at else []
         conn.send(res)
         conn.close()
@@ -251,15 +263,17 @@ def nats_server() -> Iterator[str]:
             nats.stop()
 
 
-async def _nodes(stack: AsyncExitStack, data_dir: Path, db_url: str, n: int,
-                 quiet: bool) -> list[tuple[str, str]]:
-    """One embedded server (n == 1), or n nodes on one nats-server (node 1 monitor + history)."""
+async def _nodes(stack: AsyncExitStack, data_dir: Path, db_url: str, n: int, quiet: bool,
+                 shards: int = 2) -> list[tuple[str, str]]:
+    """One embedded server (n == 1), or n nodes on one nats-server as ``lowalt cluster`` starts them:
+    every node ``monitor,history`` with ``LOWALT_MONITOR_SHARDS=shards``, node 1 ready before the others.
+    With ``shards`` 1 only node 1 is a monitor candidate, so the lease does not move between runs."""
     if n <= 1:
         return [await stack.enter_async_context(serving(data_dir, quiet=quiet, db_url=db_url))]
     url = stack.enter_context(nats_server())
     return [await stack.enter_async_context(serving(data_dir, quiet=quiet, db_url=db_url, extra_env={
-        "LOWALT_NATS_URL": url, "LOWALT_NODE_ID": f"bench-{k + 1}",
-        "LOWALT_NODE_ROLES": "monitor,history" if k == 0 else "history"})) for k in range(n)]
+        "LOWALT_NATS_URL": url, "LOWALT_NODE_ID": f"bench-{k + 1}", "LOWALT_MONITOR_SHARDS": str(shards),
+        "LOWALT_NODE_ROLES": "monitor,history" if k == 0 or shards > 1 else "history"})) for k in range(n)]
 
 
 def _metric(text: str, name: str) -> dict[str, float]:
@@ -284,7 +298,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with AsyncExitStack() as stack:
         db_url = stack.enter_context(fresh_database(data_dir))
         tokens = await _seed(db_url, fleet)
-        nodes = await _nodes(stack, data_dir, db_url, args.nodes, args.quiet)
+        nodes = await _nodes(stack, data_dir, db_url, args.nodes, args.quiet, args.shards)
         ws_url = nodes[-1][1]
         res = Results()
         start = time.time()
@@ -307,11 +321,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         measured: Results = await asyncio.to_thread(receiver.recv)
         await asyncio.to_thread(measurer.join, 10.0)
         res.latencies, res.per_second, res.tracks_seen = measured.latencies, measured.per_second, measured.tracks_seen
-        res.received_at = measured.received_at
+        res.received_at, res.server_part = measured.received_at, measured.server_part
         async with httpx.AsyncClient(timeout=10) as http:
             per_node = [(await http.get(f"{url}/metrics")).text for url, _ in nodes]
     lat = np.concatenate(res.latencies) if res.latencies else np.array([np.nan])
     at = np.concatenate(res.received_at) if res.received_at else np.array([np.nan])
+    server = np.concatenate(res.server_part) if res.server_part else np.array([np.nan])
     settled = lat[at > start + args.settle] if len(at) == len(lat) else np.array([])
     accepted = sum(_merged(per_node, "lowalt_reports_accepted_total").values())
     rejected = {k.split('"')[1]: v for k, v in _merged(per_node, "lowalt_reports_rejected_total").items() if k}
@@ -322,19 +337,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if v:
             drops[key] = v
     unexplained = res.sent - accepted - sum(rejected.values())
-    tick = _metric(per_node[0], "lowalt_tick_seconds").get("", float("nan"))  # the monitor node's
+    ticks = [_metric(text, "lowalt_tick_seconds").get("", float("nan")) for text in per_node]  # monitor nodes'
     out = {
         "tracks": args.tracks, "rate_hz": args.rate, "duration_s": args.duration, "gateways": args.gateways,
-        "nodes": args.nodes,
+        "nodes": args.nodes, "shards": args.shards if args.nodes > 1 else 1,
         "reports_sent": res.sent, "reports_accepted": int(accepted),
         "reports_per_s": round(accepted / args.duration, 1),
         "p50_ms": round(float(np.nanpercentile(lat, 50)), 1), "p95_ms": round(float(np.nanpercentile(lat, 95)), 1),
         "p99_ms": round(float(np.nanpercentile(lat, 99)), 1), "max_ms": round(float(np.nanmax(lat)), 1),
+        "server_p50_ms": round(float(np.nanpercentile(server, 50)), 1),
+        "server_p99_ms": round(float(np.nanpercentile(server, 99)), 1),
+        "delivery_p99_ms": round(float(np.nanpercentile(lat - server, 99)), 1) if len(server) == len(lat) else None,
         "latency_samples": int(np.isfinite(lat).sum()), "tracks_on_feed": len(res.tracks_seen),
         "settle_s": args.settle,
         "p99_settled_ms": round(float(np.percentile(settled, 99)), 1) if len(settled) else None,
         "settled_samples": int(len(settled)),
-        "drops": drops, "unexplained": int(unexplained), "last_tick_ms": round(tick * 1000, 1),
+        "drops": drops, "unexplained": int(unexplained),
+        "last_tick_ms": [round(t * 1000, 1) for t in ticks],
         "history_written": int(sum(_merged(per_node, "lowalt_history_written_total").values())),
     }
     if args.report:
@@ -376,6 +395,8 @@ def main(argv: list[str]) -> int:
                         "(past the first ticks' alert storm); p99_ms counts every sample after the warm-up")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--nodes", type=int, default=1, help="servers on one nats-server (1: embedded, no bus)")
+    p.add_argument("--shards", type=int, default=2,
+                   help="with --nodes > 1: monitor shards (LOWALT_MONITOR_SHARDS; default 2, as lowalt cluster)")
     p.add_argument("--data-dir", default=".lowalt/bench")
     p.add_argument("--report", help="folder for pipeline.json and a latency plot")
     p.add_argument("--json", action="store_true")
