@@ -39,7 +39,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
 PAGE_STATS = """() => (window.gc && window.gc(), {perf: lowalt.perf.stats(), drawn: lowalt.perf.drawn.stats(),
   from_server: lowalt.perf.fromServer.stats(),
   noted: lowalt.layers.gl.noted, hidden_noted: lowalt.layers.gl.hiddenNoted, off_noted: lowalt.layers.gl.offNoted,
-  undrawn: lowalt.layers.gl.undrawn.length, gl_work: {updates: lowalt.layers.gl.updates,
+  undrawn: lowalt.layers.gl.undrawn.length, arrows: lowalt.layers.gl.arrows, gl_work: {updates: lowalt.layers.gl.updates,
   rebuilds: lowalt.layers.gl.rebuilds, uploads: lowalt.layers.gl.uploads, draws: lowalt.layers.gl.draws},
   worker: lowalt.perf.worker.stats(),
   geojson: lowalt.perf.geojson.stats(), apply: lowalt.applyPerf.stats(), tracks: lowalt.store.size,
@@ -57,7 +57,7 @@ async def _drive_page(url: str, token: str, args: argparse.Namespace, until: flo
         page = await browser.new_page(viewport={"width": 1400, "height": 860})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto(f"{url}/?token={token}")
+        await page.goto(f"{url}/?token={token}{'&' + args.page_query if args.page_query else ''}")
         await page.wait_for_function("window.lowalt && window.lowalt.ready", timeout=60_000)
         for group in filter(None, (args.hide or "").split(",")):
             await page.locator(f"input[data-group='{group}']").uncheck()
@@ -188,6 +188,7 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
     heap = page_out["heap"]
     slope = float(np.polyfit([h[0] for h in heap], [h[1] for h in heap], 1)[0]) * 3600 if len(heap) > 2 else None
     return {
+        "drawn_as": "arrows" if st.get("arrows") else "dots",
         "tracks": args.tracks, "rate_hz": args.rate, "zoom": args.zoom or 10.0, "map_renders_per_s": page_out["renders_per_s"], "duration_s": args.duration, "warmup_s": args.warmup,
         "reports_sent": res.sent, "reports_acked": res.acked, "tracks_on_map": st["tracks"],
         "feed_messages": st["messages"], "feed_by_type": st["by_type"], "active_alerts": st["alerts"],
@@ -214,6 +215,14 @@ async def _measure(args: argparse.Namespace, pipe: Any, fleet: Any, tokens: dict
         "gateways": args.gateways, "gateway_errors": gateway_errors,
         "compositing": "software (--disable-gpu)" if args.software_compositing else "SwiftShader in the GPU process",
     }
+
+
+def _drawn_as(out: dict[str, Any]) -> str:
+    if out["zoom"] < 9:
+        return "dots"
+    if out.get("drawn_as") == "dots":
+        return "dots: more than 2,000 aircraft in view; arrows rotated by heading when fewer"
+    return "arrows rotated by heading"
 
 
 def _work(out: dict[str, Any]) -> str:
@@ -276,7 +285,7 @@ software WebGL) share the machine below.
 
 | | |
 |---|---|
-| aircraft on the map | {out['tracks_on_map']:,} (map zoom {out['zoom']:g}: {'arrows rotated by heading' if out['zoom'] >= 9 else 'dots'}) |
+| aircraft on the map | {out['tracks_on_map']:,} (map zoom {out['zoom']:g}: {_drawn_as(out)}) |
 | feed messages received | {out['feed_messages']:,} ({by_type}; {mb:.0f} MB) |
 | measured for | {out['duration_s']:g} s after {out['warmup_s']:g} s warm-up |
 | **feed message → map source updated (its positions in the WebGL layer's vertex array), p50 / p95 / p99 / max** | **{f['p50']} / {f['p95']} / {f['p99']} / {f['max']} ms** (n = {f['n']:g}) |
@@ -339,6 +348,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--sample-s", type=float, default=10.0, help="heap sampling period (each sample forces a GC)")
     p.add_argument("--zoom", type=float, help="map zoom (default: the page's, 10; arrows from 9, dots below)")
     p.add_argument("--hide", help="layer groups to switch off, e.g. volumes,trails (as the checkboxes do)")
+    p.add_argument("--page-query", help="more of the page's URL query, e.g. dense_max=100000 (arrows however many"
+                   " aircraft are in view)")
     p.add_argument("--data-dir", default=".lowalt/webbench")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--report", default="docs/benchmarks/map.md", help="markdown report ('' for none)")

@@ -122,10 +122,15 @@ function arrowImage(size = 48) {
 export { renderGlyphsLocally } from "./airspace-map.js";
 
 export class MapLayers {
-  /** opts.thinAbove / opts.viewMax: GEOJSON_SLOW_ABOVE and VIEW_MAX (tests set them low: ?thin_above=&view_max=). */
-  constructor(map, store, alerts, proj, identity, perf, { thinAbove = GEOJSON_SLOW_ABOVE, viewMax = VIEW_MAX } = {}) {
+  /**
+   * opts.thinAbove / opts.viewMax: GEOJSON_SLOW_ABOVE and VIEW_MAX (tests set them low: ?thin_above=&view_max=);
+   * opts.denseMax: dots instead of arrows above this many aircraft in view (VIEW_MAX; the bench: ?dense_max=).
+   */
+  constructor(map, store, alerts, proj, identity, perf,
+    { thinAbove = GEOJSON_SLOW_ABOVE, viewMax = VIEW_MAX, denseMax = viewMax } = {}) {
     this.thinAbove = thinAbove;
     this.viewMax = viewMax;
+    this.denseMax = denseMax;
     this.map = map;
     this.store = store;
     this.alerts = alerts;
@@ -253,7 +258,7 @@ export class MapLayers {
     // tracks and tracks-dot stay for picking and queries (transparent); the aircraft are drawn by tracks-gl
     this.gl = new TracksGL(this.store, this.perf, { colours: STATUS.map((k) => STATUS_COLOURS[k] || "#1c7ed6"),
       arrowZoom: ARROW_ZOOM, proj: this.proj, identity: this.identity, keep: (i) => this._inBand(i),
-      denseMax: this.viewMax });
+      denseMax: this.denseMax });
     map.addLayer(this.gl);
     map.addLayer({ id: "selected-ring", type: "circle", source: "selected", filter: ["==", ["geometry-type"], "Point"],
       paint: { "circle-radius": 17, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#f59f00",

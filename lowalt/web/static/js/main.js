@@ -90,7 +90,8 @@ async function main() {
   const param = (k) => new URL(location.href).searchParams.get(k);
   const layers = new MapLayers(map, store, alerts, proj, identity, perf, {
     ...(param("thin_above") ? { thinAbove: Number(param("thin_above")) } : {}),
-    ...(param("view_max") ? { viewMax: Number(param("view_max")) } : {}) });
+    ...(param("view_max") ? { viewMax: Number(param("view_max")) } : {}),
+    ...(param("dense_max") ? { denseMax: Number(param("dense_max")) } : {}) });
   let renders = 0;
   map.on("render", () => renders++);
   window.lowalt = { map, store, renders: () => renders, alerts, perf, applyPerf, layers, ready: false, messages: 0,
