@@ -97,6 +97,11 @@ class Results:
     """Per latency sample, when its feed message was read (epoch s): for the settled p99."""
     per_second: list[tuple[float, float, int]] = field(default_factory=list)
     tracks_seen: set[str] = field(default_factory=set)
+    repeats: int = 0
+    """Feed rows whose report the subscriber had already received (a track sent again because its
+    status changed, or it started coasting): counted in the latencies with their old report time."""
+    max_first_ms: float = 0.0
+    """The longest latency of a report's first arrival on the feed."""
     max_ack_wait_s: float = 0.0
     """The longest a gateway's frame waited for its ack (how far the server's reading fell behind)."""
     slots_skipped: int = 0
@@ -184,6 +189,7 @@ async def _gateway(ws_url: str, token: str, fleet: Fleet, sl: slice, rate: float
 async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmup_until: float) -> None:
     from websockets.asyncio.client import connect
 
+    last_tr: dict[str, float] = {}
     async with connect(f"{ws_url}/ws/live?token={token}", max_size=None) as ws:
         while time.time() < until:
             try:
@@ -201,6 +207,11 @@ async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmu
                     res.server_part.append((float(msg["t"]) - np.asarray(tr["tr"], dtype=np.float64)) * 1000.0)
                     res.received_at.append(np.full(len(lat_ms), now))
                     res.per_second.append((now, float(np.percentile(lat_ms, 99)), len(tr["ids"])))
+                    first = [last_tr.get(i, -1.0) < r for i, r in zip(tr["ids"], tr["tr"], strict=True)]
+                    res.repeats += len(first) - sum(first)
+                    if any(first):
+                        res.max_first_ms = max(res.max_first_ms, float(lat_ms[np.asarray(first)].max()))
+                last_tr.update(zip(tr["ids"], tr["tr"], strict=True))
 
 
 def _subscriber_process(ws_url: str, token: str, until: float, warmup_until: float, conn: Connection) -> None:
@@ -322,6 +333,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.to_thread(measurer.join, 10.0)
         res.latencies, res.per_second, res.tracks_seen = measured.latencies, measured.per_second, measured.tracks_seen
         res.received_at, res.server_part = measured.received_at, measured.server_part
+        res.repeats, res.max_first_ms = measured.repeats, measured.max_first_ms
         async with httpx.AsyncClient(timeout=10) as http:
             per_node = [(await http.get(f"{url}/metrics")).text for url, _ in nodes]
     lat = np.concatenate(res.latencies) if res.latencies else np.array([np.nan])
@@ -345,6 +357,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "reports_per_s": round(accepted / args.duration, 1),
         "p50_ms": round(float(np.nanpercentile(lat, 50)), 1), "p95_ms": round(float(np.nanpercentile(lat, 95)), 1),
         "p99_ms": round(float(np.nanpercentile(lat, 99)), 1), "max_ms": round(float(np.nanmax(lat)), 1),
+        "max_first_ms": round(res.max_first_ms, 1), "rows_repeated": res.repeats,
         "server_p50_ms": round(float(np.nanpercentile(server, 50)), 1),
         "server_p99_ms": round(float(np.nanpercentile(server, 99)), 1),
         "delivery_p99_ms": round(float(np.nanpercentile(lat - server, 99)), 1) if len(server) == len(lat) else None,
