@@ -482,8 +482,8 @@ analytics_rolled_minutes = Table(
     Column("rolled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Corridor separation (0019; ``measures._separation``): per rolled minute or hour, route and scope, the
-# separation samples, their sum, their histogram by bin (measures.SEP_BIN), the loss-of-separation pair-seconds and the
+# Corridor separation (0019; measured by ``lowalt.analytics.separation``): per rolled minute or hour, route and scope,
+# the separation samples, their sum, their histogram by bin (separation.sep_bins), the loss-of-separation pair-seconds and the
 # aircraft-seconds inside.
 analytics_separation = Table(
     "analytics_separation",
