@@ -90,6 +90,11 @@ that owns them now to adopt them."""
 STANDBY_HEARD_S = 3.0
 """A monitor candidate holding no shard says so on the bus every lease round; a node holding more than one
 shard that heard it within this long gives one back (rebalancing after a start or a failover)."""
+STATUS_CARRY_S = 3.0
+"""With shards: an aircraft's status is kept this long when no shard's latest tick has it. One that just
+crossed from one shard's cells into another's is in neither shard's latest tick until the new owner's next
+one (up to a tick later); without the carry the merged statuses dropped it meanwhile (the map showed it
+``unknown``) and its row went out again, with its last report's time, when its status came back."""
 RELEASED_HOLD_OFF_S = 5.0
 """A node does not take back a shard it gave up for this long (the standby node takes it)."""
 HISTORY_BATCH_ROWS = 50_000
@@ -202,6 +207,8 @@ class LiveService:
         """Alerts waiting for their new owner: id -> (alert, monotonic expiry)."""
         self._own_active: dict[str, dict[str, Any]] = {}
         self._own_statuses: dict[str, str] = {}
+        self._carried: dict[str, float] = {}
+        """Statuses kept although no shard's latest tick has them: id -> since (monotonic s), see STATUS_CARRY_S."""
         self._standby_heard = -1e9
         """When a monitor candidate holding no shard was last heard (monotonic s)."""
         self._released: dict[int, float] = {}
@@ -555,6 +562,13 @@ class LiveService:
             statuses.update(sts)
         active.update(self._own_active)
         statuses.update(self._own_statuses)
+        carried: dict[str, float] = {}
+        for aid in self.statuses.keys() - statuses.keys():  # between two shards (see STATUS_CARRY_S)
+            since = self._carried.get(aid, now)
+            if now - since < STATUS_CARRY_S and (aid in self.coop.slot or aid in self.noncoop.slot):
+                statuses[aid] = self.statuses[aid]
+                carried[aid] = since
+        self._carried = carried
         self._mark_status_changes(statuses)
         self.statuses = statuses
         self.active_alerts = active

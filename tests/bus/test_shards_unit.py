@@ -18,7 +18,7 @@ from lowalt.bus.inprocess import InProcessBus
 from lowalt.identity.model import Principal, Role
 from lowalt.live.monitor import LOST_AROUND_M, LOST_COAST_MAX_S, ConflictMonitor, category_code
 from lowalt.live.monitor_process import ProcessMonitor
-from lowalt.live.service import LiveService
+from lowalt.live.service import STATUS_CARRY_S, LiveService
 from lowalt.live.shards import (
     LOST_CONTACT_REACH_M,
     ShardOwner,
@@ -211,6 +211,36 @@ async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> 
     assert alert_id in s0._own_active and alert_id not in s1._own_active
     events = [(e, a["id"]) for svc in svcs for e, a in svc._alert_events if a["kind"] == "conflict"]
     assert events == [("raised", alert_id)]  # raised once, by the west shard; never cleared by either
+
+
+def test_a_status_no_shard_has_this_tick_is_kept_a_while_and_not_sent_again() -> None:
+    """An aircraft crossing from the other shard's cells into this one's is in neither shard's latest tick
+    until this shard's next: its status is carried (its feed row is not sent as ``unknown`` and back), for
+    ``STATUS_CARRY_S`` at most, and only while its track lives."""
+    svc = LiveService(None, Metrics(), monitor=ConflictMonitor(), node_id="s0", shards=2)  # type: ignore[arg-type]
+    now = time.time()
+    frame = orjson.dumps([{"id": aid, "t": now, "lon": EDGE_LON + dx, "lat": 29.6, "alt": 300.0, "ref": "AMSL",
+                           "vx": 0.0, "vy": 0.0} for aid, dx in (("A", 0.001), ("B", 0.002))])
+    assert svc.ingest(Principal(1, "admin", Role.ADMIN, None, 1), frame, now=now)[0] == 2
+
+    def other_shard(statuses: dict[str, str]) -> None:
+        svc.apply_remote_feed("assessment", orjson.dumps({"node": "s1", "t": now, "statuses": statuses, "active": {},
+                                                          "new": [], "updated": [], "cleared": []}))
+
+    def resent() -> set[str]:
+        return {svc.coop.ids[r] for r in svc.coop.take_dirty()}
+
+    other_shard({"A": "conflict", "B": "ok"})
+    assert svc.statuses == {"A": "conflict", "B": "ok"} and resent() == {"A", "B"}
+    other_shard({})  # both crossed into the cells of this node's shard, whose next tick has not run
+    assert svc.statuses == {"A": "conflict", "B": "ok"} and resent() == set()
+    other_shard({"A": "conflict", "B": "ok"})  # the owner's tick (as if from the bus): no change, nothing resent
+    assert resent() == set()
+    other_shard({})
+    svc._carried["A"] -= STATUS_CARRY_S  # A carried for STATUS_CARRY_S (B a moment less): A's ends
+    svc.coop.remove("B")  # B's track ended: nothing to carry
+    other_shard({})
+    assert svc.statuses == {}
 
 
 def test_a_shard_that_takes_every_cell_over_publishes_what_it_had_handed_over() -> None:
