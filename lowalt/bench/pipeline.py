@@ -100,6 +100,8 @@ class Results:
     repeats: int = 0
     """Feed rows whose report the subscriber had already received (a track sent again because its
     status changed, or it started coasting): counted in the latencies with their old report time."""
+    repeated_as: dict[str, int] = field(default_factory=dict)
+    """Repeated rows by what changed: ``status:<was>><now>``, ``coasting``, or ``same`` (nothing the feed shows)."""
     max_first_ms: float = 0.0
     """The longest latency of a report's first arrival on the feed."""
     max_ack_wait_s: float = 0.0
@@ -190,6 +192,7 @@ async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmu
     from websockets.asyncio.client import connect
 
     last_tr: dict[str, float] = {}
+    last_st: dict[str, str] = {}
     async with connect(f"{ws_url}/ws/live?token={token}", max_size=None) as ws:
         while time.time() < until:
             try:
@@ -209,9 +212,15 @@ async def _subscriber(ws_url: str, token: str, until: float, res: Results, warmu
                     res.per_second.append((now, float(np.percentile(lat_ms, 99)), len(tr["ids"])))
                     first = [last_tr.get(i, -1.0) < r for i, r in zip(tr["ids"], tr["tr"], strict=True)]
                     res.repeats += len(first) - sum(first)
+                    for k in (k for k, f in enumerate(first) if not f):
+                        aid = tr["ids"][k]
+                        why = (f"status:{last_st.get(aid)}>{tr['st'][k]}" if last_st.get(aid) != tr["st"][k]
+                               else "coasting" if tr["co"][k] else "same")
+                        res.repeated_as[why] = res.repeated_as.get(why, 0) + 1
                     if any(first):
                         res.max_first_ms = max(res.max_first_ms, float(lat_ms[np.asarray(first)].max()))
                 last_tr.update(zip(tr["ids"], tr["tr"], strict=True))
+                last_st.update(zip(tr["ids"], tr["st"], strict=True))
 
 
 def _subscriber_process(ws_url: str, token: str, until: float, warmup_until: float, conn: Connection) -> None:
@@ -333,7 +342,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.to_thread(measurer.join, 10.0)
         res.latencies, res.per_second, res.tracks_seen = measured.latencies, measured.per_second, measured.tracks_seen
         res.received_at, res.server_part = measured.received_at, measured.server_part
-        res.repeats, res.max_first_ms = measured.repeats, measured.max_first_ms
+        res.repeats, res.max_first_ms, res.repeated_as = measured.repeats, measured.max_first_ms, measured.repeated_as
         async with httpx.AsyncClient(timeout=10) as http:
             per_node = [(await http.get(f"{url}/metrics")).text for url, _ in nodes]
     lat = np.concatenate(res.latencies) if res.latencies else np.array([np.nan])
@@ -358,6 +367,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "p50_ms": round(float(np.nanpercentile(lat, 50)), 1), "p95_ms": round(float(np.nanpercentile(lat, 95)), 1),
         "p99_ms": round(float(np.nanpercentile(lat, 99)), 1), "max_ms": round(float(np.nanmax(lat)), 1),
         "max_first_ms": round(res.max_first_ms, 1), "rows_repeated": res.repeats,
+        "rows_repeated_as": res.repeated_as,
         "server_p50_ms": round(float(np.nanpercentile(server, 50)), 1),
         "server_p99_ms": round(float(np.nanpercentile(server, 99)), 1),
         "delivery_p99_ms": round(float(np.nanpercentile(lat - server, 99)), 1) if len(server) == len(lat) else None,
@@ -368,6 +378,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "drops": drops, "unexplained": int(unexplained),
         "last_tick_ms": [round(t * 1000, 1) for t in ticks],
         "history_written": int(sum(_merged(per_node, "lowalt_history_written_total").values())),
+        "monitor_takeovers": [int(sum(_metric(text, "lowalt_monitor_takeovers_total").values())) for text in per_node],
     }
     if args.report:
         _write_report(Path(args.report), out, res, start)
