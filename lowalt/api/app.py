@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -58,6 +60,19 @@ async def start_services(app: FastAPI) -> None:
 
         app.state.feeds = FeedEndpoints(load_feeds(settings.feeds_file), app.state.live, app.state.metrics)
         await app.state.feeds.start()
+    freeze_long_lived()
+
+
+@functools.cache
+def freeze_long_lived() -> None:
+    """Once per process, after the services' first start: what exists now (the plans on file, their
+    footprints and the filing index, the airspace, the registry, the modules) lives as long as the process,
+    so it leaves the cyclic collector's generations (``gc.freeze``). A full collection walked it all: with
+    10,000 plans on file a pause of about 200 ms on the event loop, which every filing decision in flight
+    waited out (docs/filing.md). Frozen objects are still freed by reference counting when released; only
+    garbage in reference cycles that exists at this moment is never collected (once, at start-up). A
+    process-wide setting, so it lives in the composition root, not in one service."""
+    gc.freeze()
 
 
 def _connect_plans_to_monitor(app: FastAPI, terrain: object) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import gc
 import logging
 import uuid
 import zlib
@@ -334,7 +333,6 @@ class FilingService:
             self._hold(p, footprint(p, self.view.terrain))
         self.known = versions
         self._seen_restrictions = {r.id for r in self.view.index.restrictions}
-        _freeze_long_lived()
         log.info("filing_started", extra={"plans": len(self.index), "weather": len(self.weather)})
         if self.due_every_s > 0:
             task = asyncio.ensure_future(self._due_loop())
@@ -1202,21 +1200,6 @@ async def _forever(wait: Callable[[], Awaitable[Any]], action: Callable[[], Awai
 
 def _noop() -> None:
     return None
-
-
-_frozen: list[bool] = []
-
-
-def _freeze_long_lived() -> None:
-    """Once per process, after the first start: what exists now (the plans on file, their footprints and
-    the index, the airspace, the modules) lives as long as the process, so it leaves the cyclic collector's
-    generations (``gc.freeze``). A full collection walked it all: with 10,000 plans on file, a pause of
-    about 200 ms on the event loop, which every decision in flight waited out (the bench's p99). Objects
-    frozen here are still freed by reference counting when released; only garbage in reference cycles
-    that exists at this moment is never collected (once, at start-up)."""
-    if not _frozen:
-        gc.freeze()
-        _frozen.append(True)
 
 
 async def _commit_or_undo(uow: Any, undo: Callable[[], None]) -> None:

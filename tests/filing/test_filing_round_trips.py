@@ -227,3 +227,18 @@ async def test_decisions_share_the_catch_up_lock_and_a_catch_up_waits_for_them_a
     release_first.set()
     await asyncio.wait_for(asyncio.gather(d1, c, d3), 5)
     assert order[3:] == ["d1-", "catch-up", "d3+", "d3-"]
+
+
+async def test_the_first_services_start_freezes_the_long_lived_objects(database: Database, settings: Any) -> None:
+    """A full garbage collection over the plans on file paused every decision in flight (~200 ms at 10,000):
+    the composition root moves what exists after the first start out of the collector's generations."""
+    import gc
+
+    from lowalt.api.app import create_app, freeze_long_lived
+    from tests.conftest import serving
+
+    gc.unfreeze()
+    freeze_long_lived.cache_clear()
+    assert gc.get_freeze_count() == 0
+    async with serving(create_app(settings, db=database)):
+        assert gc.get_freeze_count() > 0
