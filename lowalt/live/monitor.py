@@ -269,22 +269,18 @@ class ConflictMonitor:
         findings += self._lost_contact(snap, pos, gone, now, live_ids)
         lap("lost_contact")
         lost = [f for f in findings if f.kind is FindingKind.LOST_CONTACT]
-        if owner is not None and lost:
-            at = np.array([f.details["last_position"][:2] for f in lost], dtype=np.float64)
-            mine = owner.owns(at[:, 0], at[:, 1])
-            self._foreign.append((FindingKind.LOST_CONTACT, np.array(
-                [self._code(f.subject[0]) for f, m in zip(lost, mine.tolist(), strict=True) if not m], dtype=np.int64)))
-            lost = [f for f, m in zip(lost, mine.tolist(), strict=True) if m]
-            self._owned_keys.append((FindingKind.LOST_CONTACT, np.array([self._code(f.subject[0]) for f in lost],
-                                                                        dtype=np.int64)))
         if owner is not None and snap.n:  # statuses of the aircraft in this shard's cells only
             mine_ids = {snap.ids[k] for k in np.flatnonzero(owner.owns(snap.lon, snap.lat)).tolist()}
             statuses = {a: st for a, st in statuses.items() if a in mine_ids}
         if lost:  # few: keyed like the others, so adoption after a restart finds them
-            batches.append(FindingBatch(
+            batch: FindingBatch | None = FindingBatch(
                 FindingKind.LOST_CONTACT, np.array([self._code(f.subject[0]) for f in lost], dtype=np.int64),
                 np.array([int(f.severity) for f in lost], dtype=np.int8), lambda row: lost[row].subject,
-                {"details": _object_column([f.details for f in lost])}, _render_details))
+                {"details": _object_column([f.details for f in lost])}, _render_details)
+            if owner is not None:  # a shard keeps those whose last position is in its cells
+                at = np.array([f.details["last_position"][:2] for f in lost], dtype=np.float64)
+                batch = self._owned(batch, at[:, 0], at[:, 1])
+            batches.append(batch)
         diff = self.book.update([], now, batches=[b for b in batches if b is not None])
         lap("lifecycle")
         new = [alert_to_wire(a) for a in diff.new]
