@@ -127,7 +127,7 @@ class AirspaceView:
         self._port_xy = np.column_stack([px, py]) if self._ports else np.zeros((0, 2))
         self._near_ports: dict[tuple[float, float, float], Vertiport | None] = {}
         self._grown_ids: list[str] = []
-        self._grown_bounds: np.ndarray = np.zeros((0, 4))
+        self._grown_tree = shapely.STRtree([])
         self._recent: list[_Samples] = []
         self._states: dict[object, tuple[bytes, np.ndarray]] = {}
         """Activity key -> the scheduled volumes' activity (bytes) and every static volume's (the mask
@@ -285,11 +285,9 @@ class AirspaceView:
         if plan.corridor_id:
             return self._routes.get(plan.corridor_id)
         grown = self._grown_corridors()
-        minx, miny, maxx, maxy = fp.area.bounds
-        b = self._grown_bounds
-        near = (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
-        rids = [rid for rid, ok in zip(self._grown_ids, near.tolist(), strict=True)
-                if ok and plan.category in self._routes[rid].allowed_categories]
+        near = np.sort(self._grown_tree.query(fp.area))  # bounding boxes meeting the footprint's, in id order
+        rids = [rid for rid in (self._grown_ids[k] for k in near.tolist())
+                if plan.category in self._routes[rid].allowed_categories]
         if not rids:  # a corridor that contains the footprint's inner part overlaps its bounding box
             return None
         inner = fp.area.buffer(-1.0)
@@ -313,8 +311,7 @@ class AirspaceView:
             for g in grown.values():
                 shapely.prepare(g)
             self._grown_ids = sorted(grown)
-            self._grown_bounds = shapely.bounds(np.array([grown[r] for r in self._grown_ids], dtype=object)
-                                                ).reshape(-1, 4)
+            self._grown_tree = shapely.STRtree([grown[r] for r in self._grown_ids])
             self._grown = grown
         return grown
 
