@@ -52,6 +52,7 @@ from shapely.geometry import LineString, Point, mapping
 
 from lowalt.airspace.geojson import load_airspace
 from lowalt.airspace.model import AircraftCategory
+from lowalt.api.app import freeze_long_lived
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.policy import load_policy
 from lowalt.filing.service import Filer, FilingService
@@ -136,8 +137,12 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
         per_filer = max(1, args.decisions // (n_filers * args.nodes))
         rng = np.random.default_rng(args.seed + 1000 * (node + 1))
         base = 100_000 * (node + 1)
-        for k in range(5):  # warm caches, connection pool and code paths
-            await svc.submit(_plan(rng, t0, base + k, PlanState.SUBMITTED), filer)
+        # warm caches, code paths and the pool: as many filings at once as there are filers, as in a server
+        # that has been running (its pool holds that many connections)
+        for k in range(0, 2 * n_filers, n_filers):
+            await asyncio.gather(*(svc.submit(_plan(rng, t0, base + k + f, PlanState.SUBMITTED), filer)
+                                   for f in range(n_filers)))
+        freeze_long_lived()  # as the server does after its start (lowalt.api.app)
         lat: list[float] = []
         verdicts: Counter[str] = Counter()
 
@@ -149,6 +154,9 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
                     for i in range(per_filer)]
 
         ahead = [] if args.rate else [filings(f) for f in range(n_filers)]
+        paced_rng = np.random.default_rng(args.seed + 7919 * (node + 1))
+        arrivals = [_plan(paced_rng, t0, node + i * args.nodes, PlanState.SUBMITTED)
+                    for i in range(per_filer * n_filers)] if args.rate else []  # made before the window, as above
 
         async def one_filer(f: int) -> None:
             for cand in ahead[f]:
@@ -162,18 +170,16 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
             at most ``n_filers`` are in flight, a later one waits for a free filer. Latency runs from the
             scheduled arrival (a late start counts: no coordinated omission)."""
             gap, filers = args.nodes / args.rate, asyncio.Semaphore(n_filers)
-            local = np.random.default_rng(args.seed + 7919 * (node + 1))
             t0_s = time.perf_counter()
 
             async def one(i: int, due: float) -> None:
                 async with filers:
-                    cand = _plan(local, t0, node + i * args.nodes, PlanState.SUBMITTED)
-                    plan, _ = await svc.submit(cand, filer)
+                    plan, _ = await svc.submit(arrivals[i], filer)
                 lat.append((time.perf_counter() - due) * 1000)
                 verdicts[plan.state.value] += 1
 
             tasks = []
-            for i in range(per_filer * n_filers):
+            for i in range(len(arrivals)):
                 due = t0_s + i * gap
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 tasks.append(asyncio.ensure_future(one(i, due)))
@@ -296,6 +302,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         filer = Filer("bench-op", ORG)
         for k in range(5):  # warm caches, connection pool and code paths
             await svc.submit(_plan(rng, t0, k, PlanState.SUBMITTED), filer)
+        freeze_long_lived()  # as the server does after its start (lowalt.api.app)
         lat: list[float] = []
         cpu: list[float] = []
         verdicts: Counter[str] = Counter()

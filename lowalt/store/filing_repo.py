@@ -321,14 +321,14 @@ async def lock_and_read(conn: AsyncConnection, keys: Sequence[int], aircraft_id:
                         organisation: str, since: dict[int, int], licence_id: str | None, start: datetime,
                         end: datetime) -> tuple[Registry, list[RegisteredPilot], dict[int, int], set[str],
                                                 list[Booking]]:
-    """A filing's first statement, which opens its transaction (:func:`_begun`): :func:`lock_keys` on ``keys``
+    """A filing's first statement in its unit of work (begun at checkout): :func:`lock_keys` on ``keys``
     (sorted by the caller), then, in a snapshot taken after the locks (``filing_lock_and_read``, 0020),
     :func:`registry`, the organisation's pilot register (as ``pilot_repo.register_of``), :func:`cell_versions`
     of ``since``'s cells with the plans changed in them since those versions (:func:`changed_plans`), and
     :func:`bookings` of the aircraft and licence from ``start`` to ``end``. One round trip (it was two:
     one statement's snapshot predates the locks it waits for)."""
     cells = sorted(since)
-    r = await (await _begun(conn)).fetchrow(
+    r = await (await _driver(conn)).fetchrow(
         _LOCK_AND_READ, list(keys), aircraft_id, user_name, organisation, cells, [since[c] for c in cells],
         licence_id, list(BOOKING_STATES), start, end)
     register = [RegisteredPilot(n, num, cls, date.fromisoformat(exp) if exp else None)
@@ -339,33 +339,14 @@ async def lock_and_read(conn: AsyncConnection, keys: Sequence[int], aircraft_id:
     return _registry_row(r), register, versions, {str(i) for i in r["changed"] or []}, found
 
 
-async def _begun(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn`` with the unit of work's transaction begun on it.
-
-    SQLAlchemy begins lazily, at its first statement; here its asyncpg adapter begins as that statement
-    would (same isolation level, and its commit or rollback ends it), without the greenlet bridge,
-    compilation and result processing of a statement through SQLAlchemy (docs/filing.md, Throughput).
-    """
-    raw = await conn.get_raw_connection()
-    adapter: Any = raw.dbapi_connection
-    driver = raw.driver_connection
-    if driver is None or adapter is None:
-        raise RuntimeError("filing statements need an open connection")
-    if adapter._transaction is None:
-        await adapter._start_transaction()
-    if not driver.is_in_transaction():
-        raise RuntimeError("filing statements run inside the unit of work's open transaction")
-    return driver
-
-
 async def _driver(conn: AsyncConnection) -> Any:
     """The asyncpg connection under ``conn``, inside its open transaction.
 
     A filing's reads and writes under its locks go to asyncpg directly: through SQLAlchemy's
     greenlet bridge, statement compilation and result processing, each round trip cost a filing
-    node about as much CPU as the rules (docs/filing.md, Throughput). The transaction must already
-    be open (SQLAlchemy begins it lazily, at its first statement): a statement outside it would
-    autocommit and the advisory locks would not hold.
+    node about as much CPU as the rules (docs/filing.md, Throughput). The transaction must be open
+    (``Database.unit_of_work`` begins it at checkout): a statement outside it would autocommit and
+    the advisory locks would not hold.
     """
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection

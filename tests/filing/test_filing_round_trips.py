@@ -117,7 +117,7 @@ async def test_filing_statements_refuse_to_run_outside_a_transaction(database: D
     async with database.engine.connect() as conn:
         with pytest.raises(RuntimeError, match="transaction"):
             await filing_repo._driver(conn)
-    async with database.unit_of_work() as uow:  # the first statement opens one (filing_repo._begun)
+    async with database.unit_of_work() as uow:  # begun at checkout (Database.unit_of_work)
         reg, register, versions, changed, bookings = await filing_repo.lock_and_read(
             uow.conn, [7], "RT-3", "op", ORG, {1: 0}, None, soon(0), soon(60))
         assert (reg.aircraft_category, register, versions, changed, bookings) == (None, [], {}, set(), [])
@@ -175,8 +175,8 @@ def test_plans_that_can_conflict_share_a_cell_hour_and_other_days_do_not() -> No
 
 
 async def test_a_pooled_connection_whose_server_process_died_is_replaced_at_checkout(database: Database) -> None:
-    """The pool's one-round-trip ping (``lowalt.store.db``) still finds a dead connection before the unit
-    of work uses it: the work runs on a new one instead of failing."""
+    """A unit of work's BEGIN, sent at checkout instead of the pool's ping (``Database.unit_of_work``),
+    finds a dead connection before the work uses it: the work runs on a new one instead of failing."""
     import asyncpg
 
     async with database.unit_of_work() as uow:
@@ -191,7 +191,7 @@ async def test_a_pooled_connection_whose_server_process_died_is_replaced_at_chec
         await wait_until(gone, 10, "the pooled connection's server process to exit")
     finally:
         await other.close()
-    async with database.unit_of_work() as uow:  # the same pooled connection: pinged, found dead, replaced
+    async with database.unit_of_work() as uow:  # the same pooled connection: its BEGIN fails, replaced
         assert (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
 
 
