@@ -16,8 +16,9 @@ and audit rows, commit. Prints ``plans``, ``decisions``, ``p50_ms``, ``p90_ms``,
 other work shared the machine during the run; ``cpu_p50_ms``/``cpu_p99_ms`` are this
 process's CPU time per decision (PostGIS excluded), which contention does not inflate.
 
-``--rate R`` offers R filings per second over all nodes instead (open loop: arrivals do not wait for
-decisions, at most ``--concurrency`` in flight, latency from the scheduled arrival), the question "does
+``--rate R`` offers R filings per second over all nodes instead (open loop: Poisson arrivals, as from
+independent filers, or evenly spaced with ``--even``; arrivals do not wait for decisions, at most
+``--concurrency`` in flight, latency from the scheduled arrival), the question "does
 the centre decide 300 filings a second within 100 ms"; without it, N filers filing back to back have
 a mean latency of N / throughput by Little's law (50 filers at 300/s: 167 ms), whatever the code.
 
@@ -166,10 +167,16 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
                 verdicts[plan.state.value] += 1
 
         async def paced() -> None:
-            """Open loop: filings arrive every ``nodes / rate`` s whether or not earlier ones are decided;
-            at most ``n_filers`` are in flight, a later one waits for a free filer. Latency runs from the
-            scheduled arrival (a late start counts: no coordinated omission)."""
-            gap, filers = args.nodes / args.rate, asyncio.Semaphore(n_filers)
+            """Open loop: filings arrive at ``rate / nodes`` a second on each node whether or not earlier ones
+            are decided, as a Poisson process (independent filers: exponential gaps, bursts included;
+            ``--even``: one every ``nodes / rate`` s); at most ``n_filers`` are in flight, a later one waits
+            for a free filer. Latency runs from the scheduled arrival (a late start counts: no coordinated
+            omission)."""
+            filers = asyncio.Semaphore(n_filers)
+            mean_gap = args.nodes / args.rate
+            gaps = np.full(len(arrivals), mean_gap) if args.even else \
+                np.random.default_rng(args.seed + 31 * (node + 1)).exponential(mean_gap, len(arrivals))
+            dues = np.concatenate([[0.0], np.cumsum(gaps)[:-1]]).tolist()
             t0_s = time.perf_counter()
 
             async def one(i: int, due: float) -> None:
@@ -180,7 +187,7 @@ async def _filers(url: str, args: argparse.Namespace, node: int, t0: datetime, r
 
             tasks = []
             for i in range(len(arrivals)):
-                due = t0_s + i * gap
+                due = t0_s + dues[i]
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 tasks.append(asyncio.ensure_future(one(i, due)))
             await asyncio.gather(*tasks)
@@ -254,7 +261,7 @@ async def _concurrent(args: argparse.Namespace, url: str, t0: datetime, pid_file
         verdicts.update(r["verdicts"])
     return {
         "plans": args.plans, "decisions": len(lat), "concurrency": args.concurrency, "nodes": args.nodes,
-        **({"offered_per_s": args.rate} if args.rate else {}),
+        **({"offered_per_s": args.rate, "arrivals": "even" if args.even else "poisson"} if args.rate else {}),
         "p50_ms": round(float(q[0]), 2), "p90_ms": round(float(q[1]), 2), "p99_ms": round(float(q[2]), 2),
         "max_ms": round(max(lat), 2), "mean_ms": round(statistics.fmean(lat), 2),
         "decisions_per_s": round(len(lat) / wall, 1), "verdicts": dict(verdicts),
@@ -346,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=0.0,
                     help="open loop: filings offered per second over all nodes, at most --concurrency in flight "
                          "(0: closed loop, each filer files again as soon as decided)")
+    ap.add_argument("--even", action="store_true",
+                    help="with --rate: arrivals evenly spaced (default: Poisson, as independent filers)")
     ap.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)

@@ -448,10 +448,11 @@ async def changed_plans(conn: AsyncConnection, since: dict[int, int], upto: dict
     cells = [c for c in upto if upto[c] > since.get(c, 0)]
     if not cells:
         return set()
-    rows = await conn.execute(text(
-        "SELECT DISTINCT unnest(f.plan_ids) FROM filing_changes f "
-        "JOIN unnest(CAST(:c AS bigint[]), CAST(:lo AS bigint[]), CAST(:hi AS bigint[])) AS k(cell, lo, hi) "
-        "ON f.cell = k.cell AND f.version > k.lo AND f.version <= k.hi"),
+    rows = await conn.execute(text(  # per cell, a range of the primary key (cell, version): not a scan of the log
+        "SELECT DISTINCT unnest(f.plan_ids) "
+        "FROM unnest(CAST(:c AS bigint[]), CAST(:lo AS bigint[]), CAST(:hi AS bigint[])) AS k(cell, lo, hi) "
+        "CROSS JOIN LATERAL (SELECT plan_ids FROM filing_changes x "
+        "WHERE x.cell = k.cell AND x.version > k.lo AND x.version <= k.hi OFFSET 0) AS f"),  # OFFSET 0: not flattened
         {"c": cells, "lo": [since.get(c, 0) for c in cells], "hi": [upto[c] for c in cells]})
     return {str(r[0]) for r in rows.all()}
 
