@@ -67,7 +67,7 @@ from lowalt.conflict.separation import (
 )
 from lowalt.geo.crs import to_local
 from lowalt.live.service import Assessment
-from lowalt.live.shards import ShardOwner, owner_point
+from lowalt.live.shards import ShardLedger, ShardOwner, owner_point
 from lowalt.surveillance.reports import Source
 from lowalt.surveillance.tracks import Snapshot
 
@@ -193,15 +193,9 @@ class ConflictMonitor:
     owner: ShardOwner | None = None
     """A monitor shard (``lowalt.live.shards``): read only the tracks of its cells and their halo, raise only
     the alerts it owns, hand over (without a clear) those whose owner is now another shard. None: everything."""
-    _id_of: dict[tuple[FindingKind, int], str] = field(default_factory=dict)
-    """(kind, subject key) -> id of the active alert, kept while sharded (to hand alerts over)."""
-    _handed: set[str] = field(default_factory=set)
-    """Alerts handed to another shard: still in the book (it clears them silently), no longer published."""
-    _indexed: bool = False
-    _foreign: list[tuple[FindingKind, np.ndarray]] = field(default_factory=list)
-    """This pass: subject keys of findings another shard owns, per kind."""
-    _owned_keys: list[tuple[FindingKind, np.ndarray]] = field(default_factory=list)
-    """This pass: subject keys of findings this shard owns, per kind."""
+    ledger: ShardLedger = field(default_factory=ShardLedger)
+    """While sharded: the alerts handed over to other shards and this pass's sorting of findings (the
+    hand-over rule, ``lowalt.live.shards.ShardLedger``)."""
 
     def __post_init__(self) -> None:
         warm_up()  # compile the engine now, not in the first tick (a cold compile takes seconds)
@@ -232,12 +226,10 @@ class ConflictMonitor:
         phases = self.last_phases_ms = {}
         owner = self.owner
         live_ids = snap.ids  # every live track, also those outside a shard's halo
-        self._foreign = []
-        self._owned_keys = []
-        if owner is None:
-            self._indexed = False  # rebuilt when this monitor is a shard again
-        else:
-            self._index_ids()
+        ledger = self.ledger
+        ledger.begin()
+        if owner is not None:
+            ledger.index((self._key_of(w["kind"], w["subject"]), i) for i, w in self._wire.items())
             if snap.n:  # this shard's cells and their halo only
                 snap = snap.select(np.flatnonzero(owner.in_region(snap.lon, snap.lat)))
             if gone is not None and gone.n:  # a lost contact is raised by the owner of the last position
@@ -289,11 +281,8 @@ class ConflictMonitor:
         handed: list[dict[str, Any]] = []
         if owner is not None:
             cleared_alerts, handed = self._hand_over(diff, updated)
-        elif self._handed:  # every cell is this monitor's now (it took the other shards over): all back
-            for aid in sorted(self._handed):
-                if aid in self.book:
-                    updated.append(alert_to_wire(self.book.get(aid)))
-            self._handed.clear()
+        elif ledger.indexed or ledger.handed:  # every cell is this monitor's now (it took the other shards over)
+            updated += [alert_to_wire(self.book.get(aid)) for aid in ledger.unshard() if aid in self.book]
         cleared = [alert_to_wire(a) for a in cleared_alerts]
         # the active set is kept incrementally: rebuilding thousands of wire dicts every tick
         # would cost more than the conflict pass itself
@@ -308,13 +297,9 @@ class ConflictMonitor:
 
     # -- shards ------------------------------------------------------------------------------
 
-    def _index_ids(self) -> None:
-        """Build the (kind, subject key) -> id index of the active alerts once sharding starts."""
-        if self._indexed:
-            return
-        self._id_of = {(FindingKind(w["kind"]), self.subject_key(FindingKind(w["kind"]), tuple(w["subject"]))): i
-                       for i, w in self._wire.items()}
-        self._indexed = True
+    def _key_of(self, kind: str, subject: Any) -> tuple[FindingKind, int]:
+        k = FindingKind(kind)
+        return k, self.subject_key(k, tuple(subject))
 
     def _owned(self, batch: FindingBatch | None, lon: np.ndarray, lat: np.ndarray) -> FindingBatch | None:
         """The rows of ``batch`` this shard owns (owner point per row: ``lon``, ``lat``); the others' keys
@@ -322,51 +307,32 @@ class ConflictMonitor:
         if batch is None or self.owner is None:
             return batch
         mine = self.owner.owns(lon, lat)
-        self._foreign.append((batch.kind, batch.keys[~mine]))
+        self.ledger.sort(batch.kind, batch.keys, mine)
         if mine.all():
-            self._owned_keys.append((batch.kind, batch.keys))
             return batch
         rows = np.flatnonzero(mine)
         if not len(rows):
             return None
-        self._owned_keys.append((batch.kind, batch.keys[rows]))
         pick = batch.subject
         return FindingBatch(batch.kind, batch.keys[rows], batch.severity[rows], lambda r: pick(int(rows[r])),
                             {k: np.asarray(c)[rows] for k, c in batch.columns.items()}, batch.render,
                             unique=batch.unique)
 
     def _hand_over(self, diff: Any, updated: list[dict[str, Any]]) -> tuple[list[Alert], list[dict[str, Any]]]:
-        """Keep the id index; alerts whose finding another shard owns now leave the published set (no clear:
-        the owner adopts them under their id); one owned here again comes back. Returns the real clears
-        and the alerts handed over this pass."""
-        for a in diff.new:
-            self._id_of[(a.kind, self.subject_key(a.kind, a.subject))] = a.alert_id
-        handed: list[dict[str, Any]] = []
-        for kind, keys in self._foreign:
-            for key in keys.tolist():
-                aid = self._id_of.get((kind, key))
-                if aid is not None and aid not in self._handed and aid in self._wire:
-                    self._handed.add(aid)
-                    handed.append(self._wire.pop(aid))
-        if self._handed:
-            for kind, keys in self._owned_keys:
-                for key in keys.tolist():
-                    aid = self._id_of.get((kind, key))
-                    if aid is not None and aid in self._handed:
-                        self._handed.discard(aid)
-                        updated.append(alert_to_wire(self.book.get(aid)))
-        cleared: list[Alert] = []
-        for a in diff.cleared:
-            self._id_of.pop((a.kind, self.subject_key(a.kind, a.subject)), None)
-            if a.alert_id in self._handed:
-                self._handed.discard(a.alert_id)
-            else:
-                cleared.append(a)
-        return cleared, handed
+        """Apply the ledger's decisions (``ShardLedger.settle``): alerts whose finding another shard owns
+        now leave the published set (no clear: the owner adopts them under their id); one owned here again
+        comes back. Returns the real clears and the alerts handed over this pass."""
+        def keyed(alerts: list[Alert]) -> list[tuple[tuple[FindingKind, int], str]]:
+            return [((a.kind, self.subject_key(a.kind, a.subject)), a.alert_id) for a in alerts]
+
+        settled = self.ledger.settle(keyed(diff.new), keyed(diff.cleared), self._wire)
+        handed = [self._wire.pop(aid) for aid in settled.handed]
+        updated += [alert_to_wire(self.book.get(aid)) for aid in settled.back]
+        return [a for a in diff.cleared if a.alert_id not in settled.silent], handed
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> dict[str, Any] | None:
         with self._lock:
-            if alert_id in self._handed:  # another shard owns it now
+            if alert_id in self.ledger.handed:  # another shard owns it now
                 return None
             try:
                 wire = alert_to_wire(self.book.acknowledge(alert_id, by, at))
@@ -381,7 +347,8 @@ class ConflictMonitor:
     def current_alerts(self) -> list[dict[str, Any]]:
         """Every active alert as of the latest pass, details included (built on request)."""
         with self._lock:
-            return [alert_to_wire(a) for a in self.book.active if a.alert_id not in self._handed]
+            handed = self.ledger.handed
+            return [alert_to_wire(a) for a in self.book.active if a.alert_id not in handed]
 
     def adopt(self, alerts: list[dict[str, Any]], now: float) -> None:
         """Continue alerts a previous run (or another node) left open; see ``AlertBook.adopt``."""
@@ -391,10 +358,8 @@ class ConflictMonitor:
             for a in adopted:
                 if a.alert_id not in self.book:  # its subject was already active here
                     continue
-                if self._indexed:
-                    self._id_of[(a.kind, self.subject_key(a.kind, a.subject))] = a.alert_id
-                if a.alert_id in self._handed:  # still in the book: owned here again
-                    continue
+                if self.ledger.adopted((a.kind, self.subject_key(a.kind, a.subject)), a.alert_id):
+                    continue  # handed over earlier, still in the book: back when a pass finds it owned here
                 self._wire[a.alert_id] = alert_to_wire(self.book.get(a.alert_id))
                 d = a.details
                 if a.kind is FindingKind.LOST_CONTACT and "last_position" in d and a.subject[0] not in self._lost:

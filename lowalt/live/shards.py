@@ -31,8 +31,8 @@ A cell exactly on a boundary belongs to the cell east / north of it (``floor``),
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -178,6 +178,106 @@ def alert_owner_point(alert: Mapping[str, Any], where: Mapping[str, tuple[float,
         lon, lat = owner_point(la, pa, lb, pb)
         return float(lon), float(lat)
     return where.get(ids[0]) if ids else None
+
+
+SubjectKey = tuple[Any, int]
+"""(finding kind, subject key): how a monitor's alert book keys a finding (``ConflictMonitor.subject_key``)."""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What one pass's hand-over bookkeeping decided (:meth:`ShardLedger.settle`)."""
+
+    handed: list[str]
+    """Alerts whose finding another shard owns now: they leave this shard's published set without a clear."""
+    back: list[str]
+    """Alerts handed over earlier whose finding this shard owns again: published again (as updated)."""
+    silent: frozenset[str]
+    """Alerts the book cleared that were handed over: their clear is the owner's, not this shard's."""
+
+
+@dataclass
+class ShardLedger:
+    """A monitor shard's bookkeeping of alerts it handed over, the hand-over rule in one place.
+
+    During a pass the monitor sorts each batch's findings (:meth:`sort`) into those this shard owns and
+    those another shard owns; after the alert book's update :meth:`settle` decides which active alerts
+    go (their finding is foreign now), which come back (owned again) and which clears are silent (the
+    book forgets a handed alert when its finding leaves this shard's region: the owner clears it). An
+    alert is known by its subject key (``id_of``), kept only while sharded. No I/O, no book: the monitor
+    applies the decisions to its book and its published set."""
+
+    id_of: dict[SubjectKey, str] = field(default_factory=dict)
+    """(kind, subject key) -> id of the alert active for it (to find the alert of a foreign finding)."""
+    handed: set[str] = field(default_factory=set)
+    """Alerts handed to another shard: still in the book (it clears them silently), no longer published."""
+    indexed: bool = False
+    """``id_of`` holds every active alert (built once sharding starts, :meth:`index`)."""
+    foreign: list[tuple[Any, I64]] = field(default_factory=list)
+    """This pass: subject keys of findings another shard owns, per kind."""
+    owned: list[tuple[Any, I64]] = field(default_factory=list)
+    """This pass: subject keys of findings this shard owns, per kind."""
+
+    def begin(self) -> None:
+        """A new pass: forget the previous pass's sorting."""
+        self.foreign = []
+        self.owned = []
+
+    def index(self, active: Iterable[tuple[SubjectKey, str]]) -> None:
+        """Know the active alerts' keys, once, when the monitor becomes a shard (no-op while indexed)."""
+        if not self.indexed:
+            self.id_of = dict(active)
+            self.indexed = True
+
+    def unshard(self) -> list[str]:
+        """The monitor holds every cell now (it took the other shards over): every alert it had handed
+        over is its own again (in id order); the index is rebuilt when it is a shard again."""
+        self.indexed = False
+        back = sorted(self.handed)
+        self.handed.clear()
+        return back
+
+    def sort(self, kind: Any, keys: I64, mine: npt.NDArray[np.bool_]) -> None:
+        """Note a batch's findings: ``keys[mine]`` owned here, the others another shard's."""
+        self.foreign.append((kind, keys[~mine]))
+        self.owned.append((kind, keys if mine.all() else keys[mine]))
+
+    def adopted(self, key: SubjectKey, alert_id: str) -> bool:
+        """An alert adopted into the book under ``key``; True when it is one this shard had handed over
+        (it stays handed until a pass finds it owned here)."""
+        if self.indexed:
+            self.id_of[key] = alert_id
+        return alert_id in self.handed
+
+    def settle(self, new: Iterable[tuple[SubjectKey, str]], cleared: Iterable[tuple[SubjectKey, str]],
+               published: Container[str]) -> Settled:
+        """After the book's update: index the ``new`` alerts; hand over every ``published`` alert whose
+        finding was foreign this pass; take back every handed alert whose finding was owned this pass;
+        forget ``cleared`` ones, whose clear is silent when they were handed over."""
+        for key, aid in new:
+            self.id_of[key] = aid
+        handed: list[str] = []
+        for kind, keys in self.foreign:
+            for k in keys.tolist():
+                out = self.id_of.get((kind, k))
+                if out is not None and out not in self.handed and out in published:
+                    self.handed.add(out)
+                    handed.append(out)
+        back: list[str] = []
+        if self.handed:
+            for kind, keys in self.owned:
+                for k in keys.tolist():
+                    home = self.id_of.get((kind, k))
+                    if home is not None and home in self.handed:
+                        self.handed.discard(home)
+                        back.append(home)
+        silent: set[str] = set()
+        for key, aid in cleared:
+            self.id_of.pop(key, None)
+            if aid in self.handed:
+                self.handed.discard(aid)
+                silent.add(aid)
+        return Settled(handed, back, frozenset(silent))
 
 
 @lru_cache(maxsize=4096)
