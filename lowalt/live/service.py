@@ -58,7 +58,9 @@ from lowalt.bus.inprocess import InProcessBus
 from lowalt.coordination.feed_scope import FULL, FeedScope, visible_alerts
 from lowalt.identity.model import Principal, Role
 from lowalt.live.hub import BBox, LiveHub
-from lowalt.live.shards import ShardOwner, alert_owner_point, halo_m, lease_name
+from lowalt.live.shards import REMOTE_KEEP_S as REMOTE_KEEP_S
+from lowalt.live.shards import STATUS_CARRY_S as STATUS_CARRY_S
+from lowalt.live.shards import ShardOwner, alert_owner_point, halo_m, lease_name, merge_shards
 from lowalt.metrics import Metrics
 from lowalt.store import live_repo
 from lowalt.store.db import Database
@@ -80,21 +82,12 @@ MAX_UNPUBLISHED = 100_000
 """Reports whose publish failed that a resend may still bring (the oldest are forgotten first)."""
 LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
-REMOTE_KEEP_S = 15.0
-"""A monitor shard's last assessment is shown (and its alerts may be adopted) this long after it arrived:
-longer than a failover (lease TTL 3 s + a renewal), so a dead shard's alerts stay on the map until the
-shard that takes its cells over continues them under their ids."""
 POOL_KEEP_S = 15.0
 """Alerts handed over by a shard (or left open in PostGIS when a shard starts) wait this long for the shard
 that owns them now to adopt them."""
 STANDBY_HEARD_S = 3.0
 """A monitor candidate holding no shard says so on the bus every lease round; a node holding more than one
 shard that heard it within this long gives one back (rebalancing after a start or a failover)."""
-STATUS_CARRY_S = 3.0
-"""With shards: an aircraft's status is kept this long when no shard's latest tick has it. One that just
-crossed from one shard's cells into another's is in neither shard's latest tick until the new owner's next
-one (up to a tick later); without the carry the merged statuses dropped it meanwhile (the map showed it
-``unknown``) and its row went out again, with its last report's time, when its status came back."""
 RELEASED_HOLD_OFF_S = 5.0
 """A node does not take back a shard it gave up for this long (the standby node takes it)."""
 HISTORY_BATCH_ROWS = 50_000
@@ -549,29 +542,15 @@ class LiveService:
         self._publish_alert_diff(msg["new"], msg["updated"], msg["cleared"], float(msg["t"]))
 
     def _merge_shards(self) -> None:
-        """Every shard's active alerts and statuses (a dead shard's for ``REMOTE_KEEP_S``), this node's own last."""
-        now = time.monotonic()
-        for node in [n for n, r in self._remote.items() if now - r[0] > REMOTE_KEEP_S]:
+        """Every shard's active alerts and statuses, this node's own last (``lowalt.live.shards.merge_shards``)."""
+        m = merge_shards(self._remote, self._own_active, self._own_statuses, self.statuses, self._carried,
+                         lambda aid: aid in self.coop.slot or aid in self.noncoop.slot, time.monotonic())
+        for node in m.expired:
             del self._remote[node]
-        active: dict[str, dict[str, Any]] = {}
-        statuses: dict[str, str] = {}
-        for _, alerts, sts in self._remote.values():
-            for aid, a in alerts.items():
-                if aid not in active or a["last_seen"] > active[aid]["last_seen"]:
-                    active[aid] = a
-            statuses.update(sts)
-        active.update(self._own_active)
-        statuses.update(self._own_statuses)
-        carried: dict[str, float] = {}
-        for aid in self.statuses.keys() - statuses.keys():  # between two shards (see STATUS_CARRY_S)
-            since = self._carried.get(aid, now)
-            if now - since < STATUS_CARRY_S and (aid in self.coop.slot or aid in self.noncoop.slot):
-                statuses[aid] = self.statuses[aid]
-                carried[aid] = since
-        self._carried = carried
-        self._mark_status_changes(statuses)
-        self.statuses = statuses
-        self.active_alerts = active
+        self._carried = m.carried
+        self._mark_status_changes(m.statuses)
+        self.statuses = m.statuses
+        self.active_alerts = m.active
 
     def _adoptable(self, snap: Snapshot, owner: ShardOwner | None) -> list[dict[str, Any]]:
         """Other shards' alerts (active, handed over, or open in PostGIS) that this shard owns now by the

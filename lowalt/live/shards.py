@@ -31,7 +31,7 @@ A cell exactly on a boundary belongs to the cell east / north of it (``floor``),
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -51,6 +51,15 @@ crewed)."""
 LOST_CONTACT_REACH_M = 30.0 * MAX_SPEED_MS + 5000.0
 """A lost aircraft coasts at most 30 s, then the traffic within 5 km of it is counted (``lowalt.live.monitor``
 ``LOST_COAST_MAX_S`` and ``LOST_AROUND_M``, which import this module: a unit test keeps them equal)."""
+REMOTE_KEEP_S = 15.0
+"""A monitor shard's last assessment is shown (and its alerts may be adopted) this long after it arrived:
+longer than a failover (lease TTL 3 s + a renewal), so a dead shard's alerts stay on the map until the
+shard that takes its cells over continues them under their ids."""
+STATUS_CARRY_S = 3.0
+"""With shards: an aircraft's status is kept this long when no shard's latest tick has it. One that just
+crossed from one shard's cells into another's is in neither shard's latest tick until the new owner's next
+one (up to a tick later); without the carry the merged statuses dropped it meanwhile (the map showed it
+``unknown``) and its row went out again, with its last report's time, when its status came back."""
 M_PER_DEG = 111_320.0
 """Metres per degree of latitude (and of longitude at the equator), the spherical approximation."""
 
@@ -178,6 +187,58 @@ def alert_owner_point(alert: Mapping[str, Any], where: Mapping[str, tuple[float,
         lon, lat = owner_point(la, pa, lb, pb)
         return float(lon), float(lat)
     return where.get(ids[0]) if ids else None
+
+
+Wire = dict[str, Any]
+"""An alert in wire form (``lowalt.live.monitor.alert_to_wire``)."""
+ShardTick = tuple[float, Mapping[str, Wire], Mapping[str, str]]
+"""Another shard's latest assessment as a node keeps it: (arrival, monotonic s; its active alerts by id; its
+statuses by aircraft)."""
+
+
+@dataclass(frozen=True)
+class Merged:
+    """Every shard's part of the picture in one (:func:`merge_shards`)."""
+
+    active: dict[str, Wire]
+    statuses: dict[str, str]
+    carried: dict[str, float]
+    """Statuses kept although no shard's latest tick has them: aircraft -> since (monotonic s)."""
+    expired: list[str]
+    """Shards (nodes) whose latest assessment is older than the keep: drop them."""
+
+
+def merge_shards(remote: Mapping[str, ShardTick], own_active: Mapping[str, Wire], own_statuses: Mapping[str, str],
+                 shown: Mapping[str, str], carried: Mapping[str, float], tracked: Callable[[str], bool], now: float,
+                 keep_s: float = REMOTE_KEEP_S, carry_s: float = STATUS_CARRY_S) -> Merged:
+    """The picture a node shows: every shard's active alerts and statuses, this node's own last (they are
+    the freshest), an alert held by two shards at once (a hand-over in flight) as the one seen last.
+
+    * a shard whose latest assessment arrived more than ``keep_s`` before ``now`` is left out (it died;
+      its alerts stayed shown until the shard taking its cells over continued them), exactly ``keep_s``
+      still counts;
+    * a status ``shown`` now that no shard has (an aircraft crossing between shards' cells) is kept while
+      its aircraft is ``tracked`` and for less than ``carry_s`` since it was first carried (``carried``:
+      aircraft -> since)."""
+    expired = [node for node, r in remote.items() if now - r[0] > keep_s]
+    active: dict[str, Wire] = {}
+    statuses: dict[str, str] = {}
+    for arrived, alerts, sts in remote.values():
+        if now - arrived > keep_s:
+            continue
+        for aid, a in alerts.items():
+            if aid not in active or a["last_seen"] > active[aid]["last_seen"]:
+                active[aid] = a
+        statuses.update(sts)
+    active.update(own_active)
+    statuses.update(own_statuses)
+    kept: dict[str, float] = {}
+    for aid in shown.keys() - statuses.keys():
+        since = carried.get(aid, now)
+        if now - since < carry_s and tracked(aid):
+            statuses[aid] = shown[aid]
+            kept[aid] = since
+    return Merged(active, statuses, kept, expired)
 
 
 SubjectKey = tuple[Any, int]

@@ -4,9 +4,11 @@ and the cluster-wide shard terms a node checks before it takes a shard lease."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from lowalt.live.shards import ShardLedger
+from lowalt.live.shards import REMOTE_KEEP_S, STATUS_CARRY_S, ShardLedger, merge_shards
 
 CONFLICT, LOST = "conflict", "lost_contact"
 
@@ -102,3 +104,49 @@ def test_an_adopted_alert_is_indexed_and_says_whether_it_was_handed_from_here() 
     assert led.adopted((CONFLICT, 3), "c-3") is False and led.id_of[(CONFLICT, 3)] == "c-3"
     plain = ShardLedger()  # not a shard: nothing indexed
     assert plain.adopted((CONFLICT, 3), "c-3") is False and plain.id_of == {}
+
+
+def alert(aid: str, last_seen: float, **kw: Any) -> dict[str, Any]:
+    return {"id": aid, "last_seen": last_seen, **kw}
+
+
+T = 1000.0  # monotonic seconds
+
+
+def always(_aid: str) -> bool:
+    return True
+
+
+def test_merge_the_newest_last_seen_wins_between_shards_and_this_nodes_own_last() -> None:
+    remote = {"s1": (T, {"x": alert("x", 5.0, by="s1")}, {"A": "ok"}),
+              "s2": (T, {"x": alert("x", 6.0, by="s2"), "y": alert("y", 1.0, by="s2")}, {"A": "conflict"})}
+    m = merge_shards(remote, {}, {}, {}, {}, always, T)
+    assert m.active["x"]["by"] == "s2" and m.active["y"]["by"] == "s2"
+    older = {"s1": (T, {"x": alert("x", 6.0, by="s1")}, {}), "s2": (T, {"x": alert("x", 5.0, by="s2")}, {})}
+    assert merge_shards(older, {}, {}, {}, {}, always, T).active["x"]["by"] == "s1"  # not the order
+    same = {"s1": (T, {"x": alert("x", 6.0, by="s1")}, {}), "s2": (T, {"x": alert("x", 6.0, by="s2")}, {})}
+    assert merge_shards(same, {}, {}, {}, {}, always, T).active["x"]["by"] == "s1"  # a tie keeps the first
+    own = merge_shards(remote, {"x": alert("x", 0.0, by="me")}, {"A": "deviating"}, {}, {}, always, T)
+    assert own.active["x"]["by"] == "me" and own.statuses == {"A": "deviating"}  # own last, even if older
+
+
+def test_merge_keeps_a_silent_shard_for_remote_keep_s_exactly_and_drops_it_after() -> None:
+    remote = {"dead": (T, {"x": alert("x", 1.0)}, {"A": "ok"}), "live": (T + 10, {}, {"B": "ok"})}
+    at_keep = merge_shards(remote, {}, {}, {}, {}, always, T + REMOTE_KEEP_S)
+    assert "x" in at_keep.active and at_keep.statuses == {"A": "ok", "B": "ok"} and at_keep.expired == []
+    past = merge_shards(remote, {}, {}, {}, {}, always, T + REMOTE_KEEP_S + 0.001)
+    assert past.active == {} and past.statuses == {"B": "ok"} and past.expired == ["dead"]
+
+
+def test_merge_carries_a_status_no_shard_has_for_less_than_status_carry_s_while_tracked() -> None:
+    shown = {"A": "conflict", "B": "ok", "C": "ok"}
+    m = merge_shards({}, {}, {"C": "ok"}, shown, {}, always, T)  # A, B crossing: carried from now
+    assert m.statuses == shown and m.carried == {"A": T, "B": T}
+    just = merge_shards({}, {}, {}, shown, {"A": T, "B": T}, always, T + STATUS_CARRY_S - 0.001)
+    assert just.statuses == {"A": "conflict", "B": "ok", "C": "ok"} and set(just.carried) == {"A", "B", "C"}
+    ends = merge_shards({}, {}, {}, shown, {"A": T, "B": T + 0.002}, always, T + STATUS_CARRY_S)
+    assert ends.statuses == {"B": "ok", "C": "ok"} and "A" not in ends.carried  # exactly STATUS_CARRY_S: gone
+    untracked = merge_shards({}, {}, {}, shown, {}, lambda aid: aid != "B", T)
+    assert set(untracked.statuses) == {"A", "C"}  # B's track ended: nothing to carry
+    back = merge_shards({"s1": (T, {}, {"A": "ok"})}, {}, {}, shown, {"A": T}, always, T + 1)
+    assert back.statuses["A"] == "ok" and "A" not in back.carried  # a shard has it again: no longer carried
