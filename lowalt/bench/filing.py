@@ -54,6 +54,7 @@ from shapely.geometry import LineString, Point, mapping
 from lowalt.airspace.geojson import load_airspace
 from lowalt.airspace.model import AircraftCategory
 from lowalt.api.app import freeze_long_lived
+from lowalt.bench import run_on_server_loop
 from lowalt.filing.model import FlightPlan, MissionType, PlanState
 from lowalt.filing.policy import load_policy
 from lowalt.filing.service import Filer, FilingService
@@ -233,7 +234,7 @@ def _pg_cpu_s(pid_file: Path | None) -> float | None:
 
 def _node_process(url: str, args: argparse.Namespace, node: int, t0: datetime, ready: Any, out: Any,
                   pid_file: Path | None) -> None:
-    out.put(asyncio.run(_filers(url, args, node, t0, ready, pid_file)))
+    out.put(run_on_server_loop(_filers(url, args, node, t0, ready, pid_file)))
 
 
 async def _concurrent(args: argparse.Namespace, url: str, t0: datetime, pid_file: Path | None = None
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--plans >= 0, --decisions >= 1, --concurrency >= 1, 1 <= --nodes <= --concurrency, --rate >= 0")
     if args.rate and args.concurrency == 1 and args.nodes == 1:
         args.concurrency = 2  # an offered rate is a concurrent run (the sequential path times one at a time)
-    res = asyncio.run(_run(args))
+    res = run_on_server_loop(_run(args))
     if args.json:
         print(json.dumps(res))
     else:
