@@ -9,6 +9,7 @@ Fuliang data change on :00/:30, so a window never hides a change longer than 15 
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -31,7 +32,7 @@ SAMPLE_STEP = timedelta(minutes=15)
 RECENT_FOOTPRINTS = 8
 """Footprints whose samples and classifications are kept (one decision's candidates share a few)."""
 MAX_STATES = 65_536
-"""Instants whose static-volume activity is kept (cleared when full)."""
+"""Activity states and vertiport answers kept (least recently used first out)."""
 EDGE_M = 1e-6
 """Volumes are closed intervals [floor, ceiling]: a band whose ceiling is exactly a layer's floor
 (120 m: W's ceiling and G's floor) only touches that layer. The band's limits are sampled this far
@@ -111,6 +112,14 @@ def _window_text(w: WeeklyWindow, zh: bool = False) -> str:
     return f"{days} {w.start.strftime('%H:%M')}-{w.end.strftime('%H:%M')}"
 
 
+@dataclass(frozen=True)
+class _Instant:
+    """An instant under the key its activity is kept by: equal (and hashed) by the key alone."""
+
+    key: object
+    t: datetime = field(compare=False)
+
+
 class AirspaceView:
     """Filing's questions over one :class:`AirspaceIndex` (restrictions included)."""
 
@@ -125,13 +134,16 @@ class AirspaceView:
         self._ports = list(aset.vertiports)
         px, py = to_local([p.point.x for p in self._ports], [p.point.y for p in self._ports])
         self._port_xy = np.column_stack([px, py]) if self._ports else np.zeros((0, 2))
-        self._near_ports: dict[tuple[float, float, float], Vertiport | None] = {}
+        self._port_near = functools.lru_cache(maxsize=MAX_STATES)(self._nearest_port)
+        """Answers kept per point (a decision asks of its take-off and landing up to eight times: locks, rules,
+        alternatives, slots); least recently asked first out."""
         self._grown_ids: list[str] = []
         self._grown_tree = shapely.STRtree([])
         self._recent: list[_Samples] = []
-        self._states: dict[object, tuple[bytes, np.ndarray]] = {}
+        self._states = functools.lru_cache(maxsize=MAX_STATES)(self._activity_at)
         """Activity key -> the scheduled volumes' activity (bytes) and every static volume's (the mask
-        ``AirspaceIndex.classify`` would otherwise compute from each schedule again)."""
+        ``AirspaceIndex.classify`` would otherwise compute from each schedule again); least recently used
+        first out."""
         self._scheduled = [v for v in self.index.volumes if v.schedule is not None]
         """The static volumes whose activity changes (the others are always active)."""
         schedules = [v.schedule for v in self._scheduled if v.schedule is not None]
@@ -235,16 +247,14 @@ class AirspaceView:
         """Which scheduled static volumes are active at ``t``, and which static volumes (all of them, in the
         index's order). Their schedules never change: kept per instant, or per local weekday and interval
         of the day when they have weekly windows only."""
-        key: object = t
-        if self._zones is not None:
-            key = tuple(_interval(t.astimezone(z), bounds) for z, bounds in self._zones)
-        known = self._states.get(key)
-        if known is None:
-            if len(self._states) >= MAX_STATES:
-                self._states.clear()
-            mask = np.array([v.is_active(t) for v in self.index.volumes], dtype=np.bool_)
-            known = self._states[key] = (bytes(v.is_active(t) for v in self._scheduled), mask)
-        return known
+        if self._zones is None:
+            return self._states(_Instant(t, t))
+        return self._states(_Instant(tuple(_interval(t.astimezone(z), bounds) for z, bounds in self._zones), t))
+
+    def _activity_at(self, at: _Instant) -> tuple[bytes, np.ndarray]:
+        """The activity at ``at.t``, kept under ``at.key`` (every instant with that key has the same)."""
+        mask = np.array([v.is_active(at.t) for v in self.index.volumes], dtype=np.bool_)
+        return bytes(v.is_active(at.t) for v in self._scheduled), mask
 
     def _classified(self, s: _Samples, plan: FlightPlan, t: datetime
                     ) -> tuple[int, frozenset[Reason], tuple[tuple[int, int, str | None], ...]]:
@@ -316,21 +326,17 @@ class AirspaceView:
         return grown
 
     def vertiport_near(self, p: Point, radius_m: float) -> Vertiport | None:
-        """The nearest vertiport within ``radius_m`` of ``p``. Answers are kept per point (a decision asks
-        of its take-off and landing up to eight times: locks, rules, alternatives, slots)."""
+        """The nearest vertiport within ``radius_m`` of ``p`` (answers kept per point: ``_port_near``)."""
         if not self._ports:
             return None
-        key = (p.x, p.y, radius_m)
-        if key in self._near_ports:
-            return self._near_ports[key]
-        x, y = to_local([p.x], [p.y])
+        found: Vertiport | None = self._port_near(p.x, p.y, radius_m)
+        return found
+
+    def _nearest_port(self, lon: float, lat: float, radius_m: float) -> Vertiport | None:
+        x, y = to_local([lon], [lat])
         d = np.hypot(self._port_xy[:, 0] - x[0], self._port_xy[:, 1] - y[0])
         k = int(np.argmin(d))
-        found = self._ports[k] if d[k] <= radius_m else None
-        if len(self._near_ports) >= MAX_STATES:
-            self._near_ports.clear()
-        self._near_ports[key] = found
-        return found
+        return self._ports[k] if d[k] <= radius_m else None
 
     def forbidden_area_local(self, ids: list[str]) -> shapely.Geometry | None:
         """Union of the named volumes/restrictions in local metres (for rerouting)."""
