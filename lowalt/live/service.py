@@ -58,9 +58,19 @@ from lowalt.bus.inprocess import InProcessBus
 from lowalt.coordination.feed_scope import FULL, FeedScope, visible_alerts
 from lowalt.identity.model import Principal, Role
 from lowalt.live.hub import BBox, LiveHub
+from lowalt.live.shards import (
+    POOL_KEEP_S,
+    UNADOPTED_AFTER_S,
+    ShardOwner,
+    alert_owner_point,
+    cleared_unadopted,
+    halo_m,
+    lease_name,
+    merge_shards,
+    unadopted,
+)
 from lowalt.live.shards import REMOTE_KEEP_S as REMOTE_KEEP_S
 from lowalt.live.shards import STATUS_CARRY_S as STATUS_CARRY_S
-from lowalt.live.shards import ShardOwner, alert_owner_point, halo_m, lease_name, merge_shards
 from lowalt.metrics import Metrics
 from lowalt.store import live_repo
 from lowalt.store.db import Database
@@ -82,9 +92,6 @@ MAX_UNPUBLISHED = 100_000
 """Reports whose publish failed that a resend may still bring (the oldest are forgotten first)."""
 LEASE_RENEW_S = 1.0
 """How often a monitor candidate takes or renews the ``monitor`` lease (a durable bus only)."""
-POOL_KEEP_S = 15.0
-"""Alerts handed over by a shard (or left open in PostGIS when a shard starts) wait this long for the shard
-that owns them now to adopt them."""
 STANDBY_HEARD_S = 3.0
 """A monitor candidate holding no shard says so on the bus every lease round; a node holding more than one
 shard that heard it within this long gives one back (rebalancing after a start or a failover)."""
@@ -198,6 +205,10 @@ class LiveService:
         """Other monitor shards' latest assessments: node -> (monotonic arrival, active alerts, statuses)."""
         self._pool: dict[str, tuple[dict[str, Any], float]] = {}
         """Alerts waiting for their new owner: id -> (alert, monotonic expiry)."""
+        self._handed_out: dict[str, tuple[dict[str, Any], float]] = {}
+        """Alerts this node's shard handed over and no shard has shown active since: id -> (alert, the tick
+        that handed it, epoch s); cleared here after ``unadopted_after_s`` (``lowalt.live.shards.unadopted``)."""
+        self.unadopted_after_s = UNADOPTED_AFTER_S
         self._own_active: dict[str, dict[str, Any]] = {}
         self._own_statuses: dict[str, str] = {}
         self._carried: dict[str, float] = {}
@@ -537,6 +548,10 @@ class LiveService:
             self._pool[w["id"]] = (w, now + POOL_KEEP_S)
         for aid in msg["cleared"]:
             self._pool.pop(aid, None)
+        if self._handed_out:  # handed over from here: adopted (or already cleared) by that shard
+            done = [aid for aid in self._handed_out if aid in msg["active"] or aid in msg["cleared"]]
+            for aid in done:
+                del self._handed_out[aid]
         self._assessed = True
         self._merge_shards()
         self._publish_alert_diff(msg["new"], msg["updated"], msg["cleared"], float(msg["t"]))
@@ -714,6 +729,7 @@ class LiveService:
 
     def _apply(self, result: Assessment, now: float) -> None:
         if self.shards > 1:  # this shard's part of the picture, merged with the other shards'
+            self._settle_handed(result, now)
             self._own_active, self._own_statuses = result.active, result.statuses
             self._merge_shards()
         else:
@@ -733,6 +749,23 @@ class LiveService:
                                     "shards": sorted(self.held), "handed": result.handed},
                                    option=orjson.OPT_SERIALIZE_NUMPY)
             self._feed_soon("assessment", payload)
+
+    def _settle_handed(self, result: Assessment, now: float) -> None:
+        """Note the alerts this tick handed over; clear those no shard adopted (``lowalt.live.shards.unadopted``)
+        with this tick's clears, so that the alert log and every node's feed close them."""
+        for w in result.handed:
+            self._handed_out[w["id"]] = (w, now)
+        if not self._handed_out:
+            return
+        # another shard's adoption is seen in its assessment (_apply_remote_shard), a return here in this one
+        adopted, expired = unadopted({aid: t for aid, (_, t) in self._handed_out.items()},
+                                     lambda aid: aid in result.active, now, self.unadopted_after_s)
+        for aid in adopted:
+            del self._handed_out[aid]
+        for aid in expired:
+            gone = cleared_unadopted(self._handed_out.pop(aid)[0], now)
+            result.alerts_cleared.append(gone)
+            log.info("alert_cleared_unadopted", extra={"node": self.node_id, "alert": aid})
 
     def _publish_alert_diff(self, new: list[dict[str, Any]], updated: list[dict[str, Any]], cleared: list[str],
                             now: float) -> None:

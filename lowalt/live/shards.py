@@ -60,6 +60,15 @@ STATUS_CARRY_S = 3.0
 crossed from one shard's cells into another's is in neither shard's latest tick until the new owner's next
 one (up to a tick later); without the carry the merged statuses dropped it meanwhile (the map showed it
 ``unknown``) and its row went out again, with its last report's time, when its status came back."""
+POOL_KEEP_S = 15.0
+"""Alerts handed over by a shard (or left open in PostGIS when a shard starts) wait this long for the shard
+that owns them now to adopt them."""
+UNADOPTED_AFTER_S = POOL_KEEP_S + 5.0
+"""A shard that handed an alert over clears it itself when no shard has shown it active for this long
+(:func:`unadopted`): longer than the new owner's wait (``POOL_KEEP_S``) plus a few ticks for that owner's
+assessment to arrive, so it never clears one that is being adopted."""
+UNADOPTED_REASON = "handed_over_unadopted"
+"""``details.cleared_reason`` of an alert cleared by :func:`unadopted`'s rule."""
 M_PER_DEG = 111_320.0
 """Metres per degree of latitude (and of longitude at the equator), the spherical approximation."""
 
@@ -239,6 +248,26 @@ def merge_shards(remote: Mapping[str, ShardTick], own_active: Mapping[str, Wire]
             statuses[aid] = shown[aid]
             kept[aid] = since
     return Merged(active, statuses, kept, expired)
+
+
+def unadopted(handed_at: Mapping[str, float], seen: Callable[[str], bool], now: float,
+              after_s: float = UNADOPTED_AFTER_S) -> tuple[list[str], list[str]]:
+    """The alerts this shard handed over (``handed_at``: id -> the tick that did, s) that are settled at ``now``:
+    (adopted, unadopted).
+
+    Adopted: some shard's latest assessment (this one's included: it came back) shows it active
+    (``seen``); the hand-over is done. Unadopted: none has for ``after_s`` or longer: no shard tracks its
+    aircraft (it went silent just as it was handed over, so the new owner never saw it), and this shard
+    clears it (:func:`cleared_unadopted`), or the alert log would keep it open for ever."""
+    adopted = [aid for aid in handed_at if seen(aid)]
+    expired = [aid for aid, t in handed_at.items() if now - t >= after_s and not seen(aid)]
+    return adopted, expired
+
+
+def cleared_unadopted(alert: Wire, now: float) -> Wire:
+    """``alert`` (wire form) cleared at ``now`` (epoch s) because no shard adopted it after a hand-over."""
+    return {**alert, "state": "cleared", "cleared_at": now,
+            "details": {**(alert.get("details") or {}), "cleared_reason": UNADOPTED_REASON}}
 
 
 SubjectKey = tuple[Any, int]

@@ -8,7 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from lowalt.live.shards import REMOTE_KEEP_S, STATUS_CARRY_S, ShardLedger, merge_shards
+from lowalt.live.shards import (
+    REMOTE_KEEP_S,
+    STATUS_CARRY_S,
+    UNADOPTED_AFTER_S,
+    UNADOPTED_REASON,
+    ShardLedger,
+    cleared_unadopted,
+    merge_shards,
+    unadopted,
+)
 
 CONFLICT, LOST = "conflict", "lost_contact"
 
@@ -150,3 +159,21 @@ def test_merge_carries_a_status_no_shard_has_for_less_than_status_carry_s_while_
     assert set(untracked.statuses) == {"A", "C"}  # B's track ended: nothing to carry
     back = merge_shards({"s1": (T, {}, {"A": "ok"})}, {}, {}, shown, {"A": T}, always, T + 1)
     assert back.statuses["A"] == "ok" and "A" not in back.carried  # a shard has it again: no longer carried
+
+
+def test_a_handed_alert_some_shard_shows_is_adopted_one_none_shows_is_cleared_from_the_window_on() -> None:
+    handed = {"seen": T, "early": T + 0.001, "due": T}
+    assert unadopted(handed, lambda aid: aid == "seen", T + UNADOPTED_AFTER_S) == (["seen"], ["due"])
+    assert unadopted(handed, lambda aid: False, T + UNADOPTED_AFTER_S - 0.001) == ([], [])  # not yet
+    assert unadopted(handed, lambda aid: True, T + 10 * UNADOPTED_AFTER_S) == (["seen", "early", "due"], [])
+    assert UNADOPTED_AFTER_S > 15.0  # longer than the new owner waits (POOL_KEEP_S): never one being adopted
+
+
+def test_an_unadopted_alert_is_cleared_with_its_reason_and_keeps_its_id_and_details() -> None:
+    w = {"id": "c-1", "kind": "conflict", "state": "ongoing", "cleared_at": None, "last_seen": 5.0,
+         "details": {"t_in": 3.0}}
+    out = cleared_unadopted(w, 9.0)
+    assert out["id"] == "c-1" and out["state"] == "cleared" and out["cleared_at"] == 9.0 and out["last_seen"] == 5.0
+    assert out["details"] == {"t_in": 3.0, "cleared_reason": UNADOPTED_REASON} == {"t_in": 3.0,
+                                                                                  "cleared_reason": "handed_over_unadopted"}
+    assert w["state"] == "ongoing" and "cleared_reason" not in w["details"]  # the handed alert is not changed

@@ -21,6 +21,7 @@ from lowalt.live.monitor_process import ProcessMonitor
 from lowalt.live.service import STATUS_CARRY_S, LiveService
 from lowalt.live.shards import (
     LOST_CONTACT_REACH_M,
+    UNADOPTED_AFTER_S,
     ShardOwner,
     alert_owner_point,
     area_cells,
@@ -168,38 +169,13 @@ async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> 
     """Two live services (the east and the west shard) sharing a bus: each applies the other's reports and
     assessments; a pair whose midpoint crosses from the west shard's cell into the east's keeps its id, is never
     cleared by the shard that let it go, and both services show it once."""
-    bus = InProcessBus()
-    svcs = []
-    for k in (0, 1):
-        svc = LiveService(None, Metrics(), monitor=ConflictMonitor(), bus=bus, node_id=f"s{k}",  # type: ignore[arg-type]
-                          shards=2, halo=halo_m(60.0))
-        svc.share_assessments = True
-        await bus.subscribe_reports(svc.apply_remote_reports)
-        await bus.subscribe_feed(svc.apply_remote_feed)
-        await svc._set_held(frozenset({1 - k}))  # as its lease round would: s0 the east shard, s1 the west
-        svcs.append(svc)
-    s0, s1 = svcs
-    admin = Principal(1, "admin", Role.ADMIN, None, 1)
-    d = 20.0 / 97_000
+    s0, s1 = svcs = await shard_services()
     t0 = time.time()
 
     async def tick_both(k: int, xs: tuple[float, float], first: LiveService) -> None:
-        now = t0 + k
-        frame = orjson.dumps([{"id": aid, "t": now, "lon": EDGE_LON + x * d, "lat": 29.6, "alt": 300.0,
-                               "ref": "AMSL", "vx": 0.0, "vy": 0.0} for aid, x in zip(("A", "B"), xs, strict=True)])
-        assert s0.ingest(admin, frame, now=now)[0] == 2
+        ingest_pair(s0, t0 + k, xs)
         for svc in (first, s1 if first is s0 else s0):
-            other = s1 if svc is s0 else s0
-            was = other._remote.get(svc.node_id)
-            await svc.tick(now)
-
-            async def heard(other: LiveService = other, me: str = svc.node_id, was: Any = was) -> bool:
-                return other._remote.get(me) is not was  # the assessment reached the other service
-
-            await wait_until(heard, timeout=5, what="the assessment on the other service", every=0.001)
-
-    def conflict_ids(svc: LiveService) -> set[str]:
-        return {a["id"] for a in svc.active_alerts.values() if a["kind"] == "conflict"}
+            await tick_heard(svc, s1 if svc is s0 else s0, t0 + k)
 
     await tick_both(0, (-1.5, 0.5), s0)  # midpoint west of the edge: s1's
     assert conflict_ids(s1) == conflict_ids(s0) and len(conflict_ids(s0)) == 1
@@ -209,8 +185,80 @@ async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> 
         await tick_both(k, (-0.5, 1.5), first)
         assert conflict_ids(s0) == {alert_id} and conflict_ids(s1) == {alert_id}
     assert alert_id in s0._own_active and alert_id not in s1._own_active
+    for k, first in ((6 + UNADOPTED_AFTER_S, s1), (7 + UNADOPTED_AFTER_S, s0)):  # adopted: s1 never clears it
+        await tick_both(int(k), (-0.5, 1.5), first)
+    assert conflict_ids(s0) == {alert_id} and conflict_ids(s1) == {alert_id} and s1._handed_out == {}
     events = [(e, a["id"]) for svc in svcs for e, a in svc._alert_events if a["kind"] == "conflict"]
     assert events == [("raised", alert_id)]  # raised once, by the west shard; never cleared by either
+
+
+ADMIN = Principal(1, "admin", Role.ADMIN, None, 1)
+D = 20.0 / 97_000  # ~20 m of longitude at 29.6 N
+
+
+async def shard_services() -> list[LiveService]:
+    """Two live services on one in-process bus, each applying the other's reports and assessments: s0 holds
+    the east shard, s1 the west one (as their lease rounds would)."""
+    bus = InProcessBus()
+    svcs = []
+    for k in (0, 1):
+        svc = LiveService(None, Metrics(), monitor=ConflictMonitor(), bus=bus, node_id=f"s{k}",  # type: ignore[arg-type]
+                          shards=2, halo=halo_m(60.0))
+        svc.share_assessments = True
+        await bus.subscribe_reports(svc.apply_remote_reports)
+        await bus.subscribe_feed(svc.apply_remote_feed)
+        await svc._set_held(frozenset({1 - k}))
+        svcs.append(svc)
+    return svcs
+
+
+def ingest_pair(svc: LiveService, now: float, xs: tuple[float, float]) -> None:
+    """A and B hovering at EDGE_LON + x * D (x in ``xs``), reported at ``now`` through ``svc``."""
+    frame = orjson.dumps([{"id": aid, "t": now, "lon": EDGE_LON + x * D, "lat": 29.6, "alt": 300.0, "ref": "AMSL",
+                           "vx": 0.0, "vy": 0.0} for aid, x in zip(("A", "B"), xs, strict=True)])
+    assert svc.ingest(ADMIN, frame, now=now)[0] == 2
+
+
+async def tick_heard(svc: LiveService, other: LiveService, now: float) -> None:
+    """``svc``'s tick at ``now``, then wait until ``other`` has its assessment."""
+    was = other._remote.get(svc.node_id)
+    await svc.tick(now)
+
+    async def heard() -> bool:
+        return other._remote.get(svc.node_id) is not was
+
+    await wait_until(heard, timeout=5, what="the assessment on the other service", every=0.001)
+
+
+def conflict_ids(svc: LiveService) -> set[str]:
+    return {a["id"] for a in svc.active_alerts.values() if a["kind"] == "conflict"}
+
+
+async def test_a_handed_over_alert_no_shard_adopts_is_cleared_by_the_shard_that_handed_it() -> None:
+    """The pair's midpoint crosses into the east shard's cells just as both aircraft go silent: the east
+    shard never sees them again, so it never adopts the alert. The west shard, which handed it over, clears
+    it ``UNADOPTED_AFTER_S`` after the hand-over (not before), with its reason; every node's picture and the
+    alert log close it."""
+    s0, s1 = await shard_services()
+    t0 = time.time()
+    ingest_pair(s0, t0, (-1.5, 0.5))  # midpoint west of the edge: s1's
+    await tick_heard(s1, s0, t0)
+    (alert_id,) = conflict_ids(s1)
+    ingest_pair(s0, t0 + 1, (-0.5, 1.5))  # the last reports: the midpoint is east of the edge now
+    await tick_heard(s1, s0, t0 + 1)
+    assert alert_id in s1._handed_out and alert_id in s0._pool  # handed over, waiting for s0
+    silent = t0 + 1 + s0.config.lost_after_s + 1  # s0's next tick: both tracks have ended, nothing to adopt
+    await tick_heard(s0, s1, silent)
+    assert conflict_ids(s0) == set() and alert_id not in s0._own_active
+    await tick_heard(s1, s0, t0 + 1 + UNADOPTED_AFTER_S - 0.01)  # just before the window: still handed
+    assert alert_id in s1._handed_out
+    await tick_heard(s1, s0, t0 + 1 + UNADOPTED_AFTER_S)
+    assert s1._handed_out == {} and alert_id not in s0._pool and alert_id not in s0.active_alerts
+    events = [(e, a["id"], a["details"].get("cleared_reason")) for svc in (s0, s1) for e, a in svc._alert_events
+              if a["kind"] == "conflict"]
+    assert events == [("raised", alert_id, None), ("cleared", alert_id, "handed_over_unadopted")]
+    await tick_heard(s1, s0, t0 + 2 + UNADOPTED_AFTER_S)  # once
+    assert [e for svc in (s0, s1) for e, a in svc._alert_events if a["kind"] == "conflict"] == ["raised", "cleared"]
 
 
 def test_a_status_no_shard_has_this_tick_is_kept_a_while_and_not_sent_again() -> None:
@@ -290,3 +338,17 @@ def test_the_monitor_process_takes_its_shard_and_hands_over_through_the_pipe() -
         assert alert_id not in {a["id"] for a in pm.current_alerts()}
     finally:
         pm.close()
+
+
+async def test_a_handed_over_alert_that_comes_back_before_any_shard_adopts_it_is_not_cleared() -> None:
+    s0, s1 = await shard_services()
+    t0 = time.time()
+    for k, xs in enumerate(((-1.5, 0.5), (-0.5, 1.5), (-1.5, 0.5))):  # west, east (handed), west again
+        ingest_pair(s0, t0 + k, xs)
+        await tick_heard(s1, s0, t0 + k)
+    (alert_id,) = conflict_ids(s1)
+    assert s1._handed_out == {}  # back here: the hand-over is settled
+    ingest_pair(s0, t0 + 1 + UNADOPTED_AFTER_S, (-1.5, 0.5))
+    await tick_heard(s1, s0, t0 + 1 + UNADOPTED_AFTER_S)
+    assert conflict_ids(s1) == {alert_id}
+    assert [e for e, a in s1._alert_events if a["kind"] == "conflict"] == ["raised", "updated"]
