@@ -52,6 +52,9 @@ class InProcessBus:
     async def release_lease(self, name: str) -> None:
         return None
 
+    async def read_lease(self, name: str) -> str | None:
+        return None  # one process: no other holder
+
     async def serve(self, kind: str, handler: RequestHandler) -> None:
         self.request_handlers.setdefault(kind, []).append(handler)
 

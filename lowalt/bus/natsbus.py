@@ -201,19 +201,30 @@ class NatsBus:
 
     # -- leases ---------------------------------------------------------------------------------
 
-    async def hold_lease(self, name: str, holder: str) -> bool:
+    async def _lease_kv(self) -> KeyValue:
         if self._kv is None:
             self._kv = await self.nc.jetstream().create_key_value(
                 KeyValueConfig(bucket=LEASES, ttl=LEASE_TTL_S, history=1, storage=StorageType.FILE))
+        return self._kv
+
+    async def read_lease(self, name: str) -> str | None:
+        try:
+            entry = await (await self._lease_kv()).get(name)
+        except Exception:  # nobody holds it (no key, or deleted), or the bus is away
+            return None
+        return entry.value.decode() if entry.value else None
+
+    async def hold_lease(self, name: str, holder: str) -> bool:
+        kv = await self._lease_kv()
         revision = self._leases.get(name)
         if revision is not None:
             try:
-                self._leases[name] = await self._kv.update(name, holder.encode(), last=revision)
+                self._leases[name] = await kv.update(name, holder.encode(), last=revision)
                 return True
             except Exception:  # another node took it (ours expired) or the bus is away
                 self._leases.pop(name, None)
         try:
-            self._leases[name] = await self._kv.create(name, holder.encode())
+            self._leases[name] = await kv.create(name, holder.encode())
             return True
         except Exception:  # held by another node (or the bus is away)
             return False

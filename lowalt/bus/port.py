@@ -54,6 +54,11 @@ class Bus(Protocol):
         """Give up the lease ``name`` now if this node holds it (another node may take it at once)."""
         ...
 
+    async def read_lease(self, name: str) -> str | None:
+        """The value of the lease ``name`` (what its holder wrote), or None when nobody holds it or the bus
+        cannot say (a node checks the cluster's monitor shard terms with it)."""
+        ...
+
     async def serve(self, kind: str, handler: RequestHandler) -> None:
         """Answer requests of ``kind`` with ``handler`` (every node may serve; one that returns None
         does not answer)."""

@@ -62,11 +62,15 @@ from lowalt.live.shards import (
     POOL_KEEP_S,
     UNADOPTED_AFTER_S,
     ShardOwner,
+    ShardTerms,
     alert_owner_point,
     cleared_unadopted,
     halo_m,
     lease_name,
+    lease_value,
     merge_shards,
+    terms_keys,
+    terms_mismatch,
     unadopted,
 )
 from lowalt.live.shards import REMOTE_KEEP_S as REMOTE_KEEP_S
@@ -209,6 +213,9 @@ class LiveService:
         """Alerts this node's shard handed over and no shard has shown active since: id -> (alert, the tick
         that handed it, epoch s); cleared here after ``unadopted_after_s`` (``lowalt.live.shards.unadopted``)."""
         self.unadopted_after_s = UNADOPTED_AFTER_S
+        self.shard_refusal: str | None = None
+        """Why this node takes no monitor lease: another node holds one with other shard terms (a different
+        ``LOWALT_MONITOR_SHARDS``; ``lowalt.live.shards.terms_mismatch``). None: the terms agree."""
         self._own_active: dict[str, dict[str, Any]] = {}
         self._own_statuses: dict[str, str] = {}
         self._carried: dict[str, float] = {}
@@ -460,7 +467,9 @@ class LiveService:
     async def _hold_monitor_lease(self) -> None:
         """Run the monitor while this node holds the lease; on taking it over, continue the alerts the
         previous monitor published (same ids), or those open in PostGIS when none arrived yet."""
-        held = await self.bus.hold_lease("monitor", self.node_id)
+        if await self._terms_differ() and not self.monitor_role:
+            return  # another node runs monitor shards of other terms: taking this lease would overlap them
+        held = await self.bus.hold_lease("monitor", self._lease_value())
         if held == self.monitor_role:
             return
         if not held:
@@ -490,10 +499,14 @@ class LiveService:
         """One lease round: renew the shard leases held, take every free shard (no cell goes unwatched:
         at a start, or when a holder died and its key aged out), and when another candidate holds none,
         give one of several back so that it takes it (each node then holds one shard, the design's normal
-        state). A candidate holding none says so on the bus."""
+        state). A candidate holding none says so on the bus. A node that sees a lease held with other shard
+        terms (``_terms_differ``) renews what it holds but takes nothing and does not say it stands by (the
+        others would give it a shard it will not take)."""
+        refused = await self._terms_differ()
+        value = self._lease_value()
         held: set[int] = set()
         for k in sorted(self.held):
-            if await self.bus.hold_lease(lease_name(k, self.shards), self.node_id):
+            if await self.bus.hold_lease(lease_name(k, self.shards), value):
                 held.add(k)
             else:
                 log.warning("monitor_shard_lease_lost", extra={"node": self.node_id, "shard": k})
@@ -505,15 +518,33 @@ class LiveService:
             self._released[give] = now
             self._standby_heard = -1e9  # one per standby node heard
             log.info("monitor_shard_given_back", extra={"node": self.node_id, "shard": give})
-        for k in self._shard_order():
+        for k in [] if refused else self._shard_order():
             if k in held or (held and now - self._released.get(k, -1e9) < RELEASED_HOLD_OFF_S):
                 continue
-            if await self.bus.hold_lease(lease_name(k, self.shards), self.node_id):
+            if await self.bus.hold_lease(lease_name(k, self.shards), value):
                 held.add(k)
         if frozenset(held) != self.held:
             await self._set_held(frozenset(held))
-        if not held:
+        if not held and not refused:
             self._feed_soon("standby", orjson.dumps({"node": self.node_id}))
+
+    def _lease_value(self) -> str:
+        """What this node's monitor leases hold: its id and its shard terms (``lowalt.live.shards.lease_value``)."""
+        return lease_value(self.node_id, ShardTerms(self.shards))
+
+    async def _terms_differ(self) -> bool:
+        """Read the cluster's monitor leases; True (and said once in the log, always in ``/healthz``) while
+        another node holds one with other shard terms than this node's."""
+        seen = {key: await self.bus.read_lease(key) for key in terms_keys(self.shards)}
+        why = terms_mismatch(self.node_id, ShardTerms(self.shards), seen)
+        if why != self.shard_refusal:
+            if why is not None:
+                log.error("monitor_shard_terms_differ", extra={"node": self.node_id, "why": why})
+            else:
+                log.info("monitor_shard_terms_agree", extra={"node": self.node_id, "shards": self.shards})
+            self.shard_refusal = why
+        self.metrics.set("lowalt_monitor_shard_terms_differ", 1.0 if why is not None else 0.0)
+        return why is not None
 
     async def _set_held(self, held: frozenset[int]) -> None:
         taken, first = held - self.held, not self.held
@@ -819,6 +850,8 @@ class LiveService:
         if self.history_rejected:
             issues["history_rows_rejected"] = self.history_rejected
             issues["history_last_error"] = self.history_last_error
+        if self.shard_refusal is not None:
+            issues["monitor_shards_refused"] = self.shard_refusal
         return issues
 
     # -- history -----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from lowalt.bus.codec import CELL_DEG
 from lowalt.conflict.separation import SeparationMatrix
@@ -79,6 +80,57 @@ I64 = npt.NDArray[np.int64]
 def lease_name(shard: int, shards: int) -> str:
     """The NATS KV key of a shard's lease: ``monitor`` with one shard (as before sharding), else ``monitor.<k>``."""
     return "monitor" if shards == 1 else f"monitor.{shard}"
+
+
+@dataclass(frozen=True)
+class ShardTerms:
+    """What every node of a cluster must agree on for shards to divide the cells without overlap: the shard
+    count (``LOWALT_MONITOR_SHARDS``) and the cell size. A shard lease's value carries them
+    (:func:`lease_value`), and a node that sees a lease held with other terms takes no shard lease
+    (:func:`terms_mismatch`): two nodes cutting the area differently would both own some cells."""
+
+    shards: int
+    cell_deg: float = CELL_DEG
+
+
+def lease_value(node: str, terms: ShardTerms) -> str:
+    """What a monitor (shard) lease holds: the holder and its terms, as JSON."""
+    return orjson.dumps({"node": node, "shards": terms.shards, "cell_deg": terms.cell_deg}).decode()
+
+
+def lease_holder(value: str, key: str = "") -> tuple[str, ShardTerms | None]:
+    """(holder, terms) from a lease value (:func:`lease_value`). A node of a version before the terms wrote
+    its id alone: its terms are those of its key when the key says them (``monitor``: one monitor for every
+    cell), else unknown (None)."""
+    try:
+        v = orjson.loads(value)
+        return str(v["node"]), ShardTerms(int(v["shards"]), float(v["cell_deg"]))
+    except (ValueError, TypeError, KeyError):
+        return value, ShardTerms(1) if key == "monitor" else None
+
+
+def terms_keys(shards: int) -> list[str]:
+    """The lease keys a node reads to see the cluster's terms: the one-monitor key and the first
+    ``max(shards, 1)`` shard keys (every sharded cluster holds ``monitor.0``; a cluster with more shards
+    holds the keys this node would take, one with fewer some of them)."""
+    return ["monitor", *(f"monitor.{k}" for k in range(max(shards, 1)))]
+
+
+def terms_mismatch(node: str, terms: ShardTerms, seen: Mapping[str, str | None]) -> str | None:
+    """Why this node must take no shard lease: the first lease in ``seen`` (key -> value, None: free) that
+    another node holds with other terms, said in words; None when every lease it sees agrees (or is its
+    own, or is free, or has unknown terms)."""
+    for key in sorted(seen):
+        value = seen[key]
+        if value is None:
+            continue
+        holder, theirs = lease_holder(value, key)
+        if holder == node or theirs is None or theirs == terms:
+            continue
+        return (f"lease {key} is held by node {holder} with {theirs.shards} monitor shard(s) of {theirs.cell_deg} deg "
+                f"cells; this node has {terms.shards} of {terms.cell_deg} deg: every node must use the same "
+                "LOWALT_MONITOR_SHARDS")
+    return None
 
 
 def halo_m(lookahead_s: float, max_speed_ms: float = MAX_SPEED_MS, largest_minimum_m: float = LARGEST_MINIMUM_M

@@ -14,8 +14,13 @@ from lowalt.live.shards import (
     UNADOPTED_AFTER_S,
     UNADOPTED_REASON,
     ShardLedger,
+    ShardTerms,
     cleared_unadopted,
+    lease_holder,
+    lease_value,
     merge_shards,
+    terms_keys,
+    terms_mismatch,
     unadopted,
 )
 
@@ -177,3 +182,31 @@ def test_an_unadopted_alert_is_cleared_with_its_reason_and_keeps_its_id_and_deta
     assert out["details"] == {"t_in": 3.0, "cleared_reason": UNADOPTED_REASON} == {"t_in": 3.0,
                                                                                   "cleared_reason": "handed_over_unadopted"}
     assert w["state"] == "ongoing" and "cleared_reason" not in w["details"]  # the handed alert is not changed
+
+
+def test_a_lease_value_carries_its_holder_and_shard_terms_and_an_old_plain_value_is_read_too() -> None:
+    value = lease_value("node-a", ShardTerms(2))
+    assert lease_holder(value) == ("node-a", ShardTerms(2, 0.25))
+    assert lease_holder(lease_value("n", ShardTerms(4, 0.5))) == ("n", ShardTerms(4, 0.5))
+    assert lease_holder("node-a", "monitor") == ("node-a", ShardTerms(1))  # before the terms: one monitor
+    assert lease_holder("node-a", "monitor.1") == ("node-a", None)  # before the terms: count unknown
+    assert lease_holder("123", "monitor.0") == ("123", None) and lease_holder('{"node": "x"}')[1] is None
+    assert terms_keys(1) == ["monitor", "monitor.0"] and terms_keys(3) == ["monitor", "monitor.0", "monitor.1",
+                                                                          "monitor.2"]
+
+
+def test_a_node_refuses_shard_leases_only_when_another_node_holds_one_with_other_terms() -> None:
+    mine = ShardTerms(2)
+    agree = {"monitor": None, "monitor.0": lease_value("a", ShardTerms(2)), "monitor.1": None}
+    assert terms_mismatch("b", mine, agree) is None
+    own = {"monitor.0": lease_value("b", ShardTerms(3))}  # its own (e.g. before a restart with a new setting)
+    assert terms_mismatch("b", mine, own) is None
+    assert terms_mismatch("b", mine, {"monitor.1": "a"}) is None  # an older node: terms unknown
+    more = {"monitor": None, "monitor.0": lease_value("a", ShardTerms(3)), "monitor.1": lease_value("a", ShardTerms(3))}
+    why = terms_mismatch("b", mine, more)
+    assert why is not None and why.startswith("lease monitor.0 is held by node a with 3 monitor shard(s)")
+    assert "this node has 2" in why and "LOWALT_MONITOR_SHARDS" in why
+    one = terms_mismatch("b", mine, {"monitor": "a"})  # a plain one-monitor node
+    assert one is not None and "node a with 1 monitor shard(s)" in one
+    cell = terms_mismatch("b", mine, {"monitor.0": lease_value("a", ShardTerms(2, 0.5))})
+    assert cell is not None and "0.5 deg" in cell

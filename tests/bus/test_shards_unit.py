@@ -4,6 +4,8 @@ moves to the other shard under its id when the pair's midpoint crosses."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -23,13 +25,16 @@ from lowalt.live.shards import (
     LOST_CONTACT_REACH_M,
     UNADOPTED_AFTER_S,
     ShardOwner,
+    ShardTerms,
     alert_owner_point,
     area_cells,
     cell_gap_m,
     cell_of,
     cells_within,
     halo_m,
+    lease_holder,
     lease_name,
+    lease_value,
     owner_point,
     shard_grid,
     shard_of_cell,
@@ -352,3 +357,65 @@ async def test_a_handed_over_alert_that_comes_back_before_any_shard_adopts_it_is
     await tick_heard(s1, s0, t0 + 1 + UNADOPTED_AFTER_S)
     assert conflict_ids(s1) == {alert_id}
     assert [e for e, a in s1._alert_events if a["kind"] == "conflict"] == ["raised", "updated"]
+
+
+class LeaseBus(InProcessBus):
+    """An in-process bus whose leases are held by one node each (as in NATS KV), for the lease rounds."""
+
+    def __init__(self, leases: dict[str, str]) -> None:
+        super().__init__()
+        self.leases = dict(leases)
+
+    async def read_lease(self, name: str) -> str | None:
+        return self.leases.get(name)
+
+    async def hold_lease(self, name: str, holder: str) -> bool:
+        held = self.leases.get(name)
+        if held is not None and lease_holder(held)[0] != lease_holder(holder)[0]:
+            return False
+        self.leases[name] = holder
+        return True
+
+
+async def lease_round(shards: int, leases: dict[str, str], held: frozenset[int] = frozenset()
+                      ) -> tuple[LiveService, LeaseBus, list[str]]:
+    """Node ``b`` with ``shards`` shards holding ``held``, after one lease round; and the feed kinds it sent."""
+    bus = LeaseBus(leases)
+    svc = LiveService(None, Metrics(), monitor=ConflictMonitor(), bus=bus, node_id="b",  # type: ignore[arg-type]
+                      shards=shards)
+    await svc._set_held(held)
+    for k in held:
+        bus.leases[lease_name(k, shards)] = svc._lease_value()
+    sent: list[str] = []
+    await bus.subscribe_feed(lambda kind, _payload: sent.append(kind))
+    await svc._hold_shard_leases()
+    await asyncio.sleep(0)  # let _feed_soon's publication run
+    return svc, bus, sent
+
+
+async def test_a_node_whose_shard_count_differs_from_a_lease_it_sees_takes_no_shard_lease_and_says_why() -> None:
+    other = lease_value("a", ShardTerms(2))
+    svc, bus, sent = await lease_round(3, {"monitor.0": other})  # a runs 2 shards; b is set to 3
+    assert svc.held == frozenset() and set(bus.leases) == {"monitor.0"}  # monitor.1, .2 free, not taken
+    assert "3" in str(svc.health()["monitor_shards_refused"]) and "node a with 2" in svc.health()["monitor_shards_refused"]
+    assert "standby" not in sent  # a would give it a shard it will not take
+    _, _, waiting = await lease_round(2, {"monitor.0": other, "monitor.1": other})
+    assert "standby" in waiting  # the same setting and nothing free: it stands by (a gives one back)
+    same, bus2, _ = await lease_round(2, {"monitor.0": other})  # the same setting: it takes the free shard
+    assert same.held == frozenset({1}) and lease_holder(bus2.leases["monitor.1"]) == ("b", ShardTerms(2))
+    assert same.health() == {} and same.shard_refusal is None
+    keeps, bus3, _ = await lease_round(3, {"monitor.1": other}, held=frozenset({0}))  # held before a came
+    assert keeps.held == frozenset({0}) and set(bus3.leases) == {"monitor.0", "monitor.1"}  # renews, takes no more
+    assert keeps.shard_refusal is not None
+
+
+async def test_a_single_monitor_node_refuses_the_monitor_lease_beside_a_sharded_cluster() -> None:
+    bus = LeaseBus({"monitor.0": lease_value("a", ShardTerms(2))})
+    svc = LiveService(None, Metrics(), monitor=ConflictMonitor(), bus=bus, node_id="b")  # type: ignore[arg-type]
+    svc.monitor_role = False
+    await svc._hold_monitor_lease()
+    assert not svc.monitor_role and "monitor" not in bus.leases and svc.health()["monitor_shards_refused"]
+    del bus.leases["monitor.0"]  # the sharded cluster is gone: it takes the lease
+    with contextlib.suppress(Exception):  # no database to adopt open alerts from
+        await svc._hold_monitor_lease()
+    assert svc.monitor_role and lease_holder(bus.leases["monitor"]) == ("b", ShardTerms(1)) and svc.health() == {}
