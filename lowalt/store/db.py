@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -32,6 +33,19 @@ CONNECT_TIMEOUT_S = 3.0
 """Longest wait for a new connection (a frozen or partitioned PostGIS answers nothing)."""
 COMMAND_TIMEOUT_S = 5.0
 """Longest wait for one statement; past it the caller gets ``DatabaseUnavailable`` (HTTP 503)."""
+
+
+BEGIN_TIMEOUT_S = 2.0
+"""Longest wait for a unit of work's BEGIN. A live server answers it at once, loaded or not (p99 30 ms with
+both cores saturated by filings); unanswered, the server is taken as frozen and the caller gets
+``DatabaseUnavailable`` (503) at once instead of after a statement's timeout and a new connection's."""
+
+
+FAIL_FAST_S = 1.0
+"""After PostGIS failed to connect or to answer a BEGIN, units of work answer ``DatabaseUnavailable`` at once
+for this long instead of each waiting out the timeouts again: during an outage a request (its token check,
+then its own work) gets its 503 within one timeout, and requests do not pile up on a dead server. The
+first unit of work after it tries again (a circuit breaker's half-open state)."""
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -77,6 +91,8 @@ class Database:
     cluster: ManagedCluster | None = None
     started_cluster: bool = False
     _closed: bool = field(default=False, repr=False)
+    _down_until: float = field(default=0.0, repr=False)
+    """Until then (monotonic) units of work fail at once: PostGIS just failed to connect or to answer BEGIN."""
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
@@ -93,11 +109,20 @@ class Database:
             await conn.close()
 
     async def _begun(self) -> AsyncConnection:
+        if time.monotonic() < self._down_until:
+            raise DatabaseUnavailable("PostGIS did not answer a moment ago")
+        try:
+            return await self._begin_on_a_connection()
+        except DatabaseUnavailable:
+            self._down_until = time.monotonic() + FAIL_FAST_S
+            raise
+
+    async def _begin_on_a_connection(self) -> AsyncConnection:
         """A pooled connection with its transaction begun: BEGIN is sent at once and is the connection's
         liveness check (the pool's checkout ping is skipped for it, one round trip fewer on every unit of
         work: issue 16's filing throughput). A pooled connection whose server process died fails its BEGIN;
-        it is invalidated and the work begins once more on a new connection. Bounded: against a frozen
-        server the wait ends in :class:`DatabaseUnavailable`."""
+        it is invalidated and the work begins once more on a new connection. Bounded: a BEGIN unanswered
+        for :data:`BEGIN_TIMEOUT_S` (a frozen server) ends the wait in :class:`DatabaseUnavailable`."""
         for attempt in range(2):
             token = _BEGIN_CHECKS.set(True)
             try:
@@ -112,19 +137,21 @@ class Database:
                 _BEGIN_CHECKS.reset(token)
             try:
                 await conn.begin()
-                await _begin_now(conn)
+                await asyncio.wait_for(_begin_now(conn), BEGIN_TIMEOUT_S)
                 return conn
             except BaseException as exc:
-                dead = isinstance(exc, Exception) and _is_connection_error(exc)
-                if dead:
-                    with contextlib.suppress(Exception):
-                        await conn.invalidate()
+                frozen = isinstance(exc, TimeoutError)
+                dead = frozen or (isinstance(exc, Exception) and _is_connection_error(exc))
                 with contextlib.suppress(Exception):
-                    await conn.close()
+                    async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                        if dead:  # its socket closed at once: SQLAlchemy's invalidate would first wait 2 s on
+                            _terminate(await conn.get_raw_connection())  # a graceful close a frozen server
+                            await conn.invalidate()  # never answers
+                        await conn.close()
                 if not dead:
                     raise
-                if attempt:
-                    raise DatabaseUnavailable(str(exc)) from exc
+                if frozen or attempt:  # a frozen server: connecting again would only wait longer
+                    raise DatabaseUnavailable(str(exc) or "no answer to BEGIN") from exc
         raise AssertionError("unreachable")
 
     async def ping(self, timeout_s: float = 2.0) -> bool:
@@ -181,6 +208,13 @@ async def _begin_now(conn: AsyncConnection) -> None:
     adapter: Any = raw.dbapi_connection
     if adapter is not None and adapter._transaction is None:
         await adapter._start_transaction()
+
+
+def _terminate(raw: Any) -> None:
+    """Close a pooled connection's socket now, without a goodbye to the server (asyncpg's ``terminate``)."""
+    driver = raw.driver_connection
+    if driver is not None:
+        driver.terminate()
 
 
 def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

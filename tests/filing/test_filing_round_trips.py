@@ -295,3 +295,35 @@ async def test_a_decision_reads_the_change_log_through_its_key_not_by_scanning_i
         assert seq == seq0, "the change log was scanned"
     finally:
         await raw.close()
+
+
+async def test_a_begin_left_unanswered_fails_the_unit_of_work_and_the_next_ones_fail_fast(database: Database) -> None:
+    """A frozen server (here: the pooled connection's own backend stopped) does not answer BEGIN: the unit of
+    work gets ``DatabaseUnavailable`` after ``BEGIN_TIMEOUT_S``, not after a statement's timeout and a new
+    connection's; for ``FAIL_FAST_S`` the next ones fail at once; then work goes on on a new connection."""
+    import os
+    import signal
+
+    from lowalt.store.db import DatabaseUnavailable
+
+    async with database.unit_of_work() as uow:
+        pid = (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="BEGIN"):
+            async with database.unit_of_work():  # the same pooled connection: its BEGIN goes unanswered
+                pass
+        with pytest.raises(DatabaseUnavailable, match="a moment ago"):  # at once, the pool not asked
+            async with database.unit_of_work():
+                pass
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    async def works() -> bool:
+        try:
+            async with database.unit_of_work() as uow:
+                return (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+        except DatabaseUnavailable:  # still within FAIL_FAST_S
+            return False
+
+    await wait_until(works, 10, "a unit of work on a new connection")
