@@ -15,6 +15,7 @@ from lowalt.live.shards import (
     UNADOPTED_REASON,
     ShardLedger,
     ShardTerms,
+    ShardTick,
     cleared_unadopted,
     lease_holder,
     lease_value,
@@ -136,9 +137,9 @@ def test_merge_the_newest_last_seen_wins_between_shards_and_this_nodes_own_last(
               "s2": (T, {"x": alert("x", 6.0, by="s2"), "y": alert("y", 1.0, by="s2")}, {"A": "conflict"})}
     m = merge_shards(remote, {}, {}, {}, {}, always, T)
     assert m.active["x"]["by"] == "s2" and m.active["y"]["by"] == "s2"
-    older = {"s1": (T, {"x": alert("x", 6.0, by="s1")}, {}), "s2": (T, {"x": alert("x", 5.0, by="s2")}, {})}
+    older: dict[str, ShardTick] = {"s1": (T, {"x": alert("x", 6.0, by="s1")}, {}), "s2": (T, {"x": alert("x", 5.0, by="s2")}, {})}
     assert merge_shards(older, {}, {}, {}, {}, always, T).active["x"]["by"] == "s1"  # not the order
-    same = {"s1": (T, {"x": alert("x", 6.0, by="s1")}, {}), "s2": (T, {"x": alert("x", 6.0, by="s2")}, {})}
+    same: dict[str, ShardTick] = {"s1": (T, {"x": alert("x", 6.0, by="s1")}, {}), "s2": (T, {"x": alert("x", 6.0, by="s2")}, {})}
     assert merge_shards(same, {}, {}, {}, {}, always, T).active["x"]["by"] == "s1"  # a tie keeps the first
     own = merge_shards(remote, {"x": alert("x", 0.0, by="me")}, {"A": "deviating"}, {}, {}, always, T)
     assert own.active["x"]["by"] == "me" and own.statuses == {"A": "deviating"}  # own last, even if older
@@ -175,7 +176,7 @@ def test_a_handed_alert_some_shard_shows_is_adopted_one_none_shows_is_cleared_fr
 
 
 def test_an_unadopted_alert_is_cleared_with_its_reason_and_keeps_its_id_and_details() -> None:
-    w = {"id": "c-1", "kind": "conflict", "state": "ongoing", "cleared_at": None, "last_seen": 5.0,
+    w: dict[str, Any] = {"id": "c-1", "kind": "conflict", "state": "ongoing", "cleared_at": None, "last_seen": 5.0,
          "details": {"t_in": 3.0}}
     out = cleared_unadopted(w, 9.0)
     assert out["id"] == "c-1" and out["state"] == "cleared" and out["cleared_at"] == 9.0 and out["last_seen"] == 5.0

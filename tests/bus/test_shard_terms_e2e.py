@@ -25,7 +25,7 @@ async def test_a_node_with_another_shard_count_takes_no_shard_and_says_so_on_hea
         live_a = app_a.state.live
 
         async def a_holds_both() -> bool:
-            return live_a.held == frozenset({0, 1})
+            return bool(live_a.held == frozenset({0, 1}))
 
         await wait_until(a_holds_both, timeout=10, what="a to hold both shards")
         assert lease_holder(await live_a.bus.read_lease("monitor.0") or "") == ("a", ShardTerms(2))

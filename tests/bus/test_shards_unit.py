@@ -190,8 +190,9 @@ async def test_two_shard_services_on_one_bus_hand_a_pair_over_under_its_id() -> 
         await tick_both(k, (-0.5, 1.5), first)
         assert conflict_ids(s0) == {alert_id} and conflict_ids(s1) == {alert_id}
     assert alert_id in s0._own_active and alert_id not in s1._own_active
-    for k, first in ((6 + UNADOPTED_AFTER_S, s1), (7 + UNADOPTED_AFTER_S, s0)):  # adopted: s1 never clears it
-        await tick_both(int(k), (-0.5, 1.5), first)
+    late = int(UNADOPTED_AFTER_S)
+    for k, first in ((late + 6, s1), (late + 7, s0)):  # adopted: s1 never clears it
+        await tick_both(k, (-0.5, 1.5), first)
     assert conflict_ids(s0) == {alert_id} and conflict_ids(s1) == {alert_id} and s1._handed_out == {}
     events = [(e, a["id"]) for svc in svcs for e, a in svc._alert_events if a["kind"] == "conflict"]
     assert events == [("raised", alert_id)]  # raised once, by the west shard; never cleared by either
