@@ -27,8 +27,11 @@ one that takes the lease over when the holder dies continues the alerts it last 
 With ``shards`` > 1 (``LOWALT_MONITOR_SHARDS``) the monitor is split by cell (``lowalt.live.shards``):
 each candidate holds one shard's lease (``monitor.<k>``), its monitor reads its cells plus a halo and
 raises only the alerts it owns; before each tick it adopts the other shards' alerts it now owns (a pair
-that moved, a shard that died), and every node merges the shards' latest assessments for its feed and
-``GET /alerts``. With the in-process bus (one node) nothing of this changes anything.
+that moved, a shard that died), clears one it handed over that no shard adopted (its aircraft went silent
+as it was handed over), and every node merges the shards' latest assessments for its feed and
+``GET /alerts``. A lease's value carries its holder's shard count and cell size: a node set otherwise
+takes no lease and says why on ``/healthz``. With the in-process bus (one node) nothing of this changes
+anything.
 
 Alerts are stored as insert-only events (raised, updated, acknowledged, cleared) with globally
 unique ids; the open ones are adopted again at start-up, so a restart continues them.
