@@ -470,7 +470,7 @@ class LiveService:
     async def _hold_monitor_lease(self) -> None:
         """Run the monitor while this node holds the lease; on taking it over, continue the alerts the
         previous monitor published (same ids), or those open in PostGIS when none arrived yet."""
-        if await self._terms_differ() and not self.monitor_role:
+        if not self.monitor_role and await self._terms_differ():
             return  # another node runs monitor shards of other terms: taking this lease would overlap them
         held = await self.bus.hold_lease("monitor", self._lease_value())
         if held == self.monitor_role:
@@ -505,14 +505,14 @@ class LiveService:
         state). A candidate holding none says so on the bus. A node that sees a lease held with other shard
         terms (``_terms_differ``) renews what it holds but takes nothing and does not say it stands by (the
         others would give it a shard it will not take)."""
-        refused = await self._terms_differ()
         value = self._lease_value()
         held: set[int] = set()
-        for k in sorted(self.held):
+        for k in sorted(self.held):  # renewals first: the terms' reads never delay them
             if await self.bus.hold_lease(lease_name(k, self.shards), value):
                 held.add(k)
             else:
                 log.warning("monitor_shard_lease_lost", extra={"node": self.node_id, "shard": k})
+        refused = await self._terms_differ()
         now = time.monotonic()
         if len(held) > 1 and now - self._standby_heard <= STANDBY_HEARD_S:
             give = max(held)
