@@ -78,6 +78,12 @@ METRICS: dict[str, MetricSpec] = {
         ("feed", "reason")),
     "lowalt_feed_reports_total": MetricSpec("counter", "Reports a feed handed to the report path", ("feed",)),
     "lowalt_feed_connected": MetricSpec("gauge", "ADS-B receivers connected (1/0)", ("feed",)),
+    # scale-out (issue 16): monitor shards on the bus
+    "lowalt_monitor_takeovers_total": MetricSpec(
+        "counter", "Times this node took monitor leases (the one monitor, or shards: at start and on failover)"),
+    "lowalt_monitor_shard_terms_differ": MetricSpec(
+        "gauge", "1 while another node holds a monitor lease with other shard terms (count or cell size): this "
+                 "node takes no shard"),
     # histograms
     "lowalt_http_request_duration_seconds": MetricSpec(
         "histogram", "HTTP request latency by method, route template and status class",
