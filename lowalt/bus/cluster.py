@@ -50,7 +50,7 @@ async def _shard_holders(nats_url: str, shards: int, nodes: int, timeout: float 
     import nats
 
     from lowalt.bus.natsbus import LEASES
-    from lowalt.live.shards import lease_holder
+    from lowalt.bus.port import read_lease_record
 
     nc = await nats.connect(servers=[nats_url], connect_timeout=3)
     held: dict[str, str] = {}
@@ -64,7 +64,7 @@ async def _shard_holders(nats_url: str, shards: int, nodes: int, timeout: float 
                     if key.startswith("monitor"):
                         entry = await kv.get(key)
                         if entry.value:
-                            held[key] = lease_holder(entry.value.decode())[0]
+                            held[key] = read_lease_record(entry.value.decode())[0]
             if len(held) == shards and len(set(held.values())) == min(shards, nodes):
                 break
             await asyncio.sleep(0.5)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+import orjson
 
 from lowalt.bus.codec import ReportRows
 
@@ -14,6 +16,22 @@ RequestHandler = Callable[[bytes], Awaitable[bytes | None]]
 """Answers a request, or returns None to leave it to another node."""
 HistoryWriter = Callable[[list[tuple[object, ...]]], Awaitable[int]]
 """Writes COPY records to PostGIS and returns when committed (raises when it could not)."""
+
+
+def lease_record(holder: str, **attributes: Any) -> str:
+    """A lease's value (:meth:`Bus.hold_lease`): its holder and what the holder says about itself, as JSON
+    (a monitor lease carries the holder's shard terms: ``lowalt.live.shards.lease_value``)."""
+    return orjson.dumps({"node": holder, **attributes}).decode()
+
+
+def read_lease_record(value: str) -> tuple[str, dict[str, Any] | None]:
+    """(holder, attributes) of a lease value from :func:`lease_record`; a value that is not one (a node of an
+    earlier version wrote its id alone) is its own holder, without attributes (None)."""
+    try:
+        record = orjson.loads(value)
+        return str(record["node"]), record
+    except (ValueError, TypeError, KeyError):
+        return value, None
 
 
 class Bus(Protocol):

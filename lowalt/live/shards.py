@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from lowalt.bus.codec import CELL_DEG
+from lowalt.bus.port import lease_record, read_lease_record
 from lowalt.conflict.separation import SeparationMatrix
 from lowalt.surveillance.reports import MAX_SPEED_MS
 
@@ -94,19 +94,21 @@ class ShardTerms:
 
 
 def lease_value(node: str, terms: ShardTerms) -> str:
-    """What a monitor (shard) lease holds: the holder and its terms, as JSON."""
-    return orjson.dumps({"node": node, "shards": terms.shards, "cell_deg": terms.cell_deg}).decode()
+    """What a monitor (shard) lease holds: the holder and its terms (a bus lease record)."""
+    return lease_record(node, shards=terms.shards, cell_deg=terms.cell_deg)
 
 
 def lease_holder(value: str, key: str = "") -> tuple[str, ShardTerms | None]:
     """(holder, terms) from a lease value (:func:`lease_value`). A node of a version before the terms wrote
     its id alone: its terms are those of its key when the key says them (``monitor``: one monitor for every
     cell), else unknown (None)."""
+    holder, record = read_lease_record(value)
+    if record is None:
+        return holder, ShardTerms(1) if key == "monitor" else None
     try:
-        v = orjson.loads(value)
-        return str(v["node"]), ShardTerms(int(v["shards"]), float(v["cell_deg"]))
+        return holder, ShardTerms(int(record["shards"]), float(record["cell_deg"]))
     except (ValueError, TypeError, KeyError):
-        return value, ShardTerms(1) if key == "monitor" else None
+        return holder, None
 
 
 def terms_keys(shards: int) -> list[str]:
