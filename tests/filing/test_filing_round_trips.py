@@ -297,14 +297,19 @@ async def test_a_decision_reads_the_change_log_through_its_key_not_by_scanning_i
         await raw.close()
 
 
-async def test_a_begin_left_unanswered_fails_the_unit_of_work_and_the_next_ones_fail_fast(database: Database) -> None:
+async def test_a_begin_left_unanswered_fails_the_unit_of_work_and_the_next_ones_fail_fast(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A frozen server (here: the pooled connection's own backend stopped) does not answer BEGIN: the unit of
     work gets ``DatabaseUnavailable`` after ``BEGIN_TIMEOUT_S``, not after a statement's timeout and a new
-    connection's; for ``FAIL_FAST_S`` the next ones fail at once; then work goes on on a new connection."""
+    connection's; for ``FAIL_FAST_S`` the next ones fail at once; then work goes on on a new connection.
+    (The BEGIN's wait is shortened here: the rule, not the seconds, is under test.)"""
     import os
     import signal
 
+    from lowalt.store import db as db_module
     from lowalt.store.db import DatabaseUnavailable
+
+    monkeypatch.setattr(db_module, "BEGIN_TIMEOUT_S", 0.5)
 
     async with database.unit_of_work() as uow:
         pid = (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
