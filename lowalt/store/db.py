@@ -126,7 +126,8 @@ class Database:
         for attempt in range(2):
             token = _BEGIN_CHECKS.set(True)
             try:
-                conn = await asyncio.wait_for(self.engine.connect(), CONNECT_TIMEOUT_S + COMMAND_TIMEOUT_S)
+                async with asyncio.timeout(CONNECT_TIMEOUT_S + COMMAND_TIMEOUT_S):
+                    conn = await self.engine.connect()
             except (OSError, ConnectionError) as exc:
                 raise DatabaseUnavailable(str(exc)) from exc
             except Exception as exc:  # sqlalchemy wraps driver errors
@@ -137,7 +138,8 @@ class Database:
                 _BEGIN_CHECKS.reset(token)
             try:
                 await conn.begin()
-                await asyncio.wait_for(_begin_now(conn), BEGIN_TIMEOUT_S)
+                async with asyncio.timeout(BEGIN_TIMEOUT_S):  # no task per call, as wait_for would make
+                    await _begin_now(conn)
                 return conn
             except BaseException as exc:
                 frozen = isinstance(exc, TimeoutError)
