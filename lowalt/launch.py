@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +160,12 @@ class NatsProcess:
     store: Path
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20.0) -> None:
-        """Start it and wait until it accepts connections (``timeout`` bounds a broken start only)."""
+    def start(self, timeout: float = 20.0, *, own_session: bool = False) -> None:
+        """Start it and wait until it accepts connections (``timeout`` bounds a broken start only).
+
+        ``own_session``: a terminal's Ctrl-C does not reach it (the caller stops the servers using it first,
+        then the bus: stopped first, every server logs lost-connection errors while it shuts down); it is
+        still stopped by the kernel if the caller dies (Linux's parent-death signal)."""
         binary = nats_server_binary()
         if binary is None:
             raise RuntimeError("nats-server is not installed (scripts/bootstrap.sh installs it)")
@@ -169,7 +173,8 @@ class NatsProcess:
         log = self.store / "nats-server.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen([binary, "-js", "-a", LOOPBACK, "-p", str(self.port), "-sd", str(self.store)],
-                                         stdout=subprocess.DEVNULL, stderr=out)
+                                         stdout=subprocess.DEVNULL, stderr=out, start_new_session=own_session,
+                                         preexec_fn=_die_with_parent_hook() if own_session else None)
         deadline = time.monotonic() + timeout
         while not port_accepts(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -183,6 +188,23 @@ class NatsProcess:
             self.proc.terminate()
             self.proc.wait(10)
         self.proc = None
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when its parent exits, however it exits
+    (``prctl(PR_SET_PDEATHSIG)``, Linux); None where that is not available. Resolved in the parent: the
+    child runs it between fork and exec, where importing or loading a library could deadlock."""
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+    return hook
 
 
 def nats_process(store: Path, port: int | None = None) -> NatsProcess:

@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = args.data_dir / "cluster-nats"
     nats = NatsProcess(f"nats://127.0.0.1:{args.nats_port}", args.nats_port, store.resolve())
     try:
-        nats.start()
+        nats.start(own_session=True)  # stopped last, after the nodes (a terminal Ctrl-C reaches those)
         nats_url = nats.url
         settings = Settings(database_url=pg.url(), data_dir=args.data_dir)
         tokens = asyncio.run(_tokens(settings))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 import traceback
 from dataclasses import dataclass
@@ -75,7 +76,10 @@ def _is_same(value: Any) -> bool:
 
 
 def _child(conn: Connection, params: MonitorParams) -> None:
-    """The child's loop: one request, one answer, until ``stop`` or the parent goes away."""
+    """The child's loop: one request, one answer, until ``stop`` or the parent goes away. A terminal's Ctrl-C
+    reaches the whole process group: the parent stops the child in order (``stop``, or its pipe closing),
+    so the child ignores it rather than dying mid-answer with a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     latest = _Latest()
     mon = ConflictMonitor(lookahead_s=params.lookahead_s, predict_max_s=params.predict_max_s,
                           intrusion_source=latest.volumes)
