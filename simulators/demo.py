@@ -23,7 +23,10 @@ from simulators.server import start_local_server
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether the server can bind ``host:port`` as uvicorn does (``SO_REUSEADDR``): connections of a server
+    stopped a moment ago, still in TIME_WAIT, do not make it busy."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
