@@ -24,6 +24,8 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 DEFAULT_AIRSPACE = Path(__file__).resolve().parent.parent / "airspace_data" / "fuliang"
 ENV_PREFIX = "LOWALT_"
+MONITOR_SHARDS_MAX = 64
+"""Most monitor shards a cluster may cut the service area into (``LOWALT_MONITOR_SHARDS``, ``lowalt cluster --shards``)."""
 
 
 def _upper(value: object) -> object:
@@ -75,7 +77,7 @@ class Settings:
     """This node's name on the bus and in the alert log; unset: a random one at each start."""
     node_roles: str = Field(default="monitor,history", pattern=r"^(none|(monitor|history)(,(monitor|history))?)$")
     """With `LOWALT_NATS_URL`: what this node does besides ingest and the live feed: `monitor` (conflicts and alerts: the nodes with it are candidates; one holds each monitor shard at a time), `history` (writes track history from the bus), both, or `none`."""
-    monitor_shards: int = Field(default=1, ge=1, le=64)
+    monitor_shards: int = Field(default=1, ge=1, le=MONITOR_SHARDS_MAX)
     """With `LOWALT_NATS_URL`: how many monitor shards split the cells (docs/scale.md, section 3). Each node with the `monitor` role holds one shard's lease (`monitor.<k>`), reads its cells plus a halo and raises only the alerts it owns; a dead shard's cells are taken over by another node within seconds. `1`: one monitor node for every cell. Every node of a cluster must use the same value."""
     basemap_pmtiles: FilePath | None = None
     """A PMTiles archive drawn under the map (a Protomaps vector extract, any vector or raster archive: docs/map.md); unset: the built-in service-area basemap only."""

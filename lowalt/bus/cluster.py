@@ -21,26 +21,55 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lowalt.identity.model import Role
 from lowalt.launch import NatsProcess, ServerProcess, nats_server_binary, start_serve
-from lowalt.settings import Settings
+from lowalt.settings import MONITOR_SHARDS_MAX, Settings
 from lowalt.store import identity_repo
 from lowalt.store.cluster import ManagedCluster
 from lowalt.store.db import open_database
 
+MAX_NODES = 16
+"""Nodes one machine runs in a demo cluster (each a server process with its monitor process)."""
+
+
+def _int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``lo`` to ``hi``, both included; anything else is refused with
+    the range in the message (argparse names the option)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is outside {lo}..{hi}")
+        return value
+    return parse
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lowalt cluster", description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--nodes", type=int, default=2, help="API/ingest nodes (default 2)")
-    p.add_argument("--port", type=int, default=8000, help="first node's port; the others follow")
-    p.add_argument("--nats-port", type=int, default=4222)
+    p.add_argument("--nodes", type=_int_in(1, MAX_NODES), default=2, help=f"API/ingest nodes, 1-{MAX_NODES} (default 2)")
+    p.add_argument("--port", type=_int_in(1, 65535), default=8000, help="first node's port; the others follow")
+    p.add_argument("--nats-port", type=_int_in(1, 65535), default=4222)
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("LOWALT_DATA_DIR", ".lowalt")))
-    p.add_argument("--aircraft", type=int, default=0, help="fly the demo scenario with this many aircraft")
-    p.add_argument("--shards", type=int, default=2, help="monitor shards (LOWALT_MONITOR_SHARDS, default 2)")
+    p.add_argument("--aircraft", type=_int_in(0, 100_000), default=0,
+                   help="fly the demo scenario with this many aircraft (0: none)")
+    p.add_argument("--shards", type=_int_in(1, MONITOR_SHARDS_MAX), default=2,
+                   help=f"monitor shards, 1-{MONITOR_SHARDS_MAX} (LOWALT_MONITOR_SHARDS, default 2)")
     return p
+
+
+def _args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = _parser()
+    args = p.parse_args(argv)
+    if args.port + args.nodes - 1 > 65535:
+        p.error(f"argument --port: {args.nodes} nodes from port {args.port} run past 65535")
+    if args.port <= args.nats_port < args.port + args.nodes:
+        p.error(f"argument --nats-port: {args.nats_port} is one of the nodes' ports ({args.port}..{args.port + args.nodes - 1})")
+    return args
 
 
 async def _shard_holders(nats_url: str, shards: int, nodes: int, timeout: float = 15.0) -> dict[str, str]:
@@ -93,7 +122,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _args(argv)
     if nats_server_binary() is None:
         print("lowalt cluster: nats-server is not installed (scripts/bootstrap.sh installs it)", file=sys.stderr)
         return 1
