@@ -71,7 +71,7 @@ class Settings:
     """A track with no report for this long (report time, s) is shown as coasting."""
     lost_after_s: float = Field(default=10.0, gt=0)
     """A track whose latest report is this old (s) ends: landed, or lost contact."""
-    nats_url: str | None = None
+    nats_url: str | None = Field(default=None, pattern=r"^(nats|tls|ws|wss)://[^\s/]+(:\d{1,5})?/?$")
     """NATS server with JetStream (`nats://127.0.0.1:4222`) joining this node to a cluster (docs/scale.md); unset: one process, in-process bus."""
     node_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
     """This node's name on the bus and in the alert log; unset: a random one at each start."""

@@ -67,6 +67,20 @@ HISTORY_FETCH = 2000
 """Messages per history fetch (each one cell of one frame)."""
 
 
+START_TIMEOUT_S = 15.0
+"""Longest wait for the bus at a node's start (connect, JetStream's stream); then the node does not start."""
+
+
+class BusUnavailable(RuntimeError):
+    """The NATS server a node was configured with did not answer at its start."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may appear in a log or an error: without a user and password in it."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url.rpartition("@")[2]
+
+
 class NatsBus:
     durable = True
 
@@ -88,17 +102,27 @@ class NatsBus:
         return self._nc
 
     async def start(self) -> None:
-        self._nc = await nats.connect(servers=[self.url], name=f"lowalt-{self.node_id}", connect_timeout=3,
-                                      max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                      allow_reconnect=True)
-        js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
-        config = StreamConfig(name=STREAM, subjects=[REPORTS_SUBJECTS], storage=StorageType.FILE,
-                              retention=RetentionPolicy.LIMITS, max_age=REPORTS_MAX_AGE_S)
+        """Connect and make sure the report stream exists. Once connected, a lost server is reconnected
+        to for ever; the first connection is bounded (:data:`START_TIMEOUT_S`): a node whose bus is not
+        there does not start (:class:`BusUnavailable`), rather than wait with no port open and deaf to
+        SIGTERM."""
         try:
-            await js.add_stream(config)
-        except nats.js.errors.BadRequestError:  # exists with other limits: take ours
-            await js.update_stream(config)
-        log.info("bus_connected", extra={"url": self.url, "node": self.node_id})
+            async with asyncio.timeout(START_TIMEOUT_S):
+                self._nc = await nats.connect(servers=[self.url], name=f"lowalt-{self.node_id}", connect_timeout=3,
+                                              max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                                              allow_reconnect=True)
+                js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
+                config = StreamConfig(name=STREAM, subjects=[REPORTS_SUBJECTS], storage=StorageType.FILE,
+                                      retention=RetentionPolicy.LIMITS, max_age=REPORTS_MAX_AGE_S)
+                try:
+                    await js.add_stream(config)
+                except nats.js.errors.BadRequestError:  # exists with other limits: take ours
+                    await js.update_stream(config)
+        except (TimeoutError, OSError, nats.errors.Error) as exc:
+            await self.close()
+            raise BusUnavailable(f"no NATS server with JetStream answered at {shown_url(self.url)} within "
+                                 f"{START_TIMEOUT_S:g} s ({type(exc).__name__})") from None
+        log.info("bus_connected", extra={"url": shown_url(self.url), "node": self.node_id})
 
     async def close(self) -> None:
         if self._nc is None:
