@@ -64,8 +64,9 @@ class Bus(Protocol):
         ...
 
     async def hold_lease(self, name: str, holder: str) -> bool:
-        """Take or renew the lease ``name`` for ``holder``: True while ``holder`` holds it. A holder that
-        stops renewing loses it after the bus's lease time (NATS KV), so another node takes over."""
+        """Take or renew the lease ``name`` for ``holder`` (what the lease holds: the node's
+        :func:`lease_record`): True while it holds it. A holder that stops renewing loses it after the bus's
+        lease time (NATS KV), so another node takes over."""
         ...
 
     async def release_lease(self, name: str) -> None:

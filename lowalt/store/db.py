@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from alembic import command
@@ -109,12 +109,12 @@ class Database:
             await conn.close()
 
     async def _begun(self) -> AsyncConnection:
-        if time.monotonic() < self._down_until:
+        if monotonic() < self._down_until:
             raise DatabaseUnavailable("PostGIS did not answer a moment ago")
         try:
             return await self._begin_on_a_connection()
         except DatabaseUnavailable:
-            self._down_until = time.monotonic() + FAIL_FAST_S
+            self._down_until = monotonic() + FAIL_FAST_S
             raise
 
     async def _begin_on_a_connection(self) -> AsyncConnection:

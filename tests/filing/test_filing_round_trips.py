@@ -359,3 +359,20 @@ async def test_a_unit_of_work_is_checked_by_its_begin_not_by_the_pools_ping(data
         assert pings == ["pinged"]
     finally:
         event.remove(database.engine.sync_engine.pool, "checkout", ping)
+
+
+async def test_fail_fast_ends_at_its_instant(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Units of work fail at once until ``_down_until`` and try PostGIS again from that instant on (the clock
+    is set, not waited on: both sides of the boundary)."""
+    from lowalt.store import db as db_module
+    from lowalt.store.db import DatabaseUnavailable
+
+    now = [100.0]
+    monkeypatch.setattr(db_module, "monotonic", lambda: now[0])
+    database._down_until = 100.0 + 1e-6
+    with pytest.raises(DatabaseUnavailable, match="a moment ago"):
+        async with database.unit_of_work():
+            pass
+    now[0] = 100.0 + 1e-6
+    async with database.unit_of_work() as uow:  # at the instant itself: PostGIS is asked again
+        assert (await uow.conn.execute(text("SELECT 1"))).scalar_one() == 1
